@@ -1,0 +1,194 @@
+// Picks the TensorFlow.js backend (native tfjs-node, wasm, or cpu), reports it once, and provides the
+// gather-with-custom-gradient embedding lookup every model uses.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { InvalidOptionError } from './errors.js';
+
+/** Name of a TensorFlow.js backend encore can run on. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** What {@link initBackend} chose. */
+export interface BackendInfo {
+  /** The backend in use. */
+  name: BackendName;
+  /** Whether WebAssembly SIMD is on (wasm only). */
+  simd: boolean;
+  /** Threads the backend computes with (1 for wasm in Node: Node has no wasm threads). */
+  threads: number;
+}
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /** Force a backend. Defaults to `ENCORE_BACKEND` from the environment, else the fastest available. */
+  backend?: BackendName;
+  /** Print which backend runs (once per process). Default true unless `ENCORE_QUIET=1`. */
+  verbose?: boolean;
+}
+
+const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+let announced = false;
+
+const require = createRequire(import.meta.url);
+
+async function tryNative(): Promise<boolean> {
+  try {
+    // tfjs-node registers the 'tensorflow' backend on import. It is an optional dependency.
+    const name = '@tensorflow/tfjs-node';
+    await import(/* @vite-ignore */ name);
+    return tf.findBackend('tensorflow') !== undefined && (await tf.setBackend('tensorflow'));
+  } catch {
+    return false;
+  }
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    wasm.setWasmPaths(`${path.join(dir, 'dist')}${path.sep}`);
+    return await tf.setBackend('wasm');
+  } catch {
+    return false;
+  }
+}
+
+async function select(name: BackendName): Promise<boolean> {
+  if (name === 'tensorflow') return tryNative();
+  if (name === 'wasm') return tryWasm();
+  return tf.setBackend('cpu');
+}
+
+/**
+ * Initialises TensorFlow.js once per process and reports which backend runs.
+ *
+ * Picks tfjs-node's native `tensorflow` backend when `@tensorflow/tfjs-node` is installed, else `wasm`
+ * (with SIMD), else `cpu`. `ENCORE_BACKEND=tensorflow|wasm|cpu` or `options.backend` overrides the choice;
+ * a forced backend that cannot start is an error, not a silent fallback. Calling it again with another
+ * backend switches backends.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from 'encore';
+ * const { name, simd, threads } = await initBackend();
+ * console.log(name); // 'wasm' on a machine without @tensorflow/tfjs-node
+ * ```
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const env = process.env.ENCORE_BACKEND;
+  const forced = options.backend ?? (env ? (env as BackendName) : undefined);
+  if (forced !== undefined && !BACKENDS.includes(forced)) {
+    const opt = options.backend !== undefined ? 'backend' : 'ENCORE_BACKEND';
+    throw new InvalidOptionError(opt, `one of ${BACKENDS.join(', ')}`, forced);
+  }
+  if (current && (forced === undefined || forced === current.name) && tf.getBackend() === current.name) {
+    return current;
+  }
+  if (pending && forced === undefined) return pending;
+  pending = (async () => {
+    let name: BackendName | undefined;
+    if (forced) {
+      if (!(await select(forced))) {
+        throw new InvalidOptionError(
+          options.backend !== undefined ? 'backend' : 'ENCORE_BACKEND',
+          'a backend that can start on this machine',
+          forced,
+          forced === 'tensorflow' ? 'Install @tensorflow/tfjs-node, or use wasm or cpu' : undefined,
+        );
+      }
+      name = forced;
+    } else {
+      for (const candidate of BACKENDS) {
+        if (await select(candidate)) {
+          name = candidate;
+          break;
+        }
+      }
+    }
+    await tf.ready();
+    const chosen = name ?? 'cpu';
+    const info: BackendInfo = {
+      name: chosen,
+      simd: chosen === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : false,
+      threads: chosen === 'wasm' ? await wasmThreads() : chosen === 'cpu' ? 1 : navigatorCores(),
+    };
+    current = info;
+    const verbose = options.verbose ?? process.env.ENCORE_QUIET !== '1';
+    if (verbose && !announced) {
+      announced = true;
+      const detail = info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread)` : '';
+      process.stderr.write(`encore: TensorFlow.js backend ${info.name}${detail}\n`);
+      if (info.name !== 'tensorflow') {
+        process.stderr.write('encore: hint: `npm install @tensorflow/tfjs-node` gives the native backend, which trains several times faster\n');
+      }
+    }
+    return info;
+  })();
+  try {
+    return await pending;
+  } finally {
+    pending = undefined;
+  }
+}
+
+async function wasmThreads(): Promise<number> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    return wasm.getThreadsCount();
+  } catch {
+    return 1;
+  }
+}
+
+function navigatorCores(): number {
+  return Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+}
+
+/** The backend currently initialised by {@link initBackend}, or undefined before the first call. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+/**
+ * Embedding lookup `table[ids]` with a scatter-based gradient.
+ *
+ * `tf.gather`'s own gradient needs the `UnsortedSegmentSum` kernel, which the wasm backend lacks and the
+ * cpu backend runs once per row of the table. This lookup's gradient is a single `scatterND` of the
+ * upstream gradient into a zero table (duplicate ids add up), the same result as the reference.
+ *
+ * @param table `[rows, dim]` float table.
+ * @param ids int32 ids of any shape `S`.
+ * @returns `[...S, dim]` rows.
+ *
+ * @example
+ * ```ts
+ * const table = tf.variable(tf.randomNormal([10, 4]));
+ * const rows = embeddingLookup(table, tf.tensor2d([[1, 2], [2, 0]], [2, 2], 'int32')); // [2, 2, 4]
+ * ```
+ */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+  const idShape = ids.shape;
+  const [rows, dim] = table.shape;
+  const flat = ids.reshape([-1]).toInt();
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const tt = args[0] as tf.Tensor2D;
+    const ii = args[1] as tf.Tensor1D;
+    const save = args[2] as tf.GradSaveFunc;
+    save([ii]);
+    return {
+      value: tf.gather(tt, ii), // [n, dim]
+      gradFunc: (dy, saved) => {
+        const [savedIds] = saved as [tf.Tensor1D];
+        const indices = savedIds.reshape([-1, 1]); // [n, 1]
+        const dTable = tf.scatterND(indices, dy as tf.Tensor2D, [rows, dim]); // [rows, dim]
+        return [dTable, tf.zerosLike(savedIds)];
+      },
+    };
+  });
+  const out = lookup(table, flat) as tf.Tensor;
+  return out.reshape([...idShape, dim]);
+}
+
+export { tf };

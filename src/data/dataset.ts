@@ -1,0 +1,296 @@
+// Dataset: a stable track vocabulary and per-user time-ordered listening sequences.
+import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import type { Listen } from './types.js';
+
+/** Options of {@link Dataset.fromListens}. */
+export interface DatasetOptions {
+  /** Keep only users with at least this many listens (iterative k-core with `minTrackListens`). Default 1. */
+  minUserListens?: number;
+  /** Keep only tracks with at least this many listens (iterative k-core with `minUserListens`). Default 1. */
+  minTrackListens?: number;
+  /** A gap of inactivity longer than this starts a new session. Default 30 minutes. */
+  sessionGapMinutes?: number;
+  /** Reuse an existing vocabulary (e.g. a training set's) instead of building one. Unknown tracks then throw. */
+  vocabulary?: Vocabulary;
+}
+
+/** Summary statistics of a {@link Dataset}. */
+export interface DatasetStats {
+  users: number;
+  tracks: number;
+  listens: number;
+  sessions: number;
+  /** listens / (users * tracks). */
+  density: number;
+  meanSequenceLength: number;
+  medianSequenceLength: number;
+  minSequenceLength: number;
+  maxSequenceLength: number;
+  /** Share of listens with skipLevel 1-3, among listens that have a skip level (NaN when none have one). */
+  skipRate: number;
+  /** Share of all listens that go to the most popular 1% of tracks. */
+  top1PercentShare: number;
+  /** Listens removed by k-core filtering. */
+  filteredListens: number;
+  firstTimestamp: number;
+  lastTimestamp: number;
+}
+
+/**
+ * A bidirectional map from track ids to dense integers. Index 0 is reserved for padding, so the
+ * `n` tracks get indices `1..n` in first-seen order (deterministic for the same input order).
+ *
+ * @example
+ * ```ts
+ * const v = Vocabulary.from(['a', 'b', 'a']);
+ * v.index('b'); // 2
+ * v.id(1);      // 'a'
+ * v.size;       // 2 (tracks, not counting padding)
+ * ```
+ */
+export class Vocabulary {
+  /** `ids[i]` is the track id of index `i`; `ids[0]` is `''` (padding). */
+  readonly ids: readonly string[];
+  private readonly map: Map<string, number>;
+
+  private constructor(ids: string[]) {
+    this.ids = ids;
+    this.map = new Map(ids.map((id, i) => [id, i]));
+    this.map.delete('');
+  }
+
+  /** Builds a vocabulary from ids in first-seen order. */
+  static from(trackIds: Iterable<string>): Vocabulary {
+    const seen = new Set<string>();
+    const ids = [''];
+    for (const id of trackIds) {
+      if (!seen.has(id)) {
+        seen.add(id);
+        ids.push(id);
+      }
+    }
+    return new Vocabulary(ids);
+  }
+
+  /** Restores a vocabulary from `ids` as returned by {@link Vocabulary.ids} (with the leading padding entry). */
+  static fromIds(ids: readonly string[]): Vocabulary {
+    if (ids[0] !== '') throw new InvalidDataError('A vocabulary must start with the padding entry ""');
+    return new Vocabulary([...ids]);
+  }
+
+  /** Number of tracks (not counting padding). */
+  get size(): number {
+    return this.ids.length - 1;
+  }
+
+  /** Dense index of a track id, or undefined when unknown. */
+  index(trackId: string): number | undefined {
+    return this.map.get(trackId);
+  }
+
+  /** Track id of a dense index. */
+  id(index: number): string {
+    const id = this.ids[index];
+    if (id === undefined || index === 0) throw new RangeError(`No track at vocabulary index ${index}`);
+    return id;
+  }
+
+  /** Whether the track id is known. */
+  has(trackId: string): boolean {
+    return this.map.has(trackId);
+  }
+}
+
+/**
+ * Listening data ready for training: a stable vocabulary, and each user's listens sorted by time
+ * (equal timestamps keep their input order).
+ *
+ * @example
+ * ```ts
+ * const { listens } = await loadListens('data/listens.csv');
+ * const ds = Dataset.fromListens(listens, { minUserListens: 5 });
+ * console.log(ds.stats());
+ * const seq = ds.sequence('u1'); // dense ids, oldest first
+ * ```
+ */
+export class Dataset {
+  readonly vocabulary: Vocabulary;
+  /** User ids in first-seen order. */
+  readonly users: readonly string[];
+  /** Per user (same order as `users`), listens sorted by timestamp. */
+  readonly userListens: ReadonlyMap<string, readonly Listen[]>;
+  /** Per user, dense track indices in time order. */
+  readonly sequences: ReadonlyMap<string, Int32Array>;
+  /** `itemCounts[i]` = listens of vocabulary index `i` (index 0 = padding = 0). */
+  readonly itemCounts: Float64Array;
+  readonly sessionGapMinutes: number;
+  private readonly filteredListens: number;
+
+  private constructor(
+    vocabulary: Vocabulary,
+    userListens: Map<string, Listen[]>,
+    sessionGapMinutes: number,
+    filteredListens: number,
+  ) {
+    this.vocabulary = vocabulary;
+    this.userListens = userListens;
+    this.users = [...userListens.keys()];
+    this.sessionGapMinutes = sessionGapMinutes;
+    this.filteredListens = filteredListens;
+    const sequences = new Map<string, Int32Array>();
+    const counts = new Float64Array(vocabulary.size + 1);
+    for (const [user, ls] of userListens) {
+      const seq = new Int32Array(ls.length);
+      ls.forEach((l, i) => {
+        const idx = vocabulary.index(l.trackId);
+        if (idx === undefined) {
+          throw new InvalidDataError(`Track ${JSON.stringify(l.trackId)} of user ${JSON.stringify(user)} is not in the vocabulary`);
+        }
+        seq[i] = idx;
+        counts[idx] = (counts[idx] ?? 0) + 1;
+      });
+      sequences.set(user, seq);
+    }
+    this.sequences = sequences;
+    this.itemCounts = counts;
+  }
+
+  /**
+   * Builds a dataset from listens (any order). Sorting is stable, so equal timestamps keep input order.
+   * Optional iterative k-core filtering removes users and tracks below the thresholds until none remain;
+   * the number of removed listens is reported by {@link Dataset.stats}.
+   */
+  static fromListens(listens: readonly Listen[], options: DatasetOptions = {}): Dataset {
+    const minUser = options.minUserListens ?? 1;
+    const minTrack = options.minTrackListens ?? 1;
+    const gap = options.sessionGapMinutes ?? 30;
+    if (!Number.isInteger(minUser) || minUser < 1) throw new InvalidOptionError('minUserListens', 'an integer >= 1', minUser);
+    if (!Number.isInteger(minTrack) || minTrack < 1) throw new InvalidOptionError('minTrackListens', 'an integer >= 1', minTrack);
+    if (!(gap > 0)) throw new InvalidOptionError('sessionGapMinutes', 'a number > 0', gap);
+
+    let kept: readonly Listen[] = listens;
+    if (minUser > 1 || minTrack > 1) {
+      for (;;) {
+        const userCount = new Map<string, number>();
+        const trackCount = new Map<string, number>();
+        for (const l of kept) {
+          userCount.set(l.userId, (userCount.get(l.userId) ?? 0) + 1);
+          trackCount.set(l.trackId, (trackCount.get(l.trackId) ?? 0) + 1);
+        }
+        const next = kept.filter(
+          (l) => (userCount.get(l.userId) ?? 0) >= minUser && (trackCount.get(l.trackId) ?? 0) >= minTrack,
+        );
+        if (next.length === kept.length) break;
+        kept = next;
+      }
+    }
+    const byUser = new Map<string, Listen[]>();
+    for (const l of kept) {
+      let arr = byUser.get(l.userId);
+      if (!arr) {
+        arr = [];
+        byUser.set(l.userId, arr);
+      }
+      arr.push(l);
+    }
+    for (const arr of byUser.values()) arr.sort((a, b) => a.timestamp - b.timestamp); // stable
+    const vocabulary =
+      options.vocabulary ??
+      Vocabulary.from(
+        (function* () {
+          for (const arr of byUser.values()) for (const l of arr) yield l.trackId;
+        })(),
+      );
+    return new Dataset(vocabulary, byUser, gap, listens.length - kept.length);
+  }
+
+  /** Number of tracks in the vocabulary. */
+  get numTracks(): number {
+    return this.vocabulary.size;
+  }
+
+  /** Total listens. */
+  get numListens(): number {
+    let n = 0;
+    for (const s of this.sequences.values()) n += s.length;
+    return n;
+  }
+
+  /** All listens, user by user, each user's in time order. */
+  listens(): Listen[] {
+    const out: Listen[] = [];
+    for (const ls of this.userListens.values()) out.push(...ls);
+    return out;
+  }
+
+  /** A user's dense sequence (empty when unknown). */
+  sequence(userId: string): Int32Array {
+    return this.sequences.get(userId) ?? new Int32Array(0);
+  }
+
+  /** A user's track ids in time order (empty when unknown). */
+  history(userId: string): string[] {
+    return (this.userListens.get(userId) ?? []).map((l) => l.trackId);
+  }
+
+  /** A user's listens split into sessions wherever the gap between plays exceeds `sessionGapMinutes`. */
+  sessions(userId: string): Listen[][] {
+    const ls = this.userListens.get(userId) ?? [];
+    const gapMs = this.sessionGapMinutes * 60_000;
+    const out: Listen[][] = [];
+    let cur: Listen[] = [];
+    let prev = Number.NEGATIVE_INFINITY;
+    for (const l of ls) {
+      if (cur.length > 0 && l.timestamp - prev > gapMs) {
+        out.push(cur);
+        cur = [];
+      }
+      cur.push(l);
+      prev = l.timestamp;
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+
+  /** Summary statistics. */
+  stats(): DatasetStats {
+    const lengths = [...this.sequences.values()].map((s) => s.length).sort((a, b) => a - b);
+    const listens = lengths.reduce((a, b) => a + b, 0);
+    let sessions = 0;
+    let withSkip = 0;
+    let skipped = 0;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const user of this.users) {
+      sessions += this.sessions(user).length;
+      for (const l of this.userListens.get(user) ?? []) {
+        if (l.skipLevel !== undefined) {
+          withSkip++;
+          if (l.skipLevel > 0) skipped++;
+        }
+        if (l.timestamp < first) first = l.timestamp;
+        if (l.timestamp > last) last = l.timestamp;
+      }
+    }
+    const counts = [...this.itemCounts.subarray(1)].sort((a, b) => b - a);
+    const top = Math.max(1, Math.ceil(counts.length * 0.01));
+    const topSum = counts.slice(0, top).reduce((a, b) => a + b, 0);
+    const n = lengths.length;
+    return {
+      users: n,
+      tracks: this.numTracks,
+      listens,
+      sessions,
+      density: n && this.numTracks ? listens / (n * this.numTracks) : 0,
+      meanSequenceLength: n ? listens / n : 0,
+      medianSequenceLength: n ? (lengths[(n - 1) >> 1]! + lengths[n >> 1]!) / 2 : 0,
+      minSequenceLength: n ? lengths[0]! : 0,
+      maxSequenceLength: n ? lengths[n - 1]! : 0,
+      skipRate: withSkip ? skipped / withSkip : Number.NaN,
+      top1PercentShare: listens ? topSum / listens : 0,
+      filteredListens: this.filteredListens,
+      firstTimestamp: first,
+      lastTimestamp: last,
+    };
+  }
+}

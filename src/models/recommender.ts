@@ -1,0 +1,209 @@
+// The Recommender contract every model implements, plus the shared top-k and history handling.
+import { InvalidOptionError } from '../errors.js';
+import type { Vocabulary } from '../data/dataset.js';
+
+/** Options of {@link Recommender.recommend}. */
+export interface RecommendOptions {
+  /** How many tracks to return (1 to the catalogue size). Default 10. */
+  k?: number;
+  /** Track ids never to return. */
+  exclude?: Iterable<string>;
+  /** Leave out tracks already in the history. Default true. */
+  excludeHistory?: boolean;
+}
+
+/** One recommended track. */
+export interface Recommendation {
+  trackId: string;
+  score: number;
+}
+
+/**
+ * The contract every encore model implements, so models are interchangeable in evaluation, Blend and
+ * re-ranking. A history is any sequence of track ids, oldest first: a known user, a new listener or a live
+ * session. Unknown ids are skipped and counted in {@link Recommender.unknownSkipped}. An empty history (or
+ * one with only unknown ids) gets the cold-start answer: tracks by training popularity.
+ *
+ * @example
+ * ```ts
+ * const model: Recommender = await SASRec.fit(train);
+ * const recs = await model.recommend(['t12', 't7'], { k: 5 });
+ * const scores = await model.score(['t12', 't7'], ['t3', 't9']);
+ * ```
+ */
+export interface Recommender {
+  /** Model type, e.g. `'sasrec'`, `'popularity'`. */
+  readonly type: string;
+  /** The track vocabulary; score arrays are indexed by its dense indices (index 0 = padding). */
+  readonly vocabulary: Vocabulary;
+  /** Unknown track ids skipped in histories so far. */
+  readonly unknownSkipped: number;
+  /** Top-k tracks for one history, best first. */
+  recommend(history: readonly string[], options?: RecommendOptions): Promise<Recommendation[]>;
+  /** Top-k for many histories at once (one pass where the model allows). */
+  recommendBatch(histories: readonly (readonly string[])[], options?: RecommendOptions): Promise<Recommendation[][]>;
+  /** Scores of the given tracks after `history` (`-Infinity` for unknown tracks). Higher is better. */
+  score(history: readonly string[], trackIds: readonly string[]): Promise<number[]>;
+  /**
+   * Scores of every vocabulary index after each history: `Float32Array(vocabulary.size + 1)`, index 0
+   * unused. The primitive that evaluation and Blend build on.
+   */
+  scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]>;
+  /** Writes the model to `dir` atomically (see {@link loadModel}). */
+  save(dir: string): Promise<void>;
+  /** Frees tensors. The model is unusable afterwards. */
+  dispose(): void;
+}
+
+/** Validates `k` against a catalogue size; throws {@link InvalidOptionError} naming `k`. */
+export function checkK(k: unknown, catalogue: number, option = 'k'): number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > catalogue) {
+    throw new InvalidOptionError(option, `an integer from 1 to the catalogue size (${catalogue})`, k);
+  }
+  return k;
+}
+
+/**
+ * Indices of the `k` largest finite-or-not scores, best first, in O(n log k) without sorting the whole
+ * array. Ties go to the lower index. Entries where `skip[i]` is set are ignored, as is index 0.
+ *
+ * @example
+ * ```ts
+ * topK(new Float32Array([0, 0.5, 0.9, 0.1]), 2); // [2, 1]
+ * ```
+ */
+export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint8Array): number[] {
+  // Min-heap of size k over (score, index); the root is the weakest kept entry.
+  const heapS = new Float64Array(k);
+  const heapI = new Int32Array(k);
+  let size = 0;
+  const worse = (s1: number, i1: number, s2: number, i2: number) => s1 < s2 || (s1 === s2 && i1 > i2);
+  const siftDown = (pos: number) => {
+    for (;;) {
+      const l = 2 * pos + 1;
+      const r = l + 1;
+      let m = pos;
+      if (l < size && worse(heapS[l]!, heapI[l]!, heapS[m]!, heapI[m]!)) m = l;
+      if (r < size && worse(heapS[r]!, heapI[r]!, heapS[m]!, heapI[m]!)) m = r;
+      if (m === pos) return;
+      const ts = heapS[pos]!;
+      const ti = heapI[pos]!;
+      heapS[pos] = heapS[m]!;
+      heapI[pos] = heapI[m]!;
+      heapS[m] = ts;
+      heapI[m] = ti;
+      pos = m;
+    }
+  };
+  for (let i = 1; i < scores.length; i++) {
+    if (skip?.[i]) continue;
+    const s = Number.isNaN(scores[i]!) ? Number.NEGATIVE_INFINITY : scores[i]!;
+    if (size < k) {
+      heapS[size] = s;
+      heapI[size] = i;
+      size++;
+      // sift up
+      let c = size - 1;
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (!worse(heapS[c]!, heapI[c]!, heapS[p]!, heapI[p]!)) break;
+        const ts = heapS[p]!;
+        const ti = heapI[p]!;
+        heapS[p] = heapS[c]!;
+        heapI[p] = heapI[c]!;
+        heapS[c] = ts;
+        heapI[c] = ti;
+        c = p;
+      }
+    } else if (worse(heapS[0]!, heapI[0]!, s, i)) {
+      heapS[0] = s;
+      heapI[0] = i;
+      siftDown(0);
+    }
+  }
+  const out: { s: number; i: number }[] = [];
+  for (let j = 0; j < size; j++) out.push({ s: heapS[j]!, i: heapI[j]! });
+  out.sort((a, b) => b.s - a.s || a.i - b.i);
+  return out.map((e) => e.i);
+}
+
+/**
+ * Shared implementation of `recommend`, `recommendBatch` and `score` on top of `scoreAll`, plus
+ * history-to-index mapping with unknown-id counting. Models extend it and implement `scoreAll`.
+ *
+ * @example
+ * ```ts
+ * class Constant extends BaseRecommender {
+ *   readonly type = 'constant';
+ *   async scoreAll(h: readonly (readonly string[])[]) { return h.map(() => new Float32Array(this.vocabulary.size + 1)); }
+ *   async save() {}
+ *   dispose() {}
+ * }
+ * ```
+ */
+export abstract class BaseRecommender implements Recommender {
+  abstract readonly type: string;
+  readonly vocabulary: Vocabulary;
+  protected unknown = 0;
+
+  constructor(vocabulary: Vocabulary) {
+    this.vocabulary = vocabulary;
+  }
+
+  get unknownSkipped(): number {
+    return this.unknown;
+  }
+
+  /** Maps a history to dense indices, skipping (and counting) unknown ids. */
+  protected indices(history: readonly string[]): number[] {
+    const out: number[] = [];
+    for (const id of history) {
+      const i = this.vocabulary.index(id);
+      if (i === undefined) this.unknown++;
+      else out.push(i);
+    }
+    return out;
+  }
+
+  abstract scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]>;
+  abstract save(dir: string): Promise<void>;
+  abstract dispose(): void;
+
+  async recommend(history: readonly string[], options: RecommendOptions = {}): Promise<Recommendation[]> {
+    const [out] = await this.recommendBatch([history], options);
+    return out!;
+  }
+
+  async recommendBatch(
+    histories: readonly (readonly string[])[],
+    options: RecommendOptions = {},
+  ): Promise<Recommendation[][]> {
+    const k = checkK(options.k ?? 10, this.vocabulary.size);
+    const excludeHistory = options.excludeHistory ?? true;
+    const excluded = new Uint8Array(this.vocabulary.size + 1);
+    for (const id of options.exclude ?? []) {
+      const i = this.vocabulary.index(id);
+      if (i !== undefined) excluded[i] = 1;
+    }
+    const all = await this.scoreAll(histories);
+    return all.map((scores, h) => {
+      let skip = excluded;
+      if (excludeHistory) {
+        skip = excluded.slice();
+        for (const id of histories[h]!) {
+          const i = this.vocabulary.index(id);
+          if (i !== undefined) skip[i] = 1;
+        }
+      }
+      return topK(scores, k, skip).map((i) => ({ trackId: this.vocabulary.ids[i]!, score: scores[i]! }));
+    });
+  }
+
+  async score(history: readonly string[], trackIds: readonly string[]): Promise<number[]> {
+    const [scores] = await this.scoreAll([history]);
+    return trackIds.map((id) => {
+      const i = this.vocabulary.index(id);
+      return i === undefined ? Number.NEGATIVE_INFINITY : scores![i]!;
+    });
+  }
+}
