@@ -1,0 +1,103 @@
+// The RewardHook contract and the one place hooks are run and validated over a dataset.
+import type { Dataset } from '../data/dataset.js';
+import type { Listen } from '../data/types.js';
+import { EncoreError } from '../errors.js';
+
+/**
+ * What a {@link RewardHook} sees besides the listen itself: the listener's earlier listens (recent
+ * history, oldest first) and what came next.
+ */
+export interface RewardContext {
+  userId: string;
+  /** Listens before this one, oldest first. */
+  history: readonly Listen[];
+  /** Listens after this one, in time order. */
+  next: readonly Listen[];
+  /** Position of this listen in the user's time-ordered listens. */
+  index: number;
+}
+
+/**
+ * Turns a listening event into a reward. Must return a finite number.
+ *
+ * @example
+ * ```ts
+ * const liked: RewardHook = (listen) => (listen.saved ? 1 : 0);
+ * ```
+ */
+export type RewardHook = (listen: Listen, context: RewardContext) => number;
+
+/**
+ * A reward hook returned NaN or Infinity, or threw. Names the hook and the listen.
+ *
+ * @example
+ * ```ts
+ * try { computeRewards(ds, () => Number.NaN); } catch (e) { if (e instanceof RewardHookError) console.log(e.hook); }
+ * ```
+ */
+export class RewardHookError extends EncoreError {
+  override name = 'RewardHookError';
+  readonly hook: string;
+  readonly listen: Listen;
+  constructor(hook: string, listen: Listen, problem: string, options?: { cause?: unknown }) {
+    super(
+      `Reward hook ${hook} ${problem} for listen {userId: ${JSON.stringify(listen.userId)}, trackId: ${JSON.stringify(listen.trackId)}, timestamp: ${listen.timestamp}}`,
+      options,
+    );
+    this.hook = hook;
+    this.listen = listen;
+  }
+}
+
+/** The display name of a hook: its `hookName` property, else its function name, else `(anonymous)`. */
+export function hookName(hook: RewardHook): string {
+  return (hook as { hookName?: string }).hookName ?? (hook.name || '(anonymous)');
+}
+
+/**
+ * Runs a hook on one listen and checks the result is finite; otherwise throws {@link RewardHookError}.
+ *
+ * @example
+ * ```ts
+ * const r = runHook(rewards.completion(), listen, { userId: 'u1', history: [], next: [], index: 0 });
+ * ```
+ */
+export function runHook(hook: RewardHook, listen: Listen, context: RewardContext): number {
+  let value: number;
+  try {
+    value = hook(listen, context);
+  } catch (e) {
+    throw new RewardHookError(hookName(hook), listen, `threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RewardHookError(hookName(hook), listen, `returned ${String(value)}, expected a finite number`);
+  }
+  return value;
+}
+
+/**
+ * Runs a hook over every listen of a dataset. Returns, per user, one reward per listen (same order as
+ * `dataset.userListens`).
+ *
+ * @example
+ * ```ts
+ * const r = computeRewards(train, rewards.completion());
+ * r.get('u1'); // Float32Array, one reward per listen of u1
+ * ```
+ */
+export function computeRewards(dataset: Dataset, hook: RewardHook): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [user, listens] of dataset.userListens) {
+    const r = new Float32Array(listens.length);
+    for (let i = 0; i < listens.length; i++) {
+      r[i] = runHook(hook, listens[i]!, {
+        userId: user,
+        history: listens.slice(Math.max(0, i - 50), i),
+        next: listens.slice(i + 1, i + 51),
+        index: i,
+      });
+    }
+    out.set(user, r);
+  }
+  return out;
+}
