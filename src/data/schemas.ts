@@ -1,0 +1,48 @@
+// Zod schemas for tracks and listens, used only where data enters or leaves encore (files, user input).
+import { z } from 'zod';
+import type { Listen, Track } from './types.js';
+
+/**
+ * Schema of a {@link Track}: non-empty ids, optional genre, non-negative integer duration and finite features.
+ *
+ * @example
+ * ```ts
+ * const r = TrackSchema.safeParse({ trackId: 't1', title: 'Song', artistId: 'a1', artist: 'Band' });
+ * if (!r.success) console.error(r.error.issues);
+ * ```
+ */
+export const TrackSchema = z
+  .object({
+    trackId: z.string().min(1),
+    title: z.string(),
+    artistId: z.string(),
+    artist: z.string(),
+    genre: z.string().optional(),
+    durationMs: z.number().int().nonnegative().optional(),
+    features: z.array(z.number().finite()).optional(),
+  })
+  .strict() satisfies z.ZodType<Track>;
+
+/**
+ * Schema of a {@link Listen}: non-empty user and track ids, epoch-ms integer timestamp, non-negative
+ * integer play/duration times, skip level 0-3.
+ *
+ * @example
+ * ```ts
+ * const listen = ListenSchema.parse({ userId: 'u1', trackId: 't1', timestamp: 1_700_000_000_000, skipLevel: 0 });
+ * ```
+ */
+export const ListenSchema = z
+  .object({
+    userId: z.string().min(1),
+    trackId: z.string().min(1),
+    timestamp: z.number().int().finite(),
+    msPlayed: z.number().int().nonnegative().optional(),
+    durationMs: z.number().int().nonnegative().optional(),
+    skipLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    reasonEnd: z.string().optional(),
+    saved: z.boolean().optional(),
+    context: z.string().optional(),
+    sessionId: z.string().optional(),
+  })
+  .strict() satisfies z.ZodType<Listen>;
