@@ -2,10 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import Papa from 'papaparse';
-import { type DataIssue, InvalidDataError } from '../errors.js';
+import { type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { ListenSchema, TrackSchema } from './schemas.js';
-import type { Listen, Track } from './types.js';
+import type { Listen, SkipLevel, Track } from './types.js';
 
 /** Canonical column order of a listens CSV file. */
 export const LISTEN_COLUMNS = [
@@ -172,4 +173,812 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
   validateAll(file, tracks, TrackSchema, 'track');
   await writeAtomic(file, tracksToCsv(tracks));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Loading
+
+/** File formats {@link loadListens} reads. */
+export const LISTEN_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences'] as const;
+
+/** A file format {@link loadListens} reads. */
+export type ListenFormat = (typeof LISTEN_FORMATS)[number];
+
+/** What to do with a row that fails validation: `'throw'` (default) or `'skip'` (and report it in `issues`). */
+export type InvalidRowPolicy = 'throw' | 'skip';
+
+/** Options of {@link loadListens}. */
+export interface LoadListensOptions {
+  /** File format. Default `'listens-csv'`. */
+  format?: ListenFormat;
+  /**
+   * For `'listens-csv'` only: maps canonical column names to the header names used in the file,
+   * e.g. `{ user_id: 'uid', timestamp: 'played_at' }`. Unmapped columns keep their canonical names.
+   */
+  columns?: Partial<Record<ListenColumn, string>>;
+  /** `'throw'` (default): any invalid row throws {@link InvalidDataError}. `'skip'`: invalid rows are skipped and returned in `issues`. */
+  onInvalidRow?: InvalidRowPolicy;
+}
+
+/** Result of {@link loadListens}. */
+export interface LoadListensResult {
+  /** Valid listens in file order. */
+  listens: Listen[];
+  /** One issue per skipped row (empty in strict mode, which throws instead). */
+  issues: DataIssue[];
+  /** Data rows read (blank lines and the header not counted): `listens.length + issues.length === rows`. */
+  rows: number;
+}
+
+/** Options of {@link loadTracks}. */
+export interface LoadTracksOptions {
+  /** Maps canonical column names to the header names used in the file, e.g. `{ track_id: 'id' }`. */
+  columns?: Partial<Record<TrackColumn, string>>;
+  /** `'throw'` (default) or `'skip'` invalid rows (reported in `issues`). */
+  onInvalidRow?: InvalidRowPolicy;
+}
+
+/** Result of {@link loadTracks}. */
+export interface LoadTracksResult {
+  /** Valid tracks in file order. */
+  tracks: Track[];
+  /** One issue per skipped row (empty in strict mode). */
+  issues: DataIssue[];
+  /** Data rows read: `tracks.length + issues.length === rows`. */
+  rows: number;
+}
+
+/** Strict mode stops reading after this many problems. */
+const MAX_STRICT_ISSUES = 100;
+const DAY_MS = 86_400_000;
+
+/** A row problem without the file (added by the reader). */
+type RowIssue = Omit<DataIssue, 'file' | 'line'>;
+
+class RowError {
+  constructor(readonly issue: RowIssue) {}
+}
+
+function fail(column: string | undefined, value: string | undefined, expected: string): never {
+  throw new RowError({ column, value, expected });
+}
+
+/** Collects rows or issues, enforcing the strict/skip policy. */
+class Collector<T> {
+  readonly items: T[] = [];
+  readonly issues: DataIssue[] = [];
+  rows = 0;
+  constructor(
+    readonly file: string,
+    readonly policy: InvalidRowPolicy,
+  ) {}
+  /** Returns false when reading should stop (too many problems in strict mode). */
+  issue(line: number, issue: RowIssue): boolean {
+    this.issues.push({ file: this.file, line, ...stripUndefined(issue) });
+    return !(this.policy === 'throw' && this.issues.length >= MAX_STRICT_ISSUES);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  const out = {} as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+function validatePolicy(policy: unknown): InvalidRowPolicy {
+  if (policy === undefined) return 'throw';
+  if (policy !== 'throw' && policy !== 'skip')
+    throw new InvalidOptionError('onInvalidRow', "'throw' or 'skip'", policy);
+  return policy;
+}
+
+function validateColumns(columns: unknown, allowed: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  if (columns === undefined) return map;
+  if (typeof columns !== 'object' || columns === null || Array.isArray(columns)) {
+    throw new InvalidOptionError(
+      'columns',
+      'an object mapping canonical column names to header names',
+      columns,
+    );
+  }
+  for (const [k, v] of Object.entries(columns)) {
+    if (!allowed.includes(k)) {
+      throw new InvalidOptionError(
+        `columns.${k}`,
+        `a canonical column name (one of ${allowed.join(', ')})`,
+        k,
+      );
+    }
+    if (typeof v !== 'string' || v.length === 0) {
+      throw new InvalidOptionError(`columns.${k}`, 'a non-empty header name', v);
+    }
+    map.set(k, v);
+  }
+  return map;
+}
+
+/** Checks that `file` is an existing, non-empty regular file. */
+async function checkFile(file: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (e) {
+    throw new InvalidDataError(
+      `Cannot read ${file}: no such file`,
+      [{ file, expected: 'an existing file' }],
+      {
+        cause: e,
+      },
+    );
+  }
+  if (st.isDirectory()) {
+    throw new InvalidDataError(`Cannot read ${file}: it is a directory`, [
+      { file, expected: 'a file, not a directory' },
+    ]);
+  }
+  if (st.size === 0) {
+    throw new InvalidDataError(`Cannot read ${file}: the file is empty`, [
+      { file, expected: 'a header and data rows' },
+    ]);
+  }
+}
+
+/** Number of line breaks (`\r\n`, `\n` or `\r`) inside a string. */
+function countBreaks(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10) n++;
+    else if (c === 13) {
+      n++;
+      if (s.charCodeAt(i + 1) === 10) i++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Streams a delimited file through papaparse, calling `onRow` with each record's fields and the 1-based
+ * physical line it starts on (quoted fields spanning lines are accounted for). Blank lines are skipped.
+ * `onRow` returns false to stop. Parse errors (unbalanced quotes) go to `onError`.
+ */
+function streamCsv(
+  file: string,
+  delimiter: string,
+  onRow: (fields: string[], line: number) => boolean,
+  onError: (line: number, message: string) => boolean,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = fs.createReadStream(file, { encoding: 'utf8' });
+    let line = 1;
+    let first = true;
+    let stopped = false;
+    Papa.parse<string[]>(stream as unknown as File, {
+      delimiter,
+      header: false,
+      skipEmptyLines: false,
+      step(results, parser) {
+        if (stopped) return;
+        const fields = results.data;
+        const start = line;
+        let breaks = 0;
+        for (const f of fields) breaks += countBreaks(f);
+        line += 1 + breaks;
+        if (first) {
+          first = false;
+          if (fields.length > 0 && fields[0]!.charCodeAt(0) === 0xfeff) fields[0] = fields[0]!.slice(1);
+        }
+        let go = true;
+        if (results.errors.length > 0) {
+          go = onError(start, results.errors[0]!.message);
+        } else if (fields.length === 1 && fields[0]!.trim() === '') {
+          go = true; // blank line
+        } else {
+          go = onRow(fields, start);
+        }
+        if (!go) {
+          stopped = true;
+          parser.abort();
+        }
+      },
+      complete() {
+        stream.destroy();
+        resolve();
+      },
+      error(err: Error) {
+        stream.destroy();
+        reject(err);
+      },
+    });
+  });
+}
+
+/** Streams a text file line by line (any line ending), 1-based line numbers, BOM stripped. */
+async function streamLines(file: string, onLine: (text: string, line: number) => boolean): Promise<void> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8' });
+  const rl = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  try {
+    for await (let text of rl) {
+      line++;
+      if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (!onLine(text, line)) break;
+    }
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
+}
+
+/** Resolves a header into canonical column -> field index, checking required columns. */
+function resolveHeader(
+  file: string,
+  header: string[],
+  canonical: readonly string[],
+  required: readonly string[],
+  mapping: Map<string, string>,
+): Map<string, number> {
+  const trimmed = header.map((h) => h.trim());
+  const index = new Map<string, number>();
+  const missing: string[] = [];
+  for (const col of canonical) {
+    const name = mapping.get(col) ?? col;
+    const i = trimmed.indexOf(name);
+    if (i >= 0) index.set(col, i);
+    else if (required.includes(col))
+      missing.push(name === col ? `\`${col}\`` : `\`${name}\` (for \`${col}\`)`);
+  }
+  if (missing.length > 0) {
+    throw new InvalidDataError(
+      `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; header found: ${trimmed.join(',')}`,
+      missing.map((m) => ({
+        file,
+        line: 1,
+        column: m.replace(/`/g, ''),
+        value: trimmed.join(','),
+        expected: 'this column in the header',
+      })),
+    );
+  }
+  return index;
+}
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * Parses a timestamp: epoch milliseconds (digits only) or ISO 8601 (`YYYY-MM-DD`, optional `THH:MM[:SS[.fff]]`,
+ * optional `Z` or `±HH[:MM]`; no zone means UTC). Returns undefined when it is neither.
+ */
+export function parseTimestamp(text: string): number | undefined {
+  const s = text.trim();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  const m = ISO_RE.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone = 'Z'] = m
+    .slice(1)
+    .map((x) => x) as string[];
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(sec);
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Number((frac ?? '').slice(0, 3).padEnd(3, '0'));
+  const t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  if (new Date(t).getUTCDate() !== day) return undefined; // e.g. 2023-02-30
+  let offset = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2) || '0');
+    if (oh > 23 || om > 59) return undefined;
+    offset = sign * (oh * 60 + om) * 60_000;
+  }
+  return t - offset;
+}
+
+function timestampField(column: string, text: string, latest: number): number {
+  const t = parseTimestamp(text);
+  if (t === undefined) {
+    fail(
+      column,
+      text,
+      'an ISO 8601 date-time (e.g. 2024-01-31T18:05:00Z) or epoch milliseconds (a non-negative integer)',
+    );
+  }
+  if (t > latest) fail(column, text, 'a time not in the future (at most 1 day after now)');
+  return t;
+}
+
+function requiredText(column: string, text: string | undefined): string {
+  if (text === undefined || text === '') fail(column, text ?? '', 'a non-empty value');
+  return text;
+}
+
+function optionalInt(column: string, text: string): number | undefined {
+  if (text === '') return undefined;
+  const s = text.trim();
+  if (!/^-?\d+$/.test(s)) fail(column, text, 'a non-negative integer (or empty)');
+  const n = Number(s);
+  if (n < 0) fail(column, text, 'a non-negative integer (or empty)');
+  if (!Number.isSafeInteger(n)) fail(column, text, 'an integer below 2^53');
+  return n;
+}
+
+function optionalBool(column: string, text: string): boolean | undefined {
+  const s = text.trim().toLowerCase();
+  if (s === '') return undefined;
+  if (s === 'true' || s === '1') return true;
+  if (s === 'false' || s === '0') return false;
+  fail(column, text, '`true` or `false` (or empty)');
+}
+
+function requiredBool(column: string, text: string): boolean {
+  const b = optionalBool(column, text);
+  if (b === undefined) fail(column, text, '`true` or `false`');
+  return b;
+}
+
+function skipLevelField(column: string, text: string): SkipLevel | undefined {
+  if (text.trim() === '') return undefined;
+  const s = text.trim();
+  if (s !== '0' && s !== '1' && s !== '2' && s !== '3')
+    fail(column, text, 'a skip level 0, 1, 2 or 3 (or empty)');
+  return Number(s) as SkipLevel;
+}
+
+/** Open-addressing hash set over listen indices, to find exact (user, track, timestamp) duplicates in O(1) each. */
+class DuplicateIndex {
+  private slots = new Int32Array(1 << 12); // 0 = empty, else index + 1
+  private count = 0;
+  constructor(private readonly items: readonly Listen[]) {}
+
+  private static hash(l: Listen): number {
+    let h = 0x811c9dc5;
+    const mix = (s: string) => {
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+      h = Math.imul(h ^ 0xff, 0x01000193);
+    };
+    mix(l.userId);
+    mix(l.trackId);
+    h = Math.imul(h ^ (l.timestamp % 0x100000000), 0x01000193);
+    h = Math.imul(h ^ Math.floor(l.timestamp / 0x100000000), 0x01000193);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
+  private find(l: Listen): number {
+    const mask = this.slots.length - 1;
+    let i = DuplicateIndex.hash(l) & mask;
+    for (;;) {
+      const v = this.slots[i]!;
+      if (v === 0) return -(i + 1);
+      const o = this.items[v - 1]!;
+      if (o.timestamp === l.timestamp && o.userId === l.userId && o.trackId === l.trackId) return v - 1;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Index of an earlier equal listen, or -1 after adding `index` (which must be items[index]). */
+  addOrFind(index: number): number {
+    const l = this.items[index]!;
+    const f = this.find(l);
+    if (f >= 0) return f;
+    this.slots[-f - 1] = index + 1;
+    this.count++;
+    if (this.count * 2 > this.slots.length) this.grow();
+    return -1;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    for (const v of old) if (v !== 0) this.slots[-this.find(this.items[v - 1]!) - 1] = v;
+  }
+}
+
+/** Adds a listen unless it duplicates an earlier one; returns false when reading should stop. */
+function acceptListen(
+  c: Collector<Listen>,
+  dups: DuplicateIndex,
+  lines: number[],
+  listen: Listen,
+  line: number,
+): boolean {
+  c.items.push(listen);
+  lines.push(line);
+  const prev = dups.addOrFind(c.items.length - 1);
+  if (prev < 0) return true;
+  c.items.pop();
+  lines.pop();
+  return c.issue(line, {
+    column: undefined,
+    value: `${listen.userId},${listen.trackId},${listen.timestamp}`,
+    expected: `a listen that is not an exact duplicate (same user, track and timestamp) of line ${lines[prev]}`,
+  });
+}
+
+function handleRow(
+  c: Collector<Listen>,
+  line: number,
+  build: () => Listen,
+  accept: (l: Listen) => boolean,
+): boolean {
+  c.rows++;
+  try {
+    return accept(build());
+  } catch (e) {
+    if (e instanceof RowError) return c.issue(line, e.issue);
+    throw e;
+  }
+}
+
+function fieldCountCheck(fields: string[], expected: number): void {
+  if (fields.length !== expected) {
+    fail(undefined, `${fields.length} fields`, `${expected} fields, as in the header`);
+  }
+}
+
+async function loadListensCsv(
+  file: string,
+  mapping: Map<string, string>,
+  c: Collector<Listen>,
+  latest: number,
+): Promise<void> {
+  let index: Map<string, number> | undefined;
+  let width = 0;
+  const dups = new DuplicateIndex(c.items);
+  const lines: number[] = [];
+  const col = (name: string) => mapping.get(name) ?? name;
+  await streamCsv(
+    file,
+    ',',
+    (fields, line) => {
+      if (!index) {
+        index = resolveHeader(file, fields, LISTEN_COLUMNS, ['user_id', 'track_id', 'timestamp'], mapping);
+        width = fields.length;
+        return true;
+      }
+      const get = (name: ListenColumn): string => {
+        const i = index!.get(name);
+        return i === undefined ? '' : (fields[i] ?? '');
+      };
+      return handleRow(
+        c,
+        line,
+        () => {
+          fieldCountCheck(fields, width);
+          const listen: Listen = {
+            userId: requiredText(col('user_id'), get('user_id')),
+            trackId: requiredText(col('track_id'), get('track_id')),
+            timestamp: timestampField(col('timestamp'), get('timestamp'), latest),
+          };
+          const msPlayed = optionalInt(col('ms_played'), get('ms_played'));
+          if (msPlayed !== undefined) listen.msPlayed = msPlayed;
+          const durationMs = optionalInt(col('duration_ms'), get('duration_ms'));
+          if (durationMs !== undefined) listen.durationMs = durationMs;
+          const skip = skipLevelField(col('skip_level'), get('skip_level'));
+          if (skip !== undefined) listen.skipLevel = skip;
+          const reasonEnd = get('reason_end');
+          if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
+          const saved = optionalBool(col('saved'), get('saved'));
+          if (saved !== undefined) listen.saved = saved;
+          const context = get('context');
+          if (context !== '') listen.context = context;
+          const sessionId = get('session_id');
+          if (sessionId !== '') listen.sessionId = sessionId;
+          return listen;
+        },
+        (l) => acceptListen(c, dups, lines, l, line),
+      );
+    },
+    (line, message) => {
+      c.rows++;
+      return c.issue(line, { expected: `well-formed CSV (${message})` });
+    },
+  );
+  if (!index) throw new InvalidDataError(`${file}: no header row`, [{ file, expected: 'a header row' }]);
+}
+
+const MSSD_COLUMNS = [
+  'session_id',
+  'session_position',
+  'track_id_clean',
+  'skip_1',
+  'skip_2',
+  'skip_3',
+  'not_skipped',
+  'date',
+  'context_type',
+  'hist_user_behavior_reason_end',
+] as const;
+
+async function loadMssd(file: string, c: Collector<Listen>, latest: number): Promise<void> {
+  let index: Map<string, number> | undefined;
+  let width = 0;
+  const dups = new DuplicateIndex(c.items);
+  const lines: number[] = [];
+  await streamCsv(
+    file,
+    ',',
+    (fields, line) => {
+      if (!index) {
+        index = resolveHeader(file, fields, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map());
+        width = fields.length;
+        return true;
+      }
+      const get = (name: (typeof MSSD_COLUMNS)[number]): string => {
+        const i = index!.get(name);
+        return i === undefined ? '' : (fields[i] ?? '');
+      };
+      return handleRow(
+        c,
+        line,
+        () => {
+          fieldCountCheck(fields, width);
+          const session = requiredText('session_id', get('session_id'));
+          const trackId = requiredText('track_id_clean', get('track_id_clean'));
+          const posText = get('session_position').trim();
+          if (!/^\d+$/.test(posText) || Number(posText) < 1) {
+            fail('session_position', get('session_position'), 'a positive integer');
+          }
+          const dateText = get('date').trim();
+          if (!/^\d{4}-\d{2}-\d{2}$/.test(dateText)) fail('date', get('date'), 'a date YYYY-MM-DD');
+          const day = timestampField('date', dateText, latest);
+          const s1 = requiredBool('skip_1', get('skip_1'));
+          const s2 = requiredBool('skip_2', get('skip_2'));
+          const s3 = requiredBool('skip_3', get('skip_3'));
+          requiredBool('not_skipped', get('not_skipped'));
+          const listen: Listen = {
+            userId: session,
+            trackId,
+            timestamp: day + Number(posText) * 1000,
+            skipLevel: s1 ? 1 : s2 ? 2 : s3 ? 3 : 0,
+          };
+          const reasonEnd = get('hist_user_behavior_reason_end');
+          if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
+          const context = get('context_type');
+          if (context !== '') listen.context = context;
+          listen.sessionId = session;
+          return listen;
+        },
+        (l) => acceptListen(c, dups, lines, l, line),
+      );
+    },
+    (line, message) => {
+      c.rows++;
+      return c.issue(line, { expected: `well-formed CSV (${message})` });
+    },
+  );
+  if (!index) throw new InvalidDataError(`${file}: no header row`, [{ file, expected: 'a header row' }]);
+}
+
+async function loadLastfm(file: string, c: Collector<Listen>, latest: number): Promise<void> {
+  const dups = new DuplicateIndex(c.items);
+  const lines: number[] = [];
+  await streamLines(file, (text, line) => {
+    if (text.trim() === '') return true;
+    return handleRow(
+      c,
+      line,
+      () => {
+        const f = text.split('\t');
+        if (f.length !== 6) {
+          fail(
+            undefined,
+            `${f.length} fields`,
+            '6 tab-separated fields: userid, timestamp, artid, artname, traid, traname',
+          );
+        }
+        const [user, time, , artname, traid, traname] = f as [string, string, string, string, string, string];
+        const userId = requiredText('userid', user);
+        const timestamp = timestampField('timestamp', time, latest);
+        let trackId = traid.trim();
+        if (trackId === '') {
+          if (traname.trim() === '') fail('traname', traname, 'a track name when traid is empty');
+          trackId = `${artname} - ${traname}`;
+        }
+        return { userId, trackId, timestamp };
+      },
+      (l) => acceptListen(c, dups, lines, l, line),
+    );
+  });
+}
+
+async function loadSequences(file: string, c: Collector<Listen>): Promise<void> {
+  const next = new Map<string, number>();
+  await streamLines(file, (text, line) => {
+    const tokens = text.trim().split(/\s+/);
+    if (tokens.length === 1 && tokens[0] === '') return true;
+    c.rows++;
+    if (tokens.length < 2) {
+      return c.issue(line, {
+        column: 'item',
+        value: text,
+        expected: 'a user id followed by at least one item id',
+      });
+    }
+    const user = tokens[0]!;
+    let t = next.get(user) ?? 0;
+    for (let i = 1; i < tokens.length; i++)
+      c.items.push({ userId: user, trackId: tokens[i]!, timestamp: t++ });
+    next.set(user, t);
+    return true;
+  });
+}
+
+function finish<T>(c: Collector<T>, what: string): void {
+  if (c.policy === 'throw' && c.issues.length > 0) {
+    const stopped = c.issues.length >= MAX_STRICT_ISSUES ? ` (stopped after ${MAX_STRICT_ISSUES})` : '';
+    throw new InvalidDataError(
+      `${c.file}: ${c.issues.length} invalid ${what}${c.issues.length > 1 ? 's' : ''}${stopped}; fix them or pass onInvalidRow: 'skip'`,
+      c.issues,
+    );
+  }
+  if (c.rows === 0) {
+    throw new InvalidDataError(`${c.file}: no data rows`, [
+      { file: c.file, expected: `at least one ${what}` },
+    ]);
+  }
+}
+
+/**
+ * Loads listening history from a file, streaming it (memory holds the parsed listens, not the raw file).
+ *
+ * Formats:
+ * - `'listens-csv'` (default): the canonical CSV written by {@link saveListens}. Required columns
+ *   `user_id, track_id, timestamp`; optional `ms_played, duration_ms, skip_level, reason_end, saved, context,
+ *   session_id` (empty = absent). `timestamp` is ISO 8601 (no zone = UTC) or epoch milliseconds. Other header
+ *   names map in with `columns`. Extra columns are ignored.
+ * - `'lastfm-1k'`: Last.fm 1K TSV without header (`userid \t timestamp \t artid \t artname \t traid \t traname`).
+ *   The track id is `traid`, or `"artname - traname"` when `traid` is empty.
+ * - `'mssd'`: Spotify Music Streaming Sessions Dataset log CSV. It has no user id, so `userId` and `sessionId` are
+ *   the `session_id`; `timestamp` is `date` (UTC midnight) plus `session_position` seconds, which keeps play order;
+ *   `skipLevel` is 1, 2 or 3 for the earliest true of `skip_1`, `skip_2`, `skip_3` (cumulative flags), else 0;
+ *   `context` = `context_type`, `reasonEnd` = `hist_user_behavior_reason_end`.
+ * - `'sequences'`: whitespace-separated research files, either one `user item` pair per line (time-ordered) or
+ *   one `user item1 item2 ...` per line. Both are read by one rule: each line appends its items to the user's
+ *   sequence in file order; timestamps are synthesised as 0, 1, 2, ... per user.
+ *
+ * Strict by default: every problem (wrong type, negative number, skip level outside 0-3, unparseable or future
+ * timestamp — more than a day after now — or an exact duplicate of an earlier (user, track, timestamp) row) is
+ * collected and an {@link InvalidDataError} lists them with file, 1-based physical line (quoted fields spanning
+ * lines counted), column, value and what was expected. With `onInvalidRow: 'skip'` invalid rows are dropped
+ * and each is returned in `issues`. A missing file, a directory, an empty file, a header with no rows or a
+ * missing required column always throw. A UTF-8 BOM and CRLF line endings are handled. Blank lines are ignored.
+ *
+ * @throws {InvalidOptionError} for an unknown `format`, `onInvalidRow` or `columns` entry (checked before reading).
+ * @throws {InvalidDataError} for unreadable or invalid data.
+ * @example
+ * ```ts
+ * const { listens } = await loadListens('data/listens.csv');
+ * const lastfm = await loadListens('userid-timestamp-artid-artname-traid-traname.tsv', { format: 'lastfm-1k', onInvalidRow: 'skip' });
+ * console.log(lastfm.listens.length, 'loaded,', lastfm.issues.length, 'skipped');
+ * const mine = await loadListens('export.csv', { columns: { user_id: 'uid', timestamp: 'played_at' } });
+ * ```
+ */
+export async function loadListens(
+  file: string,
+  options: LoadListensOptions = {},
+): Promise<LoadListensResult> {
+  const format = options.format ?? 'listens-csv';
+  if (!LISTEN_FORMATS.includes(format)) {
+    throw new InvalidOptionError(
+      'format',
+      `one of ${LISTEN_FORMATS.map((f) => `'${f}'`).join(', ')}`,
+      format,
+    );
+  }
+  const policy = validatePolicy(options.onInvalidRow);
+  const mapping = validateColumns(options.columns, LISTEN_COLUMNS);
+  if (mapping.size > 0 && format !== 'listens-csv') {
+    throw new InvalidOptionError(
+      'columns',
+      "used only with format 'listens-csv'",
+      options.columns,
+      `format is '${format}'`,
+    );
+  }
+  await checkFile(file);
+  const c = new Collector<Listen>(file, policy);
+  const latest = Date.now() + DAY_MS;
+  if (format === 'listens-csv') await loadListensCsv(file, mapping, c, latest);
+  else if (format === 'mssd') await loadMssd(file, c, latest);
+  else if (format === 'lastfm-1k') await loadLastfm(file, c, latest);
+  else await loadSequences(file, c);
+  finish(c, 'row');
+  return { listens: c.items, issues: c.issues, rows: c.rows };
+}
+
+/**
+ * Loads a track catalogue from the canonical tracks CSV written by {@link saveTracks}, streaming it.
+ *
+ * Required columns `track_id, title, artist_id, artist`; optional `genre`, `duration_ms`, `features`
+ * (numbers joined by `;`). Empty optional fields are absent. A repeated `track_id` is an issue. Same strict /
+ * skip behaviour and errors as {@link loadListens}.
+ *
+ * @throws {InvalidOptionError} for a bad `onInvalidRow` or `columns`.
+ * @throws {InvalidDataError} for unreadable or invalid data.
+ * @example
+ * ```ts
+ * const { tracks } = await loadTracks('data/tracks.csv');
+ * const byId = new Map(tracks.map((t) => [t.trackId, t]));
+ * ```
+ */
+export async function loadTracks(file: string, options: LoadTracksOptions = {}): Promise<LoadTracksResult> {
+  const policy = validatePolicy(options.onInvalidRow);
+  const mapping = validateColumns(options.columns, TRACK_COLUMNS);
+  await checkFile(file);
+  const c = new Collector<Track>(file, policy);
+  const seen = new Map<string, number>();
+  const col = (name: string) => mapping.get(name) ?? name;
+  let index: Map<string, number> | undefined;
+  let width = 0;
+  await streamCsv(
+    file,
+    ',',
+    (fields, line) => {
+      if (!index) {
+        index = resolveHeader(
+          file,
+          fields,
+          TRACK_COLUMNS,
+          ['track_id', 'title', 'artist_id', 'artist'],
+          mapping,
+        );
+        width = fields.length;
+        return true;
+      }
+      const get = (name: TrackColumn): string => {
+        const i = index!.get(name);
+        return i === undefined ? '' : (fields[i] ?? '');
+      };
+      c.rows++;
+      try {
+        fieldCountCheck(fields, width);
+        const trackId = requiredText(col('track_id'), get('track_id'));
+        const prev = seen.get(trackId);
+        if (prev !== undefined) fail(col('track_id'), trackId, `a track id not already used (line ${prev})`);
+        const track: Track = {
+          trackId,
+          title: get('title'),
+          artistId: get('artist_id'),
+          artist: get('artist'),
+        };
+        const genre = get('genre');
+        if (genre !== '') track.genre = genre;
+        const durationMs = optionalInt(col('duration_ms'), get('duration_ms'));
+        if (durationMs !== undefined) track.durationMs = durationMs;
+        const feats = get('features').trim();
+        if (feats !== '') {
+          track.features = feats.split(';').map((x) => {
+            const v = x.trim() === '' ? Number.NaN : Number(x);
+            if (!Number.isFinite(v))
+              fail(col('features'), feats, 'finite numbers separated by `;` (or empty)');
+            return v;
+          });
+        }
+        seen.set(trackId, line);
+        c.items.push(track);
+        return true;
+      } catch (e) {
+        if (e instanceof RowError) return c.issue(line, e.issue);
+        throw e;
+      }
+    },
+    (line, message) => {
+      c.rows++;
+      return c.issue(line, { expected: `well-formed CSV (${message})` });
+    },
+  );
+  if (!index) throw new InvalidDataError(`${file}: no header row`, [{ file, expected: 'a header row' }]);
+  finish(c, 'row');
+  return { tracks: c.items, issues: c.issues, rows: c.rows };
 }

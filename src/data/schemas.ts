@@ -17,9 +17,9 @@ export const TrackSchema = z
     title: z.string(),
     artistId: z.string(),
     artist: z.string(),
-    genre: z.string().optional(),
+    genre: z.string().min(1).optional(),
     durationMs: z.number().int().nonnegative().optional(),
-    features: z.array(z.number().finite()).optional(),
+    features: z.array(z.number().finite()).min(1).optional(),
   })
   .strict() satisfies z.ZodType<Track>;
 
@@ -36,13 +36,13 @@ export const ListenSchema = z
   .object({
     userId: z.string().min(1),
     trackId: z.string().min(1),
-    timestamp: z.number().int().finite(),
+    timestamp: z.number().int().nonnegative().finite(),
     msPlayed: z.number().int().nonnegative().optional(),
     durationMs: z.number().int().nonnegative().optional(),
     skipLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
-    reasonEnd: z.string().optional(),
+    reasonEnd: z.string().min(1).optional(),
     saved: z.boolean().optional(),
-    context: z.string().optional(),
-    sessionId: z.string().optional(),
+    context: z.string().min(1).optional(),
+    sessionId: z.string().min(1).optional(),
   })
   .strict() satisfies z.ZodType<Listen>;
