@@ -67,7 +67,11 @@ export function runHook(hook: RewardHook, listen: Listen, context: RewardContext
   try {
     value = hook(listen, context);
   } catch (e) {
-    throw new RewardHookError(hookName(hook), listen, `threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    // A nested hook (e.g. inside rewards.combine) already named the innermost culprit: keep that error.
+    if (e instanceof RewardHookError) throw e;
+    throw new RewardHookError(hookName(hook), listen, `threw: ${(e as Error)?.message ?? String(e)}`, {
+      cause: e,
+    });
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new RewardHookError(hookName(hook), listen, `returned ${String(value)}, expected a finite number`);

@@ -1,0 +1,303 @@
+// Built-in reward hooks (completion, skips, saves, repeats, diversity, return) and their weighted combination.
+import type { Listen, Track } from '../data/types.js';
+import { InvalidOptionError } from '../errors.js';
+import { type RewardContext, type RewardHook, runHook } from './hook.js';
+
+const DAY_MS = 86_400_000;
+
+/** Gives a hook a readable name used in {@link RewardHookError} messages. */
+function named<T extends RewardHook>(name: string, hook: T): T {
+  Object.defineProperty(hook, 'hookName', { value: name, enumerable: true });
+  return hook;
+}
+
+function checkFinite(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new InvalidOptionError(option, 'a finite number', value);
+  return value;
+}
+
+function checkPositive(option: string, value: unknown, integer = false): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new InvalidOptionError(option, integer ? 'an integer >= 1' : 'a finite number > 0', value);
+  }
+  return value;
+}
+
+/** Options of {@link rewards.completion}. */
+export interface CompletionOptions {
+  /** Completion credited to a skip when `msPlayed`/`durationMs` are missing, per skip level. Default {1: 0, 2: 0.25, 3: 0.75}. */
+  skipCredit?: Partial<Record<1 | 2 | 3, number>>;
+}
+
+/** Options of {@link rewards.skipPenalty}. */
+export interface SkipPenaltyOptions {
+  /** Reward per skip level (1 = very brief .. 3 = most of the track). Default {1: -1, 2: -0.6, 3: -0.2}. */
+  levels?: Partial<Record<1 | 2 | 3, number>>;
+}
+
+/** Options of {@link rewards.saveBonus}. */
+export interface SaveBonusOptions {
+  /** Reward when the listen has `saved: true`. Default 1. */
+  bonus?: number;
+}
+
+/** Options of {@link rewards.repeatBonus}. */
+export interface RepeatBonusOptions {
+  /** Reward when the listener plays the same track again later. Default 1. */
+  bonus?: number;
+  /** Only count a repeat within this many days. Default 30. */
+  withinDays?: number;
+}
+
+/** Options of {@link rewards.diversityBonus}. */
+export interface DiversityBonusOptions {
+  /** Reward for a listen entirely unlike the recent history. Default 1. */
+  bonus?: number;
+  /** How many previous listens count as recent history. Default 10. */
+  window?: number;
+  /**
+   * Track metadata (artist, genre). With it, the bonus is `bonus * (1 - similarity)`, where similarity is the
+   * share of recent listens by the same artist (weight 1) or only the same genre (weight `genreWeight`).
+   * Without it, the bonus is paid when the track itself is not in the recent history.
+   */
+  tracks?: Iterable<Track> | ReadonlyMap<string, Track>;
+  /** Similarity of two different-artist tracks of the same genre. Default 0.5. */
+  genreWeight?: number;
+}
+
+/** Options of {@link rewards.returnBonus}. */
+export interface ReturnBonusOptions {
+  /** The listener must be active again within this many days. Default 7. */
+  days?: number;
+  /** Reward when they are. Default 1. */
+  bonus?: number;
+  /** A later listen counts as a return only if at least this long after this one (a new session). Default 30. */
+  minGapMinutes?: number;
+}
+
+function checkLevels(
+  option: string,
+  levels: Partial<Record<1 | 2 | 3, number>> | undefined,
+  defaults: Record<1 | 2 | 3, number>,
+): Record<1 | 2 | 3, number> {
+  if (levels === undefined) return defaults;
+  if (typeof levels !== 'object' || levels === null) {
+    throw new InvalidOptionError(option, 'an object mapping skip levels 1, 2, 3 to finite numbers', levels);
+  }
+  for (const key of Object.keys(levels)) {
+    if (key !== '1' && key !== '2' && key !== '3') {
+      throw new InvalidOptionError(`${option}.${key}`, 'one of the skip levels 1, 2 or 3', key);
+    }
+  }
+  const out = { ...defaults };
+  for (const lvl of [1, 2, 3] as const) {
+    if (levels[lvl] !== undefined) out[lvl] = checkFinite(`${option}.${lvl}`, levels[lvl]);
+  }
+  return out;
+}
+
+function trackMap(
+  option: string,
+  tracks: DiversityBonusOptions['tracks'],
+): ReadonlyMap<string, Track> | undefined {
+  if (tracks === undefined) return undefined;
+  if (tracks instanceof Map) return tracks as ReadonlyMap<string, Track>;
+  if (typeof (tracks as Iterable<Track>)[Symbol.iterator] !== 'function') {
+    throw new InvalidOptionError(
+      option,
+      'an array or Map of tracks with trackId, artistId and genre',
+      tracks,
+    );
+  }
+  const m = new Map<string, Track>();
+  for (const t of tracks as Iterable<Track>) m.set(t.trackId, t);
+  return m;
+}
+
+/**
+ * How much of a track was played, in [0, 1]: `msPlayed / durationMs` when both are known, else 1 for a listen
+ * played to the end (`skipLevel` 0) and `skipCredit[level]` for a skip, else 1 (a plain play with no skip signal
+ * counts as complete, as implicit-feedback data implies).
+ */
+function completionOf(listen: Listen, credit: Record<1 | 2 | 3, number>): number {
+  if (listen.msPlayed !== undefined && listen.durationMs !== undefined && listen.durationMs > 0) {
+    return Math.min(1, Math.max(0, listen.msPlayed / listen.durationMs));
+  }
+  if (listen.skipLevel !== undefined) return listen.skipLevel === 0 ? 1 : credit[listen.skipLevel];
+  if (listen.reasonEnd !== undefined) return listen.reasonEnd === 'trackdone' ? 1 : 0;
+  return 1;
+}
+
+/**
+ * Built-in reward hooks. Each factory validates its options up front and returns a {@link RewardHook} with a
+ * readable `hookName` for error messages.
+ *
+ * @example
+ * ```ts
+ * import { rewards, computeRewards } from 'encore';
+ * const hook = rewards.combine([
+ *   [rewards.completion(), 1],
+ *   [rewards.skipPenalty(), 0.5],
+ *   [rewards.saveBonus(), 2],
+ *   [rewards.diversityBonus({ tracks }), 0.3],
+ * ]);
+ * const perUser = computeRewards(train, hook);
+ * ```
+ */
+export const rewards = {
+  /**
+   * Share of the track played, in [0, 1] (`msPlayed / durationMs`; else 1 if played to the end, a partial credit
+   * per skip level, or 1 when the listen carries no skip information).
+   *
+   * @example
+   * ```ts
+   * rewards.completion()({ userId: 'u', trackId: 't', timestamp: 0, msPlayed: 90_000, durationMs: 180_000 }, ctx); // 0.5
+   * ```
+   */
+  completion(options: CompletionOptions = {}): RewardHook {
+    const credit = checkLevels('skipCredit', options.skipCredit, { 1: 0, 2: 0.25, 3: 0.75 });
+    return named('completion', (listen: Listen) => completionOf(listen, credit));
+  },
+
+  /**
+   * A (negative) reward per skip level; 0 for a listen played to the end or without skip information.
+   *
+   * @example
+   * ```ts
+   * const hook = rewards.skipPenalty({ levels: { 1: -1, 2: -0.5, 3: 0 } });
+   * ```
+   */
+  skipPenalty(options: SkipPenaltyOptions = {}): RewardHook {
+    const levels = checkLevels('levels', options.levels, { 1: -1, 2: -0.6, 3: -0.2 });
+    return named('skipPenalty', (listen: Listen) =>
+      listen.skipLevel === undefined || listen.skipLevel === 0 ? 0 : levels[listen.skipLevel],
+    );
+  },
+
+  /**
+   * `bonus` when the listener saved (liked) the track during this listen, else 0.
+   *
+   * @example
+   * ```ts
+   * const hook = rewards.saveBonus({ bonus: 2 });
+   * ```
+   */
+  saveBonus(options: SaveBonusOptions = {}): RewardHook {
+    const bonus = checkFinite('bonus', options.bonus ?? 1);
+    return named('saveBonus', (listen: Listen) => (listen.saved ? bonus : 0));
+  },
+
+  /**
+   * `bonus` when the listener played the same track again later (within `withinDays`), found in `context.next`.
+   *
+   * @example
+   * ```ts
+   * const hook = rewards.repeatBonus({ withinDays: 14 });
+   * ```
+   */
+  repeatBonus(options: RepeatBonusOptions = {}): RewardHook {
+    const bonus = checkFinite('bonus', options.bonus ?? 1);
+    const windowMs = checkPositive('withinDays', options.withinDays ?? 30) * DAY_MS;
+    return named('repeatBonus', (listen: Listen, ctx: RewardContext) => {
+      for (const n of ctx.next) {
+        if (n.timestamp - listen.timestamp > windowMs) break;
+        if (n.trackId === listen.trackId) return bonus;
+      }
+      return 0;
+    });
+  },
+
+  /**
+   * Rewards listens unlike the recent history: by artist and genre when `tracks` metadata is given, else by
+   * track-id novelty (`bonus` when the track is not among the last `window` listens).
+   *
+   * @example
+   * ```ts
+   * const hook = rewards.diversityBonus({ tracks: world.tracks, window: 10 });
+   * ```
+   */
+  diversityBonus(options: DiversityBonusOptions = {}): RewardHook {
+    const bonus = checkFinite('bonus', options.bonus ?? 1);
+    const window = checkPositive('window', options.window ?? 10, true);
+    const genreWeight = checkFinite('genreWeight', options.genreWeight ?? 0.5);
+    if (genreWeight < 0 || genreWeight > 1)
+      throw new InvalidOptionError('genreWeight', 'a number in [0, 1]', genreWeight);
+    const tracks = trackMap('tracks', options.tracks);
+    return named('diversityBonus', (listen: Listen, ctx: RewardContext) => {
+      const recent = ctx.history.slice(Math.max(0, ctx.history.length - window));
+      if (recent.length === 0) return bonus;
+      const me = tracks?.get(listen.trackId);
+      if (!tracks || !me) return recent.some((l) => l.trackId === listen.trackId) ? 0 : bonus;
+      let sim = 0;
+      for (const l of recent) {
+        const t = tracks.get(l.trackId);
+        if (!t) continue;
+        if (t.artistId === me.artistId) sim += 1;
+        else if (me.genre !== undefined && t.genre === me.genre) sim += genreWeight;
+      }
+      return bonus * (1 - sim / recent.length);
+    });
+  },
+
+  /**
+   * `bonus` when the listener is active again (a later listen at least `minGapMinutes` after this one) within
+   * `days` after this listen, judged from `context.next` timestamps.
+   *
+   * @example
+   * ```ts
+   * const hook = rewards.returnBonus({ days: 3 });
+   * ```
+   */
+  returnBonus(options: ReturnBonusOptions = {}): RewardHook {
+    const days = checkPositive('days', options.days ?? 7);
+    const bonus = checkFinite('bonus', options.bonus ?? 1);
+    const gap = options.minGapMinutes ?? 30;
+    if (typeof gap !== 'number' || !Number.isFinite(gap) || gap < 0) {
+      throw new InvalidOptionError('minGapMinutes', 'a finite number >= 0', gap);
+    }
+    const gapMs = gap * 60_000;
+    const windowMs = days * DAY_MS;
+    return named('returnBonus', (listen: Listen, ctx: RewardContext) => {
+      for (const n of ctx.next) {
+        const dt = n.timestamp - listen.timestamp;
+        if (dt > windowMs) break;
+        if (dt >= gapMs) return bonus;
+      }
+      return 0;
+    });
+  },
+
+  /**
+   * Weighted sum of hooks. Each inner hook is run through {@link runHook}, so a NaN or a throw names the inner
+   * hook and the listen.
+   *
+   * @example
+   * ```ts
+   * const hook = rewards.combine([[rewards.completion(), 1], [rewards.skipPenalty(), 0.5]]);
+   * ```
+   */
+  combine(parts: readonly (readonly [RewardHook, number])[]): RewardHook {
+    if (!Array.isArray(parts) || parts.length === 0) {
+      throw new InvalidOptionError('parts', 'a non-empty array of [hook, weight] pairs', parts);
+    }
+    parts.forEach((p, i) => {
+      if (!Array.isArray(p) || typeof p[0] !== 'function') {
+        throw new InvalidOptionError(`parts[${i}]`, 'a [hook, weight] pair with a function hook', p);
+      }
+      checkFinite(`parts[${i}] weight`, p[1]);
+    });
+    const copy = parts.map(([h, w]) => [h, w] as const);
+    const name = `combine(${copy.map(([h]) => (h as { hookName?: string }).hookName ?? (h.name || '(anonymous)')).join(', ')})`;
+    return named(name, (listen: Listen, ctx: RewardContext) => {
+      let sum = 0;
+      for (const [h, w] of copy) sum += w * runHook(h, listen, ctx);
+      return sum;
+    });
+  },
+};
