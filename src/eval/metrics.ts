@@ -1,0 +1,372 @@
+// Next-track evaluation: full-ranking (default) or clearly labelled sampled HR, NDCG, MRR, coverage, novelty.
+import type { Dataset } from '../data/dataset.js';
+import type { EvalCase } from '../data/types.js';
+import { InvalidOptionError } from '../errors.js';
+import { type Recommender, topK } from '../models/recommender.js';
+import { createRng, type Rng } from '../util/random.js';
+
+/**
+ * Which items the target is ranked against.
+ * - `'all'` (default): every catalogue item (full ranking), the protocol to report.
+ * - `{ sample: n, seed }`: the target against `n` negatives drawn uniformly (seeded) from items that are
+ *   not the target (and not in the history when `excludeHistory`). Only for comparison with old papers:
+ *   sampled metrics inflate scores several-fold and can reverse model orderings (Krichene & Rendle 2020).
+ * - `{ negatives }`: the target against given negatives per user id (cases whose user has none are skipped).
+ *
+ * @example
+ * ```ts
+ * const full: Candidates = 'all';
+ * const sampled: Candidates = { sample: 100, seed: 1 };
+ * ```
+ */
+export type Candidates =
+  | 'all'
+  | { sample: number; seed?: number }
+  | { negatives: Readonly<Record<string, readonly string[]>> | ReadonlyMap<string, readonly string[]> };
+
+/**
+ * Options of {@link evaluate}.
+ *
+ * @example
+ * ```ts
+ * const opts: EvaluateOptions = { k: [10, 20], candidates: 'all', train };
+ * ```
+ */
+export interface EvaluateOptions {
+  /** Cut-offs for HR, NDCG, coverage and novelty. Positive integers, default `[5, 10, 20]`. */
+  k?: readonly number[];
+  /** What the target is ranked against. Default `'all'` (full ranking). */
+  candidates?: Candidates;
+  /** Leave the history's items out of the ranking (never the target itself). Default true. */
+  excludeHistory?: boolean;
+  /** Histories scored per `scoreAll` call. Integer >= 1, default 256. */
+  batchSize?: number;
+  /** Training data whose listen counts define popularity for novelty. Default: counts from the cases' histories. */
+  train?: Dataset;
+  /** Listen counts per track id for novelty (instead of `train`). */
+  itemCounts?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+}
+
+/** Protocol label of an {@link EvaluationResult}: `'full'` or e.g. `'sampled (n=100, uniform)'`. */
+export type EvaluationProtocol = 'full' | `sampled (${string})`;
+
+/**
+ * What {@link evaluate} returns. Metric records are keyed by cut-off `k`.
+ *
+ * @example
+ * ```ts
+ * const r: EvaluationResult = await evaluate(model, cases);
+ * console.log(r.protocol, r.hr[10], r.ndcg[10], r.mrr);
+ * ```
+ */
+export interface EvaluationResult {
+  /** Hit rate (= recall for one target): share of cases whose target ranks within the top k. */
+  hr: Record<number, number>;
+  /** Mean of `1 / log2(rank + 1)` when rank <= k, else 0. */
+  ndcg: Record<number, number>;
+  /** Mean reciprocal rank (no cut-off). */
+  mrr: number;
+  /** Distinct items in all full-catalogue top-k lists / catalogue size. */
+  coverage: Record<number, number>;
+  /** Mean self-information `-log2((count + 1) / (listens + catalogue))` of the items in the top-k lists. */
+  novelty: Record<number, number>;
+  /** Cases evaluated (unknown targets included, as misses). */
+  users: number;
+  /** Cases left out (no negatives given for the user). */
+  skipped: number;
+  /** Cases whose target is not in the model's vocabulary; each counts as a miss. */
+  unknownTargets: number;
+  /** How the target was ranked. */
+  protocol: EvaluationProtocol;
+  /** The cut-offs, ascending. */
+  k: number[];
+}
+
+interface Resolved {
+  k: number[];
+  candidates: Candidates;
+  excludeHistory: boolean;
+  batchSize: number;
+}
+
+/** @internal Validates {@link EvaluateOptions} (shared with `compare`). */
+export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
+  const k = options.k ?? [5, 10, 20];
+  if (
+    !Array.isArray(k) ||
+    k.length === 0 ||
+    k.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 1)
+  ) {
+    throw new InvalidOptionError('k', 'a non-empty array of positive integers', k);
+  }
+  const candidates = options.candidates ?? 'all';
+  if (candidates !== 'all') {
+    if (typeof candidates !== 'object' || candidates === null) {
+      throw new InvalidOptionError('candidates', "'all', { sample: n, seed } or { negatives }", candidates);
+    }
+    if ('sample' in candidates) {
+      const n = candidates.sample;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+        throw new InvalidOptionError('candidates.sample', 'an integer >= 1', n);
+      }
+      if (
+        candidates.seed !== undefined &&
+        (typeof candidates.seed !== 'number' || !Number.isFinite(candidates.seed))
+      ) {
+        throw new InvalidOptionError('candidates.seed', 'a finite number', candidates.seed);
+      }
+    } else if ('negatives' in candidates) {
+      const neg = candidates.negatives;
+      if (typeof neg !== 'object' || neg === null) {
+        throw new InvalidOptionError(
+          'candidates.negatives',
+          'a Map or record from user id to track ids',
+          neg,
+        );
+      }
+      const entries = neg instanceof Map ? [...neg.entries()] : Object.entries(neg);
+      for (const [user, ids] of entries) {
+        if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+          throw new InvalidOptionError(
+            `candidates.negatives[${JSON.stringify(user)}]`,
+            'an array of track ids',
+            ids,
+          );
+        }
+      }
+    } else {
+      throw new InvalidOptionError('candidates', "'all', { sample: n, seed } or { negatives }", candidates);
+    }
+  }
+  const excludeHistory = options.excludeHistory ?? true;
+  if (typeof excludeHistory !== 'boolean')
+    throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);
+  const batchSize = options.batchSize ?? 256;
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
+    throw new InvalidOptionError('batchSize', 'an integer >= 1', batchSize);
+  }
+  return { k: [...new Set(k)].sort((a, b) => a - b), candidates, excludeHistory, batchSize };
+}
+
+/** @internal Validates evaluation cases. */
+export function checkCases(cases: unknown): asserts cases is readonly EvalCase[] {
+  if (!Array.isArray(cases) || cases.length === 0) {
+    throw new InvalidOptionError('cases', 'a non-empty array of { userId, history, target }', cases);
+  }
+  cases.forEach((c: Partial<EvalCase>, i) => {
+    if (typeof c !== 'object' || c === null) throw new InvalidOptionError(`cases[${i}]`, 'an object', c);
+    if (!Array.isArray(c.history) || c.history.some((x) => typeof x !== 'string')) {
+      throw new InvalidOptionError(`cases[${i}].history`, 'an array of track ids', c.history);
+    }
+    if (typeof c.target !== 'string')
+      throw new InvalidOptionError(`cases[${i}].target`, 'a track id', c.target);
+  });
+}
+
+/** The protocol label for resolved candidates. */
+function protocolOf(candidates: Candidates): EvaluationProtocol {
+  if (candidates === 'all') return 'full';
+  if ('sample' in candidates) return `sampled (n=${candidates.sample}, uniform)`;
+  return 'sampled (given negatives)';
+}
+
+/** Self-information per vocabulary index from counts by track id (add-one smoothed). */
+function selfInformation(
+  model: Recommender,
+  cases: readonly EvalCase[],
+  options: EvaluateOptions,
+): Float64Array {
+  const vocab = model.vocabulary;
+  const n = vocab.size;
+  const counts = new Float64Array(n + 1);
+  if (options.itemCounts) {
+    const entries =
+      options.itemCounts instanceof Map
+        ? [...options.itemCounts.entries()]
+        : Object.entries(options.itemCounts);
+    for (const [id, c] of entries) {
+      const i = vocab.index(id);
+      if (i !== undefined) counts[i] = c;
+    }
+  } else if (options.train) {
+    const tv = options.train.vocabulary;
+    for (let j = 1; j <= tv.size; j++) {
+      const i = vocab.index(tv.ids[j]!);
+      if (i !== undefined) counts[i] = options.train.itemCounts[j]!;
+    }
+  } else {
+    for (const c of cases) {
+      for (const id of c.history) {
+        const i = vocab.index(id);
+        if (i !== undefined) counts[i]!++;
+      }
+    }
+  }
+  let total = 0;
+  for (let i = 1; i <= n; i++) total += counts[i]!;
+  const info = new Float64Array(n + 1);
+  for (let i = 1; i <= n; i++) info[i] = -Math.log2((counts[i]! + 1) / (total + n));
+  return info;
+}
+
+/** Draws up to `count` distinct indices in 1..n with `mask[i] === 0`, `available` of which exist. */
+function sampleNegatives(rng: Rng, n: number, mask: Uint8Array, available: number, count: number): number[] {
+  if (available <= count) {
+    const all: number[] = [];
+    for (let i = 1; i <= n; i++) if (!mask[i]) all.push(i);
+    return all;
+  }
+  if (count * 2 < available) {
+    const picked = new Set<number>();
+    while (picked.size < count) {
+      const i = 1 + rng.int(n);
+      if (!mask[i]) picked.add(i);
+    }
+    return [...picked];
+  }
+  const pool: number[] = [];
+  for (let i = 1; i <= n; i++) if (!mask[i]) pool.push(i);
+  for (let j = 0; j < count; j++) {
+    const r = j + rng.int(pool.length - j);
+    const t = pool[j]!;
+    pool[j] = pool[r]!;
+    pool[r] = t;
+  }
+  return pool.slice(0, count);
+}
+
+const clean = (s: number) => (Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s);
+
+/**
+ * Evaluates next-track predictions. By default ranks each case's target against **every** catalogue item
+ * (full ranking), leaving out items already in the history but never the target itself. Ties count
+ * against the model: `rank = 1 + #(score > target) + #(other items with score == target)`, so a constant
+ * scorer ranks every target last. A target the model does not know is a miss (`unknownTargets`).
+ *
+ * Sampled protocols (`candidates: { sample }` or `{ negatives }`) are labelled in `protocol`; they inflate
+ * scores several-fold and can reverse model orderings, so report them only next to full-ranking numbers.
+ * Coverage and novelty always describe the full-catalogue top-k lists the model would actually show.
+ *
+ * @example
+ * ```ts
+ * const r = await evaluate(model, cases, { k: [10], train });
+ * console.log(`${r.protocol}: HR@10 ${r.hr[10]} NDCG@10 ${r.ndcg[10]} MRR ${r.mrr}`);
+ * ```
+ */
+export async function evaluate(
+  model: Recommender,
+  cases: readonly EvalCase[],
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  const opts = resolveEvaluateOptions(options);
+  checkCases(cases);
+  const vocab = model.vocabulary;
+  const n = vocab.size;
+  const ks = opts.k;
+  const maxK = Math.min(ks[ks.length - 1]!, n);
+  const info = selfInformation(model, cases, options);
+  const { candidates } = opts;
+  const rng =
+    typeof candidates === 'object' && 'sample' in candidates ? createRng(candidates.seed ?? 0) : undefined;
+  const given =
+    typeof candidates === 'object' && 'negatives' in candidates
+      ? candidates.negatives instanceof Map
+        ? (candidates.negatives as ReadonlyMap<string, readonly string[]>)
+        : new Map(Object.entries(candidates.negatives))
+      : undefined;
+
+  const kept = given ? cases.filter((c) => given.has(c.userId)) : cases;
+  const hits = ks.map(() => 0);
+  const gains = ks.map(() => 0);
+  const recommended = ks.map(() => new Set<number>());
+  const noveltySum = ks.map(() => 0);
+  const noveltyCount = ks.map(() => 0);
+  let rr = 0;
+  let unknownTargets = 0;
+
+  for (let start = 0; start < kept.length; start += opts.batchSize) {
+    const batch = kept.slice(start, start + opts.batchSize);
+    const all = await model.scoreAll(batch.map((c) => c.history));
+    batch.forEach((c, b) => {
+      const scores = all[b]!;
+      const mask = new Uint8Array(n + 1);
+      mask[0] = 1;
+      let masked = 0;
+      if (opts.excludeHistory) {
+        for (const id of c.history) {
+          const i = vocab.index(id);
+          if (i !== undefined && !mask[i]) {
+            mask[i] = 1;
+            masked++;
+          }
+        }
+      }
+      const t = vocab.index(c.target);
+      if (t !== undefined && mask[t]) {
+        mask[t] = 0;
+        masked--;
+      }
+
+      // Beyond-accuracy: the full-catalogue top-k (history excluded), whatever the ranking protocol.
+      const top = topK(scores, maxK, mask);
+      ks.forEach((k, j) => {
+        for (let r = 0; r < Math.min(k, top.length); r++) {
+          recommended[j]!.add(top[r]!);
+          noveltySum[j]! += info[top[r]!]!;
+          noveltyCount[j]!++;
+        }
+      });
+
+      let rank = Number.POSITIVE_INFINITY;
+      if (t === undefined) {
+        unknownTargets++;
+      } else {
+        const st = clean(scores[t]!);
+        let above = 0;
+        const count = (i: number) => {
+          if (i !== t && clean(scores[i]!) >= st) above++;
+        };
+        if (candidates === 'all') {
+          for (let i = 1; i <= n; i++) if (!mask[i]) count(i);
+        } else if (rng && typeof candidates === 'object' && 'sample' in candidates) {
+          mask[t] = 1; // the target is never its own negative
+          for (const i of sampleNegatives(rng, n, mask, n - masked - 1, candidates.sample)) count(i);
+        } else {
+          const seen = new Set<number>();
+          for (const id of given!.get(c.userId)!) {
+            const i = vocab.index(id);
+            if (i !== undefined && i !== t && !seen.has(i)) {
+              seen.add(i);
+              count(i);
+            }
+          }
+        }
+        rank = 1 + above;
+      }
+      rr += 1 / rank;
+      ks.forEach((k, j) => {
+        if (rank <= k) {
+          hits[j]!++;
+          gains[j]! += 1 / Math.log2(rank + 1);
+        }
+      });
+    });
+  }
+
+  const users = kept.length;
+  const mean = (x: number) => (users > 0 ? x / users : Number.NaN);
+  const byK = (f: (j: number) => number) =>
+    Object.fromEntries(ks.map((k, j) => [k, f(j)])) as Record<number, number>;
+  return {
+    hr: byK((j) => mean(hits[j]!)),
+    ndcg: byK((j) => mean(gains[j]!)),
+    mrr: mean(rr),
+    coverage: byK((j) => (users > 0 ? recommended[j]!.size / n : Number.NaN)),
+    novelty: byK((j) => (noveltyCount[j]! > 0 ? noveltySum[j]! / noveltyCount[j]! : Number.NaN)),
+    users,
+    skipped: cases.length - users,
+    unknownTargets,
+    protocol: protocolOf(candidates),
+    k: ks,
+  };
+}
