@@ -1,0 +1,459 @@
+// Tests of the data boundary: loaders on a bad-input corpus and on each supported format, and save/load round trips.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  listensToCsv,
+  loadListens,
+  loadTracks,
+  parseTimestamp,
+  saveListens,
+  saveTracks,
+} from '../src/data/loaders.js';
+import { ListenSchema, TrackSchema } from '../src/data/schemas.js';
+import type { Listen, Track } from '../src/data/types.js';
+import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bad = (name: string) => path.join(here, 'fixtures', 'bad', name);
+const fmt = (name: string) => path.join(here, 'fixtures', 'formats', name);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'encore-loaders-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function dataError(p: Promise<unknown>): Promise<InvalidDataError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(InvalidDataError);
+    return e as InvalidDataError;
+  }
+  throw new Error('expected an InvalidDataError');
+}
+
+describe('loadListens: bad input corpus', () => {
+  it('rejects a missing file, a directory and an empty file', async () => {
+    const missing = await dataError(loadListens(bad('nope.csv')));
+    expect(missing.message).toMatch(/no such file/);
+    expect(missing.issues[0]!.file).toBe(bad('nope.csv'));
+    const dir = await dataError(loadListens(bad('a-directory')));
+    expect(dir.message).toMatch(/is a directory/);
+    const empty = await dataError(loadListens(bad('empty.csv'), { onInvalidRow: 'skip' }));
+    expect(empty.message).toMatch(/empty/);
+  });
+
+  it('rejects a header with no data rows, in both modes', async () => {
+    for (const onInvalidRow of ['throw', 'skip'] as const) {
+      const e = await dataError(loadListens(bad('header-only.csv'), { onInvalidRow }));
+      expect(e.message).toMatch(/no data rows/);
+    }
+  });
+
+  it('names a missing required column and lists the header found', async () => {
+    const e = await dataError(loadListens(bad('missing-column.csv'), { onInvalidRow: 'skip' }));
+    expect(e.message).toContain('`timestamp`');
+    expect(e.message).toContain('header found: user_id,track_id,ms_played');
+    expect(e.issues).toHaveLength(1);
+    expect(e.issues[0]).toMatchObject({ line: 1, column: 'timestamp' });
+  });
+
+  it('reports wrong types with line, column, value and expected', async () => {
+    const e = await dataError(loadListens(bad('wrong-types.csv')));
+    const got = e.issues.map((i) => [i.line, i.column, i.value]);
+    expect(got).toEqual([
+      [3, 'ms_played', 'abc'],
+      [4, 'skip_level', '5'],
+      [5, 'duration_ms', '-3'],
+      [6, 'saved', 'maybe'],
+      [7, 'user_id', ''],
+      [8, undefined, '3 fields'],
+    ]);
+    expect(e.issues[1]!.expected).toMatch(/0, 1, 2 or 3/);
+    expect(e.issues[2]!.expected).toMatch(/non-negative/);
+    expect(e.message).toContain(`${bad('wrong-types.csv')}:line 3 column \`ms_played\`: got "abc" expected`);
+  });
+
+  it('skips wrong rows with an exact count and nothing lost', async () => {
+    const r = await loadListens(bad('wrong-types.csv'), { onInvalidRow: 'skip' });
+    expect(r.rows).toBe(8);
+    expect(r.listens).toHaveLength(2);
+    expect(r.issues).toHaveLength(6);
+    expect(r.listens.length + r.issues.length).toBe(r.rows);
+    expect(r.listens[0]).toEqual({
+      userId: 'u1',
+      trackId: 't1',
+      timestamp: 1700000000000,
+      msPlayed: 1000,
+      durationMs: 2000,
+      skipLevel: 0,
+      reasonEnd: 'trackdone',
+      saved: true,
+      context: 'playlist',
+      sessionId: 's1',
+    });
+    expect(r.listens[1]).toEqual({ userId: 'u2', trackId: 't1', timestamp: Date.UTC(2024, 0, 1) });
+  });
+
+  it('rejects unparseable, impossible, future and negative timestamps', async () => {
+    const e = await dataError(loadListens(bad('bad-timestamps.csv')));
+    expect(e.issues.map((i) => [i.line, i.value])).toEqual([
+      [3, 'yesterday'],
+      [4, '2024-02-30T10:00:00Z'],
+      [5, '2999-01-01T00:00:00Z'],
+      [7, '-1709287200000'],
+    ]);
+    expect(e.issues[2]!.expected).toMatch(/future/);
+    expect(e.issues.every((i) => i.column === 'timestamp')).toBe(true);
+    const r = await loadListens(bad('bad-timestamps.csv'), { onInvalidRow: 'skip' });
+    expect(r.listens.map((l) => l.timestamp)).toEqual([1709287200000, 1709287200000]);
+  });
+
+  it('strips a BOM and handles CRLF and blank lines', async () => {
+    const r = await loadListens(bad('bom-crlf.csv'), { onInvalidRow: 'skip' });
+    expect(r.rows).toBe(4);
+    expect(r.listens.map((l) => [l.userId, l.trackId, l.timestamp, l.skipLevel])).toEqual([
+      ['u1', 't1', Date.UTC(2024, 2, 1, 10), 0],
+      ['u1', 't2', Date.UTC(2024, 2, 1, 10, 3), 2],
+      ['u2', 't3', Date.UTC(2024, 2, 1, 10), 3],
+    ]);
+    expect(r.issues).toEqual([
+      {
+        file: bad('bom-crlf.csv'),
+        line: 5,
+        column: 'skip_level',
+        value: 'x',
+        expected: 'a skip level 0, 1, 2 or 3 (or empty)',
+      },
+    ]);
+  });
+
+  it('reads quoted fields with commas, quotes and newlines and keeps physical line numbers', async () => {
+    const r = await loadListens(bad('quoted-multiline.csv'), { onInvalidRow: 'skip' });
+    expect(r.issues.map((i) => [i.line, i.value])).toEqual([
+      [6, 'not-a-time'],
+      [11, 'bad'],
+    ]);
+    expect(r.listens).toHaveLength(4);
+    expect(r.listens[0]).toEqual({
+      userId: 'u1',
+      trackId: 'Hello, World',
+      timestamp: 1700000000000,
+      reasonEnd: 'ended\nafter a\nwhile',
+      context: 'album, deluxe',
+    });
+    expect(r.listens[1]!.trackId).toBe('Say "hi"');
+    expect(r.listens[2]).toMatchObject({ userId: 'u\n2', reasonEnd: 'x,y' });
+    expect(r.listens[3]).toMatchObject({ context: 'a\nb' });
+  });
+
+  it('reports exact duplicates (same user, track and time, any notation)', async () => {
+    const e = await dataError(loadListens(bad('duplicates.csv')));
+    expect(e.issues.map((i) => [i.line, i.expected.match(/line (\d+)/)?.[1]])).toEqual([
+      [4, '2'],
+      [6, '2'],
+    ]);
+    const r = await loadListens(bad('duplicates.csv'), { onInvalidRow: 'skip' });
+    expect(r.listens).toHaveLength(3);
+    expect(r.issues).toHaveLength(2);
+    expect(r.rows).toBe(5);
+  });
+
+  it('reports an unclosed quote', async () => {
+    const e = await dataError(loadListens(bad('unclosed-quote.csv')));
+    expect(e.issues[0]!.line).toBe(3);
+    expect(e.issues[0]!.expected).toMatch(/well-formed CSV/);
+    const r = await loadListens(bad('unclosed-quote.csv'), { onInvalidRow: 'skip' });
+    expect(r.listens).toHaveLength(1);
+    expect(r.listens.length + r.issues.length).toBe(r.rows);
+  });
+
+  it('validates options before reading', async () => {
+    // the file does not exist: option errors must come first
+    const cases: [Record<string, unknown>, string][] = [
+      [{ format: 'parquet' }, 'format'],
+      [{ onInvalidRow: 'ignore' }, 'onInvalidRow'],
+      [{ columns: { userId: 'uid' } }, 'columns.userId'],
+      [{ columns: { user_id: '' } }, 'columns.user_id'],
+      [{ format: 'mssd', columns: { user_id: 'x' } }, 'columns'],
+    ];
+    for (const [opts, option] of cases) {
+      const err = await loadListens('does-not-exist.csv', opts as never).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe(option);
+    }
+    const err = (await loadListens('x', { format: 'parquet' as never }).catch((e) => e)) as Error;
+    expect(err.message).toContain("'listens-csv', 'lastfm-1k', 'mssd', 'sequences'");
+    expect(err.message).toContain('"parquet"');
+  });
+
+  it('collects at most 100 problems in strict mode', async () => {
+    const file = path.join(tmp, 'many-bad.csv');
+    const rows = Array.from({ length: 300 }, (_, i) => `u,t${i},nope`);
+    fs.writeFileSync(file, `user_id,track_id,timestamp\n${rows.join('\n')}\n`);
+    const e = await dataError(loadListens(file));
+    expect(e.issues).toHaveLength(100);
+    expect(e.message).toMatch(/stopped after 100/);
+    const r = await loadListens(file, { onInvalidRow: 'skip' });
+    expect(r.issues).toHaveLength(300);
+    expect(r.issues[299]!.line).toBe(301);
+  });
+});
+
+describe('loadListens: formats', () => {
+  it('maps custom column names and ignores extra columns', async () => {
+    const r = await loadListens(fmt('mapped-columns.csv'), {
+      columns: { user_id: 'uid', track_id: 'song', timestamp: 'played_at', ms_played: 'ms' },
+    });
+    expect(r.listens).toEqual([
+      { userId: 'alice', trackId: 's1', timestamp: Date.UTC(2024, 4, 1, 8), msPlayed: 180000 },
+      { userId: 'alice', trackId: 's2', timestamp: Date.UTC(2024, 4, 1, 8, 3) },
+      { userId: 'bob', trackId: 's1', timestamp: 1714550400000, msPlayed: 5000 },
+    ]);
+    const e = await dataError(loadListens(fmt('mapped-columns.csv'), { columns: { user_id: 'uid' } }));
+    expect(e.message).toContain('`track_id`');
+  });
+
+  it('reads Last.fm 1K TSV, falling back to "artist - track" ids', async () => {
+    const r = await loadListens(fmt('lastfm-1k.tsv'), { format: 'lastfm-1k' });
+    expect(r.rows).toBe(3);
+    expect(r.listens).toEqual([
+      {
+        userId: 'user_000001',
+        trackId: 'Deep Dish - Fuck Me Im Famous (Pacha Ibiza)-09-28-2007',
+        timestamp: Date.parse('2009-05-04T23:08:57Z'),
+      },
+      {
+        userId: 'user_000001',
+        trackId: 'f7c1f8f8-b935-45ed-8fc8-7def69d92a10',
+        timestamp: Date.parse('2009-05-04T13:54:10Z'),
+      },
+      {
+        userId: 'user_000002',
+        trackId: 'The Beatles - Hey "Jude", again',
+        timestamp: Date.parse('2009-05-03T15:48:25Z'),
+      },
+    ]);
+  });
+
+  it('reports Last.fm lines with a wrong number of fields by physical line', async () => {
+    const file = path.join(tmp, 'lastfm-bad.tsv');
+    fs.writeFileSync(file, 'u1\t2009-05-04T23:08:57Z\ta\tA\ttr\tT\nu1\t2009-05-04T23:08:57Z\ta\n');
+    const e = await dataError(loadListens(file, { format: 'lastfm-1k' }));
+    expect(e.issues).toEqual([
+      { file, line: 2, value: '3 fields', expected: expect.stringMatching(/^6 tab-separated/) },
+    ]);
+  });
+
+  it('reads MSSD logs: session as user, date + position as time, earliest skip flag as level', async () => {
+    const r = await loadListens(fmt('mssd.csv'), { format: 'mssd' });
+    const s1 = '0_00006f66-33e5-4de7-a324-2d18e439fc1e';
+    const day = Date.UTC(2018, 6, 15);
+    expect(r.listens.slice(0, 3)).toEqual([
+      {
+        userId: s1,
+        sessionId: s1,
+        trackId: 't_0479f24c-27d2-41d6-a00c-7ec928f2b539',
+        timestamp: day + 1000,
+        skipLevel: 0,
+        context: 'editorial_playlist',
+        reasonEnd: 'trackdone',
+      },
+      expect.objectContaining({ timestamp: day + 2000, skipLevel: 1, reasonEnd: 'fwdbtn' }),
+      expect.objectContaining({ timestamp: day + 3000, skipLevel: 2 }),
+    ]);
+    expect(r.listens.map((l) => l.skipLevel)).toEqual([0, 1, 2, 3, 0]);
+    expect(r.listens[3]!.userId).toBe('0_0001b3a8-1a6e-4e8b-a8a1-55d5fdbe81b0');
+  });
+
+  it('reads both styles of sequence files with increasing synthetic timestamps', async () => {
+    const pairs = await loadListens(fmt('sequences-pairs.txt'), { format: 'sequences' });
+    const lines = await loadListens(fmt('sequences-lines.txt'), { format: 'sequences' });
+    const byUser = (ls: Listen[]) => {
+      const m: Record<string, [string, number][]> = {};
+      for (const l of ls) (m[l.userId] ??= []).push([l.trackId, l.timestamp]);
+      return m;
+    };
+    expect(byUser(pairs.listens)).toEqual({
+      '1': [
+        ['10', 0],
+        ['11', 1],
+        ['12', 2],
+      ],
+      '2': [
+        ['10', 0],
+        ['13', 1],
+        ['14', 2],
+      ],
+    });
+    expect(pairs.rows).toBe(6);
+    expect(byUser(lines.listens)).toEqual({
+      u1: [
+        ['10', 0],
+        ['11', 1],
+        ['12', 2],
+      ],
+      u2: [
+        ['10', 0],
+        ['13', 1],
+        ['14', 2],
+      ],
+      u3: [['7', 0]],
+    });
+    const file = path.join(tmp, 'seq-bad.txt');
+    fs.writeFileSync(file, 'u1 1 2\nlonely\n');
+    const e = await dataError(loadListens(file, { format: 'sequences' }));
+    expect(e.issues[0]).toMatchObject({ line: 2, value: 'lonely' });
+  });
+});
+
+describe('loadTracks', () => {
+  it('loads the tracks CSV', async () => {
+    const r = await loadTracks(fmt('tracks.csv'));
+    expect(r.tracks).toEqual([
+      {
+        trackId: 't1',
+        title: 'Song, with comma',
+        artistId: 'a1',
+        artist: 'Band',
+        genre: 'rock',
+        durationMs: 200000,
+        features: [0.1, -0.25, 3],
+      },
+      { trackId: 't2', title: 'Plain', artistId: 'a1', artist: 'Band' },
+    ]);
+  });
+
+  it('reports duplicate ids, bad features and negative durations', async () => {
+    const e = await dataError(loadTracks(bad('bad-tracks.csv')));
+    expect(e.issues.map((i) => [i.line, i.column])).toEqual([
+      [4, 'track_id'],
+      [5, 'features'],
+      [6, 'duration_ms'],
+    ]);
+    expect(e.issues[0]!.expected).toContain('line 2');
+    const r = await loadTracks(bad('bad-tracks.csv'), { onInvalidRow: 'skip' });
+    expect(r.tracks.map((t) => t.trackId)).toEqual(['t1', 't2']);
+    expect(r.tracks.length + r.issues.length).toBe(r.rows);
+  });
+});
+
+describe('save / load', () => {
+  const listens: Listen[] = [
+    {
+      userId: 'u,1',
+      trackId: 'track "quoted"',
+      timestamp: 1700000000123,
+      msPlayed: 0,
+      durationMs: 215000,
+      skipLevel: 3,
+      reasonEnd: 'line\nbreak',
+      saved: false,
+      context: ' padded ',
+      sessionId: 's-1',
+    },
+    { userId: 'u2', trackId: 't2', timestamp: 0 },
+    { userId: 'u2', trackId: 't3', timestamp: 5, saved: true, skipLevel: 0 },
+  ];
+
+  it('writes canonical bytes', () => {
+    expect(listensToCsv([{ userId: 'u1', trackId: 't1', timestamp: 7, saved: true }])).toBe(
+      'user_id,track_id,timestamp,ms_played,duration_ms,skip_level,reason_end,saved,context,session_id\nu1,t1,7,,,,,true,,\n',
+    );
+  });
+
+  it('round-trips listens and tracks exactly, with byte-identical rewrites', async () => {
+    const file = path.join(tmp, 'listens.csv');
+    await saveListens(file, listens);
+    const back = await loadListens(file);
+    expect(back.listens).toStrictEqual(listens);
+    const first = fs.readFileSync(file);
+    await saveListens(file, back.listens);
+    expect(fs.readFileSync(file).equals(first)).toBe(true);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    const tracks: Track[] = [
+      {
+        trackId: 't1',
+        title: 'A, "B"',
+        artistId: 'a',
+        artist: 'X\nY',
+        genre: 'jazz',
+        durationMs: 1,
+        features: [1e-7, -2.5],
+      },
+      { trackId: 't2', title: '', artistId: '', artist: '' },
+    ];
+    const tfile = path.join(tmp, 'tracks.csv');
+    await saveTracks(tfile, tracks);
+    expect((await loadTracks(tfile)).tracks).toStrictEqual(tracks);
+  });
+
+  it('refuses to save invalid listens and writes nothing', async () => {
+    const file = path.join(tmp, 'never.csv');
+    const e = await dataError(saveListens(file, [{ userId: 'u', trackId: 't', timestamp: 1.5 }]));
+    expect(e.issues[0]).toMatchObject({ line: 2, column: 'timestamp' });
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('round-trips arbitrary valid listens (property)', async () => {
+    const text = fc.string({ minLength: 1, maxLength: 8 });
+    const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+    const listenArb = fc
+      .record({
+        userId: text,
+        trackId: text,
+        timestamp: fc.integer({ min: 0, max: Date.now() }),
+        msPlayed: opt(fc.nat()),
+        durationMs: opt(fc.nat()),
+        skipLevel: opt(fc.constantFrom(0 as const, 1 as const, 2 as const, 3 as const)),
+        reasonEnd: opt(text),
+        saved: opt(fc.boolean()),
+        context: opt(text),
+        sessionId: opt(text),
+      })
+      .map(
+        (r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as Listen,
+      );
+    const file = path.join(tmp, 'prop.csv');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(listenArb, {
+          minLength: 1,
+          maxLength: 20,
+          selector: (l) => `${l.userId}\0${l.trackId}\0${l.timestamp}`,
+        }),
+        async (ls) => {
+          for (const l of ls) ListenSchema.parse(l);
+          await saveListens(file, ls);
+          const back = await loadListens(file);
+          expect(back.listens).toStrictEqual(ls);
+        },
+      ),
+      { numRuns: 40, seed: 42 },
+    );
+  });
+});
+
+describe('schemas and timestamps', () => {
+  it('validates tracks and listens', () => {
+    expect(TrackSchema.safeParse({ trackId: 't', title: '', artistId: '', artist: '' }).success).toBe(true);
+    expect(TrackSchema.safeParse({ trackId: '', title: '', artistId: '', artist: '' }).success).toBe(false);
+    expect(ListenSchema.safeParse({ userId: 'u', trackId: 't', timestamp: 1, skipLevel: 4 }).success).toBe(
+      false,
+    );
+    expect(ListenSchema.safeParse({ userId: 'u', trackId: 't', timestamp: Number.NaN }).success).toBe(false);
+  });
+
+  it('parses ISO 8601 with zones and epoch ms', () => {
+    expect(parseTimestamp('2024-01-01')).toBe(Date.UTC(2024, 0, 1));
+    expect(parseTimestamp('2024-01-01T10:00')).toBe(Date.UTC(2024, 0, 1, 10));
+    expect(parseTimestamp('2024-01-01T10:00:00.5+02:00')).toBe(Date.UTC(2024, 0, 1, 8, 0, 0, 500));
+    expect(parseTimestamp('2024-01-01T10:00:00-0130')).toBe(Date.UTC(2024, 0, 1, 11, 30));
+    expect(parseTimestamp('1700000000000')).toBe(1700000000000);
+    expect(parseTimestamp('2024-13-01')).toBeUndefined();
+    expect(parseTimestamp('2023-02-29')).toBeUndefined();
+    expect(parseTimestamp('1.5')).toBeUndefined();
+  });
+});
