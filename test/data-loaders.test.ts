@@ -272,7 +272,9 @@ describe('loadListens: formats', () => {
     const lines = await loadListens(fmt('sequences-lines.txt'), { format: 'sequences' });
     const byUser = (ls: Listen[]) => {
       const m: Record<string, [string, number][]> = {};
-      for (const l of ls) (m[l.userId] ??= []).push([l.trackId, l.timestamp]);
+      for (const l of ls) {
+        m[l.userId] = [...(m[l.userId] ?? []), [l.trackId, l.timestamp]];
+      }
       return m;
     };
     expect(byUser(pairs.listens)).toEqual({
