@@ -1,0 +1,617 @@
+// Blend: a shared playlist for 2-10 listeners that is relevant, coherent, equal and refreshed daily.
+import type { Track } from '../data/types.js';
+import { InvalidOptionError } from '../errors.js';
+import type { Recommender } from '../models/recommender.js';
+import { createRng, hashSeed } from '../util/random.js';
+import { rotateSelection, toDay } from './calendar.js';
+import { buildRelevance, type RelevanceTable } from './relevance.js';
+import {
+  type BlendStrategy,
+  type BlendStrategyName,
+  type StrategyContext,
+  strategies,
+} from './strategies.js';
+import { tasteMatchFromRelevance } from './taste-match.js';
+
+/**
+ * One member of a Blend.
+ *
+ * @example
+ * ```ts
+ * const ana: BlendMember = { id: 'ana', history: ['t1', 't7', 't1'], weight: 1 };
+ * ```
+ */
+export interface BlendMember {
+  /** Unique member id (shown in attributions). */
+  id: string;
+  /** The member's listening history, oldest first. Must not be empty. */
+  history: readonly string[];
+  /** Relative say in the playlist (positive). Default 1. */
+  weight?: number;
+}
+
+/**
+ * Options of {@link blend}.
+ *
+ * @example
+ * ```ts
+ * const opts: BlendOptions = { model, size: 30, strategy: 'gfar', date: '2024-02-01', tracks: catalogue };
+ * ```
+ */
+export interface BlendOptions {
+  /**
+   * Ranks tracks for each member. Without a model, each member's relevance comes from their own play
+   * counts only (their most-played tracks), so the Blend holds only tracks some member already plays.
+   */
+  model?: Recommender;
+  /** Number of tracks, 1-500. Default 50. */
+  size?: number;
+  /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'`. */
+  strategy?: BlendStrategyName | BlendStrategy;
+  /** The day the Blend is for (`YYYY-MM-DD` or a `Date`, UTC). Same members + same day = same playlist. Default today. */
+  date?: string | Date;
+  /** Extra seed mixed into the daily rotation. Default 0. */
+  seed?: number | string;
+  /** At most this many tracks per artist (needs `tracks`). Default 3 when `tracks` is given, else no limit. */
+  maxPerArtist?: number;
+  /** 0 = keep the strategy's order, 1 = order purely by how well each track follows the previous one. Default 0.5. */
+  coherence?: number;
+  /** Catalogue metadata: titles for `because`, artists for `maxPerArtist`, genres for ordering. */
+  tracks?: readonly Track[];
+  /** Only these track ids may be used (e.g. what is licensed in the group's region). Default: all. */
+  candidates?: Iterable<string>;
+  /**
+   * Share of each member's ranked list taken from tracks they already play (Blend mixes favourites with
+   * new tracks), 0-1. 0 = only tracks the member has never played. Default 0.3.
+   */
+  familiar?: number;
+  /** Length of each member's ranked list (their top-K). Default 200 (capped at the catalogue size). */
+  perMember?: number;
+  /** Share of the playlist that rotates daily, 0-1. Default 0.4 (about 70% of tracks stay from one day to the next). */
+  rotation?: number;
+  /**
+   * Make sure every member has at least one track attributed to them (when `size` allows), by swapping a
+   * track in at the end. Default true for `'gfar'`, `'round-robin'` and custom strategies, false for the
+   * single-score aggregations (`'average'`, `'least-misery'`, `'most-pleasure'`, `'borda'`).
+   */
+  representEveryone?: boolean;
+}
+
+/** One track of a Blend. */
+export interface BlendTrack {
+  trackId: string;
+  /** Group relevance: weighted mean of the members' relevance, 0-1. */
+  score: number;
+  /** Members whose taste this track represents (relevance within 0.2 of the best member's). */
+  attributedTo: string[];
+  /** Each member's relevance for this track, 0-1 (normalised Borda over their top-K; 0 = not in it). */
+  relevance: Record<string, number>;
+  /** Why it is here, e.g. `because ana plays "Song"`. */
+  because?: string;
+  /** Title, when `tracks` was given. */
+  title?: string;
+  /** Artist name, when `tracks` was given. */
+  artist?: string;
+}
+
+/** How one member fares in a Blend. */
+export interface BlendMemberSummary {
+  id: string;
+  /** Share of the playlist attributed to this member (a shared track counts 1/attributions); shares sum to 1. */
+  share: number;
+  /** Mean relevance of the playlist's tracks for this member, 0-1. */
+  meanRelevance: number;
+  /** Tracks attributed to this member (shared ones included). */
+  tracks: number;
+}
+
+/**
+ * A Blend.
+ *
+ * @example
+ * ```ts
+ * const r: BlendResult = await blend(members, { model });
+ * r.tracks[0]!.attributedTo; // ['ana']
+ * ```
+ */
+export interface BlendResult {
+  tracks: BlendTrack[];
+  /** 0-100, see {@link tasteMatch}. */
+  tasteMatch: number;
+  /** "The song that brings you together": the playlist track with the highest lowest-member relevance. */
+  bondingTrack: { trackId: string; title?: string; relevance: Record<string, number> } | undefined;
+  members: BlendMemberSummary[];
+  /** Strategy name (`'custom'` for a function). */
+  strategy: string;
+  /** The day, `YYYY-MM-DD`. */
+  date: string;
+}
+
+/** Relevance within this of the best member's counts as that member's taste too. */
+const ATTRIBUTION_MARGIN = 0.2;
+/** History tracks per member considered for the `because` text. */
+const BECAUSE_SEEDS = 5;
+
+interface Validated {
+  size: number;
+  strategy: BlendStrategy;
+  strategyName: string;
+  day: string;
+  seed: number | string;
+  maxPerArtist: number | undefined;
+  coherence: number;
+  familiar: number;
+  perMember: number;
+  rotation: number;
+  representEveryone: boolean;
+  candidates: Set<string> | undefined;
+  weights: Float64Array;
+}
+
+function checkUnit(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new InvalidOptionError(option, 'a number from 0 to 1', value);
+  }
+  return value;
+}
+
+function validate(members: readonly BlendMember[], options: BlendOptions): Validated {
+  if (!Array.isArray(members) || members.length < 2 || members.length > 10) {
+    throw new InvalidOptionError('members', 'an array of 2 to 10 members', members);
+  }
+  const ids = new Set<string>();
+  let weightSum = 0;
+  const weights = new Float64Array(members.length);
+  members.forEach((m, i) => {
+    if (m === null || typeof m !== 'object') {
+      throw new InvalidOptionError(`members[${i}]`, 'an object { id, history, weight? }', m);
+    }
+    if (typeof m.id !== 'string' || m.id === '') {
+      throw new InvalidOptionError(`members[${i}].id`, 'a non-empty string', m.id);
+    }
+    if (ids.has(m.id)) {
+      throw new InvalidOptionError(
+        `members[${i}].id`,
+        'unique among members',
+        m.id,
+        'Each member may appear once.',
+      );
+    }
+    ids.add(m.id);
+    if (!Array.isArray(m.history) || m.history.length === 0) {
+      throw new InvalidOptionError(`members[${i}].history`, 'a non-empty array of track ids', m.history);
+    }
+    if ((m.history as unknown[]).some((t) => typeof t !== 'string')) {
+      throw new InvalidOptionError(`members[${i}].history`, 'an array of track id strings', m.history);
+    }
+    const w = m.weight ?? 1;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) {
+      throw new InvalidOptionError(`members[${i}].weight`, 'a positive finite number', m.weight);
+    }
+    weights[i] = w;
+    weightSum += w;
+  });
+  for (let i = 0; i < weights.length; i++) weights[i]! /= weightSum;
+
+  const size = options.size ?? 50;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {
+    throw new InvalidOptionError('size', 'an integer from 1 to 500', size);
+  }
+  const s = options.strategy ?? 'gfar';
+  let strategy: BlendStrategy;
+  let strategyName: string;
+  if (typeof s === 'function') {
+    strategy = s;
+    strategyName = s.name && !(s.name in strategies) ? s.name : 'custom';
+  } else if (typeof s === 'string' && Object.hasOwn(strategies, s)) {
+    strategy = strategies[s as BlendStrategyName];
+    strategyName = s;
+  } else {
+    throw new InvalidOptionError('strategy', `one of ${Object.keys(strategies).join(', ')} or a function`, s);
+  }
+  if (options.model !== undefined && typeof options.model?.scoreAll !== 'function') {
+    throw new InvalidOptionError('model', 'a Recommender', options.model);
+  }
+  const maxPerArtist = options.maxPerArtist ?? (options.tracks ? 3 : undefined);
+  if (maxPerArtist !== undefined && (!Number.isInteger(maxPerArtist) || maxPerArtist < 1)) {
+    throw new InvalidOptionError('maxPerArtist', 'an integer >= 1', maxPerArtist);
+  }
+  if (options.maxPerArtist !== undefined && !options.tracks) {
+    throw new InvalidOptionError('tracks', 'the catalogue (Track[]) when `maxPerArtist` is set', undefined);
+  }
+  if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
+    throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
+  }
+  const perMember = options.perMember ?? 200;
+  if (!Number.isInteger(perMember) || perMember < 1) {
+    throw new InvalidOptionError('perMember', 'an integer >= 1', perMember);
+  }
+  const seed = options.seed ?? 0;
+  if (typeof seed !== 'number' && typeof seed !== 'string') {
+    throw new InvalidOptionError('seed', 'a number or a string', seed);
+  }
+  let candidates: Set<string> | undefined;
+  if (options.candidates !== undefined) {
+    if (typeof (options.candidates as Iterable<string>)?.[Symbol.iterator] !== 'function') {
+      throw new InvalidOptionError('candidates', 'an iterable of track ids', options.candidates);
+    }
+    candidates = new Set(options.candidates);
+  }
+  return {
+    size,
+    strategy,
+    strategyName,
+    day: toDay(options.date),
+    seed,
+    maxPerArtist,
+    coherence: checkUnit(options.coherence, 'coherence', 0.5),
+    familiar: checkUnit(options.familiar, 'familiar', 0.3),
+    perMember,
+    rotation: checkUnit(options.rotation, 'rotation', 0.4),
+    representEveryone:
+      options.representEveryone ??
+      !['average', 'least-misery', 'most-pleasure', 'borda'].includes(strategyName),
+    candidates,
+    weights,
+  };
+}
+
+/**
+ * Builds a Blend: one playlist for 2 to 10 members that serves all of them.
+ *
+ * How it works:
+ * 1. **Relevance.** One batched `model.scoreAll` over all histories ranks tracks for each member; each
+ *    member's top-K (`perMember`, 200) mixes the model's new picks with a `familiar` share (30%) of
+ *    their own most-played tracks. Relevance is normalised Borda: 1 at the top of their list, 1/K at the
+ *    bottom, 0 outside. The candidate pool is the union of the lists.
+ * 2. **Strategy.** The strategy orders the pool. The default, `'gfar'`, is greedy and discounts members
+ *    who were just served (`R(u) *= 1 - rel(u,i)`): every member is represented early in the list and
+ *    at every prefix, while total relevance stays close to `'average'` (which maximises it but can shut
+ *    out the member whose taste differs). That matches Blend's goals of equal and relevant, and
+ *    "maximise joy" rather than "minimise misery" (`'least-misery'` ends up with lukewarm compromises).
+ * 3. **Daily refresh.** The first 60% of the strategy's order (the core) stays; the rest is a sample,
+ *    seeded by the member ids and `date`, from the next band of the order, so about 70% of tracks stay
+ *    from one day to the next and the same day always gives the same playlist.
+ * 4. **Equal.** With `representEveryone`, a member with no attributed track gets their best one swapped in.
+ * 5. **Coherent.** Tracks are ordered greedily by how well each follows the previous one (model score of
+ *    the next track given the previous one alone, and same genre when `tracks` is given), traded against
+ *    the strategy's order by `coherence`, with no member's tracks more than twice in a row when avoidable.
+ *
+ * Each track is attributed to the members whose relevance is within 0.2 of the best member's, with a
+ * `because` naming the attributed member's own track that leads to it. Throws {@link InvalidOptionError}
+ * naming the option (`members`, `members[2].history`, `size`, `strategy`, ...) before doing any work.
+ *
+ * @example
+ * ```ts
+ * const result = await blend(
+ *   [{ id: 'ana', history: anaPlays }, { id: 'ben', history: benPlays }],
+ *   { model, size: 30, date: '2024-02-01', tracks: catalogue },
+ * );
+ * console.log(result.tasteMatch, result.bondingTrack?.title);
+ * for (const t of result.tracks) console.log(t.title, t.attributedTo.join('+'), t.because);
+ * ```
+ */
+export async function blend(
+  members: readonly BlendMember[],
+  options: BlendOptions = {},
+): Promise<BlendResult> {
+  const v = validate(members, options);
+  const { model } = options;
+  const M = members.length;
+  const table = await buildRelevance(
+    model,
+    members.map((m) => m.history),
+    { perMember: v.perMember, familiar: v.familiar, ...(v.candidates ? { candidates: v.candidates } : {}) },
+  );
+  const C = table.trackIds.length;
+  const meta = new Map<string, Track>();
+  for (const t of options.tracks ?? []) meta.set(t.trackId, t);
+  const artistOf = table.trackIds.map((id) => meta.get(id)?.artistId);
+
+  // --- 2. Strategy order, with taken / artist caps enforced as it goes.
+  const core = Math.round(v.size * (1 - v.rotation));
+  const want = Math.min(C, core + 4 * (v.size - core));
+  const taken = new Uint8Array(C);
+  const artistCount = new Map<string, number>();
+  const allowed = (c: number) => {
+    if (c < 0 || c >= C || !Number.isInteger(c) || taken[c]) return false;
+    const a = artistOf[c];
+    return v.maxPerArtist === undefined || a === undefined || (artistCount.get(a) ?? 0) < v.maxPerArtist;
+  };
+  const ctx: StrategyContext = {
+    members: M,
+    candidates: C,
+    relevance: table.relevance,
+    lists: table.lists,
+    weights: v.weights,
+    count: want,
+    allowed,
+  };
+  const order: number[] = [];
+  if (want > 0) {
+    for (const c of v.strategy(ctx)) {
+      if (!allowed(c)) continue;
+      taken[c] = 1;
+      const a = artistOf[c];
+      if (a !== undefined) artistCount.set(a, (artistCount.get(a) ?? 0) + 1);
+      order.push(c);
+      if (order.length >= want) break;
+    }
+  }
+
+  // --- 3. Daily rotation.
+  const rng = createRng(hashSeed('blend', ...members.map((m) => m.id).sort(), v.day, v.seed));
+  const selected = rotateSelection(order.length, v.size, v.rotation, rng).map((p) => order[p]!);
+
+  // --- 4. Everyone represented.
+  const primary = (c: number) => {
+    let best = 0;
+    for (let u = 1; u < M; u++) if (table.relevance[u]![c]! > table.relevance[best]![c]!) best = u;
+    return best;
+  };
+  const attributed = (c: number) => {
+    let max = 0;
+    for (let u = 0; u < M; u++) max = Math.max(max, table.relevance[u]![c]!);
+    const out: number[] = [];
+    for (let u = 0; u < M; u++) {
+      const r = table.relevance[u]![c]!;
+      if (r > 0 && r >= max - ATTRIBUTION_MARGIN) out.push(u);
+    }
+    return out;
+  };
+  if (v.representEveryone && selected.length >= M) {
+    representEveryone(selected, table, attributed, artistOf, v.maxPerArtist);
+  }
+
+  // --- 5. Transition scores for coherence and seeds for `because` in one batched call.
+  const n = selected.length;
+  const seeds = table.favourites.map((f) => f.slice(0, BECAUSE_SEEDS));
+  const rowOf = new Map<string, number>();
+  const rowIds: string[] = [];
+  const addRow = (id: string) => {
+    if (!rowOf.has(id)) {
+      rowOf.set(id, rowIds.length);
+      rowIds.push(id);
+    }
+  };
+  if (model && n > 0) {
+    if (v.coherence > 0) for (const c of selected) addRow(table.trackIds[c]!);
+    for (const s of seeds) for (const id of s) addRow(id);
+  }
+  const rows = rowIds.length > 0 && model ? await model.scoreAll(rowIds.map((id) => [id])) : [];
+  const vocabIndex = selected.map((c) => table.vocabulary.index(table.trackIds[c]!)!);
+
+  const ordered = orderForCoherence(selected, {
+    coherence: v.coherence,
+    primary,
+    fit: buildFit(selected, vocabIndex, table, rows, rowOf, meta, model !== undefined && v.coherence > 0),
+  });
+
+  // --- Output.
+  const name = (id: string) => meta.get(id)?.title ?? id;
+  const tracks: BlendTrack[] = ordered.map((c) => {
+    const id = table.trackIds[c]!;
+    const relevance: Record<string, number> = {};
+    let score = 0;
+    members.forEach((m, u) => {
+      relevance[m.id] = table.relevance[u]![c]!;
+      score += v.weights[u]! * table.relevance[u]![c]!;
+    });
+    const p = primary(c);
+    let because: string | undefined;
+    if (table.plays[p]![c]! > 0) {
+      because = `because ${members[p]!.id} plays "${name(id)}"`;
+    } else if (rows.length > 0) {
+      const g = table.vocabulary.index(id)!;
+      let bestSeed: string | undefined;
+      let bestScore = Number.NEGATIVE_INFINITY;
+      for (const s of seeds[p]!) {
+        const sc = rows[rowOf.get(s)!]![g]!;
+        if (sc > bestScore) {
+          bestScore = sc;
+          bestSeed = s;
+        }
+      }
+      if (bestSeed !== undefined) because = `because ${members[p]!.id} plays "${name(bestSeed)}"`;
+    }
+    const t = meta.get(id);
+    return {
+      trackId: id,
+      score,
+      attributedTo: attributed(c).map((u) => members[u]!.id),
+      relevance,
+      ...(because !== undefined ? { because } : {}),
+      ...(t ? { title: t.title, artist: t.artist } : {}),
+    };
+  });
+
+  const summary: BlendMemberSummary[] = members.map((m) => ({
+    id: m.id,
+    share: 0,
+    meanRelevance: 0,
+    tracks: 0,
+  }));
+  for (const t of tracks) {
+    for (const id of t.attributedTo) {
+      const s = summary.find((x) => x.id === id)!;
+      s.share += 1 / t.attributedTo.length / tracks.length;
+      s.tracks++;
+    }
+    for (const s of summary) s.meanRelevance += t.relevance[s.id]! / tracks.length;
+  }
+
+  return {
+    tracks,
+    tasteMatch: tasteMatchFromRelevance(table.relevance),
+    bondingTrack: bonding(selected, table, members, meta),
+    members: summary,
+    strategy: v.strategyName,
+    date: v.day,
+  };
+}
+
+/** Swaps in each unrepresented member's best track in place of the last track whose members are all represented twice. */
+function representEveryone(
+  selected: number[],
+  table: RelevanceTable,
+  attributed: (c: number) => number[],
+  artistOf: (string | undefined)[],
+  maxPerArtist: number | undefined,
+): void {
+  const M = table.relevance.length;
+  const count = new Int32Array(M);
+  const attrs = selected.map((c) => attributed(c));
+  for (const a of attrs) for (const u of a) count[u]!++;
+  const inSel = new Set(selected);
+  const artists = new Map<string, number>();
+  for (const c of selected) {
+    const a = artistOf[c];
+    if (a !== undefined) artists.set(a, (artists.get(a) ?? 0) + 1);
+  }
+  for (let u = 0; u < M; u++) {
+    if (count[u]! > 0) continue;
+    // Victim: the last track whose removal leaves everyone it serves still represented.
+    let victim = -1;
+    for (let p = selected.length - 1; p >= 0; p--) {
+      if (attrs[p]!.every((w) => count[w]! >= 2)) {
+        victim = p;
+        break;
+      }
+    }
+    if (victim < 0) continue;
+    const out = selected[victim]!;
+    const outArtist = artistOf[out];
+    const pick = Array.from(table.lists[u]!).find((c) => {
+      if (inSel.has(c) || !attributed(c).includes(u)) return false;
+      const a = artistOf[c];
+      if (maxPerArtist === undefined || a === undefined) return true;
+      return (artists.get(a) ?? 0) - (a === outArtist ? 1 : 0) < maxPerArtist;
+    });
+    if (pick === undefined) continue;
+    for (const w of attrs[victim]!) count[w]!--;
+    if (outArtist !== undefined) artists.set(outArtist, artists.get(outArtist)! - 1);
+    inSel.delete(out);
+    selected[victim] = pick;
+    attrs[victim] = attributed(pick);
+    for (const w of attrs[victim]!) count[w]!++;
+    const a = artistOf[pick];
+    if (a !== undefined) artists.set(a, (artists.get(a) ?? 0) + 1);
+    inSel.add(pick);
+  }
+}
+
+/**
+ * Fit of each ordered pair of selected tracks in [0, 1]: `fit[a * n + b]` = how well `b` follows `a`.
+ * Model part: rank of `b`'s score given the one-track history `[a]` among the selected tracks. Genre part:
+ * 1 for the same genre. Both when available (0.7 / 0.3).
+ */
+function buildFit(
+  selected: number[],
+  vocabIndex: number[],
+  table: RelevanceTable,
+  rows: Float32Array[],
+  rowOf: Map<string, number>,
+  meta: Map<string, Track>,
+  useModel: boolean,
+): Float32Array {
+  const n = selected.length;
+  const fit = new Float32Array(n * n);
+  const genres = selected.map((c) => meta.get(table.trackIds[c]!)?.genre);
+  const useGenre = genres.some((g) => g !== undefined);
+  const wModel = useModel ? (useGenre ? 0.7 : 1) : 0;
+  const wGenre = useGenre ? (useModel ? 0.3 : 1) : 0;
+  const others = new Float64Array(n);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let a = 0; a < n; a++) {
+    if (wModel > 0) {
+      const row = rows[rowOf.get(table.trackIds[selected[a]!]!)!]!;
+      for (let b = 0; b < n; b++) others[b] = b === a ? Number.NEGATIVE_INFINITY : row[vocabIndex[b]!]!;
+      idx.sort((x, y) => others[y]! - others[x]! || x - y);
+      idx.forEach((b, r) => {
+        if (b !== a) fit[a * n + b]! += wModel * (n > 2 ? 1 - r / (n - 2) : 1);
+      });
+    }
+    if (wGenre > 0) {
+      for (let b = 0; b < n; b++) {
+        if (b !== a && genres[a] !== undefined && genres[a] === genres[b]) fit[a * n + b]! += wGenre;
+      }
+    }
+  }
+  return fit;
+}
+
+/**
+ * Greedy ordering: start from the strategy's first track; each next track maximises
+ * `(1 - coherence) · strategyRank + coherence · fit(previous, next)`, skipping tracks whose main member
+ * already has the last two slots while another member's track remains.
+ */
+function orderForCoherence(
+  selected: number[],
+  opts: { coherence: number; primary: (c: number) => number; fit: Float32Array },
+): number[] {
+  const n = selected.length;
+  if (n === 0) return [];
+  const prim = selected.map((c) => opts.primary(c));
+  const used = new Uint8Array(n);
+  const out = [0];
+  used[0] = 1;
+  for (let step = 1; step < n; step++) {
+    const prev = out[out.length - 1]!;
+    const blocked = out.length >= 2 && prim[prev] === prim[out[out.length - 2]!] ? prim[prev]! : Number.NaN;
+    let best = -1;
+    let bestV = Number.NEGATIVE_INFINITY;
+    let bestBlocked = -1;
+    let bestBlockedV = Number.NEGATIVE_INFINITY;
+    for (let b = 0; b < n; b++) {
+      if (used[b]) continue;
+      const value = (1 - opts.coherence) * (1 - b / n) + opts.coherence * opts.fit[prev * n + b]!;
+      if (prim[b] === blocked) {
+        if (value > bestBlockedV) {
+          bestBlockedV = value;
+          bestBlocked = b;
+        }
+      } else if (value > bestV) {
+        bestV = value;
+        best = b;
+      }
+    }
+    const pick = best >= 0 ? best : bestBlocked;
+    used[pick] = 1;
+    out.push(pick);
+  }
+  return out.map((p) => selected[p]!);
+}
+
+/** The selected track with the highest lowest-member relevance (ties: higher mean); undefined when none has min > 0. */
+function bonding(
+  selected: number[],
+  table: RelevanceTable,
+  members: readonly BlendMember[],
+  meta: Map<string, Track>,
+): BlendResult['bondingTrack'] {
+  let best = -1;
+  let bestMin = 0;
+  let bestMean = 0;
+  for (const c of selected) {
+    let min = Number.POSITIVE_INFINITY;
+    let mean = 0;
+    for (const rel of table.relevance) {
+      min = Math.min(min, rel[c]!);
+      mean += rel[c]!;
+    }
+    if (min > bestMin || (min === bestMin && min > 0 && mean > bestMean)) {
+      best = c;
+      bestMin = min;
+      bestMean = mean;
+    }
+  }
+  if (best < 0) return undefined;
+  const id = table.trackIds[best]!;
+  const relevance: Record<string, number> = {};
+  members.forEach((m, u) => {
+    relevance[m.id] = table.relevance[u]![best]!;
+  });
+  const title = meta.get(id)?.title;
+  return { trackId: id, ...(title !== undefined ? { title } : {}), relevance };
+}

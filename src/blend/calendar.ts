@@ -1,0 +1,77 @@
+// Day and ISO-week keys for refreshing playlists, and the seeded core-plus-rotation selection they drive.
+import { InvalidOptionError } from '../errors.js';
+import type { Rng } from '../util/random.js';
+
+/**
+ * Normalises a day to `YYYY-MM-DD` (UTC for `Date`s); defaults to today. Throws {@link InvalidOptionError}
+ * naming `option` for anything else.
+ *
+ * @example
+ * ```ts
+ * toDay('2024-02-01');                        // '2024-02-01'
+ * toDay(new Date('2024-02-01T23:00:00Z'));    // '2024-02-01'
+ * ```
+ */
+export function toDay(date: string | Date | undefined, option = 'date'): string {
+  if (date === undefined) return new Date().toISOString().slice(0, 10);
+  if (date instanceof Date) {
+    if (Number.isNaN(date.getTime()))
+      throw new InvalidOptionError(option, 'a valid Date or YYYY-MM-DD string', 'Invalid Date');
+    return date.toISOString().slice(0, 10);
+  }
+  if (typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    const d = new Date(`${date}T00:00:00Z`);
+    if (!Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === date) return date;
+  }
+  throw new InvalidOptionError(option, 'a Date or a YYYY-MM-DD string', date);
+}
+
+/**
+ * Normalises a week to an ISO-8601 week key like `2024-W05` (UTC for `Date`s); defaults to this week.
+ *
+ * @example
+ * ```ts
+ * toIsoWeek(new Date('2024-01-31T12:00:00Z')); // '2024-W05'
+ * toIsoWeek('2024-W05');                       // '2024-W05'
+ * ```
+ */
+export function toIsoWeek(week: string | Date | undefined, option = 'week'): string {
+  if (week === undefined) week = new Date();
+  if (week instanceof Date) {
+    if (Number.isNaN(week.getTime()))
+      throw new InvalidOptionError(option, 'a valid Date or YYYY-Www string', 'Invalid Date');
+    // ISO week: the week containing the year's first Thursday is week 1.
+    const d = new Date(Date.UTC(week.getUTCFullYear(), week.getUTCMonth(), week.getUTCDate()));
+    const day = d.getUTCDay() || 7;
+    d.setUTCDate(d.getUTCDate() + 4 - day); // Thursday of this week
+    const yearStart = Date.UTC(d.getUTCFullYear(), 0, 1);
+    const n = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
+    return `${d.getUTCFullYear()}-W${String(n).padStart(2, '0')}`;
+  }
+  if (typeof week === 'string' && /^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/.test(week)) return week;
+  throw new InvalidOptionError(option, 'a Date or an ISO week string like "2024-W05"', week);
+}
+
+/**
+ * Picks `size` items from a best-first `ranked` list so that the selection is stable over time but not
+ * frozen: the first `round(size * (1 - rotation))` items always stay (the core), and the other slots are
+ * a seeded uniform sample from the next `4 ×` that many items (the band). Two different seeds therefore
+ * share the core plus about a quarter of the rotating slots: expected overlap `1 - 0.75 · rotation`
+ * (70% for the default rotation of 0.4), higher when the band is cut short by a small pool. Returns
+ * positions into `ranked`, in rank order.
+ *
+ * @example
+ * ```ts
+ * rotateSelection(100, 10, 0.4, createRng('2024-02-01')); // [0..5] plus 4 of [6..21]
+ * ```
+ */
+export function rotateSelection(available: number, size: number, rotation: number, rng: Rng): number[] {
+  const n = Math.min(size, available);
+  const core = Math.min(n, Math.round(n * (1 - rotation)));
+  const fresh = n - core;
+  const bandEnd = Math.min(available, core + 4 * fresh);
+  const band = Array.from({ length: bandEnd - core }, (_, i) => core + i);
+  rng.shuffle(band);
+  const chosen = band.slice(0, fresh).sort((a, b) => a - b);
+  return [...Array.from({ length: core }, (_, i) => i), ...chosen];
+}
