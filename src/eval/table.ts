@@ -43,7 +43,7 @@ function cell(value: unknown, column: TableColumn, row: Record<string, unknown>)
  *   [{ key: 'model' }, { key: 'hr', header: 'HR@10' }],
  *   [{ model: 'popularity', hr: 0.05 }, { model: 'sasrec', hr: 0.2 }],
  * );
- * // model       HR@10
+ * // model        HR@10
  * // ----------  ------
  * // popularity  0.0500
  * // sasrec      0.2000

@@ -1,0 +1,296 @@
+// Evaluation: hand-computed metrics on fixed scorers, ties against the model, sampled protocols, tables.
+import { describe, expect, it } from 'vitest';
+import { Dataset, Vocabulary } from '../src/data/dataset.js';
+import type { EvalCase } from '../src/data/types.js';
+import { InvalidOptionError } from '../src/errors.js';
+import { compare, formatComparison } from '../src/eval/compare.js';
+import { type EvaluateOptions, evaluate } from '../src/eval/metrics.js';
+import { formatTable } from '../src/eval/table.js';
+import { BaseRecommender } from '../src/models/recommender.js';
+import { createRng } from '../src/util/random.js';
+
+/** A test double: scores come from a function of the history (indices by track id). */
+class FixedScorer extends BaseRecommender {
+  readonly type: string;
+  calls = 0;
+  constructor(
+    ids: string[],
+    private readonly fn: (history: readonly string[], vocab: Vocabulary) => ArrayLike<number>,
+    type = 'fixed',
+  ) {
+    super(Vocabulary.from(ids));
+    this.type = type;
+  }
+  async scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]> {
+    this.calls++;
+    return histories.map((h) => {
+      const s = new Float32Array(this.vocabulary.size + 1);
+      s.set(this.fn(h, this.vocabulary), 1);
+      return s;
+    });
+  }
+  async save(): Promise<void> {}
+  dispose(): void {}
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+
+/** a > b > c > d > e whatever the history. */
+const ranked = () => new FixedScorer(['a', 'b', 'c', 'd', 'e'], () => [5, 4, 3, 2, 1]);
+
+const CASES: EvalCase[] = [
+  { userId: 'u1', history: ['a'], target: 'c' }, // rank 2 (a excluded, b above)
+  { userId: 'u2', history: [], target: 'a' }, // rank 1
+  { userId: 'u3', history: ['b'], target: 'e' }, // rank 4 (a, c, d above)
+  { userId: 'u4', history: ['d'], target: 'zzz' }, // unknown target: a miss
+];
+
+describe('evaluate: full ranking, hand-computed', () => {
+  it('HR, NDCG, MRR, coverage and novelty match hand-computed values', async () => {
+    const itemCounts = { a: 7, b: 1, c: 1, d: 0, e: 1 }; // 10 listens, 5 tracks
+    const r = await evaluate(ranked(), CASES, { k: [1, 3], itemCounts });
+    expect(r.protocol).toBe('full');
+    expect(r.users).toBe(4);
+    expect(r.skipped).toBe(0);
+    expect(r.unknownTargets).toBe(1);
+    expect(r.k).toEqual([1, 3]);
+    expect(r.hr[1]).toBeCloseTo(1 / 4, 12);
+    expect(r.hr[3]).toBeCloseTo(2 / 4, 12);
+    expect(r.ndcg[1]).toBeCloseTo(1 / 4, 12);
+    expect(r.ndcg[3]).toBeCloseTo((1 + 1 / Math.log2(3)) / 4, 12);
+    expect(r.mrr).toBeCloseTo((1 / 2 + 1 + 1 / 4 + 0) / 4, 12);
+    // top-1 lists: b, a, a, a; top-3 lists: bcd, abc, acd, abc.
+    expect(r.coverage[1]).toBeCloseTo(2 / 5, 12);
+    expect(r.coverage[3]).toBeCloseTo(4 / 5, 12);
+    const info = (c: number) => -Math.log2((c + 1) / 15);
+    expect(r.novelty[1]).toBeCloseTo((info(1) + 3 * info(7)) / 4, 12);
+    const top3 = [1, 1, 0, 7, 1, 1, 7, 1, 0, 7, 1, 1]; // counts of b c d, a b c, a c d, a b c
+    expect(r.novelty[3]).toBeCloseTo(top3.reduce((s, c) => s + info(c), 0) / 12, 12);
+  });
+
+  it('excludeHistory: false ranks history items too', async () => {
+    const r = await evaluate(ranked(), [CASES[0]!], { k: [1, 3], excludeHistory: false });
+    expect(r.mrr).toBeCloseTo(1 / 3, 12); // a and b above c
+  });
+
+  it('never excludes the target, even when it is in the history', async () => {
+    const oracle = new FixedScorer(['a', 'b', 'c'], () => [0, 0, 1]);
+    const r = await evaluate(oracle, [{ userId: 'u', history: ['a', 'c'], target: 'c' }], { k: [1] });
+    expect(r.hr[1]).toBe(1);
+  });
+
+  it('a constant scorer earns HR = NDCG = 0 at every k: ties count against the model', async () => {
+    const n = 20;
+    const constant = new FixedScorer(ids(n), () => new Float32Array(n));
+    const cases = Array.from({ length: 10 }, (_, i) => ({
+      userId: `u${i}`,
+      history: [`t${i}`, `t${i + 1}`],
+      target: `t${i + 5}`,
+    }));
+    const r = await evaluate(constant, cases, { k: [1, 5, 10] });
+    for (const k of [1, 5, 10]) {
+      expect(r.hr[k]).toBe(0);
+      expect(r.ndcg[k]).toBe(0);
+    }
+    expect(r.mrr).toBeCloseTo(1 / (n - 2), 12); // ranked last among the 18 non-history tracks
+    // NaN scores are treated as -Infinity, so they tie too.
+    const nan = new FixedScorer(ids(n), () => new Float32Array(n).fill(Number.NaN));
+    expect((await evaluate(nan, cases, { k: [10] })).hr[10]).toBe(0);
+  });
+
+  it('an oracle scorer earns 1 everywhere', async () => {
+    const n = 50;
+    const cases = Array.from({ length: 30 }, (_, i) => ({
+      userId: `u${i}`,
+      history: [`t${i}`],
+      target: `t${(i * 7 + 3) % n}`,
+    }));
+    const byHistory = new Map(cases.map((c) => [c.history[0]!, c.target]));
+    const oracle = new FixedScorer(ids(n), (h, v) => {
+      const s = new Float32Array(n);
+      s[v.index(byHistory.get(h[0]!)!)! - 1] = 1;
+      return s;
+    });
+    const r = await evaluate(oracle, cases);
+    for (const k of [5, 10, 20]) {
+      expect(r.hr[k]).toBe(1);
+      expect(r.ndcg[k]).toBe(1);
+    }
+    expect(r.mrr).toBe(1);
+  });
+
+  it('does not depend on batchSize and calls scoreAll once per batch', async () => {
+    const model = ranked();
+    const a = await evaluate(model, CASES, { batchSize: 1, k: [1, 3] });
+    expect(model.calls).toBe(4);
+    const b = await evaluate(model, CASES, { batchSize: 3, k: [1, 3] });
+    expect(model.calls).toBe(6);
+    expect(b).toEqual(a);
+  });
+
+  it('takes novelty popularity from a training Dataset or from the cases', async () => {
+    const listens = ['a', 'a', 'a', 'a', 'a', 'a', 'a', 'b', 'c', 'e'].map((trackId, i) => ({
+      userId: 'x',
+      trackId,
+      timestamp: i,
+    }));
+    const train = Dataset.fromListens(listens);
+    const fromTrain = await evaluate(ranked(), CASES, { k: [1, 3], train });
+    const fromCounts = await evaluate(ranked(), CASES, { k: [1, 3], itemCounts: { a: 7, b: 1, c: 1, e: 1 } });
+    expect(fromTrain.novelty).toEqual(fromCounts.novelty);
+    // From the histories: a, b and d once each (3 listens).
+    const fromCases = await evaluate(ranked(), CASES, { k: [1] });
+    expect(fromCases.novelty[1]).toBeCloseTo(-Math.log2(2 / 8), 12); // every top-1 item was played once
+  });
+});
+
+describe('evaluate: sampled protocols', () => {
+  const n = 200;
+  const rng = createRng(3);
+  const noisy = Float32Array.from({ length: n }, () => rng.next());
+  const model = () => new FixedScorer(ids(n), () => noisy);
+  const cases = Array.from({ length: 60 }, (_, i) => ({
+    userId: `u${i}`,
+    history: [`t${(i * 3) % n}`],
+    target: `t${(i * 11 + 1) % n}`,
+  }));
+
+  it('is labelled, seeded, and inflated relative to full ranking', async () => {
+    const full = await evaluate(model(), cases, { k: [10] });
+    const sampled = await evaluate(model(), cases, { k: [10], candidates: { sample: 20, seed: 1 } });
+    expect(sampled.protocol).toBe('sampled (n=20, uniform)');
+    expect(sampled.hr[10]!).toBeGreaterThan(2 * full.hr[10]!);
+    expect(sampled.mrr).toBeGreaterThan(full.mrr);
+    // Coverage and novelty describe the real top-k lists, so they do not change with the protocol.
+    expect(sampled.coverage).toEqual(full.coverage);
+    expect(await evaluate(model(), cases, { k: [10], candidates: { sample: 20, seed: 1 } })).toEqual(sampled);
+    const other = await evaluate(model(), cases, { k: [10], candidates: { sample: 20, seed: 2 } });
+    expect(other.mrr).not.toBe(sampled.mrr);
+  });
+
+  it('with more negatives than available items it equals full ranking', async () => {
+    const full = await evaluate(model(), cases, { k: [10] });
+    const all = await evaluate(model(), cases, { k: [10], candidates: { sample: 10_000 } });
+    expect(all.hr).toEqual(full.hr);
+    expect(all.mrr).toBeCloseTo(full.mrr, 12);
+  });
+
+  it('never samples the target or (by default) history items as negatives', async () => {
+    // The history track scores highest, the target second: any sampled history item would outrank it.
+    const m = 60;
+    const scorer = new FixedScorer(ids(m), () =>
+      Float32Array.from({ length: m }, (_, i) => (i === 0 ? 100 : i === 1 ? 1 : 0)),
+    );
+    const c = [{ userId: 'u', history: ['t0'], target: 't1' }];
+    for (const sample of [5, 40, 58, 100]) {
+      const r = await evaluate(scorer, c, { k: [1], candidates: { sample, seed: sample } });
+      expect(r.mrr).toBe(1);
+    }
+    const withHistory = await evaluate(scorer, c, {
+      k: [1],
+      candidates: { sample: 100 },
+      excludeHistory: false,
+    });
+    expect(withHistory.mrr).toBe(1 / 2);
+  });
+
+  it('ranks against given negatives, skipping users without any', async () => {
+    const negatives = { u1: ['b', 'd', 'unknown', 'c'], u3: ['a', 'b'] };
+    const r = await evaluate(ranked(), CASES, { k: [1, 3], candidates: { negatives } });
+    expect(r.protocol).toBe('sampled (given negatives)');
+    expect(r.users).toBe(2);
+    expect(r.skipped).toBe(2);
+    // u1: c vs b, d -> rank 2; u3: e vs a, b -> rank 3.
+    expect(r.mrr).toBeCloseTo((1 / 2 + 1 / 3) / 2, 12);
+    const viaMap = await evaluate(ranked(), CASES, {
+      k: [1, 3],
+      candidates: { negatives: new Map(Object.entries(negatives)) },
+    });
+    expect(viaMap).toEqual(r);
+  });
+});
+
+describe('evaluate: validation before any work', () => {
+  const bad: [EvaluateOptions, string][] = [
+    [{ k: [] }, 'k'],
+    [{ k: [0] }, 'k'],
+    [{ k: [1.5] }, 'k'],
+    [{ k: 'ten' as unknown as number[] }, 'k'],
+    [{ candidates: 'some' as unknown as 'all' }, 'candidates'],
+    [{ candidates: { sample: 0 } }, 'candidates.sample'],
+    [{ candidates: { sample: 2.5 } }, 'candidates.sample'],
+    [{ candidates: { sample: 10, seed: Number.NaN } }, 'candidates.seed'],
+    [{ candidates: { negatives: { u1: 'a' as unknown as string[] } } }, 'candidates.negatives["u1"]'],
+    [{ batchSize: 0 }, 'batchSize'],
+    [{ excludeHistory: 'yes' as unknown as boolean }, 'excludeHistory'],
+  ];
+  for (const [opts, option] of bad) {
+    it(`rejects ${JSON.stringify(opts)} naming ${option}`, async () => {
+      const model = ranked();
+      const err = await evaluate(model, CASES, opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe(option);
+      expect(model.calls).toBe(0);
+    });
+  }
+
+  it('rejects malformed cases naming the case', async () => {
+    const model = ranked();
+    await expect(evaluate(model, [])).rejects.toThrow(/`cases`/);
+    const err = await evaluate(model, [CASES[0]!, { userId: 'x', history: [] } as unknown as EvalCase]).catch(
+      (e) => e,
+    );
+    expect((err as InvalidOptionError).option).toBe('cases[1].target');
+    const err2 = await evaluate(model, [
+      { userId: 'x', history: 'a', target: 'b' } as unknown as EvalCase,
+    ]).catch((e) => e);
+    expect((err2 as InvalidOptionError).option).toBe('cases[0].history');
+    expect(model.calls).toBe(0);
+  });
+});
+
+describe('compare and tables', () => {
+  it('evaluates models in the given order and formats one line each', async () => {
+    const constant = new FixedScorer(['a', 'b', 'c', 'd', 'e'], () => [0, 0, 0, 0, 0], 'constant');
+    const rows = await compare({ ranked: ranked(), constant }, CASES, { k: [1, 10] });
+    expect(rows.map((r) => r.name)).toEqual(['ranked', 'constant']);
+    expect(rows[0]!.result).toEqual(await evaluate(ranked(), CASES, { k: [1, 10] }));
+    const text = formatComparison(rows);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^model\s+HR@10\s+NDCG@10\s+MRR\s+Cov@10\s+Nov@10\s+cases\s+protocol$/);
+    expect(lines[2]).toMatch(/^ranked\s+0\.7500\s/);
+    expect(lines[3]).toMatch(/^constant\s/);
+    expect(lines[3]).toMatch(/full$/);
+    expect(formatComparison(rows, { k: 1 })).toContain('HR@1 ');
+    expect(() => formatComparison(rows, { k: 5 })).toThrow(InvalidOptionError);
+  });
+
+  it('names array entries by type, numbering repeats, and validates before evaluating', async () => {
+    const a = ranked();
+    const rows = await compare([a, ranked()], CASES, { k: [1] });
+    expect(rows.map((r) => r.name)).toEqual(['fixed', 'fixed#2']);
+    const b = ranked();
+    await expect(compare([b], CASES, { k: [0] })).rejects.toThrow(InvalidOptionError);
+    await expect(compare([], CASES)).rejects.toThrow(/`models`/);
+    expect(b.calls).toBe(0);
+  });
+
+  it('formatTable aligns columns: text left, numbers right', () => {
+    const text = formatTable(
+      [{ key: 'model' }, { key: 'hr', header: 'HR@10' }, { key: 'n', header: 'users' }],
+      [
+        { model: 'popularity', hr: 0.05, n: 500 },
+        { model: 'sasrec', hr: Number.NaN, n: 7 },
+      ],
+    );
+    expect(text).toBe(
+      [
+        'model        HR@10  users',
+        '----------  ------  -----',
+        'popularity  0.0500    500',
+        'sasrec           -      7',
+      ].join('\n'),
+    );
+  });
+});
