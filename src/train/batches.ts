@@ -1,0 +1,278 @@
+// Training windows and length-bucketed mini-batches for next-item models, as plain typed arrays.
+import type { Rng } from '../util/random.js';
+
+/**
+ * One training window: `items.length - 1` input positions, predicting `items[t + 1]` from `items[..t]`.
+ *
+ * @example
+ * ```ts
+ * const w: TrainingWindow = { items: Int32Array.of(3, 5, 9), weights: Float32Array.of(1, 1), unlikely: new Uint8Array(2) };
+ * ```
+ */
+export interface TrainingWindow {
+  /** Dense item ids, oldest first (no padding); length 2 to maxlen + 1. */
+  items: Int32Array;
+  /** Per target (length `items.length - 1`): weight of the target as a positive (reward; 0 = not a positive). */
+  weights: Float32Array;
+  /** Per target: 1 when the target was an early skip, to be pushed down (unlikelihood term). */
+  unlikely: Uint8Array;
+}
+
+/** Options of {@link buildWindows}. */
+export interface WindowOptions {
+  /** Longest input; windows hold up to `maxlen + 1` items. */
+  maxlen: number;
+  /**
+   * At most this many windows per user. A user with more than `maxlen + 1` items is cut into windows from
+   * the end backwards whose targets do not overlap (each listen is a target once per epoch) until this cap;
+   * the oldest listens of very long histories are dropped beyond it.
+   */
+  maxWindowsPerUser: number;
+  /** Per user, one reward per item (aligned with the sequence). Negative rewards count as 0. */
+  rewards?: ReadonlyMap<string, Float32Array>;
+  /** Per user, 1 where the item was an early skip (skip level 1 or 2). */
+  skips?: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Cuts each user's sequence into training windows (see {@link WindowOptions.maxWindowsPerUser}).
+ * Sequences shorter than 2 items yield nothing.
+ *
+ * @example
+ * ```ts
+ * const windows = buildWindows(new Map([['u1', Int32Array.of(1, 2, 3, 4)]]), { maxlen: 2, maxWindowsPerUser: 4 });
+ * // [{ items: [2, 3, 4] }, { items: [1, 2] }]
+ * ```
+ */
+export function buildWindows(
+  sequences: ReadonlyMap<string, Int32Array>,
+  options: WindowOptions,
+): TrainingWindow[] {
+  const out: TrainingWindow[] = [];
+  for (const [user, seq] of sequences) {
+    const rewards = options.rewards?.get(user);
+    const skips = options.skips?.get(user);
+    let end = seq.length; // exclusive
+    for (let w = 0; w < options.maxWindowsPerUser && end >= 2; w++) {
+      const start = Math.max(0, end - options.maxlen - 1);
+      const items = seq.slice(start, end);
+      const n = items.length - 1;
+      const weights = new Float32Array(n);
+      const unlikely = new Uint8Array(n);
+      for (let t = 0; t < n; t++) {
+        const src = start + t + 1; // index of the target in the user's sequence
+        const skipped = skips ? skips[src] === 1 : false;
+        unlikely[t] = skipped ? 1 : 0;
+        weights[t] = skipped ? 0 : rewards ? Math.max(0, rewards[src]!) : 1;
+      }
+      out.push({ items, weights, unlikely });
+      end = start + 1; // the next window's last item is this window's first (its first target's input)
+    }
+  }
+  return out;
+}
+
+/**
+ * Which negatives a batch carries: none (full softmax), one per target row (`'per-row'`, BCE), or `k`
+ * shared by the whole batch (`'shared'`, drawn uniformly or by popularity).
+ *
+ * @example
+ * ```ts
+ * const spec: NegativeSpec = { kind: 'shared', k: 256, distribution: 'popularity' };
+ * ```
+ */
+export type NegativeSpec =
+  | { kind: 'none' }
+  | { kind: 'per-row'; k: number }
+  | { kind: 'shared'; k: number; distribution: 'uniform' | 'popularity' };
+
+/**
+ * A mini-batch as plain typed arrays (postable to worker threads). Inputs are left-padded with 0 to the
+ * longest window in the batch; only non-padding positions are target rows.
+ *
+ * @example
+ * ```ts
+ * const b: SeqBatch = makeBatch(windows.slice(0, 2), sampler, createRng(1));
+ * b.inputs.length === b.size * b.length; // true
+ * ```
+ */
+export interface SeqBatch {
+  /** Sequences in the batch (B). */
+  size: number;
+  /** Positions per sequence after trimming (L). */
+  length: number;
+  /** `[B * L]` input ids, left-padded with 0. */
+  inputs: Int32Array;
+  /** `[M]` flat positions `b * L + t` that have a target. */
+  rows: Int32Array;
+  /** `[M]` target ids. */
+  targets: Int32Array;
+  /** `[M]` weight of each target as a positive. */
+  weights: Float32Array;
+  /** `[M]` 1 where the target gets the unlikelihood term instead. */
+  unlikely: Float32Array;
+  /** Negatives: `[M * k]` per row, or `[k]` shared; empty for full softmax. */
+  negatives: Int32Array;
+  /** Seed for this step's dropout masks. */
+  seed: number;
+}
+
+/**
+ * Draws negative item ids from `1..numItems`, uniformly or in proportion to popularity counts.
+ *
+ * @example
+ * ```ts
+ * const s = new NegativeSampler(counts);
+ * s.popular(createRng(1)); // an id drawn with probability counts[id] / total
+ * ```
+ */
+export class NegativeSampler {
+  readonly numItems: number;
+  /** `q[i]`: probability that a popularity draw returns item `i` (index 0 unused). */
+  readonly q: Float64Array;
+  private readonly cdf: Float64Array;
+
+  constructor(counts: ArrayLike<number>) {
+    this.numItems = counts.length - 1;
+    this.q = new Float64Array(counts.length);
+    this.cdf = new Float64Array(counts.length);
+    let total = 0;
+    for (let i = 1; i < counts.length; i++) total += Math.max(0, counts[i]!);
+    let acc = 0;
+    for (let i = 1; i < counts.length; i++) {
+      const p = total > 0 ? Math.max(0, counts[i]!) / total : 1 / this.numItems;
+      this.q[i] = p;
+      acc += p;
+      this.cdf[i] = acc;
+    }
+  }
+
+  /** A uniform id in `1..numItems`. */
+  uniform(rng: Rng): number {
+    return 1 + rng.int(this.numItems);
+  }
+
+  /** An id drawn by popularity (binary search of the cumulative distribution). */
+  popular(rng: Rng): number {
+    const r = rng.next() * this.cdf[this.numItems]!;
+    let lo = 1;
+    let hi = this.numItems;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cdf[mid]! > r) hi = mid;
+      else lo = mid + 1;
+    }
+    // Skip zero-probability items that share a cumulative value.
+    while (lo < this.numItems && this.q[lo] === 0) lo++;
+    return lo;
+  }
+}
+
+/**
+ * Packs windows into one left-padded batch trimmed to its longest window, with negatives drawn from `rng`.
+ * Per-row negatives avoid the row's own target and the window's items (up to 10 redraws).
+ *
+ * @example
+ * ```ts
+ * const batch = makeBatch(windows.slice(0, 128), { kind: 'none' }, sampler, createRng(7));
+ * ```
+ */
+export function makeBatch(
+  windows: readonly TrainingWindow[],
+  negatives: NegativeSpec,
+  sampler: NegativeSampler,
+  rng: Rng,
+): SeqBatch {
+  const B = windows.length;
+  let L = 1;
+  let M = 0;
+  for (const w of windows) {
+    L = Math.max(L, w.items.length - 1);
+    M += w.items.length - 1;
+  }
+  const inputs = new Int32Array(B * L);
+  const rows = new Int32Array(M);
+  const targets = new Int32Array(M);
+  const weights = new Float32Array(M);
+  const unlikely = new Float32Array(M);
+  let m = 0;
+  for (let b = 0; b < B; b++) {
+    const w = windows[b]!;
+    const n = w.items.length - 1;
+    const offset = b * L + (L - n); // left padding
+    for (let t = 0; t < n; t++) {
+      inputs[offset + t] = w.items[t]!;
+      rows[m] = offset + t;
+      targets[m] = w.items[t + 1]!;
+      weights[m] = w.weights[t]!;
+      unlikely[m] = w.unlikely[t]!;
+      m++;
+    }
+  }
+  let negs = new Int32Array(0);
+  if (negatives.kind === 'per-row') {
+    const k = negatives.k;
+    negs = new Int32Array(M * k);
+    let r = 0;
+    for (const w of windows) {
+      const seen = new Set<number>(w.items);
+      for (let t = 0; t < w.items.length - 1; t++, r++) {
+        for (let j = 0; j < k; j++) {
+          let neg = sampler.uniform(rng);
+          for (let tries = 0; tries < 10 && (seen.has(neg) || neg === targets[r]); tries++)
+            neg = sampler.uniform(rng);
+          negs[r * k + j] = neg;
+        }
+      }
+    }
+  } else if (negatives.kind === 'shared') {
+    negs = new Int32Array(negatives.k);
+    for (let j = 0; j < negatives.k; j++) {
+      negs[j] = negatives.distribution === 'popularity' ? sampler.popular(rng) : sampler.uniform(rng);
+    }
+  }
+  return { size: B, length: L, inputs, rows, targets, weights, unlikely, negatives: negs, seed: rng.fork() };
+}
+
+/**
+ * One epoch's batches: windows shuffled, then sorted by length within pools of 50 batches (bucketing, so
+ * batches carry little padding), cut into batches, and the batch order shuffled. Deterministic per `rng`.
+ *
+ * @example
+ * ```ts
+ * for (const batch of epochBatches(windows, 128, { kind: 'none' }, sampler, createRng(1))) model.step(batch);
+ * ```
+ */
+export function* epochBatches(
+  windows: readonly TrainingWindow[],
+  batchSize: number,
+  negatives: NegativeSpec,
+  sampler: NegativeSampler,
+  rng: Rng,
+): Generator<SeqBatch> {
+  const order = rng.shuffle(Array.from(windows.keys()));
+  const pool = batchSize * 50;
+  const groups: number[][] = [];
+  for (let p = 0; p < order.length; p += pool) {
+    const chunk = order.slice(p, p + pool);
+    chunk.sort((a, b) => windows[a]!.items.length - windows[b]!.items.length || a - b);
+    for (let i = 0; i < chunk.length; i += batchSize) groups.push(chunk.slice(i, i + batchSize));
+  }
+  rng.shuffle(groups);
+  for (const g of groups) {
+    yield makeBatch(
+      g.map((i) => windows[i]!),
+      negatives,
+      sampler,
+      rng,
+    );
+  }
+}
+
+/** Number of batches {@link epochBatches} yields for `windows` windows. */
+export function batchesPerEpoch(windows: number, batchSize: number): number {
+  const pool = batchSize * 50;
+  let n = 0;
+  for (let p = 0; p < windows; p += pool) n += Math.ceil(Math.min(pool, windows - p) / batchSize);
+  return n;
+}

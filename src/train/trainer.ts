@@ -1,0 +1,195 @@
+// The model-agnostic training loop: Adam, decoupled weight decay, early stopping, time budget, callbacks.
+import { tf } from '../backend.js';
+import { createProgress } from './progress.js';
+
+/**
+ * What the trainer needs from a model: named variables, a pure step `(weights, batch) -> (loss, grads)`,
+ * and weight snapshots. Batches are opaque to the trainer.
+ *
+ * @example
+ * ```ts
+ * const { loss, grads } = model.computeGradients(batch); // grads keyed like model.variables
+ * ```
+ */
+export interface TrainableModel<B> {
+  /** Trainable variables by stable short name. */
+  readonly variables: Readonly<Record<string, tf.Variable>>;
+  /** Loss and gradients for one batch; the caller owns (and disposes) the gradient tensors. */
+  computeGradients(batch: B): { loss: number; grads: Record<string, tf.Tensor> };
+  /** Copies of all weights by short name. */
+  getWeights(): Record<string, Float32Array>;
+  /** Overwrites weights from {@link TrainableModel.getWeights}'s format. */
+  setWeights(weights: Readonly<Record<string, Float32Array>>): void;
+}
+
+/** What an epoch reports to {@link TrainOptions.onEpochEnd}. */
+export interface EpochLogs {
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  /** Validation NDCG@10 after the epoch, when validating. */
+  valNdcg10?: number;
+  /** Wall-clock seconds of the epoch (training and validation). */
+  seconds: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions<B> {
+  epochs: number;
+  learningRate: number;
+  /** Adam beta2 (default 0.98, as in SASRec). */
+  beta2?: number;
+  /** Decoupled (AdamW-style) weight decay per step: `w -= learningRate * weightDecay * w`. Default 0. */
+  weightDecay?: number;
+  /** Which variables decay (default: all). */
+  decays?: (name: string) => boolean;
+  /** The batches of epoch `epoch` (1-based). */
+  batches: (epoch: number) => Iterable<B>;
+  /** Batches per epoch, for the progress bar. */
+  batchesPerEpoch: number;
+  /** Validation score after each epoch (higher is better), e.g. NDCG@10. Enables early stopping. */
+  validate?: () => Promise<number>;
+  /** Epochs without improvement before stopping (with `validate`). */
+  patience: number;
+  /** Stop after the epoch that crosses this many seconds. */
+  maxSeconds: number;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  /** Progress bar (only on a TTY). */
+  progress?: boolean;
+  /** Label of the progress bar. */
+  label?: string;
+}
+
+/** What {@link train} did. */
+export interface TrainResult {
+  /** Epochs run. */
+  epochs: number;
+  /** Epoch whose weights the model holds at the end (the best on validation, else the last). */
+  bestEpoch: number;
+  /** Best validation score, when validating. */
+  bestScore?: number;
+  /** Why training ended. */
+  stoppedBy: 'epochs' | 'patience' | 'maxSeconds';
+  history: EpochLogs[];
+}
+
+/**
+ * Adam over a model's variables plus decoupled weight decay. Apply gradients computed anywhere (this
+ * thread or workers) with {@link Optimizer.apply}.
+ *
+ * @example
+ * ```ts
+ * const opt = createOptimizer(model, { learningRate: 1e-3 });
+ * const { grads } = model.computeGradients(batch);
+ * opt.apply(grads); // disposes grads
+ * opt.dispose();
+ * ```
+ */
+export interface Optimizer {
+  apply(grads: Record<string, tf.Tensor>): void;
+  dispose(): void;
+}
+
+/** Creates the {@link Optimizer} used by {@link train}. */
+export function createOptimizer<B>(
+  model: TrainableModel<B>,
+  options: { learningRate: number; beta2?: number; weightDecay?: number; decays?: (name: string) => boolean },
+): Optimizer {
+  const adam = tf.train.adam(options.learningRate, 0.9, options.beta2 ?? 0.98, 1e-8);
+  const wd = options.weightDecay ?? 0;
+  const decays = options.decays ?? (() => true);
+  return {
+    apply(grads) {
+      const named: { name: string; tensor: tf.Tensor }[] = [];
+      for (const [name, g] of Object.entries(grads)) {
+        const v = model.variables[name];
+        if (v) named.push({ name: v.name, tensor: g });
+      }
+      adam.applyGradients(named);
+      for (const g of Object.values(grads)) g.dispose();
+      if (wd > 0) {
+        const factor = 1 - options.learningRate * wd;
+        tf.tidy(() => {
+          for (const [name, v] of Object.entries(model.variables))
+            if (decays(name)) v.assign(tf.mul(v, factor));
+        });
+      }
+    },
+    dispose() {
+      adam.dispose();
+    },
+  };
+}
+
+/**
+ * Trains `model` for up to `epochs` epochs. With `validate`, keeps the best-scoring weights, stops after
+ * `patience` epochs without improvement and restores the best weights at the end. Stops after the epoch
+ * that crosses `maxSeconds`. Leaves no tensors behind.
+ *
+ * @example
+ * ```ts
+ * const result = await train(model, { epochs: 20, learningRate: 1e-3, patience: 3, maxSeconds: Infinity,
+ *   batches: (e) => epochBatches(windows, 128, spec, sampler, rng), batchesPerEpoch: 40 });
+ * ```
+ */
+export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B>): Promise<TrainResult> {
+  const optimizer = createOptimizer(model, options);
+  const bar = createProgress(options.progress, options.label ?? 'train');
+  const start = performance.now();
+  const history: EpochLogs[] = [];
+  let best: { score: number; epoch: number; weights: Record<string, Float32Array> } | undefined;
+  let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
+  let sinceBest = 0;
+  let epoch = 0;
+  try {
+    while (epoch < options.epochs) {
+      epoch++;
+      const t0 = performance.now();
+      bar.startEpoch(epoch, options.batchesPerEpoch);
+      let lossSum = 0;
+      let n = 0;
+      for (const batch of options.batches(epoch)) {
+        const { loss, grads } = model.computeGradients(batch);
+        optimizer.apply(grads);
+        lossSum += loss;
+        n++;
+        bar.tick(loss);
+      }
+      const logs: EpochLogs = { loss: n ? lossSum / n : Number.NaN, seconds: 0 };
+      if (options.validate) {
+        const score = await options.validate();
+        logs.valNdcg10 = score;
+        if (!best || score > best.score) {
+          best = { score, epoch, weights: model.getWeights() };
+          sinceBest = 0;
+        } else {
+          sinceBest++;
+        }
+      }
+      logs.seconds = (performance.now() - t0) / 1000;
+      history.push(logs);
+      bar.endEpoch(
+        `loss ${logs.loss.toFixed(4)}${logs.valNdcg10 !== undefined ? `, val NDCG@10 ${logs.valNdcg10.toFixed(4)}` : ''}, ${logs.seconds.toFixed(1)} s`,
+      );
+      await options.onEpochEnd?.(epoch, logs);
+      if (best && sinceBest >= options.patience) {
+        stoppedBy = 'patience';
+        break;
+      }
+      if ((performance.now() - start) / 1000 >= options.maxSeconds) {
+        stoppedBy = epoch < options.epochs ? 'maxSeconds' : 'epochs';
+        break;
+      }
+    }
+  } finally {
+    bar.stop();
+    optimizer.dispose();
+  }
+  if (best && best.epoch !== epoch) model.setWeights(best.weights);
+  return {
+    epochs: epoch,
+    bestEpoch: best ? best.epoch : epoch,
+    ...(best ? { bestScore: best.score } : {}),
+    stoppedBy,
+    history,
+  };
+}
