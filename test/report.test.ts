@@ -65,6 +65,14 @@ describe('charts', () => {
     expect(svg).toContain('cy');
   });
 
+  it('blend composition splits shared tracks between members', async () => {
+    const svg = await blendCompositionChart({
+      tracks: [{ attributedTo: ['ana', 'ben'] }, { attributedTo: ['ana'] }],
+    });
+    expect(svg).toMatch(/aria-label="[^"]*75%[^"]*ana"/);
+    expect(svg).toMatch(/aria-label="[^"]*25%[^"]*ben"/);
+  });
+
   it('simulation chart draws one line per policy', async () => {
     const svg = await simulationChart({
       popularity: [10, 9, 8, 8],

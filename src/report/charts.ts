@@ -20,11 +20,14 @@ export interface ComparisonRow {
   value: number;
 }
 
-/** The part of a Blend result the composition chart reads: who each track is attributed to. */
+/**
+ * The part of a Blend result the composition chart reads: who each track is attributed to and, when known,
+ * each member's share (a track shared by several members counts fractionally).
+ */
 export interface BlendLike {
-  tracks: readonly { attributedTo: string }[];
+  tracks: readonly { attributedTo: string | readonly string[] }[];
   /** Members in display order; members with no track still get a (zero) bar. */
-  members?: readonly { id: string }[];
+  members?: readonly { id: string; share?: number }[];
 }
 
 /** Active listeners per day for each policy of a simulation: `{ [policy]: activeByDay }`. */
@@ -193,11 +196,29 @@ export async function blendCompositionChart(
     throw new InvalidOptionError('result', 'a Blend result with a `tracks` array', result);
   }
   requireRows('result.tracks', result.tracks);
+  // Tracks attributed to several members count 1/n for each, so shares sum to 1.
+  const shares = new Map<string, number>();
   const counts = new Map<string, number>();
-  for (const m of result.members ?? []) counts.set(m.id, 0);
-  for (const t of result.tracks) counts.set(t.attributedTo, (counts.get(t.attributedTo) ?? 0) + 1);
+  for (const m of result.members ?? []) {
+    shares.set(m.id, 0);
+    counts.set(m.id, 0);
+  }
+  for (const t of result.tracks) {
+    const who = typeof t.attributedTo === 'string' ? [t.attributedTo] : [...t.attributedTo];
+    for (const id of who) {
+      shares.set(id, (shares.get(id) ?? 0) + 1 / who.length);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
   const total = result.tracks.length;
-  const values = [...counts].map(([member, tracks]) => ({ member, tracks, share: tracks / total }));
+  const given = new Map(
+    (result.members ?? []).filter((m) => typeof m.share === 'number').map((m) => [m.id, m.share!]),
+  );
+  const values = [...shares].map(([member, s]) => ({
+    member,
+    tracks: counts.get(member) ?? 0,
+    share: given.get(member) ?? s / total,
+  }));
   const spec = {
     title: options.title ?? `Blend composition (${total} tracks)`,
     data: { values },
@@ -212,7 +233,7 @@ export async function blendCompositionChart(
             field: 'share',
             type: 'quantitative',
             title: 'Share of tracks',
-            axis: { format: '%' },
+            axis: { format: '.0%' },
             scale: { domain: [0, 1] },
           },
           color: { field: 'member', type: 'nominal', legend: null },

@@ -1,0 +1,491 @@
+// The work behind each `encore` subcommand: load, train, evaluate, recommend, blend, simulate, report.
+import path from 'node:path';
+import { initBackend } from '../backend.js';
+import { type BlendMember, type BlendResult, blend } from '../blend/blend.js';
+import type { BlendStrategyName } from '../blend/strategies.js';
+import { Dataset } from '../data/dataset.js';
+import { generateWorld } from '../data/generate.js';
+import { type ListenFormat, loadListens, loadTracks, saveListens, saveTracks } from '../data/loaders.js';
+import { leaveOneOut } from '../data/splits.js';
+import type { EvalCase, Track } from '../data/types.js';
+import { type EvaluationResult, evaluate } from '../eval/metrics.js';
+import { formatTable } from '../eval/table.js';
+import { ItemKNN, ItemTransition, Popularity } from '../models/baselines.js';
+import { loadModel } from '../models/persist.js';
+import type { Recommender } from '../models/recommender.js';
+import { SASRec } from '../models/sasrec.js';
+import { type CliIo, emit, info, startProgress } from './io.js';
+import { CliError, requireDir, requireFile } from './options.js';
+
+const DATA_FIX = 'pass the path of a listens CSV (see data/README.md), or run `encore generate` to make one';
+const MODEL_FIX = 'pass a directory written by `encore train --out <dir>`';
+
+type Backend = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Loads a listens file into a Dataset, with CLI-friendly errors. */
+async function loadDataset(file: string, format: ListenFormat, option = '--data'): Promise<Dataset> {
+  await requireFile(option, file, DATA_FIX);
+  const { listens } = await loadListens(file, { format });
+  if (listens.length === 0) throw new CliError(`${option} file has no listens: ${file}`, DATA_FIX);
+  return Dataset.fromListens(listens);
+}
+
+async function openModel(dir: string): Promise<Recommender> {
+  await requireDir('--model', dir, MODEL_FIX);
+  return loadModel(dir);
+}
+
+/** The evaluation numbers the CLI prints, keyed by cut-off. */
+function metricsJson(r: EvaluationResult) {
+  return {
+    protocol: r.protocol,
+    cases: r.users,
+    unknownTargets: r.unknownTargets,
+    mrr: r.mrr,
+    hr: r.hr,
+    ndcg: r.ndcg,
+    coverage: r.coverage,
+    novelty: r.novelty,
+  };
+}
+
+function metricsTable(r: EvaluationResult, ks: readonly number[]): string {
+  const rows = ks.map((k) => ({
+    k,
+    hr: r.hr[k],
+    ndcg: r.ndcg[k],
+    coverage: r.coverage[k],
+    novelty: r.novelty[k],
+  }));
+  const table = formatTable(
+    [
+      { key: 'k' },
+      { key: 'hr', header: 'HR@k' },
+      { key: 'ndcg', header: 'NDCG@k' },
+      { key: 'coverage', header: 'Coverage@k' },
+      { key: 'novelty', header: 'Novelty@k', digits: 2 },
+    ],
+    rows,
+  );
+  return `${table}\nMRR ${r.mrr.toFixed(4)}  (${r.users} cases, ${r.protocol} ranking${
+    r.unknownTargets ? `, ${r.unknownTargets} targets unknown to the model` : ''
+  })`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore generate`. */
+export interface GenerateCommandOptions {
+  out: string;
+  seed: number;
+  users?: number;
+  artists?: number;
+  days?: number;
+  json?: boolean;
+}
+
+/**
+ * `encore generate`: writes a generated world to `out/tracks.csv` and `out/listens.csv`.
+ *
+ * @example
+ * ```ts
+ * await runGenerate(defaultIo(), { out: 'data', seed: 42, users: 200 });
+ * ```
+ */
+export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Promise<void> {
+  const world = generateWorld({
+    seed: opts.seed,
+    ...(opts.users !== undefined ? { users: opts.users } : {}),
+    ...(opts.artists !== undefined ? { artists: opts.artists } : {}),
+    ...(opts.days !== undefined ? { days: opts.days } : {}),
+  });
+  const tracksFile = path.join(opts.out, 'tracks.csv');
+  const listensFile = path.join(opts.out, 'listens.csv');
+  await saveTracks(tracksFile, world.tracks);
+  await saveListens(listensFile, world.listens);
+  const users = new Set(world.listens.map((l) => l.userId)).size;
+  const result = {
+    tracksFile,
+    listensFile,
+    tracks: world.tracks.length,
+    listens: world.listens.length,
+    users,
+    seed: opts.seed,
+  };
+  emit(io, opts.json, result, () =>
+    [
+      `wrote ${tracksFile} (${result.tracks} tracks)`,
+      `wrote ${listensFile} (${result.listens} listens by ${users} listeners)`,
+      `next: encore train --data ${listensFile} --model sasrec --out models/sasrec`,
+    ].join('\n'),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore train`. */
+export interface TrainCommandOptions {
+  data: string;
+  format: ListenFormat;
+  model: 'sasrec' | 'popularity' | 'item-transition' | 'item-knn';
+  out: string;
+  epochs?: number;
+  dim?: number;
+  seed: number;
+  maxSeconds?: number;
+  k: number[];
+  backend?: Backend;
+  json?: boolean;
+}
+
+/** One epoch of SASRec training as the CLI records it. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  valNdcg10?: number;
+  seconds: number;
+}
+
+/** Fits one model type on a training set; SASRec early-stops on `validation` and logs epochs to `history`. */
+async function fitModel(
+  io: CliIo,
+  type: TrainCommandOptions['model'],
+  train: Dataset,
+  opts: { epochs?: number; dim?: number; seed: number; maxSeconds?: number; validation: EvalCase[] },
+  history: EpochRecord[],
+): Promise<Recommender> {
+  if (type === 'popularity') return Popularity.fit(train);
+  if (type === 'item-transition') return ItemTransition.fit(train);
+  if (type === 'item-knn') return ItemKNN.fit(train);
+  return SASRec.fit(train, {
+    seed: opts.seed,
+    validation: opts.validation,
+    progress: io.stderrIsTTY,
+    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+    ...(opts.dim !== undefined ? { dim: opts.dim } : {}),
+    ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+    onEpochEnd: (epoch, logs) => {
+      history.push({
+        epoch,
+        loss: logs.loss,
+        seconds: logs.seconds,
+        ...(logs.valNdcg10 !== undefined ? { valNdcg10: logs.valNdcg10 } : {}),
+      });
+    },
+  });
+}
+
+/**
+ * `encore train`: leave-one-out split, fit (SASRec early-stops on validation NDCG@10), save, print
+ * validation metrics.
+ *
+ * @example
+ * ```ts
+ * await runTrain(defaultIo(), { data: 'data/listens.csv', format: 'listens-csv', model: 'sasrec', out: 'models/s', seed: 42, k: [10] });
+ * ```
+ */
+export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<void> {
+  const dataset = await loadDataset(opts.data, opts.format);
+  await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const split = leaveOneOut(dataset);
+  if (split.validation.length === 0) {
+    throw new CliError(
+      `--data has no listener with 3 or more listens: ${opts.data}`,
+      'leave-one-out needs at least 3 listens per listener (train, validation, test)',
+    );
+  }
+  const started = Date.now();
+  const history: EpochRecord[] = [];
+  const fitOpts = {
+    seed: opts.seed,
+    validation: split.validation,
+    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+    ...(opts.dim !== undefined ? { dim: opts.dim } : {}),
+    ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+  };
+  const model = await fitModel(io, opts.model, split.train, fitOpts, history);
+  try {
+    const fitSeconds = (Date.now() - started) / 1000;
+    await model.save(opts.out);
+    const result = await evaluate(model, split.validation, { k: opts.k, train: split.train });
+    const json = {
+      model: opts.model,
+      out: opts.out,
+      data: { file: opts.data, users: dataset.users.length, tracks: dataset.vocabulary.size },
+      fitSeconds,
+      epochs: history,
+      validation: metricsJson(result),
+    };
+    emit(io, opts.json, json, () =>
+      [
+        `trained ${opts.model} on ${split.train.users.length} listeners, ${split.train.vocabulary.size} tracks in ${fitSeconds.toFixed(1)} s`,
+        `saved to ${opts.out}`,
+        '',
+        'validation (second-to-last listen of each listener):',
+        metricsTable(result, opts.k),
+      ].join('\n'),
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore evaluate`. */
+export interface EvaluateCommandOptions {
+  model: string;
+  data: string;
+  format: ListenFormat;
+  k: number[];
+  backend?: Backend;
+  json?: boolean;
+}
+
+/**
+ * `encore evaluate`: a saved model against the last listen of every listener (history = everything
+ * before it), ranked against the full catalogue.
+ *
+ * @example
+ * ```ts
+ * await runEvaluate(defaultIo(), { model: 'models/s', data: 'data/listens.csv', format: 'listens-csv', k: [5, 10, 20] });
+ * ```
+ */
+export async function runEvaluate(io: CliIo, opts: EvaluateCommandOptions): Promise<void> {
+  await requireDir('--model', opts.model, MODEL_FIX);
+  const dataset = await loadDataset(opts.data, opts.format);
+  await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const model = await openModel(opts.model);
+  try {
+    const split = leaveOneOut(dataset);
+    if (split.test.length === 0) {
+      throw new CliError(`--data has no listener with 3 or more listens: ${opts.data}`, DATA_FIX);
+    }
+    const bar = startProgress(io, 'evaluating', 1);
+    const result = await evaluate(model, split.test, { k: opts.k, train: split.train });
+    bar.stop();
+    emit(
+      io,
+      opts.json,
+      { model: model.type, dir: opts.model, data: opts.data, test: metricsJson(result) },
+      () =>
+        [
+          `${model.type} from ${opts.model} on ${opts.data} (last listen of each listener):`,
+          metricsTable(result, opts.k),
+        ].join('\n'),
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore recommend`. */
+export interface RecommendCommandOptions {
+  model: string;
+  history: string[];
+  k: number;
+  backend?: Backend;
+  json?: boolean;
+}
+
+/**
+ * `encore recommend`: top-k next tracks after a history (a new listener is fine; unknown ids are skipped).
+ *
+ * @example
+ * ```ts
+ * await runRecommend(defaultIo(), { model: 'models/s', history: ['t1', 't2'], k: 10 });
+ * ```
+ */
+export async function runRecommend(io: CliIo, opts: RecommendCommandOptions): Promise<void> {
+  await requireDir('--model', opts.model, MODEL_FIX);
+  await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const model = await openModel(opts.model);
+  try {
+    const before = model.unknownSkipped;
+    const recs = await model.recommend(opts.history, { k: opts.k });
+    const unknown = model.unknownSkipped - before;
+    if (unknown > 0 && !opts.json)
+      info(io, `note: ${unknown} track id(s) in --history are not in the model and were skipped`);
+    emit(
+      io,
+      opts.json,
+      { model: model.type, history: opts.history, unknownSkipped: unknown, recommendations: recs },
+      () =>
+        formatTable(
+          [{ key: 'rank' }, { key: 'trackId', header: 'track' }, { key: 'score', digits: 4 }],
+          recs.map((r, i) => ({ rank: i + 1, ...r })),
+        ),
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore blend`. */
+export interface BlendCommandOptions {
+  model: string;
+  member: { id: string; file: string }[];
+  size: number;
+  strategy: string;
+  date?: string;
+  tracks?: string;
+  backend?: Backend;
+  json?: boolean;
+}
+
+/**
+ * `encore blend`: one shared playlist for 2 to 10 members, from each member's listens file.
+ *
+ * @example
+ * ```ts
+ * await runBlend(defaultIo(), { model: 'models/s', member: [{ id: 'ana', file: 'ana.csv' }, { id: 'ben', file: 'ben.csv' }], size: 50, strategy: 'gfar' });
+ * ```
+ */
+export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<void> {
+  await requireDir('--model', opts.model, MODEL_FIX);
+  if (opts.member.length < 2 || opts.member.length > 10) {
+    throw new CliError(
+      `--member must be given 2 to 10 times, got ${opts.member.length}`,
+      'pass one --member name=listens.csv per person, e.g. --member ana=ana.csv --member ben=ben.csv',
+      2,
+    );
+  }
+  const members: BlendMember[] = [];
+  for (const m of opts.member) {
+    await requireFile(`--member ${m.id}`, m.file, 'pass name=path-to-listens.csv for each member');
+    const { listens } = await loadListens(m.file);
+    if (listens.length === 0) {
+      throw new CliError(
+        `--member ${m.id} file has no listens: ${m.file}`,
+        'give each member a listens CSV with their plays',
+      );
+    }
+    const ordered = listens
+      .map((l, i) => ({ l, i }))
+      .sort((x, y) => x.l.timestamp - y.l.timestamp || x.i - y.i);
+    members.push({ id: m.id, history: ordered.map((x) => x.l.trackId) });
+  }
+  let tracks: Track[] | undefined;
+  if (opts.tracks !== undefined) {
+    await requireFile(
+      '--tracks',
+      opts.tracks,
+      'pass the tracks CSV (e.g. data/tracks.csv written by `encore generate`)',
+    );
+    tracks = (await loadTracks(opts.tracks)).tracks;
+  }
+  await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const model = await openModel(opts.model);
+  try {
+    const result = await blend(members, {
+      model,
+      size: opts.size,
+      strategy: opts.strategy as BlendStrategyName,
+      ...(opts.date !== undefined ? { date: opts.date } : {}),
+      ...(tracks ? { tracks } : {}),
+    });
+    emit(io, opts.json, result, () => formatBlend(result));
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Human-readable Blend: header, member shares, then the playlist. */
+export function formatBlend(result: BlendResult): string {
+  const lines: string[] = [];
+  lines.push(
+    `Blend for ${result.members.map((m) => m.id).join(', ')} on ${result.date} (${result.strategy}, ${result.tracks.length} tracks)`,
+  );
+  if (result.members.length === 2) lines.push(`taste match: ${Math.round(result.tasteMatch)}%`);
+  if (result.bondingTrack) {
+    const b = result.bondingTrack;
+    lines.push(`the song that brings you together: ${b.title ? `${b.title} (${b.trackId})` : b.trackId}`);
+  }
+  lines.push('');
+  lines.push(
+    formatTable(
+      [
+        { key: 'id', header: 'member' },
+        { key: 'share', format: (v) => `${Math.round(Number(v) * 100)}%` },
+        { key: 'tracks' },
+        { key: 'meanRelevance', header: 'mean relevance', digits: 3 },
+      ],
+      result.members.map((m) => ({ ...m })),
+    ),
+  );
+  lines.push('');
+  lines.push(
+    formatTable(
+      [{ key: 'n', header: '#' }, { key: 'track' }, { key: 'artist' }, { key: 'for' }, { key: 'because' }],
+      result.tracks.map((t, i) => ({
+        n: i + 1,
+        track: t.title ?? t.trackId,
+        artist: t.artist ?? '',
+        for: t.attributedTo.join(' + '),
+        because: t.because ?? '',
+      })),
+    ),
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore simulate`. */
+export interface SimulateCommandOptions {
+  days: number;
+  listeners: number;
+  seed: number;
+  json?: boolean;
+}
+
+/**
+ * `encore simulate`: runs the long-term listener simulator under several policies and prints a summary.
+ *
+ * @example
+ * ```ts
+ * await runSimulate(defaultIo(), { days: 60, listeners: 200, seed: 42 });
+ * ```
+ */
+export async function runSimulate(io: CliIo, opts: SimulateCommandOptions): Promise<void> {
+  void io;
+  void opts;
+  throw new CliError('simulate is not available yet');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options of `encore report`. */
+export interface ReportCommandOptions {
+  out: string;
+  data?: string;
+  format: ListenFormat;
+  epochs: number;
+  dim: number;
+  users: number;
+  days: number;
+  listeners: number;
+  seed: number;
+  maxSeconds?: number;
+  backend?: Backend;
+  json?: boolean;
+}
+
+/**
+ * `encore report`: quick training, a model comparison, a Blend and a simulation, written as a
+ * self-contained HTML page with charts.
+ *
+ * @example
+ * ```ts
+ * await runReport(defaultIo(), { out: 'report', format: 'listens-csv', epochs: 8, dim: 32, users: 300, days: 60, listeners: 200, seed: 42 });
+ * ```
+ */
+export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<void> {
+  void io;
+  void opts;
+  throw new CliError('report is not available yet');
+}

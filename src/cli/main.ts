@@ -1,0 +1,305 @@
+// The `encore` command-line tool: subcommands, option parsing (commander) and error-to-exit-code mapping.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { EncoreError, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import {
+  runBlend,
+  runEvaluate,
+  runGenerate,
+  runRecommend,
+  runReport,
+  runSimulate,
+  runTrain,
+} from './commands.js';
+import { type CliIo, defaultIo } from './io.js';
+import {
+  CliError,
+  dateOption,
+  idListOption,
+  intOption,
+  kListOption,
+  memberOption,
+  numberOption,
+} from './options.js';
+
+/** Version printed by `encore --version`. */
+export const CLI_VERSION = '0.1.0';
+
+/** Model types `encore train --model` accepts. */
+export const MODEL_TYPES = ['sasrec', 'popularity', 'item-transition', 'item-knn'] as const;
+/** Input formats `--format` accepts. */
+export const DATA_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences'] as const;
+/** Blend strategies `encore blend --strategy` accepts. */
+export const BLEND_STRATEGIES = [
+  'gfar',
+  'average',
+  'least-misery',
+  'most-pleasure',
+  'borda',
+  'round-robin',
+] as const;
+const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+
+function formatOption(): Option {
+  return new Option('--format <format>', 'input format').choices(DATA_FORMATS).default('listens-csv');
+}
+function backendOption(): Option {
+  return new Option(
+    '--backend <name>',
+    'TensorFlow.js backend (default: fastest available, or ENCORE_BACKEND)',
+  ).choices(BACKENDS);
+}
+function jsonOption(): Option {
+  return new Option('--json', 'print machine-readable JSON on stdout (and nothing else)');
+}
+
+/** Builds a fresh commander program whose actions write to `io`. */
+function buildProgram(io: CliIo): Command {
+  const program = new Command('encore');
+  program
+    .description(
+      'Music recommendation on CPU: train and evaluate next-track models, blend group playlists, simulate.',
+    )
+    .version(CLI_VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      // Errors are printed by main() with a fix line.
+      outputError: () => {},
+    })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false)
+    .helpCommand(true);
+
+  program
+    .command('generate')
+    .description('write a generated listening world (tracks.csv, listens.csv) with known structure')
+    .option('--out <dir>', 'output directory', 'data')
+    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
+    .addOption(new Option('--users <n>', 'number of listeners').argParser(intOption(1)))
+    .addOption(new Option('--artists <n>', 'number of artists (10 tracks each)').argParser(intOption(1)))
+    .addOption(new Option('--days <n>', 'days of listening').argParser(intOption(1, 3650)))
+    .addOption(jsonOption())
+    .action((opts) => runGenerate(io, opts));
+
+  program
+    .command('train')
+    .description('split leave-one-out, fit a model, save it and print validation metrics')
+    .requiredOption('--data <csv>', 'listens file')
+    .addOption(formatOption())
+    .addOption(new Option('--model <type>', 'model to train').choices(MODEL_TYPES).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'directory to save the model to')
+    .addOption(new Option('--epochs <n>', 'maximum training epochs (sasrec)').argParser(intOption(1)))
+    .addOption(new Option('--dim <n>', 'embedding size (sasrec)').argParser(intOption(1)))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
+    .addOption(
+      new Option('--max-seconds <s>', 'stop training after this many seconds (sasrec)').argParser(
+        numberOption(0),
+      ),
+    )
+    .addOption(
+      new Option('-k <list>', 'cut-offs for the validation metrics')
+        .argParser(kListOption)
+        .default([10], '10'),
+    )
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action((opts) => runTrain(io, opts));
+
+  program
+    .command('evaluate')
+    .description('evaluate a saved model on the last listen of each user (full ranking)')
+    .requiredOption('--model <dir>', 'saved model directory')
+    .requiredOption('--data <csv>', 'listens file')
+    .addOption(formatOption())
+    .addOption(
+      new Option('-k <list>', 'cut-offs, comma-separated')
+        .argParser(kListOption)
+        .default([5, 10, 20], '5,10,20'),
+    )
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action((opts) => runEvaluate(io, opts));
+
+  program
+    .command('recommend')
+    .description('recommend the next tracks after a listening history')
+    .requiredOption('--model <dir>', 'saved model directory')
+    .addOption(
+      new Option('--history <ids>', 'track ids, oldest first, comma-separated')
+        .argParser(idListOption)
+        .default([]),
+    )
+    .addOption(new Option('-k <n>', 'how many tracks').argParser(intOption(1)).default(10))
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action((opts) => runRecommend(io, opts));
+
+  program
+    .command('blend')
+    .description('make a Blend: one shared playlist for 2 to 10 listeners, each track attributed to a member')
+    .requiredOption('--model <dir>', 'saved model directory')
+    .addOption(
+      new Option('--member <name=csv>', 'a member and their listens file (repeat for each member)')
+        .argParser(memberOption)
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option('--size <n>', 'playlist length').argParser(intOption(1)).default(50))
+    .addOption(
+      new Option('--strategy <name>', 'group aggregation strategy').choices(BLEND_STRATEGIES).default('gfar'),
+    )
+    .addOption(
+      new Option('--date <YYYY-MM-DD>', 'day of the Blend (it refreshes daily)').argParser(dateOption),
+    )
+    .option('--tracks <csv>', 'tracks file, to show titles and artists')
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action((opts) => runBlend(io, opts));
+
+  program
+    .command('simulate')
+    .description(
+      'simulate listeners over many days and compare recommendation policies on long-term activity',
+    )
+    .addOption(new Option('--days <n>', 'days to simulate').argParser(intOption(1, 3650)).default(60))
+    .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
+    .addOption(jsonOption())
+    .action((opts) => runSimulate(io, opts));
+
+  program
+    .command('report')
+    .description('train quickly, compare models, make a Blend and a simulation, and write an HTML report')
+    .option('--out <dir>', 'report directory', 'report')
+    .option('--data <csv>', 'listens file (default: a generated world)')
+    .addOption(formatOption())
+    .addOption(new Option('--epochs <n>', 'SASRec epochs').argParser(intOption(1)).default(8))
+    .addOption(new Option('--dim <n>', 'SASRec embedding size').argParser(intOption(1)).default(32))
+    .addOption(
+      new Option('--users <n>', 'generated listeners (without --data)').argParser(intOption(2)).default(300),
+    )
+    .addOption(new Option('--days <n>', 'simulated days').argParser(intOption(1, 3650)).default(60))
+    .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
+    .addOption(new Option('--max-seconds <s>', 'SASRec training time limit').argParser(numberOption(0)))
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action((opts) => runReport(io, opts));
+
+  return program;
+}
+
+const USAGE_CODES = new Set([
+  'commander.unknownOption',
+  'commander.unknownCommand',
+  'commander.missingArgument',
+  'commander.optionMissingArgument',
+  'commander.missingMandatoryOptionValue',
+  'commander.invalidArgument',
+  'commander.excessArguments',
+  'commander.conflictingOption',
+  'commander.help',
+]);
+
+function helpHint(argv: readonly string[], program: Command): string {
+  const sub = argv.find((a) => !a.startsWith('-'));
+  const known = sub !== undefined && program.commands.some((c) => c.name() === sub);
+  return known
+    ? `run \`encore ${sub} --help\` to see its options`
+    : 'run `encore --help` to see the commands';
+}
+
+function fixFor(error: EncoreError): string | undefined {
+  if (error instanceof CliError) return error.fix;
+  if (error instanceof InvalidDataError)
+    return 'correct the rows listed above, or pass --format if the file is in another format';
+  if (error instanceof InvalidModelFileError)
+    return 'retrain with `encore train --out <dir>` and pass that directory';
+  return undefined;
+}
+
+function writeError(io: CliIo, message: string, fix?: string): void {
+  const text = message.replace(/^error:\s*/i, '').trimEnd();
+  io.stderr(`error: ${text}\n`);
+  if (fix) io.stderr(`  fix: ${fix}\n`);
+}
+
+/**
+ * Runs the `encore` CLI with `argv` (without `node` and the script) and returns the exit code: 0 on success,
+ * 2 for bad usage (unknown command or option, missing or invalid option value), 1 when the work failed (bad
+ * data file, broken model directory, unexpected error). User mistakes print one `error:` line and a `fix:`
+ * line, never a stack trace; set `ENCORE_DEBUG=1` for stacks of unexpected errors.
+ *
+ * @example
+ * ```ts
+ * import { main } from './cli/main.js';
+ * process.exitCode = await main(['train', '--data', 'data/listens.csv', '--model', 'sasrec', '--out', 'models/sasrec']);
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  const program = buildProgram(io);
+  if (argv.length === 0) {
+    io.stderr(program.helpInformation());
+    return 2;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (USAGE_CODES.has(e.code)) {
+        writeError(io, e.message, helpHint(argv, program));
+        return 2;
+      }
+      writeError(io, e.message);
+      return e.exitCode || 1;
+    }
+    if (e instanceof CliError) {
+      writeError(io, e.message, e.fix);
+      return e.exitCode;
+    }
+    if (e instanceof InvalidOptionError) {
+      writeError(io, e.message, helpHint(argv, program));
+      return 2;
+    }
+    if (e instanceof EncoreError) {
+      writeError(io, e.message, fixFor(e));
+      return 1;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr(`error: unexpected failure: ${err.message}\n`);
+    io.stderr('  please report this as a bug, with the command you ran');
+    io.stderr(
+      process.env.ENCORE_DEBUG === '1'
+        ? `\n${err.stack ?? ''}\n`
+        : ' (set ENCORE_DEBUG=1 to include the stack trace)\n',
+    );
+    return 1;
+  }
+}
+
+/** True when this module is the process entry point (`node dist/cli/main.js` or `tsx src/cli/main.ts`). */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`error: ${String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

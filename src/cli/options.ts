@@ -1,0 +1,169 @@
+// Option parsers and checks for the CLI: every bad value becomes one line naming the option plus a fix.
+import { promises as fs } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import { EncoreError } from '../errors.js';
+
+/**
+ * A user-facing CLI failure: a one-line message, a `fix` line telling what to do, and an exit code
+ * (2 = bad usage, 1 = the work failed).
+ *
+ * @example
+ * ```ts
+ * throw new CliError('--data file not found: x.csv', 'pass the path of a listens CSV (see data/README.md)', 1);
+ * ```
+ */
+export class CliError extends EncoreError {
+  override name = 'CliError';
+  readonly fix: string | undefined;
+  readonly exitCode: number;
+  constructor(message: string, fix?: string, exitCode = 1) {
+    super(message);
+    this.fix = fix;
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Commander parser for an integer option within bounds.
+ *
+ * @example
+ * ```ts
+ * new Option('--epochs <n>').argParser(intOption(1));
+ * ```
+ */
+export function intOption(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER
+          ? `Expected an integer >= ${min}.`
+          : `Expected an integer from ${min} to ${max}.`,
+      );
+    }
+    return n;
+  };
+}
+
+/**
+ * Commander parser for a number option `> min` (or `>= min` with `inclusive`).
+ *
+ * @example
+ * ```ts
+ * new Option('--max-seconds <s>').argParser(numberOption(0));
+ * ```
+ */
+export function numberOption(min: number, inclusive = false): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (inclusive ? n < min : n <= min)) {
+      throw new InvalidArgumentError(`Expected a number ${inclusive ? '>=' : '>'} ${min}.`);
+    }
+    return n;
+  };
+}
+
+/**
+ * Commander parser for a comma-separated list of cut-offs such as `5,10,20`.
+ *
+ * @example
+ * ```ts
+ * kListOption('5,10,20'); // [5, 10, 20]
+ * ```
+ */
+export function kListOption(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const ks = parts.map(Number);
+  if (parts.some((p) => p === '') || ks.some((k) => !Number.isInteger(k) || k < 1)) {
+    throw new InvalidArgumentError('Expected comma-separated integers >= 1, e.g. 5,10,20.');
+  }
+  return [...new Set(ks)].sort((a, b) => a - b);
+}
+
+/**
+ * Commander parser for a comma-separated list of non-empty ids.
+ *
+ * @example
+ * ```ts
+ * idListOption('t1, t2'); // ['t1', 't2']
+ * ```
+ */
+export function idListOption(value: string): string[] {
+  const ids = value.split(',').map((s) => s.trim());
+  if (ids.some((s) => s === ''))
+    throw new InvalidArgumentError('Expected comma-separated track ids, e.g. t1,t2,t3.');
+  return ids;
+}
+
+/**
+ * Commander parser for a repeatable `name=file.csv` option; accumulates into an array.
+ *
+ * @example
+ * ```ts
+ * new Option('--member <name=csv>').argParser(memberOption).default([]);
+ * ```
+ */
+export function memberOption(
+  value: string,
+  previous: { id: string; file: string }[] = [],
+): { id: string; file: string }[] {
+  const eq = value.indexOf('=');
+  const id = value.slice(0, eq).trim();
+  const file = value.slice(eq + 1).trim();
+  if (eq <= 0 || id === '' || file === '')
+    throw new InvalidArgumentError('Expected name=listens.csv, e.g. ana=ana.csv.');
+  if (previous.some((m) => m.id === id))
+    throw new InvalidArgumentError(`Member name ${JSON.stringify(id)} is used twice.`);
+  return [...previous, { id, file }];
+}
+
+/**
+ * Commander parser for a calendar date `YYYY-MM-DD`.
+ *
+ * @example
+ * ```ts
+ * dateOption('2024-05-01');
+ * ```
+ */
+export function dateOption(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError('Expected a date as YYYY-MM-DD.');
+  }
+  return value;
+}
+
+/**
+ * Fails with a {@link CliError} (exit 1) when `file` is not a readable file.
+ *
+ * @example
+ * ```ts
+ * await requireFile('--data', opts.data, 'pass the path of a listens CSV (see data/README.md)');
+ * ```
+ */
+export async function requireFile(option: string, file: string, fix: string): Promise<void> {
+  let stat: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    stat = await fs.stat(file);
+  } catch {
+    throw new CliError(`${option} file not found: ${file}`, fix);
+  }
+  if (!stat.isFile()) throw new CliError(`${option} is not a file: ${file}`, fix);
+}
+
+/**
+ * Fails with a {@link CliError} (exit 1) when `dir` is not a directory.
+ *
+ * @example
+ * ```ts
+ * await requireDir('--model', opts.model, 'pass a directory written by `encore train --out`');
+ * ```
+ */
+export async function requireDir(option: string, dir: string, fix: string): Promise<void> {
+  let stat: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    stat = await fs.stat(dir);
+  } catch {
+    throw new CliError(`${option} directory not found: ${dir}`, fix);
+  }
+  if (!stat.isDirectory()) throw new CliError(`${option} is not a directory: ${dir}`, fix);
+}
