@@ -37,11 +37,12 @@ function gradients(): {
     // analytic: dL/dtable[r] = sum of w at every position whose id is r
     const wv = w.arraySync() as number[][][];
     const analytic = new Array<number>(ROWS * DIM).fill(0);
-    IDS.forEach((row, b) =>
-      row.forEach((id, p) => {
+    for (let b = 0; b < IDS.length; b++) {
+      for (let p = 0; p < IDS[b]!.length; p++) {
+        const id = IDS[b]![p]!;
         for (let d = 0; d < DIM; d++) analytic[id * DIM + d]! += wv[b]![p]![d]!;
-      }),
-    );
+      }
+    }
     return {
       out: [...viaLookup(table).dataSync()],
       ref: [...viaMatmul(table).dataSync()],
