@@ -219,8 +219,8 @@ describe('baselines at catalogue scale', () => {
     const histories = train.users.map((u) => train.history(u).slice(-20));
     const dir = await mkdtemp(path.join(tmpdir(), 'encore-baselines-'));
     try {
-      for (const fit of [() => ItemTransition.fit(train), () => ItemKNN.fit(train, { window: 5 })]) {
-        const model = await fit();
+      for (const fitModel of [() => ItemTransition.fit(train), () => ItemKNN.fit(train, { window: 5 })]) {
+        const model = await fitModel();
         const start = performance.now();
         const scores = await model.scoreAll(histories);
         const ms = performance.now() - start;

@@ -2,10 +2,11 @@
 import { beforeAll } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
+import { SASRec } from '../src/models/sasrec.js';
 import { runRecommenderContract, syntheticTrain } from './helpers/contract.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'cpu' });
+  await initBackend({ backend: 'wasm' });
 });
 
 runRecommenderContract('Popularity', async () => {
@@ -23,4 +24,18 @@ runRecommenderContract('ItemKNN', async () => {
   return { model: await ItemKNN.fit(train, { window: 3 }), train };
 });
 
-// SASRec: wired in below once src/models/sasrec.ts exists (engineer C).
+// Tiny settings: the contract checks behaviour, not accuracy. Cold start is popularity, like the baselines.
+runRecommenderContract('SASRec', async () => {
+  const train = syntheticTrain(4);
+  const model = await SASRec.fit(train, {
+    dim: 16,
+    blocks: 1,
+    maxlen: 12,
+    epochs: 3,
+    batchSize: 32,
+    seed: 7,
+    validation: 'none',
+    progress: false,
+  });
+  return { model, train };
+});
