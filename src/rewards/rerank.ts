@@ -1,0 +1,317 @@
+// Multi-objective re-ranking: relevance, predicted reward, diversity and freshness, normalised and weighted.
+import type { Track } from '../data/types.js';
+import { InvalidOptionError } from '../errors.js';
+import type { Recommendation } from '../models/recommender.js';
+
+/** What a scorer sees besides the candidates. */
+export interface ScorerContext {
+  /** The listener's recent track ids, oldest first. */
+  history: readonly string[];
+  /** Tracks already picked for the list, in order (empty for static scorers). */
+  selected: readonly Recommendation[];
+}
+
+/**
+ * Scores candidates on one objective (higher is better). A scorer with `dependsOnSelection: true` is re-run at
+ * every greedy step with the tracks picked so far (e.g. diversity); others run once per list.
+ *
+ * @example
+ * ```ts
+ * const shortTracks: Scorer = (cands) => cands.map((c) => -(durations.get(c.trackId) ?? 0));
+ * ```
+ */
+export type Scorer = ((
+  candidates: readonly Recommendation[],
+  ctx: ScorerContext,
+) => number[] | Promise<number[]>) & {
+  dependsOnSelection?: boolean;
+  scorerName?: string;
+};
+
+/** Options of {@link rerank}. */
+export interface RerankOptions {
+  /** The listener's recent track ids, oldest first. Default []. */
+  history?: readonly string[];
+  /** `[scorer, weight]` pairs; weights are finite and may be negative. */
+  objectives: readonly (readonly [Scorer, number])[];
+  /** Length of the re-ranked list. Default: all candidates. */
+  k?: number;
+  /** Per-list normalisation of each objective: `'minmax'` to [0, 1] (default) or `'zscore'`. */
+  normalize?: 'minmax' | 'zscore';
+}
+
+/** A re-ranked recommendation: `score` is the combined objective when picked; `objectives` the normalised parts. */
+export interface RerankedRecommendation extends Recommendation {
+  /** The model's original score. */
+  relevance: number;
+  /** Normalised value of each objective when the track was picked, in the order given. */
+  objectives: number[];
+}
+
+function normalise(values: number[], how: 'minmax' | 'zscore'): number[] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return values.map(() => 0);
+  if (how === 'zscore') {
+    const m = finite.reduce((a, b) => a + b, 0) / finite.length;
+    const sd = Math.sqrt(finite.reduce((a, b) => a + (b - m) ** 2, 0) / finite.length);
+    return values.map((v) => (Number.isFinite(v) ? (sd > 0 ? (v - m) / sd : 0) : v > 0 ? 3 : -3));
+  }
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  return values.map((v) => (Number.isFinite(v) ? (hi > lo ? (v - lo) / (hi - lo) : 0) : v > 0 ? 1 : 0));
+}
+
+async function run(
+  scorer: Scorer,
+  cands: readonly Recommendation[],
+  ctx: ScorerContext,
+  i: number,
+): Promise<number[]> {
+  const out = await scorer(cands, ctx);
+  if (!Array.isArray(out) || out.length !== cands.length) {
+    throw new InvalidOptionError(
+      `objectives[${i}]`,
+      `a scorer returning one number per candidate (${cands.length})`,
+      out,
+      scorer.scorerName ? `scorer ${scorer.scorerName}` : undefined,
+    );
+  }
+  return out.map((v) => (Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v));
+}
+
+/**
+ * Re-ranks candidates greedily by a weighted sum of objectives. Each objective is normalised per list
+ * (min-max to [0, 1] by default, or z-scores) before weighting, so weights are comparable across objectives.
+ * Static objectives (relevance, reward, freshness) are scored once; objectives that depend on the picks so far
+ * (diversity) are re-scored over the remaining candidates at every step, MMR-style.
+ *
+ * @example
+ * ```ts
+ * const recs = await model.recommend(history, { k: 50 });
+ * const list = await rerank(recs, {
+ *   history,
+ *   k: 10,
+ *   objectives: [
+ *     [scorers.relevance(), 1],
+ *     [scorers.reward(satisfactionModel), 1],
+ *     [scorers.diversity({ tracks }), 0.5],
+ *   ],
+ * });
+ * ```
+ */
+export async function rerank(
+  recommendations: readonly Recommendation[],
+  options: RerankOptions,
+): Promise<RerankedRecommendation[]> {
+  if (!Array.isArray(recommendations))
+    throw new InvalidOptionError('recommendations', 'an array of {trackId, score}', recommendations);
+  const objectives = options?.objectives;
+  if (!Array.isArray(objectives) || objectives.length === 0) {
+    throw new InvalidOptionError('objectives', 'a non-empty array of [scorer, weight] pairs', objectives);
+  }
+  objectives.forEach((o, i) => {
+    if (!Array.isArray(o) || typeof o[0] !== 'function') {
+      throw new InvalidOptionError(`objectives[${i}]`, 'a [scorer, weight] pair with a function scorer', o);
+    }
+    if (typeof o[1] !== 'number' || !Number.isFinite(o[1])) {
+      throw new InvalidOptionError(`objectives[${i}] weight`, 'a finite number', o[1]);
+    }
+  });
+  const how = options.normalize ?? 'minmax';
+  if (how !== 'minmax' && how !== 'zscore')
+    throw new InvalidOptionError('normalize', "'minmax' or 'zscore'", how);
+  const n = recommendations.length;
+  const k = options.k ?? n;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
+    throw new InvalidOptionError('k', 'an integer >= 1', k);
+  const history = options.history ?? [];
+  if (n === 0) return [];
+
+  const staticScores: (number[] | undefined)[] = [];
+  for (let i = 0; i < objectives.length; i++) {
+    const [s] = objectives[i]!;
+    staticScores.push(
+      s.dependsOnSelection
+        ? undefined
+        : normalise(await run(s, recommendations, { history, selected: [] }, i), how),
+    );
+  }
+  const remaining = recommendations.map((_, i) => i);
+  const picked: RerankedRecommendation[] = [];
+  while (picked.length < Math.min(k, n)) {
+    const cands = remaining.map((i) => recommendations[i]!);
+    const parts: number[][] = [];
+    for (let o = 0; o < objectives.length; o++) {
+      const st = staticScores[o];
+      if (st) parts.push(remaining.map((i) => st[i]!));
+      else parts.push(normalise(await run(objectives[o]![0], cands, { history, selected: picked }, o), how));
+    }
+    let best = -1;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < remaining.length; j++) {
+      let s = 0;
+      for (let o = 0; o < objectives.length; o++) s += objectives[o]![1] * parts[o]![j]!;
+      if (best < 0 || s > bestScore) {
+        best = j;
+        bestScore = s;
+      }
+    }
+    const rec = recommendations[remaining[best]!]!;
+    picked.push({
+      trackId: rec.trackId,
+      score: bestScore,
+      relevance: rec.score,
+      objectives: parts.map((p) => p[best]!),
+    });
+    remaining.splice(best, 1);
+  }
+  return picked;
+}
+
+function named(name: string, fn: Scorer, dependsOnSelection = false): Scorer {
+  fn.scorerName = name;
+  fn.dependsOnSelection = dependsOnSelection;
+  return fn;
+}
+
+/** Anything that predicts rewards for tracks after a history, such as a {@link RewardModel}. */
+export interface RewardPredictor {
+  predict(history: readonly string[], trackIds: readonly string[]): Promise<number[]> | number[];
+}
+
+/** Options of {@link scorers.diversity}. */
+export interface DiversityScorerOptions {
+  /** Track metadata with `artistId` and `genre`. */
+  tracks: Iterable<Track> | ReadonlyMap<string, Track>;
+  /** Penalty of a same-genre (different artist) track relative to a same-artist one. Default 0.3. */
+  genreWeight?: number;
+  /** Weight of similarity to the recent history relative to the tracks already picked. Default 0.5. */
+  historyWeight?: number;
+  /** How many recent history tracks count. Default 10. */
+  window?: number;
+}
+
+/**
+ * Built-in scorers for {@link rerank}.
+ *
+ * @example
+ * ```ts
+ * const objectives = [[scorers.relevance(), 1], [scorers.freshness(), 0.3]] as const;
+ * ```
+ */
+export const scorers = {
+  /**
+   * The model's own score of each candidate.
+   *
+   * @example
+   * ```ts
+   * await rerank(recs, { objectives: [[scorers.relevance(), 1]] }); // same order as recs
+   * ```
+   */
+  relevance(): Scorer {
+    return named('relevance', (cands) => cands.map((c) => c.score));
+  },
+
+  /**
+   * Predicted reward of each candidate after the history, from a {@link RewardModel} (or any predictor).
+   *
+   * @example
+   * ```ts
+   * const s = scorers.reward(await RewardModel.fit(train, { target: rewards.saveBonus() }));
+   * ```
+   */
+  reward(model: RewardPredictor): Scorer {
+    if (!model || typeof model.predict !== 'function') {
+      throw new InvalidOptionError(
+        'model',
+        'a RewardModel (or an object with predict(history, trackIds))',
+        model,
+      );
+    }
+    return named('reward', async (cands, ctx) =>
+      Array.from(
+        await model.predict(
+          ctx.history,
+          cands.map((c) => c.trackId),
+        ),
+      ),
+    );
+  },
+
+  /**
+   * MMR-style diversity: minus the similarity of each candidate to the tracks already picked (same artist 1,
+   * same genre only `genreWeight`) plus `historyWeight` × its mean similarity to the last `window` history
+   * tracks. Re-scored at every pick.
+   *
+   * @example
+   * ```ts
+   * const s = scorers.diversity({ tracks: world.tracks, genreWeight: 0.3 });
+   * ```
+   */
+  diversity(options: DiversityScorerOptions): Scorer {
+    const tracksOpt = options?.tracks;
+    if (!tracksOpt || typeof (tracksOpt as Iterable<Track>)[Symbol.iterator] !== 'function') {
+      throw new InvalidOptionError(
+        'tracks',
+        'an array or Map of tracks with trackId, artistId and genre',
+        tracksOpt,
+      );
+    }
+    const tracks =
+      tracksOpt instanceof Map
+        ? (tracksOpt as ReadonlyMap<string, Track>)
+        : new Map([...(tracksOpt as Iterable<Track>)].map((t) => [t.trackId, t]));
+    const genreWeight = options.genreWeight ?? 0.3;
+    const historyWeight = options.historyWeight ?? 0.5;
+    const window = options.window ?? 10;
+    if (typeof genreWeight !== 'number' || !(genreWeight >= 0 && genreWeight <= 1)) {
+      throw new InvalidOptionError('genreWeight', 'a number in [0, 1]', genreWeight);
+    }
+    if (typeof historyWeight !== 'number' || !(historyWeight >= 0) || !Number.isFinite(historyWeight)) {
+      throw new InvalidOptionError('historyWeight', 'a finite number >= 0', historyWeight);
+    }
+    if (!Number.isInteger(window) || window < 0)
+      throw new InvalidOptionError('window', 'an integer >= 0', window);
+    const sim = (a: Track | undefined, b: Track | undefined) => {
+      if (!a || !b) return 0;
+      if (a.artistId === b.artistId) return 1;
+      return a.genre !== undefined && a.genre === b.genre ? genreWeight : 0;
+    };
+    return named(
+      'diversity',
+      (cands, ctx) => {
+        const recent = ctx.history
+          .slice(Math.max(0, ctx.history.length - window))
+          .map((id) => tracks.get(id));
+        return cands.map((c) => {
+          const t = tracks.get(c.trackId);
+          let picked = 0;
+          for (const s of ctx.selected) picked += sim(t, tracks.get(s.trackId));
+          let hist = 0;
+          for (const h of recent) hist += sim(t, h);
+          return -(picked + (recent.length ? (historyWeight * hist) / recent.length : 0));
+        });
+      },
+      true,
+    );
+  },
+
+  /**
+   * Freshness: minus the recency-weighted count of each candidate in the history (a play `d` listens ago
+   * weighs `0.9^d`), so recently played tracks sink.
+   *
+   * @example
+   * ```ts
+   * const s = scorers.freshness();
+   * ```
+   */
+  freshness(): Scorer {
+    return named('freshness', (cands, ctx) => {
+      const weight = new Map<string, number>();
+      const h = ctx.history;
+      for (let i = h.length - 1, d = 0; i >= 0; i--, d++)
+        weight.set(h[i]!, (weight.get(h[i]!) ?? 0) + 0.9 ** d);
+      return cands.map((c) => -(weight.get(c.trackId) ?? 0));
+    });
+  },
+};
