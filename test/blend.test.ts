@@ -301,7 +301,7 @@ describe('properties', () => {
   it('daily refresh: a stable core, about 70% of tracks stay from one day to the next', async () => {
     const members = [0, 1, 2].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 1) }));
     const days = Array.from({ length: 8 }, (_, d) => toDay(new Date(Date.UTC(2024, 4, 1 + d))));
-    const lists = [];
+    const lists: string[][] = [];
     for (const date of days)
       lists.push((await blend(members, { model, tracks, size: 20, date })).tracks.map((t) => t.trackId));
     const overlaps = lists.slice(1).map((l, i) => l.filter((id) => lists[i]!.includes(id)).length / l.length);

@@ -1,0 +1,303 @@
+// Benchmark: Blend strategies on random, similar and divergent groups of 2, 5 and 10 listeners from the shipped data.
+//
+// Protocol: each user's listens are split in time: history = the first 80%, held-out = the last 20%.
+// A model is trained on the histories (SASRec, or ItemKNN with ENCORE_BLEND_MODEL=itemknn or in fast
+// mode). Taste = a user's share of plays per artist; two users' taste correlation = Pearson correlation
+// of those vectors. Groups: random; similar = every pair correlates >= 0.3; divergent = every pair < 0.1.
+// For every group and strategy, a 20-track Blend is scored with NDCG@20 / recall@20 against each
+// member's held-out listens (evaluateBlend), then averaged per strategy, group type and size.
+// Run: npx tsx bench/blend.ts   (ENCORE_FAST=1 for a quick run). Writes bench/results/blend.json.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { initBackend } from '../src/backend.js';
+import { type BlendMember, blend } from '../src/blend/blend.js';
+import { evaluateBlend } from '../src/blend/evaluate-blend.js';
+import type { BlendStrategyName } from '../src/blend/strategies.js';
+import { Dataset } from '../src/data/dataset.js';
+import { loadListens, loadTracks } from '../src/data/loaders.js';
+import type { Listen } from '../src/data/types.js';
+import { formatTable } from '../src/eval/table.js';
+import { ItemKNN } from '../src/models/baselines.js';
+import type { Recommender } from '../src/models/recommender.js';
+import { createRng, type Rng } from '../src/util/random.js';
+
+const FAST = process.env.ENCORE_FAST === '1';
+const GROUPS_PER_CELL = FAST ? 3 : 12;
+const SIZES = [2, 5, 10] as const;
+const TYPES = ['random', 'similar', 'divergent'] as const;
+const STRATEGIES: BlendStrategyName[] = [
+  'average',
+  'least-misery',
+  'most-pleasure',
+  'borda',
+  'round-robin',
+  'gfar',
+];
+const DEFAULT: BlendStrategyName = 'gfar';
+const K = 20;
+const DATE = '2024-03-01';
+
+type GroupType = (typeof TYPES)[number];
+
+await initBackend({});
+const { listens } = await loadListens('data/listens.csv');
+const { tracks } = await loadTracks('data/tracks.csv');
+
+// --- Split: history = first 80% of each user's listens, held-out = last 20%.
+const byUser = new Map<string, Listen[]>();
+for (const l of listens) {
+  const list = byUser.get(l.userId) ?? [];
+  list.push(l);
+  byUser.set(l.userId, list);
+}
+const history = new Map<string, string[]>();
+const heldOut = new Map<string, string[]>();
+const train: Listen[] = [];
+for (const [user, ls] of byUser) {
+  ls.sort((a, b) => a.timestamp - b.timestamp);
+  const cut = Math.max(1, Math.floor(ls.length * 0.8));
+  if (cut >= ls.length) continue;
+  history.set(
+    user,
+    ls.slice(0, cut).map((l) => l.trackId),
+  );
+  heldOut.set(
+    user,
+    ls.slice(cut).map((l) => l.trackId),
+  );
+  train.push(...ls.slice(0, cut));
+}
+const users = [...history.keys()];
+
+// --- Model.
+const trainSet = Dataset.fromListens(train);
+const wanted = FAST ? 'itemknn' : (process.env.ENCORE_BLEND_MODEL ?? 'sasrec');
+let model: Recommender;
+let modelName = 'item-knn';
+const t0 = performance.now();
+if (wanted === 'sasrec') {
+  try {
+    const { SASRec } = await import('../src/models/sasrec.js');
+    model = await SASRec.fit(trainSet, { epochs: 30, seed: 42, progress: false, maxSeconds: 150 });
+    modelName = 'sasrec';
+  } catch (e) {
+    console.warn(`SASRec unavailable (${(e as Error).message}); using ItemKNN`);
+    model = await ItemKNN.fit(trainSet);
+  }
+} else {
+  model = await ItemKNN.fit(trainSet);
+}
+const trainSeconds = (performance.now() - t0) / 1000;
+console.log(`model: ${modelName}, trained in ${trainSeconds.toFixed(1)} s on ${train.length} listens\n`);
+
+// --- Taste: per-user artist play shares; Pearson correlation between users.
+const artistIndex = new Map<string, number>();
+const artistOf = new Map<string, number>();
+for (const t of tracks) {
+  if (!artistIndex.has(t.artistId)) artistIndex.set(t.artistId, artistIndex.size);
+  artistOf.set(t.trackId, artistIndex.get(t.artistId)!);
+}
+const taste = new Map<string, Float64Array>();
+for (const u of users) {
+  const v = new Float64Array(artistIndex.size);
+  for (const id of history.get(u)!) {
+    const a = artistOf.get(id);
+    if (a !== undefined) v[a]! += 1;
+  }
+  let mean = 0;
+  for (const x of v) mean += x / v.length;
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) {
+    v[i] = v[i]! - mean;
+    norm += v[i]! * v[i]!;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
+  taste.set(u, v);
+}
+const corrCache = new Map<string, number>();
+const corr = (a: string, b: string) => {
+  const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+  let r = corrCache.get(key);
+  if (r === undefined) {
+    const x = taste.get(a)!;
+    const y = taste.get(b)!;
+    r = 0;
+    for (let i = 0; i < x.length; i++) r += x[i]! * y[i]!;
+    corrCache.set(key, r);
+  }
+  return r;
+};
+
+function formGroup(type: GroupType, size: number, rng: Rng): string[] | undefined {
+  const fits = (u: string, group: string[]) =>
+    !group.includes(u) &&
+    group.every((g) =>
+      type === 'similar' ? corr(u, g) >= 0.3 : type === 'divergent' ? corr(u, g) < 0.1 : true,
+    );
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const group = [rng.choice(users)];
+    while (group.length < size) {
+      const options = users.filter((u) => fits(u, group));
+      if (options.length === 0) break;
+      group.push(rng.choice(options));
+    }
+    if (group.length === size) return group;
+  }
+  return undefined;
+}
+
+// --- Run.
+interface Row {
+  type: GroupType;
+  size: number;
+  strategy: string;
+  groups: number;
+  ndcg: number;
+  minNdcg: number;
+  minMax: number;
+  zeroRecall: number;
+  jain: number;
+  tasteMatch: number;
+  ms: number;
+}
+const rows: Row[] = [];
+const rng = createRng(2024);
+for (const type of TYPES) {
+  for (const size of SIZES) {
+    const groups: string[][] = [];
+    for (let g = 0; g < GROUPS_PER_CELL; g++) {
+      const group = formGroup(type, size, rng);
+      if (group) groups.push(group);
+    }
+    if (groups.length === 0) {
+      console.warn(`no ${type} group of ${size} found`);
+      continue;
+    }
+    for (const strategy of STRATEGIES) {
+      const acc = { ndcg: 0, minNdcg: 0, minMax: 0, zeroRecall: 0, jain: 0, tasteMatch: 0, ms: 0 };
+      for (const group of groups) {
+        const members: BlendMember[] = group.map((id) => ({ id, history: history.get(id)! }));
+        const start = performance.now();
+        const result = await blend(members, { model, tracks, size: K, strategy, date: DATE });
+        acc.ms += performance.now() - start;
+        const ev = evaluateBlend(result, Object.fromEntries(group.map((id) => [id, heldOut.get(id)!])), {
+          k: K,
+        });
+        acc.ndcg += ev.meanNdcg;
+        acc.minNdcg += ev.minNdcg;
+        acc.minMax += ev.minMaxRatio;
+        acc.zeroRecall += ev.zeroRecall;
+        acc.jain += ev.jain;
+        acc.tasteMatch += result.tasteMatch;
+      }
+      const n = groups.length;
+      rows.push({
+        type,
+        size,
+        strategy,
+        groups: n,
+        ndcg: acc.ndcg / n,
+        minNdcg: acc.minNdcg / n,
+        minMax: acc.minMax / n,
+        zeroRecall: acc.zeroRecall / n,
+        jain: acc.jain / n,
+        tasteMatch: acc.tasteMatch / n,
+        ms: acc.ms / n,
+      });
+    }
+  }
+}
+
+console.log(
+  formatTable(
+    [
+      { key: 'type', header: 'group' },
+      { key: 'size' },
+      { key: 'strategy' },
+      { key: 'groups' },
+      { key: 'ndcg', header: 'NDCG@20' },
+      { key: 'minNdcg', header: 'min NDCG' },
+      { key: 'minMax', header: 'min/max' },
+      { key: 'zeroRecall', header: 'zero-recall', digits: 3 },
+      { key: 'jain', header: 'Jain', digits: 3 },
+      { key: 'tasteMatch', header: 'match', digits: 0 },
+      { key: 'ms', header: 'ms/blend', digits: 1 },
+    ],
+    rows as unknown as Record<string, unknown>[],
+  ),
+);
+
+// --- Per strategy, pooled over sizes, per group type.
+const pooled = (type: GroupType, strategy: string) => {
+  const rs = rows.filter((r) => r.type === type && r.strategy === strategy);
+  const mean = (f: (r: Row) => number) => rs.reduce((s, r) => s + f(r), 0) / Math.max(1, rs.length);
+  return { ndcg: mean((r) => r.ndcg), minMax: mean((r) => r.minMax), zeroRecall: mean((r) => r.zeroRecall) };
+};
+const div = pooled('divergent', DEFAULT);
+const avg = pooled('divergent', 'average');
+const check = {
+  minMaxBetter: div.minMax > avg.minMax,
+  zeroRecallBetter: div.zeroRecall < avg.zeroRecall,
+  ndcgWithin10Percent: div.ndcg >= 0.9 * avg.ndcg,
+};
+console.log(
+  `\nDivergent groups, ${DEFAULT} vs average: min/max ${div.minMax.toFixed(3)} vs ${avg.minMax.toFixed(3)} (${check.minMaxBetter ? 'better' : 'NOT better'}), ` +
+    `zero-recall ${div.zeroRecall.toFixed(3)} vs ${avg.zeroRecall.toFixed(3)} (${check.zeroRecallBetter ? 'better' : 'NOT better'}), ` +
+    `NDCG@20 ${div.ndcg.toFixed(4)} vs ${avg.ndcg.toFixed(4)} (${check.ndcgWithin10Percent ? 'within 10%' : 'MORE than 10% lower'})`,
+);
+
+// --- Latency of a 10-member, 50-track Blend (model loaded, default options).
+const latencyRng = createRng(10);
+const ten = users.slice();
+latencyRng.shuffle(ten);
+const tenMembers = ten.slice(0, 10).map((id) => ({ id, history: history.get(id)! }));
+await blend(tenMembers, { model, tracks, size: 50 }); // warm-up
+const times: number[] = [];
+for (let i = 0; i < (FAST ? 3 : 10); i++) {
+  const start = performance.now();
+  await blend(tenMembers, { model, tracks, size: 50, date: `2024-03-${String(i + 1).padStart(2, '0')}` });
+  times.push(performance.now() - start);
+}
+times.sort((a, b) => a - b);
+const median = times[Math.floor(times.length / 2)]!;
+console.log(`10-member, 50-track Blend: median ${median.toFixed(1)} ms (${modelName}, ${times.length} runs)`);
+
+// --- Taste match of random pairs (calibration check: should be mid-range).
+const pairRng = createRng(77);
+const matches: number[] = [];
+for (let i = 0; i < (FAST ? 10 : 60); i++) {
+  const a = pairRng.choice(users);
+  let b = pairRng.choice(users);
+  while (b === a) b = pairRng.choice(users);
+  const r = await blend(
+    [
+      { id: a, history: history.get(a)! },
+      { id: b, history: history.get(b)! },
+    ],
+    { model, size: 1, date: DATE },
+  );
+  matches.push(r.tasteMatch);
+}
+matches.sort((x, y) => x - y);
+const q = (f: number) => matches[Math.floor(f * (matches.length - 1))]!;
+console.log(`taste match of random pairs: quartiles ${q(0.25)} / ${q(0.5)} / ${q(0.75)}`);
+
+await mkdir('bench/results', { recursive: true });
+const out = {
+  model: modelName,
+  trainSeconds,
+  fast: FAST,
+  k: K,
+  date: DATE,
+  groupsPerCell: GROUPS_PER_CELL,
+  rows,
+  defaultStrategy: DEFAULT,
+  divergentCheck: { default: div, average: avg, ...check },
+  latency10x50Ms: { median, runs: times },
+  tasteMatchRandomPairs: { q25: q(0.25), median: q(0.5), q75: q(0.75) },
+};
+const file = 'bench/results/blend.json';
+await writeFile(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
+await rename(`${file}.tmp`, file);
+console.log(`\nwrote ${file}`);
+model.dispose();
