@@ -5,9 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
-import { InvalidOptionError } from '../src/errors.js';
+import { InvalidModelFileError, InvalidOptionError } from '../src/errors.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
-import { loadModel } from '../src/models/persist.js';
+import { loadModel, readModelDir, writeModelDir } from '../src/models/persist.js';
 import { createRng } from '../src/util/random.js';
 
 const T0 = 1_700_000_000_000;
@@ -230,6 +230,38 @@ describe('baselines at catalogue scale', () => {
         const loaded = await loadModel(path.join(dir, model.type));
         expect(await loaded.scoreAll(histories.slice(0, 20))).toEqual(scores.slice(0, 20));
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('baseline model files', () => {
+  it('reject missing arrays and bad configs with InvalidModelFileError', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'encore-baselines-bad-'));
+    try {
+      const model = await ItemKNN.fit(cycles());
+      await model.save(path.join(dir, 'ok'));
+      const contents = await readModelDir(path.join(dir, 'ok'));
+      await writeModelDir(path.join(dir, 'no-sims'), {
+        ...contents,
+        arrays: contents.arrays.filter((a) => !a.name.startsWith('similarity')),
+      });
+      await expect(loadModel(path.join(dir, 'no-sims'))).rejects.toThrow(InvalidModelFileError);
+      await expect(loadModel(path.join(dir, 'no-sims'))).rejects.toThrow(/similarity\.rowPtr/);
+      await writeModelDir(path.join(dir, 'bad-config'), {
+        ...contents,
+        config: { ...contents.config, window: -3 },
+      });
+      await expect(loadModel(path.join(dir, 'bad-config'))).rejects.toThrow(/`window`/);
+      await expect(loadModel(path.join(dir, 'bad-config'))).rejects.toThrow(InvalidModelFileError);
+      await writeModelDir(path.join(dir, 'short'), {
+        ...contents,
+        arrays: contents.arrays.map((a) =>
+          a.name === 'popularity' ? { ...a, shape: [3], data: a.data.slice(0, 3) } : a,
+        ),
+      });
+      await expect(loadModel(path.join(dir, 'short'))).rejects.toThrow(/popularity has 3 values/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

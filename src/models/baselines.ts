@@ -125,6 +125,17 @@ function readCounts(contents: ModelContents, dir: string): Float32Array {
   return counts;
 }
 
+/** Validates a saved config, reporting a bad value as a broken model file rather than a bad option. */
+function configOf<T>(dir: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (e) {
+    if (e instanceof InvalidOptionError)
+      throw new InvalidModelFileError(dir, `model.json config: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
 /** Base of the count-based baselines: holds training popularity, the cold-start answer of all three. */
 abstract class CountRecommender extends BaseRecommender {
   /** Training listen counts per vocabulary index (index 0 = 0): the cold-start scores. */
@@ -346,7 +357,7 @@ export class ItemTransition extends CountRecommender {
 
   /** @internal Restores a saved model (used by `loadModel`). */
   static fromContents(contents: ModelContents, dir: string): ItemTransition {
-    const opts = ItemTransition.resolve(contents.config as ItemTransitionOptions);
+    const opts = configOf(dir, () => ItemTransition.resolve(contents.config as ItemTransitionOptions));
     return new ItemTransition(
       contents.vocabulary,
       readCounts(contents, dir),
@@ -491,7 +502,7 @@ export class ItemKNN extends CountRecommender {
 
   /** @internal Restores a saved model (used by `loadModel`). */
   static fromContents(contents: ModelContents, dir: string): ItemKNN {
-    const opts = ItemKNN.resolve(contents.config as ItemKNNOptions);
+    const opts = configOf(dir, () => ItemKNN.resolve(contents.config as ItemKNNOptions));
     return new ItemKNN(
       contents.vocabulary,
       readCounts(contents, dir),
