@@ -1,0 +1,239 @@
+// SASRec: known answers, an order-2 pattern, determinism, persistence, options and tensor leaks.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import type { Listen, SkipLevel } from '../src/data/types.js';
+import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
+import { loadModel } from '../src/models/persist.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { createRng } from '../src/util/random.js';
+
+const FAST: SASRecOptions = {
+  dim: 16,
+  blocks: 1,
+  maxlen: 12,
+  batchSize: 32,
+  learningRate: 0.01,
+  dropout: 0.1,
+  validation: 'none',
+  progress: false,
+};
+
+/** 20 tracks in a cycle t1 -> t2 -> ... -> t20 -> t1; users start at random offsets. */
+function cycleListens(users: number, seed: number): Listen[] {
+  const rng = createRng(seed);
+  const out: Listen[] = [];
+  for (let u = 0; u < users; u++) {
+    const off = rng.int(20);
+    const n = 8 + rng.int(8);
+    for (let t = 0; t < n; t++)
+      out.push({ userId: `u${u}`, trackId: `t${((off + t) % 20) + 1}`, timestamp: t * 60_000 });
+  }
+  return out;
+}
+
+let cycles: Dataset;
+let dir: string;
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', verbose: false });
+  cycles = Dataset.fromListens(cycleListens(120, 1));
+  dir = await mkdtemp(path.join(tmpdir(), 'encore-sasrec-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('SASRec known answers', () => {
+  it('predicts the next track of a deterministic cycle, without leaking tensors', async () => {
+    const before = tf.memory().numTensors;
+    const epochs: number[] = [];
+    const model = await SASRec.fit(cycles, { ...FAST, epochs: 12, onEpochEnd: (e) => void epochs.push(e) });
+    expect(epochs).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const afterFit = tf.memory().numTensors;
+    let correct = 0;
+    for (let start = 1; start <= 20; start++) {
+      const history = [0, 1, 2].map((i) => `t${((start - 1 + i) % 20) + 1}`);
+      const [top] = await model.recommend(history, { k: 1 });
+      if (top!.trackId === `t${((start + 2) % 20) + 1}`) correct++;
+    }
+    expect(correct).toBeGreaterThanOrEqual(19);
+    await model.scoreAll([['t1'], [], ['unknown', 't5']]);
+    expect(tf.memory().numTensors).toBe(afterFit);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('learns an order-2 pattern that a first-order Markov chain cannot (P_i X -> Q_i)', async () => {
+    const rng = createRng(2);
+    const listens: Listen[] = [];
+    for (let u = 0; u < 150; u++) {
+      let ts = 0;
+      for (let r = 0; r < 4; r++) {
+        const i = 1 + rng.int(4);
+        for (const id of [`p${i}`, 'x', `q${i}`])
+          listens.push({ userId: `u${u}`, trackId: id, timestamp: ts++ });
+      }
+    }
+    const model = await SASRec.fit(Dataset.fromListens(listens), { ...FAST, epochs: 30 });
+    for (let i = 1; i <= 4; i++) {
+      const [top] = await model.recommend(['q3', 'p2', 'x', 'q2', `p${i}`, 'x'], {
+        k: 1,
+        excludeHistory: false,
+      });
+      expect(top!.trackId).toBe(`q${i}`);
+    }
+    model.dispose();
+  });
+
+  it('cold start: an empty or all-unknown history gets training popularity', async () => {
+    const listens: Listen[] = [];
+    for (let u = 0; u < 10; u++)
+      for (const [t, id] of ['a', 'b', 'a', 'c', 'a'].entries())
+        listens.push({ userId: `u${u}`, trackId: id, timestamp: t });
+    const model = await SASRec.fit(Dataset.fromListens(listens), { ...FAST, epochs: 1 });
+    const [empty, unknown] = await model.scoreAll([[], ['zzz']]);
+    expect(Array.from(empty!.subarray(1))).toEqual([30, 10, 10]);
+    expect(unknown).toEqual(empty);
+    expect(model.unknownSkipped).toBe(1);
+    expect((await model.recommend([], { k: 1 }))[0]!.trackId).toBe('a');
+    model.dispose();
+  });
+});
+
+describe('SASRec determinism and persistence', () => {
+  it('same seed gives identical scores, another seed does not; save/load restores them exactly', async () => {
+    const histories = [['t1', 't2', 't3'], ['t9'], ['t20', 't1']];
+    const a = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 7 });
+    const b = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 7 });
+    const c = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 8 });
+    const sa = await a.scoreAll(histories);
+    expect(await b.scoreAll(histories)).toEqual(sa);
+    expect(await c.scoreAll(histories)).not.toEqual(sa);
+    const before = tf.memory().numTensors;
+    await a.save(path.join(dir, 'm'));
+    const loaded = await loadModel(path.join(dir, 'm'));
+    expect(loaded).toBeInstanceOf(SASRec);
+    expect((loaded as SASRec).config).toEqual(a.config);
+    const sl = await loaded.scoreAll(histories);
+    for (let h = 0; h < histories.length; h++) {
+      for (let j = 1; j < sl[h]!.length; j++)
+        expect(Math.abs(sl[h]![j]! - sa[h]![j]!)).toBeLessThanOrEqual(1e-6);
+    }
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    for (const m of [a, b, c]) m.dispose();
+  });
+
+  it('a reward hook returning 1 trains exactly like no hook', async () => {
+    const histories = [['t4', 't5'], ['t11']];
+    const plain = await SASRec.fit(cycles, { ...FAST, epochs: 1, seed: 3 });
+    const ones = await SASRec.fit(cycles, { ...FAST, epochs: 1, seed: 3, reward: () => 1 });
+    expect(await ones.scoreAll(histories)).toEqual(await plain.scoreAll(histories));
+    plain.dispose();
+    ones.dispose();
+  });
+});
+
+describe('SASRec training options', () => {
+  it('trains with every loss and norm without NaN or leaks', async () => {
+    const before = tf.memory().numTensors;
+    for (const loss of ['sampled-softmax', 'bce', 'gbce'] as const) {
+      const logs: number[] = [];
+      const m = await SASRec.fit(cycles, {
+        ...FAST,
+        loss,
+        negatives: 8,
+        norm: loss === 'bce' ? 'post' : 'pre',
+        heads: 2,
+        epochs: 2,
+        onEpochEnd: (_, l) => void logs.push(l.loss),
+      });
+      expect(logs.every(Number.isFinite)).toBe(true);
+      const [s] = await m.scoreAll([['t1', 't2']]);
+      expect(s!.subarray(1).every(Number.isFinite)).toBe(true);
+      m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('skipsAsNegatives pushes early-skipped targets below played ones', async () => {
+    // After `x` comes `good` (played) or `bad` (skipped within seconds) equally often.
+    const rng = createRng(4);
+    const listens: Listen[] = [];
+    for (let u = 0; u < 80; u++) {
+      let ts = 0;
+      for (let r = 0; r < 4; r++) {
+        const bad = rng.next() < 0.5;
+        listens.push({ userId: `u${u}`, trackId: `f${rng.int(5)}`, timestamp: ts++, skipLevel: 0 });
+        listens.push({ userId: `u${u}`, trackId: 'x', timestamp: ts++, skipLevel: 0 });
+        listens.push({
+          userId: `u${u}`,
+          trackId: bad ? 'bad' : 'good',
+          timestamp: ts++,
+          skipLevel: (bad ? 1 : 0) as SkipLevel,
+        });
+      }
+    }
+    const ds = Dataset.fromListens(listens);
+    const m = await SASRec.fit(ds, { ...FAST, epochs: 6, skipsAsNegatives: true });
+    const [bad, good] = await m.score(['f1', 'x'], ['bad', 'good']);
+    expect(good!).toBeGreaterThan(bad!);
+    m.dispose();
+  });
+
+  it('early stopping keeps the best validation epoch; maxSeconds stops after the first epoch', async () => {
+    const logs: { epoch: number; val?: number }[] = [];
+    const m = await SASRec.fit(cycles, {
+      ...FAST,
+      epochs: 8,
+      patience: 1,
+      validation: Array.from({ length: 20 }, (_, i) => ({
+        userId: `v${i}`,
+        history: [`t${i + 1}`, `t${((i + 1) % 20) + 1}`],
+        target: `t${((i + 2) % 20) + 1}`,
+      })),
+      onEpochEnd: (epoch, l) =>
+        void logs.push({ epoch, ...(l.valNdcg10 !== undefined ? { val: l.valNdcg10 } : {}) }),
+    });
+    expect(logs.every((l) => l.val !== undefined)).toBe(true);
+    const result = m.trainResult!;
+    expect(result.bestScore).toBe(Math.max(...logs.map((l) => l.val!)));
+    if (result.stoppedBy === 'patience') expect(result.epochs).toBe(result.bestEpoch + 1);
+    m.dispose();
+    const quick = await SASRec.fit(cycles, { ...FAST, epochs: 50, maxSeconds: 1e-3 });
+    expect(quick.trainResult).toMatchObject({ epochs: 1, stoppedBy: 'maxSeconds' });
+    quick.dispose();
+  });
+
+  it('rejects bad options before any work, naming the option', async () => {
+    const bad: [SASRecOptions, string][] = [
+      [{ loss: 'hinge' as never }, 'loss'],
+      [{ dim: 0 }, 'dim'],
+      [{ dim: 10, heads: 3 }, 'heads'],
+      [{ maxlen: 0 }, 'maxlen'],
+      [{ dropout: 1 }, 'dropout'],
+      [{ dropout: -0.1 }, 'dropout'],
+      [{ norm: 'middle' as never }, 'norm'],
+      [{ learningRate: 0 }, 'learningRate'],
+      [{ batchSize: 1.5 }, 'batchSize'],
+      [{ batchSize: 100_000, maxlen: 500 }, 'batchSize'],
+      [{ gbceT: 2 }, 'gbceT'],
+      [{ epohcs: 3 } as never, 'epohcs'],
+    ];
+    const before = tf.memory().numTensors;
+    for (const [options, name] of bad) {
+      const err = await SASRec.fit(cycles, options).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe(name);
+      expect((err as Error).message).toContain(`\`${name}\``);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(SASRec.fit(Dataset.fromListens([]))).rejects.toThrow(InvalidDataError);
+    await expect(SASRec.fit(Dataset.fromListens([]))).rejects.toThrow(/empty/);
+  });
+});
