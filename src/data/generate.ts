@@ -1,0 +1,1019 @@
+// Generated music world: a synthetic catalogue, listeners with tastes and moods, their listens, and the true next-track distributions.
+import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { createRng, hashSeed, type Rng } from '../util/random.js';
+import type { EvalCase, Listen, SkipLevel, Track } from './types.js';
+
+/** Options of {@link generateWorld}. Defaults produce the shipped data set (~2,000 tracks, ~100k listens). */
+export interface GenerateOptions {
+  /** Seed of every random choice. Same seed, same world, byte for byte. Default 42. */
+  seed?: number;
+  /** Number of listeners. Default 500. */
+  users?: number;
+  /** Number of artists (at least `genres * stylesPerGenre`). Default 200. */
+  artists?: number;
+  /** Tracks per artist, in album order. Default 10. */
+  tracksPerArtist?: number;
+  /** Number of genres. Default 12. */
+  genres?: number;
+  /** Sub-styles per genre; a (genre, sub-style) pair is a cluster of artists. Default 3. */
+  stylesPerGenre?: number;
+  /** Days of listening. Default 60. */
+  days?: number;
+  /** Epoch ms of the first day (midnight UTC). Default `Date.UTC(2024, 0, 1)`. */
+  start?: number;
+  /** Mean listens per user before churn. Default 200. */
+  meanListensPerUser?: number;
+  /** Share of users who stop listening at some day. Default 0.25. */
+  churnRate?: number;
+  /** Share of churned users who come back after a gap. Default 0.3. */
+  returnRate?: number;
+  /** Exponent `s` of the Zipf popularity weight `rank^-s`. Default 1. */
+  zipf?: number;
+  /** Which listens get a ground-truth next-track distribution: each user's last two (default) or all. */
+  truthFor?: 'last2' | 'all';
+  /** Keep the most likely tracks of each truth distribution until this much mass is covered. Default 0.999. */
+  truthMass?: number;
+}
+
+/** A generated listener: hidden taste and activity parameters, exposed so tests and examples can use them. */
+export interface GeneratedUser {
+  userId: string;
+  /** Probability of each genre (same order as {@link GeneratedWorld.genres}); sums to 1. */
+  taste: number[];
+  /** The 2-4 genres the listener mostly plays, most liked first. */
+  favouriteGenres: string[];
+  /** Artists boosted in this listener's pools. */
+  favouriteArtists: string[];
+  /** The listener's heavy rotation, most played first. */
+  favouriteTracks: string[];
+  /** Probability of listening on a given day (before churn). */
+  activity: number;
+  /** First day (0-based) the listener is active. */
+  joinDay: number;
+  /** Day from which the listener stops (absent when they never churn). */
+  churnDay?: number;
+  /** Day the listener comes back after churning (absent when they don't). */
+  returnDay?: number;
+  /** Per-user skip tendency added to the skip logit (positive = skips more). */
+  skipBias: number;
+}
+
+/** The true next-track distribution the generator used for one listen (before the skip decision). */
+export interface TruthStep {
+  userId: string;
+  /** 0-based position of the listen in the user's time-ordered listens. */
+  index: number;
+  /** The track actually played. */
+  trackId: string;
+  /** Whether the listen opened a new session. */
+  sessionStart: boolean;
+  /** Tracks, most likely first, covering at least `truthMass` of the probability. */
+  tracks: string[];
+  /** Probability of each of `tracks` (not renormalised after truncation). */
+  probs: number[];
+}
+
+/** Ground-truth next-track distributions for the listens chosen by `truthFor`. */
+export interface GroundTruth {
+  truthFor: 'last2' | 'all';
+  /** Probability mass each step's distribution covers at least. */
+  mass: number;
+  /** Steps in user order, each user's in time order. */
+  steps: TruthStep[];
+}
+
+/** Everything {@link generateWorld} returns. */
+export interface GeneratedWorld {
+  tracks: Track[];
+  /** All listens sorted by timestamp (ties: user order). Each user's listens are strictly increasing in time. */
+  listens: Listen[];
+  users: GeneratedUser[];
+  /** Genre names, indexed like {@link GeneratedUser.taste}. */
+  genres: string[];
+  truth: GroundTruth;
+}
+
+const GENRE_NAMES = [
+  'pop',
+  'rock',
+  'hip-hop',
+  'electronic',
+  'indie',
+  'r&b',
+  'jazz',
+  'classical',
+  'metal',
+  'folk',
+  'latin',
+  'country',
+  'reggae',
+  'blues',
+  'punk',
+  'soul',
+  'ambient',
+  'k-pop',
+];
+const ADJECTIVES = [
+  'Silver',
+  'Broken',
+  'Golden',
+  'Quiet',
+  'Electric',
+  'Velvet',
+  'Midnight',
+  'Paper',
+  'Neon',
+  'Hollow',
+  'Crimson',
+  'Wild',
+  'Frozen',
+  'Lucky',
+  'Northern',
+  'Secret',
+  'Distant',
+  'Gentle',
+  'Restless',
+  'Burning',
+];
+const NOUNS = [
+  'Heart',
+  'River',
+  'Summer',
+  'Light',
+  'Echo',
+  'Road',
+  'Dream',
+  'Fire',
+  'Ocean',
+  'Garden',
+  'Signal',
+  'Shadow',
+  'Morning',
+  'Mirror',
+  'Storm',
+  'Window',
+  'Horizon',
+  'Letter',
+  'Engine',
+  'Season',
+];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  're',
+  'sa',
+  'ton',
+  'vi',
+  'da',
+  'nel',
+  'ra',
+  'zu',
+  'fen',
+  'or',
+  'li',
+  'mar',
+];
+
+type Mode = 0 | 1 | 2 | 3; // album, artist, mix, favourites
+const MODE_PROB = [0.2, 0.15, 0.45, 0.2];
+/** Branch weights [albumNext, sameArtist, favourites, pool] per mode. */
+const BRANCH: readonly (readonly number[])[] = [
+  [0.7, 0.1, 0.05, 0.15],
+  [0.15, 0.55, 0.05, 0.25],
+  [0.05, 0.07, 0.08, 0.8],
+  [0.03, 0.05, 0.6, 0.32],
+];
+/** Chance the first track of a mood is a favourite, per mode. */
+const START_FAV = [0.05, 0.1, 0.1, 0.6];
+/** Chance the first track of a mood is an album opener, per mode (else a pool track). */
+const START_OPENER = [0.5, 0, 0, 0];
+/** Share of the mood pool taken from the primary cluster. */
+const PRIMARY_SHARE = 0.6;
+/** Chance the secondary cluster is another sub-style of the primary's genre. */
+const SAME_GENRE_SECONDARY = 0.6;
+/** Per-track mood switch probability, by the previous listen's skip level. */
+const SWITCH_PROB = [0.12, 0.35, 0.22, 0.18];
+/** Popularity exponent inside pools (weights are `pop^POOL_BETA`). */
+const POOL_BETA = 1;
+/** Weight floor inside pools, as a share of the cluster's mean weight. */
+const POOL_FLOOR = 0.4;
+const FAV_ARTIST_BOOST = 3;
+const DAY_MS = 86_400_000;
+
+interface Sparse {
+  idx: number[];
+  p: number[];
+}
+
+interface Catalogue {
+  n: number;
+  clusters: number;
+  trackArtist: Int32Array;
+  trackCluster: Int32Array;
+  trackGenre: Int32Array;
+  /** Next track of the same artist in album order, or -1. */
+  nextInAlbum: Int32Array;
+  duration: Float64Array;
+  pop: Float64Array;
+  artistTracks: number[][];
+  artistCluster: Int32Array;
+  clusterArtists: number[][];
+  clusterTracks: number[][];
+  /** Per artist: tracks weighted by popularity. */
+  artistDist: Sparse[];
+  genrePop: number[];
+}
+
+interface Options {
+  seed: number;
+  users: number;
+  artists: number;
+  tracksPerArtist: number;
+  genres: number;
+  stylesPerGenre: number;
+  days: number;
+  start: number;
+  meanListensPerUser: number;
+  churnRate: number;
+  returnRate: number;
+  zipf: number;
+  truthFor: 'last2' | 'all';
+  truthMass: number;
+}
+
+function intOption(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function numOption(name: string, value: unknown, min: number, max: number, open = false): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (open && value === min)
+  ) {
+    throw new InvalidOptionError(
+      name,
+      `a number ${open ? 'above' : 'from'} ${min}${open ? ' and at most' : ' to'} ${max}`,
+      value,
+    );
+  }
+  return value;
+}
+
+function resolveOptions(o: GenerateOptions): Options {
+  if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'an object', o);
+  const genres = intOption('genres', o.genres ?? 12, 1, 1000);
+  const stylesPerGenre = intOption('stylesPerGenre', o.stylesPerGenre ?? 3, 1, 100);
+  const artists = intOption('artists', o.artists ?? 200, 1, 100_000);
+  if (artists < genres * stylesPerGenre) {
+    throw new InvalidOptionError(
+      'artists',
+      `at least genres * stylesPerGenre (${genres * stylesPerGenre})`,
+      artists,
+      'Every (genre, sub-style) cluster needs an artist; lower `genres` or `stylesPerGenre`',
+    );
+  }
+  const truthFor = o.truthFor ?? 'last2';
+  if (truthFor !== 'last2' && truthFor !== 'all')
+    throw new InvalidOptionError('truthFor', '"last2" or "all"', truthFor);
+  return {
+    seed: intOption('seed', o.seed ?? 42, 0, 0xffffffff),
+    users: intOption('users', o.users ?? 500, 1, 1_000_000),
+    artists,
+    tracksPerArtist: intOption('tracksPerArtist', o.tracksPerArtist ?? 10, 2, 1000),
+    genres,
+    stylesPerGenre,
+    days: intOption('days', o.days ?? 60, 1, 3650),
+    start: numOption('start', o.start ?? Date.UTC(2024, 0, 1), 0, 8.64e15),
+    meanListensPerUser: numOption('meanListensPerUser', o.meanListensPerUser ?? 200, 1, 100_000),
+    churnRate: numOption('churnRate', o.churnRate ?? 0.25, 0, 1),
+    returnRate: numOption('returnRate', o.returnRate ?? 0.3, 0, 1),
+    zipf: numOption('zipf', o.zipf ?? 1, 0, 5),
+    truthFor,
+    truthMass: numOption('truthMass', o.truthMass ?? 0.999, 0, 1, true),
+  };
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+function normalise(w: number[]): number[] {
+  const s = w.reduce((a, b) => a + b, 0);
+  return w.map((x) => x / s);
+}
+
+/** Gamma(shape >= 1 or < 1) sample (Marsaglia-Tsang), for Dirichlet weights. */
+function gamma(rng: Rng, shape: number): number {
+  if (shape < 1) return gamma(rng, shape + 1) * rng.next() ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = rng.normal();
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    const u = rng.next();
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+function sampleSparse(rng: Rng, d: Sparse): number {
+  return d.idx[rng.weighted(d.p)]!;
+}
+
+function buildCatalogue(opt: Options, rng: Rng): { cat: Catalogue; tracks: Track[]; genres: string[] } {
+  const G = opt.genres;
+  const S = opt.stylesPerGenre;
+  const C = G * S;
+  const A = opt.artists;
+  const T = opt.tracksPerArtist;
+  const n = A * T;
+  const genres = Array.from({ length: G }, (_, g) =>
+    g < GENRE_NAMES.length
+      ? GENRE_NAMES[g]!
+      : `${GENRE_NAMES[g % GENRE_NAMES.length]!}-${Math.floor(g / GENRE_NAMES.length) + 1}`,
+  );
+  const genrePop = normalise(genres.map((_, g) => (g + 1) ** -0.7));
+  // Artists: one per cluster first, the rest by genre popularity and uniform sub-style.
+  const artistCluster = new Int32Array(A);
+  for (let a = 0; a < A; a++) {
+    artistCluster[a] = a < C ? a : rng.weighted(genrePop) * S + rng.int(S);
+  }
+  rng.shuffle(Array.from(artistCluster)).forEach((c, i) => {
+    artistCluster[i] = c;
+  });
+  // Popularity: artist Zipf weight times a within-artist weight, then re-ranked to an exact Zipf curve.
+  const artistRank = rng.shuffle(Array.from({ length: A }, (_, i) => i + 1));
+  const raw = new Float64Array(n);
+  for (let a = 0; a < A; a++) {
+    const within = rng.shuffle(Array.from({ length: T }, (_, j) => (j + 1) ** -0.9));
+    for (let j = 0; j < T; j++)
+      raw[a * T + j] = artistRank[a]! ** -1 * within[j]! * Math.exp(0.3 * rng.normal());
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => raw[y]! - raw[x]! || x - y);
+  const pop = new Float64Array(n);
+  order.forEach((i, r) => {
+    pop[i] = (r + 1) ** -opt.zipf;
+  });
+
+  const trackArtist = new Int32Array(n);
+  const trackCluster = new Int32Array(n);
+  const trackGenre = new Int32Array(n);
+  const nextInAlbum = new Int32Array(n);
+  const duration = new Float64Array(n);
+  const artistTracks: number[][] = [];
+  const clusterArtists: number[][] = Array.from({ length: C }, () => []);
+  const clusterTracks: number[][] = Array.from({ length: C }, () => []);
+  const artistDist: Sparse[] = [];
+  const clusterFeatures = Array.from({ length: C }, () =>
+    Array.from({ length: 4 }, () => 0.15 + 0.7 * rng.next()),
+  );
+  const tracks: Track[] = [];
+  const idWidth = String(n).length;
+  const artistWidth = String(A).length;
+  for (let a = 0; a < A; a++) {
+    const c = artistCluster[a]!;
+    const g = Math.floor(c / S);
+    clusterArtists[c]!.push(a);
+    const name =
+      rng.next() < 0.4
+        ? `The ${rng.choice(ADJECTIVES)} ${rng.choice(NOUNS)}s`
+        : Array.from({ length: 2 + rng.int(2) }, () => rng.choice(SYLLABLES))
+            .join('')
+            .replace(/^./, (s) => s.toUpperCase());
+    const artistId = `a${pad(a + 1, artistWidth)}`;
+    const meanDur = genres[g] === 'classical' ? 330_000 : genres[g] === 'jazz' ? 290_000 : 215_000;
+    const list: number[] = [];
+    for (let j = 0; j < T; j++) {
+      const i = a * T + j;
+      list.push(i);
+      clusterTracks[c]!.push(i);
+      trackArtist[i] = a;
+      trackCluster[i] = c;
+      trackGenre[i] = g;
+      nextInAlbum[i] = j + 1 < T ? i + 1 : -1;
+      const dur = Math.round(Math.min(600_000, Math.max(95_000, meanDur * Math.exp(0.22 * rng.normal()))));
+      duration[i] = dur;
+      const features = clusterFeatures[c]!.map(
+        (f) => Math.round(Math.min(1, Math.max(0, f + 0.1 * rng.normal())) * 1000) / 1000,
+      );
+      tracks.push({
+        trackId: `t${pad(i + 1, idWidth)}`,
+        title: `${rng.choice(ADJECTIVES)} ${rng.choice(NOUNS)}`,
+        artistId,
+        artist: name,
+        genre: genres[g]!,
+        durationMs: dur,
+        features,
+      });
+    }
+    artistTracks.push(list);
+    artistDist.push({ idx: list, p: normalise(list.map((i) => pop[i]! ** POOL_BETA)) });
+  }
+  return {
+    cat: {
+      n,
+      clusters: C,
+      trackArtist,
+      trackCluster,
+      trackGenre,
+      nextInAlbum,
+      duration,
+      pop,
+      artistTracks,
+      artistCluster,
+      clusterArtists,
+      clusterTracks,
+      artistDist,
+      genrePop,
+    },
+    tracks,
+    genres,
+  };
+}
+
+interface Mood {
+  a: number;
+  b: number;
+  mode: Mode;
+  context: string;
+}
+
+/** Per-user hidden state used to sample and to reconstruct the true distributions. */
+class Listener {
+  readonly clusterProb: number[];
+  readonly fav: Sparse;
+  readonly favArtists: Set<number>;
+  private readonly pools = new Map<number, Sparse>();
+  private readonly openers = new Map<number, Sparse>();
+  private startDense: Float64Array | undefined;
+
+  constructor(
+    private readonly cat: Catalogue,
+    readonly taste: number[],
+    styles: number[][],
+    favArtists: number[],
+    favTracks: number[],
+  ) {
+    const S = styles[0]!.length;
+    this.clusterProb = Array.from(
+      { length: cat.clusters },
+      (_, c) => taste[Math.floor(c / S)]! * styles[Math.floor(c / S)]![c % S]!,
+    );
+    this.favArtists = new Set(favArtists);
+    this.fav = { idx: favTracks, p: normalise(favTracks.map((_, r) => (r + 1) ** -0.8)) };
+  }
+
+  pool(c: number): Sparse {
+    let d = this.pools.get(c);
+    if (!d) {
+      const idx = this.cat.clusterTracks[c]!;
+      // A floor of POOL_FLOOR times the mean weight keeps every track discoverable.
+      const floor =
+        (POOL_FLOOR * idx.reduce((sum, i) => sum + this.cat.pop[i]! ** POOL_BETA, 0)) / idx.length;
+      d = {
+        idx,
+        p: normalise(
+          idx.map(
+            (i) =>
+              (this.cat.pop[i]! ** POOL_BETA + floor) *
+              (this.favArtists.has(this.cat.trackArtist[i]!) ? FAV_ARTIST_BOOST : 1),
+          ),
+        ),
+      };
+      this.pools.set(c, d);
+    }
+    return d;
+  }
+
+  /** First tracks of the cluster's artists, weighted by each artist's share of the pool. */
+  opener(c: number): Sparse {
+    let d = this.openers.get(c);
+    if (!d) {
+      const pool = this.pool(c);
+      const byArtist = new Map<number, number>();
+      pool.idx.forEach((i, k) => {
+        const a = this.cat.trackArtist[i]!;
+        byArtist.set(a, (byArtist.get(a) ?? 0) + pool.p[k]!);
+      });
+      d = { idx: [...byArtist.keys()].map((a) => this.cat.artistTracks[a]![0]!), p: [...byArtist.values()] };
+      this.openers.set(c, d);
+    }
+    return d;
+  }
+
+  sampleMood(rng: Rng, S: number): Mood {
+    const a = rng.weighted(this.clusterProb);
+    let b: number;
+    if (S > 1 && rng.next() < SAME_GENRE_SECONDARY) {
+      const g = Math.floor(a / S);
+      b = g * S + (((a % S) + 1 + rng.int(S - 1)) % S);
+    } else {
+      do b = rng.weighted(this.clusterProb);
+      while (b === a && this.cat.clusters > 1 && this.clusterProb[a]! < 0.999);
+    }
+    const mode = rng.weighted(MODE_PROB) as Mode;
+    const u = rng.next();
+    const context =
+      mode === 0
+        ? 'album'
+        : mode === 1
+          ? u < 0.5
+            ? 'search'
+            : 'album'
+          : mode === 2
+            ? u < 0.55
+              ? 'playlist'
+              : 'radio'
+            : u < 0.8
+              ? 'playlist'
+              : 'search';
+    return { a, b, mode, context };
+  }
+
+  sampleStart(rng: Rng, mood: Mood): number {
+    const u = rng.next();
+    const f = START_FAV[mood.mode]!;
+    if (u < f) return sampleSparse(rng, this.fav);
+    if (u < f + (1 - f) * START_OPENER[mood.mode]!) return sampleSparse(rng, this.opener(mood.a));
+    return sampleSparse(rng, this.pool(mood.a));
+  }
+
+  sampleContinue(rng: Rng, mood: Mood, prev: number): number {
+    const br = BRANCH[mood.mode]!;
+    const next = this.cat.nextInAlbum[prev]!;
+    const weights = [next >= 0 ? br[0]! : 0, br[1]!, br[2]!, br[3]! + (next >= 0 ? 0 : br[0]!)];
+    switch (rng.weighted(weights)) {
+      case 0:
+        return next;
+      case 1:
+        return sampleSparse(rng, this.cat.artistDist[this.cat.trackArtist[prev]!]!);
+      case 2:
+        return sampleSparse(rng, this.fav);
+      default:
+        return sampleSparse(rng, this.pool(rng.next() < PRIMARY_SHARE ? mood.a : mood.b));
+    }
+  }
+
+  /** Marginal distribution of a new mood's first track (dense over the catalogue). */
+  start(): Float64Array {
+    if (this.startDense) return this.startDense;
+    const d = new Float64Array(this.cat.n);
+    let fav = 0;
+    let open = 0;
+    let pool = 0;
+    MODE_PROB.forEach((pm, m) => {
+      fav += pm * START_FAV[m]!;
+      open += pm * (1 - START_FAV[m]!) * START_OPENER[m]!;
+      pool += pm * (1 - START_FAV[m]!) * (1 - START_OPENER[m]!);
+    });
+    addSparse(d, this.fav, fav);
+    this.clusterProb.forEach((pc, c) => {
+      if (pc === 0) return;
+      if (open > 0) addSparse(d, this.opener(c), pc * open);
+      addSparse(d, this.pool(c), pc * pool);
+    });
+    this.startDense = d;
+    return d;
+  }
+
+  /** The full next-track distribution the sampler uses for a step (dense, prev excluded, normalised). */
+  distribution(step: StepState): Float64Array {
+    const d = new Float64Array(this.cat.n);
+    const start = this.start();
+    const ps = step.mood ? step.switchProb : 1;
+    for (let i = 0; i < d.length; i++) d[i] = ps * start[i]!;
+    if (step.mood && step.prev >= 0) {
+      const cont = 1 - ps;
+      const br = BRANCH[step.mood.mode]!;
+      const next = this.cat.nextInAlbum[step.prev]!;
+      if (next >= 0) d[next] = d[next]! + cont * br[0]!;
+      addSparse(d, this.cat.artistDist[this.cat.trackArtist[step.prev]!]!, cont * br[1]!);
+      addSparse(d, this.fav, cont * br[2]!);
+      const poolMass = cont * (br[3]! + (next >= 0 ? 0 : br[0]!));
+      addSparse(d, this.pool(step.mood.a), poolMass * PRIMARY_SHARE);
+      addSparse(d, this.pool(step.mood.b), poolMass * (1 - PRIMARY_SHARE));
+    }
+    if (step.prev >= 0) d[step.prev] = 0;
+    let s = 0;
+    for (let i = 0; i < d.length; i++) s += d[i]!;
+    for (let i = 0; i < d.length; i++) d[i] = d[i]! / s;
+    return d;
+  }
+}
+
+function addSparse(d: Float64Array, s: Sparse, w: number): void {
+  for (let k = 0; k < s.idx.length; k++) {
+    const i = s.idx[k]!;
+    d[i] = d[i]! + w * s.p[k]!;
+  }
+}
+
+interface StepState {
+  /** Mood in force before the step; undefined at a session start. */
+  mood: Mood | undefined;
+  prev: number;
+  switchProb: number;
+}
+
+function makeListener(
+  opt: Options,
+  cat: Catalogue,
+  genres: string[],
+  tracks: Track[],
+  userId: string,
+  rng: Rng,
+): { listener: Listener; user: GeneratedUser } {
+  const G = opt.genres;
+  const S = opt.stylesPerGenre;
+  // Taste: a sparse Dirichlet-like mixture over 2-4 favourite genres plus a little of everything.
+  const nFav = Math.min(G, 2 + rng.int(3));
+  const favGenres: number[] = [];
+  const gp = [...cat.genrePop];
+  while (favGenres.length < nFav) {
+    const g = rng.weighted(gp);
+    favGenres.push(g);
+    gp[g] = 0;
+  }
+  const favW = normalise(favGenres.map(() => gamma(rng, 1.2)));
+  const order = favGenres.map((g, k) => ({ g, w: favW[k]! })).sort((x, y) => y.w - x.w || x.g - y.g);
+  const taste = Array.from({ length: G }, () => 0.07 / G);
+  for (const { g, w } of order) taste[g] = taste[g]! + 0.93 * w;
+  const styles = Array.from({ length: G }, () =>
+    normalise(Array.from({ length: S }, () => 0.3 + gamma(rng, 1))),
+  );
+  const clusterOf = (c: number) => taste[Math.floor(c / S)]! * styles[Math.floor(c / S)]![c % S]!;
+  // Favourite artists from the favourite genres, weighted by cluster preference and artist popularity.
+  const artistW = cat.artistTracks.map((list, a) => {
+    const c = cat.artistCluster[a]!;
+    return favGenres.includes(Math.floor(c / S))
+      ? clusterOf(c) * list.reduce((s, i) => s + cat.pop[i]! ** 0.5, 0)
+      : 0;
+  });
+  const favArtists: number[] = [];
+  const nArt = 3 + rng.int(6);
+  for (let k = 0; k < nArt && artistW.some((w) => w > 0); k++) {
+    const a = rng.weighted(artistW);
+    favArtists.push(a);
+    artistW[a] = 0;
+  }
+  // Heavy rotation: tracks from the taste, weighted by sqrt popularity (favourites are not only the hits).
+  const trackW = Array.from(
+    { length: cat.n },
+    (_, i) =>
+      clusterOf(cat.trackCluster[i]!) ** 1.5 *
+      cat.pop[i]! ** 0.5 *
+      (favArtists.includes(cat.trackArtist[i]!) ? 3 : 1),
+  );
+  const favTracks: number[] = [];
+  const nTracks = 10 + rng.int(21);
+  for (let k = 0; k < nTracks; k++) {
+    const i = rng.weighted(trackW);
+    favTracks.push(i);
+    trackW[i] = 0;
+  }
+  const listener = new Listener(cat, taste, styles, favArtists, favTracks);
+  const joinDay = rng.next() < 0.7 ? 0 : rng.int(Math.max(1, Math.floor(opt.days / 3)));
+  // Target listens ~ lognormal around the mean; activity follows from the expected listens per active day.
+  const target = opt.meanListensPerUser * Math.exp(0.6 * rng.normal() - 0.18);
+  const perDay = 1.6 * 13.5;
+  const activity = Math.min(0.95, Math.max(0.02, target / (perDay * Math.max(1, opt.days - joinDay))));
+  const user: GeneratedUser = {
+    userId,
+    taste: taste.map((x) => Math.round(x * 1e6) / 1e6),
+    favouriteGenres: order.map(({ g }) => genres[g]!),
+    favouriteArtists: favArtists.map((a) => tracks[cat.artistTracks[a]![0]!]!.artistId),
+    favouriteTracks: favTracks.map((i) => tracks[i]!.trackId),
+    activity: Math.round(activity * 1e4) / 1e4,
+    joinDay,
+    skipBias: Math.round(0.5 * rng.normal() * 1000) / 1000,
+  };
+  if (rng.next() < opt.churnRate && opt.days - joinDay > 14) {
+    user.churnDay = joinDay + 7 + rng.int(opt.days - joinDay - 13);
+    if (rng.next() < opt.returnRate) {
+      const back = user.churnDay + 5 + rng.int(16);
+      if (back < opt.days) user.returnDay = back;
+    }
+  }
+  return { listener, user };
+}
+
+/**
+ * Generates a synthetic music-listening world: a Zipf-popular catalogue of artists in genre
+ * sub-style clusters, listeners with sparse genre tastes, favourite artists and heavy rotations, who
+ * listen on some days in sessions of 5-35 tracks driven by hidden moods (a pair of clusters plus a
+ * pattern: album order, artist run, mix or favourites) that last a geometric number of tracks.
+ * Skips depend on taste fit and satiation; some listeners churn and some come back. The true
+ * next-track distributions the sampler used are returned in `truth`.
+ *
+ * Deterministic: the same options give the same world, byte for byte.
+ *
+ * @throws {InvalidOptionError} when an option is out of range.
+ * @example
+ * ```ts
+ * const world = generateWorld({ seed: 7, users: 50 });
+ * console.log(world.tracks.length, world.listens.length);
+ * const ds = Dataset.fromListens(world.listens);
+ * ```
+ */
+export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
+  const opt = resolveOptions(options);
+  const rng = createRng(hashSeed(opt.seed, 'catalogue'));
+  const { cat, tracks, genres } = buildCatalogue(opt, rng);
+  const ids = tracks.map((t) => t.trackId);
+  const userWidth = String(opt.users).length;
+  const users: GeneratedUser[] = [];
+  const perUser: Listen[][] = [];
+  const steps: TruthStep[] = [];
+  for (let u = 0; u < opt.users; u++) {
+    const urng = createRng(hashSeed(opt.seed, 'user', u));
+    const userId = `u${pad(u + 1, userWidth)}`;
+    const { listener, user } = makeListener(opt, cat, genres, tracks, userId, urng);
+    const { listens, states } = simulateUser(opt, cat, ids, listener, user, urng);
+    users.push(user);
+    perUser.push(listens);
+    const chosen =
+      opt.truthFor === 'all'
+        ? listens.map((_, i) => i)
+        : [listens.length - 2, listens.length - 1].filter((i) => i >= 0);
+    for (const i of chosen)
+      steps.push(
+        truthStep(listener.distribution(states[i]!), ids, userId, i, listens[i]!, states[i]!, opt.truthMass),
+      );
+  }
+  // Global time order; ties keep user order (stable sort), so each user's order is preserved.
+  const listens = perUser.flat().sort((x, y) => x.timestamp - y.timestamp);
+  return { tracks, listens, users, genres, truth: { truthFor: opt.truthFor, mass: opt.truthMass, steps } };
+}
+
+function truthStep(
+  d: Float64Array,
+  ids: string[],
+  userId: string,
+  index: number,
+  listen: Listen,
+  state: StepState,
+  mass: number,
+): TruthStep {
+  const order: number[] = [];
+  for (let i = 0; i < d.length; i++) if (d[i]! > 0) order.push(i);
+  order.sort((x, y) => d[y]! - d[x]! || x - y);
+  const tracksOut: string[] = [];
+  const probs: number[] = [];
+  let cum = 0;
+  for (const i of order) {
+    if (cum >= mass) break;
+    tracksOut.push(ids[i]!);
+    probs.push(d[i]!);
+    cum += d[i]!;
+  }
+  return {
+    userId,
+    index,
+    trackId: listen.trackId,
+    sessionStart: state.mood === undefined,
+    tracks: tracksOut,
+    probs,
+  };
+}
+
+/** A session start hour around the listener's peak hour, between 06:00 and 24:00. */
+function sessionHour(rng: Rng, peak: number): number {
+  for (let tries = 0; tries < 8; tries++) {
+    const h = peak + 3 * rng.normal();
+    if (h >= 6 && h < 24) return h;
+  }
+  return 6 + 18 * rng.next();
+}
+
+function simulateUser(
+  opt: Options,
+  cat: Catalogue,
+  ids: string[],
+  listener: Listener,
+  user: GeneratedUser,
+  rng: Rng,
+): { listens: Listen[]; states: StepState[] } {
+  const listens: Listen[] = [];
+  const states: StepState[] = [];
+  const played: number[] = [];
+  const lastPlayedAt = new Map<number, number>();
+  const saved = new Set<number>();
+  const favSet = new Set(listener.fav.idx);
+  const maxTaste = Math.max(...listener.taste);
+  const peakHour = [8, 13, 19, 22][rng.int(4)]! + rng.normal();
+  let clock = Number.NEGATIVE_INFINITY;
+  let prev = -1;
+  let lastSkip: SkipLevel = 0;
+  let sessionNo = 0;
+  for (let day = user.joinDay; day < opt.days; day++) {
+    const churned =
+      user.churnDay !== undefined &&
+      day >= user.churnDay &&
+      (user.returnDay === undefined || day < user.returnDay);
+    if (churned) continue;
+    const active =
+      day === user.joinDay ||
+      (user.returnDay !== undefined && day === user.returnDay) ||
+      rng.next() < user.activity;
+    if (!active) continue;
+    const nSessions = 1 + (rng.next() < 0.45 ? 1 : 0) + (rng.next() < 0.15 ? 1 : 0);
+    const hours = Array.from({ length: nSessions }, () => sessionHour(rng, peakHour)).sort((a, b) => a - b);
+    for (const hour of hours) {
+      let t = Math.max(
+        opt.start + day * DAY_MS + Math.round(hour * 3_600_000),
+        clock + 45 * 60_000 + rng.int(3_600_000),
+      );
+      const length = Math.min(35, Math.max(5, Math.round(Math.exp(Math.log(12) + 0.55 * rng.normal()))));
+      sessionNo++;
+      const sessionId = `${user.userId}-s${sessionNo}`;
+      let mood: Mood | undefined;
+      for (let pos = 0; pos < length; pos++) {
+        const state: StepState = { mood, prev, switchProb: SWITCH_PROB[lastSkip]! };
+        let track: number;
+        let nextMood = mood;
+        do {
+          if (!mood || rng.next() < state.switchProb) {
+            nextMood = listener.sampleMood(rng, opt.stylesPerGenre);
+            track = listener.sampleStart(rng, nextMood);
+          } else {
+            nextMood = mood;
+            track = listener.sampleContinue(rng, mood, prev);
+          }
+        } while (track === prev);
+        mood = nextMood!;
+        states.push(state);
+        // Skip: taste fit lowers it, replaying a track too recently (satiation) raises it.
+        const c = cat.trackCluster[track]!;
+        const inMood = c === mood.a || c === mood.b ? 1 : 0;
+        const liked = favSet.has(track) || listener.favArtists.has(cat.trackArtist[track]!) ? 1 : 0;
+        const fit = 0.5 * (listener.taste[cat.trackGenre[track]!]! / maxTaste) + 0.3 * inMood + 0.2 * liked;
+        let recent = 0;
+        for (let k = played.length - 1; k >= Math.max(0, played.length - 30); k--)
+          if (played[k] === track) recent++;
+        const since = t - (lastPlayedAt.get(track) ?? Number.NEGATIVE_INFINITY);
+        const logit =
+          user.skipBias +
+          1.15 -
+          2.6 * fit +
+          0.9 * Math.min(2, recent) +
+          (since < 3 * 3_600_000 ? 0.6 : 0) -
+          (pos === 0 ? 0.4 : 0);
+        const pSkip = 1 / (1 + Math.exp(-logit));
+        let skip: SkipLevel = 0;
+        if (rng.next() < pSkip) {
+          const v = rng.next();
+          const p1 = 0.56 + 0.2 * (1 - fit);
+          skip = v < p1 ? 1 : v < p1 + 0.24 ? 2 : 3;
+        }
+        const dur = cat.duration[track]!;
+        const msPlayed =
+          skip === 0
+            ? dur
+            : skip === 1
+              ? 400 + rng.int(Math.round(Math.min(10_000, 0.06 * dur)))
+              : skip === 2
+                ? Math.round(dur * (0.06 + 0.34 * rng.next()))
+                : Math.round(dur * (0.4 + 0.55 * rng.next()));
+        const last = pos === length - 1;
+        const reasonEnd =
+          skip === 0
+            ? 'trackdone'
+            : last
+              ? 'endplay'
+              : ((v) => (v < 0.85 ? 'fwdbtn' : v < 0.93 ? 'backbtn' : 'clickrow'))(rng.next());
+        let isSaved = false;
+        if (
+          skip === 0 &&
+          !saved.has(track) &&
+          rng.next() < 0.003 + 0.05 * fit * fit * (favSet.has(track) ? 2 : 1)
+        ) {
+          isSaved = true;
+          saved.add(track);
+        }
+        listens.push({
+          userId: user.userId,
+          trackId: ids[track]!,
+          timestamp: t,
+          msPlayed,
+          durationMs: dur,
+          skipLevel: skip,
+          reasonEnd,
+          saved: isSaved,
+          context: mood.context,
+          sessionId,
+        });
+        played.push(track);
+        lastPlayedAt.set(track, t);
+        t += msPlayed + 200 + rng.int(skip === 0 ? 4000 : 1500);
+        prev = track;
+        lastSkip = skip;
+      }
+      clock = t;
+      lastSkip = 0;
+    }
+  }
+  return { listens, states };
+}
+
+/** Options of {@link bestAchievableHitRate}. */
+export interface BestHitRateOptions {
+  /** Items in the case's history cannot be recommended (the evaluation default). Default true. */
+  excludeHistory?: boolean;
+}
+
+/**
+ * Expected HR@k of the Bayes-optimal predictor that knows the generator's hidden state: the mean over
+ * `cases` of the summed true probabilities of the k most likely tracks (with `excludeHistory`, the k most
+ * likely tracks not in the history; probabilities are not renormalised). A ceiling for any model.
+ *
+ * Each case is matched to the truth step of the same user at position `history.length` (so the history
+ * must be the user's full listening prefix, as in leave-one-out) whose played track is `target`.
+ *
+ * @throws {InvalidOptionError} when `k` is not a positive integer.
+ * @throws {InvalidDataError} when a case has no matching truth step.
+ * @example
+ * ```ts
+ * const world = generateWorld({ users: 50 });
+ * const ceiling = bestAchievableHitRate(world.truth, truthCases(world, 'test'), 10);
+ * ```
+ */
+export function bestAchievableHitRate(
+  truth: GroundTruth,
+  cases: readonly EvalCase[],
+  k: number,
+  options: BestHitRateOptions = {},
+): number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
+    throw new InvalidOptionError('k', 'an integer >= 1', k);
+  const excludeHistory = options.excludeHistory ?? true;
+  if (typeof excludeHistory !== 'boolean')
+    throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);
+  if (cases.length === 0)
+    throw new InvalidOptionError('cases', 'a non-empty array of evaluation cases', cases);
+  const index = new Map<string, TruthStep>();
+  for (const s of truth.steps) index.set(`${s.userId}\u0000${s.index}`, s);
+  let total = 0;
+  for (const c of cases) {
+    const step = index.get(`${c.userId}\u0000${c.history.length}`);
+    if (!step || step.trackId !== c.target) {
+      throw new InvalidDataError(
+        `No ground-truth step for user ${JSON.stringify(c.userId)} at position ${c.history.length} with target ${JSON.stringify(c.target)}`,
+        [
+          {
+            column: 'history',
+            value: String(c.history.length),
+            expected: `a full listening prefix whose next listen has a truth step (truthFor: ${truth.truthFor})`,
+          },
+        ],
+      );
+    }
+    const hist = excludeHistory ? new Set(c.history) : undefined;
+    let taken = 0;
+    for (let j = 0; j < step.tracks.length && taken < k; j++) {
+      if (hist?.has(step.tracks[j]!)) continue;
+      total += step.probs[j]!;
+      taken++;
+    }
+  }
+  return total / cases.length;
+}
+
+/**
+ * Leave-one-out evaluation cases of a generated world, matching {@link bestAchievableHitRate}: `'test'`
+ * predicts each user's last listen from everything before it, `'validation'` the second-to-last. Users
+ * with too few listens are left out.
+ *
+ * @example
+ * ```ts
+ * const world = generateWorld({ users: 50 });
+ * const cases = truthCases(world, 'test'); // one EvalCase per user
+ * ```
+ */
+export function truthCases(world: GeneratedWorld, which: 'test' | 'validation' = 'test'): EvalCase[] {
+  if (which !== 'test' && which !== 'validation')
+    throw new InvalidOptionError('which', '"test" or "validation"', which);
+  const byUser = new Map<string, string[]>();
+  for (const l of world.listens) {
+    let arr = byUser.get(l.userId);
+    if (!arr) {
+      arr = [];
+      byUser.set(l.userId, arr);
+    }
+    arr.push(l.trackId);
+  }
+  const out: EvalCase[] = [];
+  const drop = which === 'test' ? 1 : 2;
+  for (const u of world.users) {
+    const seq = byUser.get(u.userId) ?? [];
+    if (seq.length < drop + 1) continue;
+    out.push({ userId: u.userId, history: seq.slice(0, seq.length - drop), target: seq[seq.length - drop]! });
+  }
+  return out;
+}
