@@ -73,6 +73,69 @@ function validateAll<T>(
   if (issues.length > 0) throw new InvalidDataError(`Cannot save ${rows.length} ${what}s to ${file}`, issues);
 }
 
+const LISTEN_KEYS = new Set([
+  'userId',
+  'trackId',
+  'timestamp',
+  'msPlayed',
+  'durationMs',
+  'skipLevel',
+  'reasonEnd',
+  'saved',
+  'context',
+  'sessionId',
+]);
+const TRACK_KEYS = new Set(['trackId', 'title', 'artistId', 'artist', 'genre', 'durationMs', 'features']);
+
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const optCount = (v: unknown) => v === undefined || isCount(v);
+const optText = (v: unknown) => v === undefined || (typeof v === 'string' && v.length > 0);
+const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+function onlyKeys(o: object, keys: Set<string>): boolean {
+  for (const k of Object.keys(o)) if (!keys.has(k)) return false;
+  return true;
+}
+
+/** Fast path of {@link ListenSchema} for saving large arrays; zod runs (and explains) only when this fails. */
+function isValidListen(l: Listen): boolean {
+  return (
+    typeof l === 'object' &&
+    l !== null &&
+    text(l.userId) &&
+    text(l.trackId) &&
+    isCount(l.timestamp) &&
+    optCount(l.msPlayed) &&
+    optCount(l.durationMs) &&
+    (l.skipLevel === undefined ||
+      l.skipLevel === 0 ||
+      l.skipLevel === 1 ||
+      l.skipLevel === 2 ||
+      l.skipLevel === 3) &&
+    optText(l.reasonEnd) &&
+    (l.saved === undefined || typeof l.saved === 'boolean') &&
+    optText(l.context) &&
+    optText(l.sessionId) &&
+    onlyKeys(l, LISTEN_KEYS)
+  );
+}
+
+/** Fast path of {@link TrackSchema}. */
+function isValidTrack(t: Track): boolean {
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    text(t.trackId) &&
+    typeof t.title === 'string' &&
+    typeof t.artistId === 'string' &&
+    typeof t.artist === 'string' &&
+    optText(t.genre) &&
+    optCount(t.durationMs) &&
+    (t.features === undefined ||
+      (Array.isArray(t.features) && t.features.length > 0 && t.features.every((x) => Number.isFinite(x)))) &&
+    onlyKeys(t, TRACK_KEYS)
+  );
+}
+
 /** Writes `text` to `file` atomically: a temporary file in the same directory, then a rename. */
 async function writeAtomic(file: string, text: string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
@@ -154,7 +217,7 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  * ```
  */
 export async function saveListens(file: string, listens: readonly Listen[]): Promise<void> {
-  validateAll(file, listens, ListenSchema, 'listen');
+  if (!listens.every(isValidListen)) validateAll(file, listens, ListenSchema, 'listen');
   await writeAtomic(file, listensToCsv(listens));
 }
 
@@ -171,7 +234,7 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  * ```
  */
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
-  validateAll(file, tracks, TrackSchema, 'track');
+  if (!tracks.every(isValidTrack)) validateAll(file, tracks, TrackSchema, 'track');
   await writeAtomic(file, tracksToCsv(tracks));
 }
 
@@ -537,41 +600,48 @@ function skipLevelField(column: string, text: string): SkipLevel | undefined {
 /** Open-addressing hash set over listen indices, to find exact (user, track, timestamp) duplicates in O(1) each. */
 class DuplicateIndex {
   private slots = new Int32Array(1 << 12); // 0 = empty, else index + 1
+  private hashes = new Uint32Array(1 << 11); // hash of items[i]
   private count = 0;
   constructor(private readonly items: readonly Listen[]) {}
 
   private static hash(l: Listen): number {
     let h = 0x811c9dc5;
-    const mix = (s: string) => {
-      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-      h = Math.imul(h ^ 0xff, 0x01000193);
-    };
-    mix(l.userId);
-    mix(l.trackId);
+    const u = l.userId;
+    for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
+    const t = l.trackId;
+    for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
     h = Math.imul(h ^ (l.timestamp % 0x100000000), 0x01000193);
     h = Math.imul(h ^ Math.floor(l.timestamp / 0x100000000), 0x01000193);
-    h ^= h >>> 16;
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
     return h >>> 0;
-  }
-
-  private find(l: Listen): number {
-    const mask = this.slots.length - 1;
-    let i = DuplicateIndex.hash(l) & mask;
-    for (;;) {
-      const v = this.slots[i]!;
-      if (v === 0) return -(i + 1);
-      const o = this.items[v - 1]!;
-      if (o.timestamp === l.timestamp && o.userId === l.userId && o.trackId === l.trackId) return v - 1;
-      i = (i + 1) & mask;
-    }
   }
 
   /** Index of an earlier equal listen, or -1 after adding `index` (which must be items[index]). */
   addOrFind(index: number): number {
     const l = this.items[index]!;
-    const f = this.find(l);
-    if (f >= 0) return f;
-    this.slots[-f - 1] = index + 1;
+    const h = DuplicateIndex.hash(l);
+    const mask = this.slots.length - 1;
+    let i = h & mask;
+    for (;;) {
+      const v = this.slots[i]!;
+      if (v === 0) break;
+      if (this.hashes[v - 1] === h) {
+        const o = this.items[v - 1]!;
+        if (o.timestamp === l.timestamp && o.userId === l.userId && o.trackId === l.trackId) return v - 1;
+      }
+      i = (i + 1) & mask;
+    }
+    if (index >= this.hashes.length) {
+      const grown = new Uint32Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[index] = h;
+    this.slots[i] = index + 1;
     this.count++;
     if (this.count * 2 > this.slots.length) this.grow();
     return -1;
@@ -580,7 +650,13 @@ class DuplicateIndex {
   private grow(): void {
     const old = this.slots;
     this.slots = new Int32Array(old.length * 2);
-    for (const v of old) if (v !== 0) this.slots[-this.find(this.items[v - 1]!) - 1] = v;
+    const mask = this.slots.length - 1;
+    for (const v of old) {
+      if (v === 0) continue;
+      let i = this.hashes[v - 1]! & mask;
+      while (this.slots[i] !== 0) i = (i + 1) & mask;
+      this.slots[i] = v;
+    }
   }
 }
 
@@ -626,58 +702,48 @@ function fieldCountCheck(fields: string[], expected: number): void {
   }
 }
 
-async function loadListensCsv(
+type Getter<C extends string> = (name: C) => string;
+
+/**
+ * Streams a CSV file with a header into listens: resolves the header, then calls `build` for each data row
+ * (closures are created once, not per row, to keep large files fast).
+ */
+async function loadCsvListens<C extends string>(
   file: string,
-  mapping: Map<string, string>,
   c: Collector<Listen>,
-  latest: number,
+  canonical: readonly C[],
+  required: readonly C[],
+  mapping: Map<string, string>,
+  build: (get: Getter<C>, col: (name: C) => string) => Listen,
 ): Promise<void> {
   let index: Map<string, number> | undefined;
   let width = 0;
+  let fields: string[] = [];
+  let current = 0;
   const dups = new DuplicateIndex(c.items);
   const lines: number[] = [];
-  const col = (name: string) => mapping.get(name) ?? name;
+  const get = (name: C): string => {
+    const i = index!.get(name);
+    return i === undefined ? '' : (fields[i] ?? '');
+  };
+  const col = (name: C): string => mapping.get(name) ?? name;
+  const buildRow = (): Listen => {
+    fieldCountCheck(fields, width);
+    return build(get, col);
+  };
+  const accept = (l: Listen): boolean => acceptListen(c, dups, lines, l, current);
   await streamCsv(
     file,
     ',',
-    (fields, line) => {
+    (f, line) => {
       if (!index) {
-        index = resolveHeader(file, fields, LISTEN_COLUMNS, ['user_id', 'track_id', 'timestamp'], mapping);
-        width = fields.length;
+        index = resolveHeader(file, f, canonical, required, mapping);
+        width = f.length;
         return true;
       }
-      const get = (name: ListenColumn): string => {
-        const i = index!.get(name);
-        return i === undefined ? '' : (fields[i] ?? '');
-      };
-      return handleRow(
-        c,
-        line,
-        () => {
-          fieldCountCheck(fields, width);
-          const listen: Listen = {
-            userId: requiredText(col('user_id'), get('user_id')),
-            trackId: requiredText(col('track_id'), get('track_id')),
-            timestamp: timestampField(col('timestamp'), get('timestamp'), latest),
-          };
-          const msPlayed = optionalInt(col('ms_played'), get('ms_played'));
-          if (msPlayed !== undefined) listen.msPlayed = msPlayed;
-          const durationMs = optionalInt(col('duration_ms'), get('duration_ms'));
-          if (durationMs !== undefined) listen.durationMs = durationMs;
-          const skip = skipLevelField(col('skip_level'), get('skip_level'));
-          if (skip !== undefined) listen.skipLevel = skip;
-          const reasonEnd = get('reason_end');
-          if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
-          const saved = optionalBool(col('saved'), get('saved'));
-          if (saved !== undefined) listen.saved = saved;
-          const context = get('context');
-          if (context !== '') listen.context = context;
-          const sessionId = get('session_id');
-          if (sessionId !== '') listen.sessionId = sessionId;
-          return listen;
-        },
-        (l) => acceptListen(c, dups, lines, l, line),
-      );
+      fields = f;
+      current = line;
+      return handleRow(c, line, buildRow, accept);
     },
     (line, message) => {
       c.rows++;
@@ -685,6 +751,33 @@ async function loadListensCsv(
     },
   );
   if (!index) throw new InvalidDataError(`${file}: no header row`, [{ file, expected: 'a header row' }]);
+}
+
+function buildCanonicalListen(
+  get: Getter<ListenColumn>,
+  col: (name: ListenColumn) => string,
+  latest: number,
+): Listen {
+  const listen: Listen = {
+    userId: requiredText(col('user_id'), get('user_id')),
+    trackId: requiredText(col('track_id'), get('track_id')),
+    timestamp: timestampField(col('timestamp'), get('timestamp'), latest),
+  };
+  const msPlayed = optionalInt(col('ms_played'), get('ms_played'));
+  if (msPlayed !== undefined) listen.msPlayed = msPlayed;
+  const durationMs = optionalInt(col('duration_ms'), get('duration_ms'));
+  if (durationMs !== undefined) listen.durationMs = durationMs;
+  const skip = skipLevelField(col('skip_level'), get('skip_level'));
+  if (skip !== undefined) listen.skipLevel = skip;
+  const reasonEnd = get('reason_end');
+  if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
+  const saved = optionalBool(col('saved'), get('saved'));
+  if (saved !== undefined) listen.saved = saved;
+  const context = get('context');
+  if (context !== '') listen.context = context;
+  const sessionId = get('session_id');
+  if (sessionId !== '') listen.sessionId = sessionId;
+  return listen;
 }
 
 const MSSD_COLUMNS = [
@@ -699,65 +792,34 @@ const MSSD_COLUMNS = [
   'context_type',
   'hist_user_behavior_reason_end',
 ] as const;
+type MssdColumn = (typeof MSSD_COLUMNS)[number];
 
-async function loadMssd(file: string, c: Collector<Listen>, latest: number): Promise<void> {
-  let index: Map<string, number> | undefined;
-  let width = 0;
-  const dups = new DuplicateIndex(c.items);
-  const lines: number[] = [];
-  await streamCsv(
-    file,
-    ',',
-    (fields, line) => {
-      if (!index) {
-        index = resolveHeader(file, fields, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map());
-        width = fields.length;
-        return true;
-      }
-      const get = (name: (typeof MSSD_COLUMNS)[number]): string => {
-        const i = index!.get(name);
-        return i === undefined ? '' : (fields[i] ?? '');
-      };
-      return handleRow(
-        c,
-        line,
-        () => {
-          fieldCountCheck(fields, width);
-          const session = requiredText('session_id', get('session_id'));
-          const trackId = requiredText('track_id_clean', get('track_id_clean'));
-          const posText = get('session_position').trim();
-          if (!/^\d+$/.test(posText) || Number(posText) < 1) {
-            fail('session_position', get('session_position'), 'a positive integer');
-          }
-          const dateText = get('date').trim();
-          if (!/^\d{4}-\d{2}-\d{2}$/.test(dateText)) fail('date', get('date'), 'a date YYYY-MM-DD');
-          const day = timestampField('date', dateText, latest);
-          const s1 = requiredBool('skip_1', get('skip_1'));
-          const s2 = requiredBool('skip_2', get('skip_2'));
-          const s3 = requiredBool('skip_3', get('skip_3'));
-          requiredBool('not_skipped', get('not_skipped'));
-          const listen: Listen = {
-            userId: session,
-            trackId,
-            timestamp: day + Number(posText) * 1000,
-            skipLevel: s1 ? 1 : s2 ? 2 : s3 ? 3 : 0,
-          };
-          const reasonEnd = get('hist_user_behavior_reason_end');
-          if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
-          const context = get('context_type');
-          if (context !== '') listen.context = context;
-          listen.sessionId = session;
-          return listen;
-        },
-        (l) => acceptListen(c, dups, lines, l, line),
-      );
-    },
-    (line, message) => {
-      c.rows++;
-      return c.issue(line, { expected: `well-formed CSV (${message})` });
-    },
-  );
-  if (!index) throw new InvalidDataError(`${file}: no header row`, [{ file, expected: 'a header row' }]);
+function buildMssdListen(get: Getter<MssdColumn>, latest: number): Listen {
+  const session = requiredText('session_id', get('session_id'));
+  const trackId = requiredText('track_id_clean', get('track_id_clean'));
+  const posText = get('session_position').trim();
+  if (!/^\d+$/.test(posText) || Number(posText) < 1) {
+    fail('session_position', get('session_position'), 'a positive integer');
+  }
+  const dateText = get('date').trim();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(dateText)) fail('date', get('date'), 'a date YYYY-MM-DD');
+  const day = timestampField('date', dateText, latest);
+  const s1 = requiredBool('skip_1', get('skip_1'));
+  const s2 = requiredBool('skip_2', get('skip_2'));
+  const s3 = requiredBool('skip_3', get('skip_3'));
+  requiredBool('not_skipped', get('not_skipped'));
+  const listen: Listen = {
+    userId: session,
+    trackId,
+    timestamp: day + Number(posText) * 1000,
+    skipLevel: s1 ? 1 : s2 ? 2 : s3 ? 3 : 0,
+  };
+  const reasonEnd = get('hist_user_behavior_reason_end');
+  if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
+  const context = get('context_type');
+  if (context !== '') listen.context = context;
+  listen.sessionId = session;
+  return listen;
 }
 
 async function loadLastfm(file: string, c: Collector<Listen>, latest: number): Promise<void> {
@@ -889,9 +951,15 @@ export async function loadListens(
   await checkFile(file);
   const c = new Collector<Listen>(file, policy);
   const latest = Date.now() + DAY_MS;
-  if (format === 'listens-csv') await loadListensCsv(file, mapping, c, latest);
-  else if (format === 'mssd') await loadMssd(file, c, latest);
-  else if (format === 'lastfm-1k') await loadLastfm(file, c, latest);
+  if (format === 'listens-csv') {
+    await loadCsvListens(file, c, LISTEN_COLUMNS, ['user_id', 'track_id', 'timestamp'], mapping, (get, col) =>
+      buildCanonicalListen(get, col, latest),
+    );
+  } else if (format === 'mssd') {
+    await loadCsvListens(file, c, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map(), (get) =>
+      buildMssdListen(get, latest),
+    );
+  } else if (format === 'lastfm-1k') await loadLastfm(file, c, latest);
   else await loadSequences(file, c);
   finish(c, 'row');
   return { listens: c.items, issues: c.issues, rows: c.rows };

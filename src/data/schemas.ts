@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { Listen, Track } from './types.js';
 
 /**
- * Schema of a {@link Track}: non-empty ids, optional genre, non-negative integer duration and finite features.
+ * Schema of a {@link Track}: non-empty track id, optional non-empty genre, non-negative integer duration and a
+ * non-empty list of finite features. Optional fields are absent rather than empty, so CSV round trips are exact
+ * (an empty CSV field reads back as absent).
  *
  * @example
  * ```ts
@@ -18,14 +20,15 @@ export const TrackSchema = z
     artistId: z.string(),
     artist: z.string(),
     genre: z.string().min(1).optional(),
-    durationMs: z.number().int().nonnegative().optional(),
+    durationMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     features: z.array(z.number().finite()).min(1).optional(),
   })
   .strict() satisfies z.ZodType<Track>;
 
 /**
- * Schema of a {@link Listen}: non-empty user and track ids, epoch-ms integer timestamp, non-negative
- * integer play/duration times, skip level 0-3.
+ * Schema of a {@link Listen}: non-empty user and track ids, a non-negative epoch-ms integer timestamp,
+ * non-negative integer play/duration times, skip level 0-3, and optional strings that are absent rather than
+ * empty (an empty CSV field reads back as absent).
  *
  * @example
  * ```ts
@@ -36,9 +39,9 @@ export const ListenSchema = z
   .object({
     userId: z.string().min(1),
     trackId: z.string().min(1),
-    timestamp: z.number().int().nonnegative().finite(),
-    msPlayed: z.number().int().nonnegative().optional(),
-    durationMs: z.number().int().nonnegative().optional(),
+    timestamp: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    msPlayed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+    durationMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     skipLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
     reasonEnd: z.string().min(1).optional(),
     saved: z.boolean().optional(),
