@@ -8,12 +8,23 @@ import { generateWorld } from '../data/generate.js';
 import { type ListenFormat, loadListens, loadTracks, saveListens, saveTracks } from '../data/loaders.js';
 import { leaveOneOut } from '../data/splits.js';
 import type { EvalCase, Track } from '../data/types.js';
+import { compare } from '../eval/compare.js';
 import { type EvaluationResult, evaluate } from '../eval/metrics.js';
 import { formatTable } from '../eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../models/baselines.js';
 import { loadModel } from '../models/persist.js';
 import type { Recommender } from '../models/recommender.js';
 import { SASRec } from '../models/sasrec.js';
+import {
+  blendCompositionChart,
+  modelComparisonChart,
+  simulationChart,
+  trainingCurveChart,
+  writeChart,
+} from '../report/charts.js';
+import { type ReportSection, writeReport } from '../report/report.js';
+import { rerank, scorers } from '../rewards/rerank.js';
+import { createSimWorld, type SimPolicy, type SimResult, simulate } from '../sim/simulator.js';
 import { type CliIo, emit, info, startProgress } from './io.js';
 import { CliError, requireDir, requireFile } from './options.js';
 
@@ -452,9 +463,111 @@ export interface SimulateCommandOptions {
  * ```
  */
 export async function runSimulate(io: CliIo, opts: SimulateCommandOptions): Promise<void> {
-  void io;
-  void opts;
-  throw new CliError('simulate is not available yet');
+  const runs = await simulatePolicies(io, opts);
+  emit(
+    io,
+    opts.json,
+    { days: opts.days, listeners: opts.listeners, seed: opts.seed, policies: runs.map(simulationJson) },
+    () =>
+      [
+        `${opts.listeners} simulated listeners over ${opts.days} days (seed ${opts.seed}); models trained on their first two weeks`,
+        '',
+        formatSimulation(runs),
+      ].join('\n'),
+  );
+}
+
+/** One policy's simulation. */
+export interface PolicyRun {
+  policy: string;
+  description: string;
+  result: SimResult;
+}
+
+/** The policies `encore simulate` compares, in display order. */
+export const SIM_POLICIES = ['popularity', 'item-transition', 'item-knn', 'item-knn+diversity'] as const;
+
+/**
+ * Builds a simulated world, trains the baselines on its organic history, and runs each policy for `days`.
+ * Shared by `encore simulate` and `encore report`.
+ */
+export async function simulatePolicies(
+  io: CliIo,
+  opts: { days: number; listeners: number; seed: number },
+): Promise<PolicyRun[]> {
+  const world = createSimWorld({ listeners: opts.listeners, seed: opts.seed });
+  const train = Dataset.fromListens(world.listens);
+  const knn = await ItemKNN.fit(train);
+  const policies: { policy: string; description: string; run: Recommender | SimPolicy }[] = [
+    { policy: 'popularity', description: 'most played tracks', run: await Popularity.fit(train) },
+    {
+      policy: 'item-transition',
+      description: 'what usually follows the last track',
+      run: await ItemTransition.fit(train),
+    },
+    { policy: 'item-knn', description: 'tracks played near the recent ones', run: knn },
+    {
+      policy: 'item-knn+diversity',
+      description: 'item-knn re-ranked for artist and genre diversity',
+      run: {
+        model: knn,
+        rerank: (recs, ctx) =>
+          rerank(recs, {
+            history: ctx.history,
+            k: 10,
+            objectives: [
+              [scorers.relevance(), 1],
+              [scorers.diversity({ tracks: world.tracks }), 0.6],
+            ],
+          }),
+      },
+    },
+  ];
+  const bar = startProgress(io, 'simulating', policies.length);
+  const runs: PolicyRun[] = [];
+  try {
+    for (const [i, p] of policies.entries()) {
+      bar.update(i, p.policy);
+      const result = await simulate({ world, policy: p.run, days: opts.days, seed: opts.seed });
+      runs.push({ policy: p.policy, description: p.description, result });
+    }
+    bar.update(policies.length);
+  } finally {
+    bar.stop();
+    for (const p of policies) ('model' in p.run ? p.run.model : p.run).dispose();
+  }
+  return runs;
+}
+
+function simulationJson(run: PolicyRun) {
+  const r = run.result;
+  return {
+    policy: run.policy,
+    description: run.description,
+    meanActiveDays: r.meanActiveDays,
+    retention: r.retention,
+    skipRate: r.skipRate,
+    sessionLength: r.sessionLength,
+    diversity: r.diversity,
+    day1CompletionRate: r.day1CompletionRate,
+    activeByDay: r.daily.map((d) => d.active),
+  };
+}
+
+/** Text table of a policy comparison. */
+function formatSimulation(runs: readonly PolicyRun[]): string {
+  return formatTable(
+    [
+      { key: 'policy' },
+      { key: 'meanActiveDays', header: 'active days', digits: 2 },
+      { key: 'retention', header: 'retention (last 7 d)', digits: 3 },
+      { key: 'day1CompletionRate', header: 'day-1 completion', digits: 3 },
+      { key: 'skipRate', header: 'skip rate', digits: 3 },
+      { key: 'sessionLength', header: 'plays/day', digits: 2 },
+      { key: 'diversity', digits: 3 },
+    ],
+    runs.map(simulationJson),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -485,7 +598,188 @@ export interface ReportCommandOptions {
  * ```
  */
 export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<void> {
-  void io;
-  void opts;
-  throw new CliError('report is not available yet');
+  const started = Date.now();
+  const say = (text: string) => {
+    if (!opts.json) info(io, text);
+  };
+  // 1. Data: a file, or a generated world with known structure.
+  let dataset: Dataset;
+  let catalogue: Track[] | undefined;
+  let source: string;
+  if (opts.data !== undefined) {
+    dataset = await loadDataset(opts.data, opts.format);
+    source = opts.data;
+  } else {
+    const world = generateWorld({ seed: opts.seed, users: opts.users });
+    dataset = Dataset.fromListens(world.listens);
+    catalogue = world.tracks;
+    source = `generated world (seed ${opts.seed}, ${opts.users} listeners)`;
+  }
+  await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const split = leaveOneOut(dataset);
+  if (split.validation.length === 0) {
+    throw new CliError(`--data has no listener with 3 or more listens: ${opts.data}`, DATA_FIX);
+  }
+  const stats = dataset.stats();
+
+  // 2. Training: SASRec with validation early stopping, and the baselines.
+  say(
+    `training sasrec (up to ${opts.epochs} epochs, dim ${opts.dim}) on ${split.train.users.length} listeners`,
+  );
+  const history: EpochRecord[] = [];
+  const models: Record<string, Recommender> = {};
+  try {
+    models.sasrec = await fitModel(
+      io,
+      'sasrec',
+      split.train,
+      {
+        seed: opts.seed,
+        validation: split.validation,
+        epochs: opts.epochs,
+        dim: opts.dim,
+        ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+      },
+      history,
+    );
+    models.popularity = await Popularity.fit(split.train);
+    models['item-transition'] = await ItemTransition.fit(split.train);
+    models['item-knn'] = await ItemKNN.fit(split.train);
+
+    // 3. Comparison on the test targets (full ranking).
+    say('evaluating on the last listen of every listener (full ranking)');
+    const ks = [10, 20];
+    const rows = await compare(models, split.test, { k: ks, train: split.train });
+    const chartRows = rows.flatMap((r) =>
+      [
+        { metric: 'HR@10', value: r.result.hr[10]! },
+        { metric: 'NDCG@10', value: r.result.ndcg[10]! },
+        { metric: 'HR@20', value: r.result.hr[20]! },
+        { metric: 'MRR', value: r.result.mrr },
+      ].map((m) => ({ model: r.name, ...m })),
+    );
+
+    // 4. A Blend of the first three listeners with SASRec.
+    say('making a Blend');
+    const memberIds = dataset.users.slice(0, Math.min(3, dataset.users.length));
+    const blended =
+      memberIds.length >= 2
+        ? await blend(
+            memberIds.map((id) => ({
+              id,
+              history: (dataset.userListens.get(id) ?? []).map((l) => l.trackId),
+            })),
+            {
+              model: models.sasrec,
+              size: 30,
+              strategy: 'gfar',
+              date: '2024-03-01',
+              ...(catalogue ? { tracks: catalogue } : {}),
+            },
+          )
+        : undefined;
+
+    // 5. The long-term simulation.
+    say(
+      `simulating ${opts.listeners} listeners over ${opts.days} days under ${SIM_POLICIES.length} policies`,
+    );
+    const runs = await simulatePolicies(io, { days: opts.days, listeners: opts.listeners, seed: opts.seed });
+
+    // 6. Charts and the page.
+    const charts: Record<string, string> = {
+      training: history.length > 0 ? await trainingCurveChart(history, { title: 'SASRec training' }) : '',
+      comparison: await modelComparisonChart(chartRows),
+      blend: blended ? await blendCompositionChart(blended) : '',
+      simulation: await simulationChart(
+        Object.fromEntries(runs.map((r) => [r.policy, r.result.daily.map((d) => d.active)])),
+        { title: `Active listeners per day (${opts.listeners} simulated listeners)` },
+      ),
+    };
+    const chartFiles: string[] = [];
+    for (const [name, svg] of Object.entries(charts)) {
+      if (!svg) continue;
+      const file = path.join(opts.out, `${name}.svg`);
+      await writeChart(file, svg);
+      chartFiles.push(file);
+    }
+    const best = history.reduce<EpochRecord | undefined>(
+      (b, h) =>
+        h.valNdcg10 !== undefined && (b?.valNdcg10 === undefined || h.valNdcg10 > b.valNdcg10) ? h : b,
+      undefined,
+    );
+    const sections: ReportSection[] = [
+      {
+        heading: 'Data',
+        text: `Source: ${source}.\n\n${stats.users} listeners, ${stats.tracks} tracks, ${stats.listens} listens (median ${stats.medianSequenceLength} per listener). Split leave-one-out: each listener's last listen is the test target, the one before it the validation target.`,
+      },
+      {
+        heading: 'Training',
+        text: `SASRec (full-softmax cross-entropy, dim ${opts.dim}) trained for ${history.length} epoch(s) with early stopping on validation NDCG@10${
+          best?.valNdcg10 !== undefined ? `; best ${best.valNdcg10.toFixed(4)} at epoch ${best.epoch}` : ''
+        }.`,
+        ...(charts.training ? { svg: charts.training } : {}),
+      },
+      {
+        heading: 'Model comparison',
+        text: 'Every model ranks the held-out last listen against the whole catalogue (no sampled negatives). Popularity and item-transition are the baselines any model must beat.',
+        svg: charts.comparison!,
+        table: {
+          columns: ['model', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20', 'MRR', 'Coverage@10'],
+          rows: rows.map((r) => [
+            r.name,
+            r.result.hr[10]!,
+            r.result.ndcg[10]!,
+            r.result.hr[20]!,
+            r.result.ndcg[20]!,
+            r.result.mrr,
+            r.result.coverage[10]!,
+          ]),
+        },
+      },
+    ];
+    if (blended) {
+      sections.push({
+        heading: 'Blend',
+        text: `A ${blended.tracks.length}-track Blend for ${blended.members.map((m) => m.id).join(', ')} (${blended.strategy}). Each track is attributed to the members whose taste it represents; shared tracks count for each of them.`,
+        svg: charts.blend!,
+        table: {
+          columns: ['member', 'share', 'tracks', 'mean relevance'],
+          rows: blended.members.map((m) => [
+            m.id,
+            `${Math.round(m.share * 100)}%`,
+            m.tracks,
+            m.meanRelevance,
+          ]),
+        },
+      });
+    }
+    sections.push({
+      heading: 'Long-term simulation',
+      text: `Simulated listeners with hidden tastes and satisfaction, recommended to daily for ${opts.days} days by each policy. Catchy "clickbait" tracks win short-term completion; satisfying, varied listening keeps listeners coming back.`,
+      svg: charts.simulation!,
+      pre: formatSimulation(runs),
+    });
+    const reportFile = await writeReport(opts.out, { title: 'encore report', sections });
+    const seconds = (Date.now() - started) / 1000;
+    const json = {
+      report: reportFile,
+      charts: chartFiles,
+      seconds,
+      data: { source, users: stats.users, tracks: stats.tracks, listens: stats.listens },
+      training: history,
+      comparison: rows.map((r) => ({ model: r.name, ...metricsJson(r.result) })),
+      blend: blended
+        ? { members: blended.members, tasteMatch: blended.tasteMatch, tracks: blended.tracks.length }
+        : null,
+      simulation: runs.map(simulationJson),
+    };
+    emit(
+      io,
+      opts.json,
+      json,
+      () => `wrote ${reportFile} and ${chartFiles.length} charts in ${seconds.toFixed(1)} s`,
+    );
+  } finally {
+    for (const m of Object.values(models)) m.dispose();
+  }
 }
