@@ -307,6 +307,9 @@ describe('loadListens: formats', () => {
     fs.writeFileSync(file, 'u1 1 2\nlonely\n');
     const e = await dataError(loadListens(file, { format: 'sequences' }));
     expect(e.issues[0]).toMatchObject({ line: 2, value: 'lonely' });
+    expect(lines.rows).toBe(7);
+    const skipped = await loadListens(file, { format: 'sequences', onInvalidRow: 'skip' });
+    expect([skipped.listens.length, skipped.issues.length, skipped.rows]).toEqual([2, 1, 3]);
   });
 });
 

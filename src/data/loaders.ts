@@ -269,7 +269,10 @@ export interface LoadListensResult {
   listens: Listen[];
   /** One issue per skipped row (empty in strict mode, which throws instead). */
   issues: DataIssue[];
-  /** Data rows read (blank lines and the header not counted): `listens.length + issues.length === rows`. */
+  /**
+   * Data rows read (blank lines and the header not counted; for `'sequences'`, each user-item pair is a row and
+   * each invalid line one row): `listens.length + issues.length === rows`.
+   */
   rows: number;
 }
 
@@ -859,14 +862,15 @@ async function loadSequences(file: string, c: Collector<Listen>): Promise<void> 
   await streamLines(file, (text, line) => {
     const tokens = text.trim().split(/\s+/);
     if (tokens.length === 1 && tokens[0] === '') return true;
-    c.rows++;
     if (tokens.length < 2) {
+      c.rows++;
       return c.issue(line, {
         column: 'item',
         value: text,
         expected: 'a user id followed by at least one item id',
       });
     }
+    c.rows += tokens.length - 1; // one row per (user, item) pair
     const user = tokens[0]!;
     let t = next.get(user) ?? 0;
     for (let i = 1; i < tokens.length; i++)
