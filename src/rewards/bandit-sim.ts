@@ -30,7 +30,7 @@ export interface BanditSim {
   /** Logged records with the logging policy's propensity of the logged action. */
   logs: LogRecord<BanditContext, number>[];
   /** The logging policy (probability per action for a context). */
-  loggingPolicy: TargetPolicy<BanditContext, number>;
+  loggingPolicy: (context: BanditContext) => number[];
   /** True expected reward of an action in a context (Bernoulli mean, in [0, 1]). */
   expectedReward: (context: BanditContext, action: number) => number;
   /** Exact value of a target policy under the simulator's context distribution. */

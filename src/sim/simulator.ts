@@ -128,7 +128,7 @@ export interface SimResult {
   daily: SimDay[];
   /** Mean number of days each listener was active. */
   meanActiveDays: number;
-  /** Share of listeners active at least once in the final 7 days. */
+  /** Share of listeners active per day, averaged over the final 7 days (day 54-60 of 60). */
   retention: number;
   /** Share of all plays skipped. */
   skipRate: number;
@@ -513,7 +513,8 @@ export class ListenerSimulator {
       return { userId: l.userId, activeDays: trace.reduce((a, b) => a + b, 0), trace };
     });
     const lastWeek = Math.max(0, days - 7);
-    const retained = perListener.filter((p) => p.trace.subarray(lastWeek).some((x) => x === 1)).length;
+    let retainedSum = 0;
+    for (const d of engine.daily.slice(lastWeek)) retainedSum += d.active / n;
     let plays = 0;
     let skips = 0;
     let divWeighted = 0;
@@ -528,7 +529,7 @@ export class ListenerSimulator {
     const result: SimResult = {
       daily: engine.daily,
       meanActiveDays: activeDays / n,
-      retention: retained / n,
+      retention: retainedSum / (days - lastWeek),
       skipRate: plays ? skips / plays : 0,
       sessionLength: activeDays ? plays / activeDays : 0,
       diversity: activeDays ? divWeighted / activeDays : 0,
