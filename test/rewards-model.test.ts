@@ -60,7 +60,7 @@ describe('RewardModel', () => {
     const ids = train.vocabulary.ids.slice(1, 6);
     const js = await model.predict(h, ids);
     const viaTf = await model.predictWithTf(h, ids);
-    js.forEach((v, i) => expect(v).toBeCloseTo(viaTf[i]!, 4));
+    for (const [i, v] of js.entries()) expect(v).toBeCloseTo(viaTf[i]!, 4);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
     await expect(model.predict(h, ids)).rejects.toThrow(/disposed/);
