@@ -206,10 +206,19 @@ describe('known answers', () => {
         { id: 'ana', history: genreHistory(0, 20, 10, 1) },
         { id: 'ben', history: genreHistory(1, 20, 10, 2) },
       ],
-      { model, size: 8, strategy: dictator, representEveryone: false },
+      { model, size: 8, strategy: dictator, rotation: 0, representEveryone: false },
     );
     expect(r.strategy).toBe('dictator');
     expect(r.tracks.every((t) => t.attributedTo.includes('ben'))).toBe(true);
+    // By default a custom strategy's Blend still represents everyone: Ana's best track is swapped in.
+    const fair = await blend(
+      r.members.map((m, i) => ({ id: m.id, history: genreHistory(i, 20, 10, i + 1) })),
+      { model, size: 8, strategy: dictator, rotation: 0 },
+    );
+    const forAna = fair.tracks.filter((t) => t.attributedTo.includes('ana'));
+    expect(forAna).toHaveLength(1);
+    expect(forAna[0]!.relevance.ana).toBe(1);
+    expect(fair.tracks.filter((t) => t.attributedTo.includes('ben'))).toHaveLength(7);
   });
 
   it("explains tracks with the member's own plays and titles", async () => {
@@ -232,6 +241,58 @@ describe('known answers', () => {
       expect(titles.has(t.because!.slice('because ana plays "'.length, -1))).toBe(true);
       expect(t.title).toBe(`Song ${t.trackId.slice(1)}`);
     }
+  });
+
+  it('familiar: 0 leaves out played tracks; candidates restricts the pool', async () => {
+    const { model } = world(2, 20);
+    const members = [
+      { id: 'ana', history: genreHistory(0, 20, 10, 1) },
+      { id: 'ben', history: genreHistory(1, 20, 10, 2) },
+    ];
+    const played = new Set(members.flatMap((m) => m.history));
+    const fresh = await blend(members, { model, size: 10, familiar: 0 });
+    expect(fresh.tracks.some((t) => played.has(t.trackId))).toBe(false);
+    const withFavs = await blend(members, { model, size: 10 });
+    expect(withFavs.tracks.some((t) => played.has(t.trackId))).toBe(true);
+    const allowed = ['t3', 't5', 't25', 't30', 't31'];
+    const r = await blend(members, { model, size: 10, candidates: allowed });
+    expect(r.tracks.map((t) => t.trackId).sort()).toEqual([...allowed].sort());
+  });
+
+  it('GFAR serves the minority member early; average serves only the majority', async () => {
+    // Ana and Ben rank x1 > … > x5 > y1 > y2 > y3; Chloe ranks y1 > y2 > y3 > x1 > … > x5.
+    const xs = ['x1', 'x2', 'x3', 'x4', 'x5'];
+    const ys = ['y1', 'y2', 'y3'];
+    const vocab = Vocabulary.from(['hx', 'hy', ...xs, ...ys]);
+    const pref: Record<string, number[]> = {
+      hx: [0, 0, 10, 9, 8, 7, 6, 5, 4, 3],
+      hy: [0, 0, 7, 6, 5, 4, 3, 10, 9, 8],
+    };
+    const model = new (class extends AffinityModel {
+      override async scoreAll(h: readonly (readonly string[])[]) {
+        return h.map((x) => Float32Array.from([0, ...pref[x[0]!]!]));
+      }
+    })(vocab, new Float32Array(0));
+    const members = [
+      { id: 'ana', history: ['hx'] },
+      { id: 'ben', history: ['hx'] },
+      { id: 'chloe', history: ['hy'] },
+    ];
+    const opts = {
+      model,
+      size: 3,
+      coherence: 0,
+      rotation: 0,
+      familiar: 0,
+      representEveryone: false,
+    } as const;
+    const avg = await blend(members, { ...opts, strategy: 'average' });
+    expect(avg.tracks.map((t) => t.trackId)).toEqual(['x1', 'x2', 'x3']);
+    expect(avg.members.find((m) => m.id === 'chloe')!.tracks).toBe(0);
+    const g = await blend(members, { ...opts, strategy: 'gfar' });
+    // x1 has relevance 1 for Ana and Ben, so R(ana) = R(ben) = 0 and Chloe's y1 comes next.
+    expect(g.tracks.map((t) => t.trackId)).toEqual(['x1', 'y1', 'x2']);
+    expect(g.tracks[1]!.attributedTo).toEqual(['chloe']);
   });
 
   it("without a model, uses only the members' own plays", async () => {
