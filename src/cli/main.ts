@@ -221,7 +221,12 @@ function fixFor(error: EncoreError): string | undefined {
 }
 
 function writeError(io: CliIo, message: string, fix?: string): void {
-  const text = message.replace(/^error:\s*/i, '').trimEnd();
+  // One line: commander puts its "(Did you mean ...?)" suggestion on a line of its own.
+  const text = message
+    .replace(/^error:\s*/i, '')
+    .trimEnd()
+    .replace(/\s*\n\s*\(Did you mean/g, ' (did you mean')
+    .replace(/\n(?!\s+- |\s+… )/g, ' ');
   io.stderr(`error: ${text}\n`);
   if (fix) io.stderr(`  fix: ${fix}\n`);
 }

@@ -1,0 +1,383 @@
+// Tests for the `encore` CLI, run in-process through main() on a small generated world.
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../src/backend.js';
+import type { CliIo } from '../src/cli/io.js';
+import { main } from '../src/cli/main.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(...argv: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    stderrIsTTY: false,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+function json<T = Record<string, unknown>>(r: Run): T {
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+let dir: string;
+let listens: string;
+let tracks: string;
+let popDir: string;
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encore-cli-'));
+  const r = await run(
+    'generate',
+    '--out',
+    path.join(dir, 'data'),
+    '--users',
+    '40',
+    '--artists',
+    '36',
+    '--days',
+    '10',
+    '--json',
+  );
+  const out = json<{ listensFile: string; tracksFile: string; users: number; tracks: number }>(r);
+  listens = out.listensFile;
+  tracks = out.tracksFile;
+  expect(out.users).toBe(40);
+  expect(out.tracks).toBe(360);
+  popDir = path.join(dir, 'pop');
+  json(await run('train', '--data', listens, '--model', 'popularity', '--out', popDir, '--json'));
+});
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('usage errors exit 2 with one error line and a fix', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['no arguments', [], /Usage: encore/],
+    ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['unknown option', ['simulate', '--dayz', '3'], /unknown option '--dayz' \(did you mean --days\?\)/],
+    [
+      'missing required option',
+      ['train', '--model', 'popularity', '--out', 'x'],
+      /required option '--data <csv>'/,
+    ],
+    [
+      'unknown model',
+      ['train', '--data', 'x.csv', '--model', 'bert', '--out', 'x'],
+      /'bert' is invalid\. Allowed choices are sasrec/,
+    ],
+    [
+      'invalid number',
+      ['train', '--data', 'x.csv', '--model', 'sasrec', '--out', 'x', '--epochs', '0'],
+      /--epochs <n>.*'0' is invalid/,
+    ],
+    ['invalid k list', ['evaluate', '--model', 'm', '--data', 'd', '-k', '5,x'], /comma-separated integers/],
+    ['bad member syntax', ['blend', '--model', 'm', '--member', 'ana'], /name=listens\.csv/],
+    ['bad date', ['blend', '--model', 'm', '--member', 'a=a.csv', '--date', '2024-13-45'], /YYYY-MM-DD/],
+  ];
+  for (const [name, argv, message] of cases) {
+    it(name, async () => {
+      const r = await run(...argv);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+      if (argv.length > 0) {
+        expect(r.stderr).toMatch(/^error: .*\n {2}fix: .*--help/);
+        expect(r.stderr.trim().split('\n')).toHaveLength(2);
+      }
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it('an option value the library rejects (k above the catalogue) is bad usage', async () => {
+    const r = await run('recommend', '--model', popDir, '-k', '100000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: The `k` option must be an integer from 1 to the catalogue size/);
+    expect(r.stderr).toContain('fix:');
+  });
+
+  it('a Blend needs 2 to 10 members', async () => {
+    const r = await run('blend', '--model', popDir, '--member', `ana=${listens}`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--member must be given 2 to 10 times, got 1/);
+  });
+});
+
+describe('failures exit 1 with a fix and no stack trace', () => {
+  it('missing data file', async () => {
+    const r = await run(
+      'train',
+      '--data',
+      path.join(dir, 'nope.csv'),
+      '--model',
+      'popularity',
+      '--out',
+      path.join(dir, 'x'),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error: --data file not found: .*nope\.csv\n {2}fix: pass the path of a listens CSV/,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('missing model directory', async () => {
+    const r = await run('recommend', '--model', path.join(dir, 'no-model'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--model directory not found/);
+  });
+
+  it('corrupted model directory', async () => {
+    const broken = path.join(dir, 'broken');
+    await fs.cp(popDir, broken, { recursive: true });
+    await fs.writeFile(path.join(broken, 'weights.bin'), 'garbage');
+    const r = await run('recommend', '--model', broken);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: Invalid model directory/);
+    expect(r.stderr).toMatch(/fix: retrain/);
+  });
+
+  it('invalid rows in a data file', async () => {
+    const bad = path.join(dir, 'bad.csv');
+    await fs.writeFile(bad, 'user_id,track_id,timestamp\nu1,t1,not-a-time\n');
+    const r = await run('evaluate', '--model', popDir, '--data', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.csv:line 2/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('unexpected errors ask for a report and hide the stack unless ENCORE_DEBUG=1', async () => {
+    let stderr = '';
+    const io: CliIo = {
+      stdout: () => {
+        throw new Error('disk on fire');
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
+      stderrIsTTY: false,
+    };
+    const code = await main(['recommend', '--model', popDir, '-k', '3'], io);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: unexpected failure: disk on fire\n {2}please report/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    process.env.ENCORE_DEBUG = '1';
+    try {
+      stderr = '';
+      expect(await main(['recommend', '--model', popDir, '-k', '3'], io)).toBe(1);
+      expect(stderr).toMatch(/\n\s+at /);
+    } finally {
+      delete process.env.ENCORE_DEBUG;
+    }
+  });
+});
+
+describe('help', () => {
+  for (const cmd of ['generate', 'train', 'evaluate', 'recommend', 'blend', 'simulate', 'report']) {
+    it(`${cmd} --help`, async () => {
+      const r = await run(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: encore ${cmd}`);
+      expect(r.stdout).toContain('--json');
+    });
+  }
+  it('--help lists every command and --version prints it', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    for (const cmd of ['generate', 'train', 'evaluate', 'recommend', 'blend', 'simulate', 'report'])
+      expect(r.stdout).toContain(cmd);
+    expect((await run('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('commands', () => {
+  it('train item-transition prints validation metrics as text', async () => {
+    const r = await run(
+      'train',
+      '--data',
+      listens,
+      '--model',
+      'item-transition',
+      '--out',
+      path.join(dir, 'markov'),
+      '-k',
+      '5,10',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trained item-transition on 40 listeners/);
+    expect(r.stdout).toMatch(/\n\s*5\s+0\.\d{4}/);
+    expect(existsSync(path.join(dir, 'markov', 'model.json'))).toBe(true);
+  });
+
+  it('train sasrec (tiny) records epochs, frees its tensors, and the model evaluates', async () => {
+    const before = tf.memory().numTensors;
+    const out = path.join(dir, 'sasrec');
+    const r = json<{
+      epochs: { epoch: number; loss: number; valNdcg10: number }[];
+      validation: { hr: Record<string, number> };
+    }>(
+      await run(
+        'train',
+        '--data',
+        listens,
+        '--model',
+        'sasrec',
+        '--out',
+        out,
+        '--epochs',
+        '2',
+        '--dim',
+        '8',
+        '--json',
+      ),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(r.epochs[0]!.loss).toBeGreaterThan(0);
+    expect(r.epochs[0]!.valNdcg10).toBeGreaterThanOrEqual(0);
+    expect(r.validation.hr['10']).toBeGreaterThanOrEqual(0);
+    const ev = json<{
+      model: string;
+      test: { cases: number; protocol: string; ndcg: Record<string, number> };
+    }>(await run('evaluate', '--model', out, '--data', listens, '--json'));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(ev.model).toBe('sasrec');
+    expect(ev.test.cases).toBe(40);
+    expect(ev.test.protocol).toBe('full');
+    expect(Object.keys(ev.test.ndcg)).toEqual(['5', '10', '20']);
+  });
+
+  it('evaluate prints a table with one line per k', async () => {
+    const r = await run('evaluate', '--model', popDir, '--data', listens, '-k', '1,3');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\n\s*1\s+0\.\d{4}/);
+    expect(r.stdout).toMatch(/\n\s*3\s+0\.\d{4}/);
+    expect(r.stdout).toMatch(/MRR 0\.\d{4} {2}\(40 cases, full ranking\)/);
+  });
+
+  it('recommend --json returns k tracks, skipping unknown history ids', async () => {
+    const r = json<{ recommendations: { trackId: string; score: number }[]; unknownSkipped: number }>(
+      await run('recommend', '--model', popDir, '--history', 't001,zzz', '-k', '4', '--json'),
+    );
+    expect(r.recommendations).toHaveLength(4);
+    expect(r.unknownSkipped).toBe(1);
+    const scores = r.recommendations.map((x) => x.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('blend --json: size tracks, every member represented, titles from --tracks', async () => {
+    const text = await fs.readFile(listens, 'utf8');
+    const [header, ...rows] = text.trim().split('\n');
+    const files: string[] = [];
+    for (const user of ['u01', 'u02']) {
+      const f = path.join(dir, `${user}.csv`);
+      await fs.writeFile(f, [header, ...rows.filter((l) => l.startsWith(`${user},`))].join('\n'));
+      files.push(f);
+    }
+    const r = json<{
+      tracks: { title?: string; attributedTo: string[] }[];
+      members: { id: string; share: number }[];
+      date: string;
+    }>(
+      await run(
+        'blend',
+        '--model',
+        popDir,
+        '--member',
+        `ana=${files[0]}`,
+        '--member',
+        `ben=${files[1]}`,
+        '--size',
+        '12',
+        '--date',
+        '2024-02-01',
+        '--tracks',
+        tracks,
+        '--json',
+      ),
+    );
+    expect(r.tracks).toHaveLength(12);
+    expect(r.date).toBe('2024-02-01');
+    expect(r.members.map((m) => m.id)).toEqual(['ana', 'ben']);
+    for (const m of ['ana', 'ben']) expect(r.tracks.some((t) => t.attributedTo.includes(m))).toBe(true);
+    expect(r.tracks.every((t) => typeof t.title === 'string')).toBe(true);
+    const human = await run(
+      'blend',
+      '--model',
+      popDir,
+      '--member',
+      `ana=${files[0]}`,
+      '--member',
+      `ben=${files[1]}`,
+      '--size',
+      '5',
+    );
+    expect(human.stdout).toMatch(/taste match: \d+%/);
+  });
+
+  it('simulate --json compares four policies day by day', async () => {
+    const r = json<{ policies: { policy: string; activeByDay: number[]; retention: number }[] }>(
+      await run('simulate', '--days', '4', '--listeners', '15', '--seed', '3', '--json'),
+    );
+    expect(r.policies.map((p) => p.policy)).toEqual([
+      'popularity',
+      'item-transition',
+      'item-knn',
+      'item-knn+diversity',
+    ]);
+    for (const p of r.policies) {
+      expect(p.activeByDay).toHaveLength(4);
+      expect(Math.max(...p.activeByDay)).toBeLessThanOrEqual(15);
+    }
+  });
+
+  it('report writes a self-contained page with four charts', async () => {
+    const out = path.join(dir, 'report');
+    const before = tf.memory().numTensors;
+    const r = json<{ report: string; charts: string[]; comparison: { model: string }[] }>(
+      await run(
+        'report',
+        '--out',
+        out,
+        '--users',
+        '30',
+        '--epochs',
+        '1',
+        '--dim',
+        '8',
+        '--days',
+        '3',
+        '--listeners',
+        '10',
+        '--json',
+      ),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.report).toBe(path.join(out, 'index.html'));
+    expect(r.charts.map((c) => path.basename(c))).toEqual([
+      'training.svg',
+      'comparison.svg',
+      'blend.svg',
+      'simulation.svg',
+    ]);
+    expect(r.comparison.map((c) => c.model)).toEqual(['sasrec', 'popularity', 'item-transition', 'item-knn']);
+    const html = await fs.readFile(r.report, 'utf8');
+    expect((html.match(/<figure class="chart"><svg/g) ?? []).length).toBe(4);
+    expect(html).not.toMatch(/\s(src|href)\s*=\s*["']?(https?:)?\/\//i);
+  });
+});
