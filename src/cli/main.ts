@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The `encore` command-line tool: subcommands, option parsing (commander) and error-to-exit-code mapping.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -14,7 +14,7 @@ export interface ReportSection {
   heading: string;
   /** Paragraphs (blank lines separate paragraphs). Plain text; HTML is escaped. */
   text?: string;
-  /** An SVG document string (e.g. from {@link trainingCurveChart}); inlined as is. */
+  /** An SVG document string (e.g. from `trainingCurveChart`); inlined as is. */
   svg?: string;
   table?: ReportTable;
   /** Preformatted text, e.g. a formatted metrics table. */
