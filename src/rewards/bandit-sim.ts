@@ -15,6 +15,13 @@ export interface BanditSimOptions {
   temperature?: number;
   /** Std of the noise added to the true expected reward in the logging policy's estimate. Default 0.1. */
   noise?: number;
+  /**
+   * `'binary'`: Bernoulli rewards with the hidden mean (default). `'continuous'`: the hidden mean plus Gaussian
+   * noise of std `rewardNoise` — the low-noise regime where a good reward model (DM, DR) pays off most.
+   */
+  rewardType?: 'binary' | 'continuous';
+  /** Std of the reward noise for `rewardType: 'continuous'`. Default 0.1. */
+  rewardNoise?: number;
   /** Seed of the world (true rewards) and the logs. Default 0. */
   seed?: number;
 }
@@ -31,7 +38,7 @@ export interface BanditSim {
   logs: LogRecord<BanditContext, number>[];
   /** The logging policy (probability per action for a context). */
   loggingPolicy: (context: BanditContext) => number[];
-  /** True expected reward of an action in a context (Bernoulli mean, in [0, 1]). */
+  /** True expected reward of an action in a context (in [0, 1]). */
   expectedReward: (context: BanditContext, action: number) => number;
   /** Exact value of a target policy under the simulator's context distribution. */
   trueValue: (policy: TargetPolicy<BanditContext, number>) => number;
@@ -60,6 +67,14 @@ export function simulateBanditLogs(options: BanditSimOptions = {}): BanditSim {
   const temperature = options.temperature ?? 0.2;
   const noise = options.noise ?? 0.1;
   const seed = options.seed ?? 0;
+  const rewardType = options.rewardType ?? 'binary';
+  const rewardNoise = options.rewardNoise ?? 0.1;
+  if (rewardType !== 'binary' && rewardType !== 'continuous') {
+    throw new InvalidOptionError('rewardType', "'binary' or 'continuous'", rewardType);
+  }
+  if (!(rewardNoise >= 0) || !Number.isFinite(rewardNoise)) {
+    throw new InvalidOptionError('rewardNoise', 'a finite number >= 0', rewardNoise);
+  }
   if (!Number.isInteger(n) || n < 1) throw new InvalidOptionError('n', 'an integer >= 1', n);
   if (!Number.isInteger(A) || A < 2) throw new InvalidOptionError('actions', 'an integer >= 2', A);
   if (!Number.isInteger(C) || C < 1) throw new InvalidOptionError('contexts', 'an integer >= 1', C);
@@ -92,7 +107,8 @@ export function simulateBanditLogs(options: BanditSimOptions = {}): BanditSim {
     const ci = rng.int(C);
     const probs = logging[ci]!;
     const action = rng.weighted(probs);
-    const reward = rng.next() < means[ci]![action]! ? 1 : 0;
+    const mean = means[ci]![action]!;
+    const reward = rewardType === 'binary' ? (rng.next() < mean ? 1 : 0) : mean + rewardNoise * rng.normal();
     logs.push({ context: contexts[ci]!, action, reward, propensity: probs[action]! });
   }
   const expectedReward = (context: BanditContext, action: number) => means[context.id]![action]!;
