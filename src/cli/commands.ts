@@ -594,7 +594,7 @@ export interface ReportCommandOptions {
  *
  * @example
  * ```ts
- * await runReport(defaultIo(), { out: 'report', format: 'listens-csv', epochs: 8, dim: 32, users: 300, days: 60, listeners: 200, seed: 42 });
+ * await runReport(defaultIo(), { out: 'report', format: 'listens-csv', epochs: 20, dim: 32, users: 200, days: 60, listeners: 200, seed: 42 });
  * ```
  */
 export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<void> {

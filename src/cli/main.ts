@@ -176,7 +176,11 @@ function buildProgram(io: CliIo): Command {
     .option('--out <dir>', 'report directory', 'report')
     .option('--data <csv>', 'listens file (default: a generated world)')
     .addOption(formatOption())
-    .addOption(new Option('--epochs <n>', 'SASRec epochs').argParser(intOption(1)).default(8))
+    .addOption(
+      new Option('--epochs <n>', 'most SASRec epochs (early stopping may end sooner)')
+        .argParser(intOption(1))
+        .default(20),
+    )
     .addOption(new Option('--dim <n>', 'SASRec embedding size').argParser(intOption(1)).default(32))
     .addOption(
       new Option('--users <n>', 'generated listeners (without --data)').argParser(intOption(2)).default(300),
@@ -184,7 +188,9 @@ function buildProgram(io: CliIo): Command {
     .addOption(new Option('--days <n>', 'simulated days').argParser(intOption(1, 3650)).default(60))
     .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
     .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
-    .addOption(new Option('--max-seconds <s>', 'SASRec training time limit').argParser(numberOption(0)))
+    .addOption(
+      new Option('--max-seconds <s>', 'SASRec training time limit').argParser(numberOption(0)).default(120),
+    )
     .addOption(backendOption())
     .addOption(jsonOption())
     .action((opts) => runReport(io, opts));
