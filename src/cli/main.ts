@@ -183,7 +183,7 @@ function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('--dim <n>', 'SASRec embedding size').argParser(intOption(1)).default(32))
     .addOption(
-      new Option('--users <n>', 'generated listeners (without --data)').argParser(intOption(2)).default(300),
+      new Option('--users <n>', 'generated listeners (without --data)').argParser(intOption(2)).default(200),
     )
     .addOption(new Option('--days <n>', 'simulated days').argParser(intOption(1, 3650)).default(60))
     .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
