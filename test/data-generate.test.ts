@@ -210,7 +210,7 @@ describe('ground truth', () => {
       expected += s.probs.reduce((a, p) => a + p * p, 0);
     }
     const n = world.truth.steps.length;
-    expect(Math.abs(observed / n - expected / n)).toBeLessThan(0.1 * (expected / n));
+    expect(Math.abs(observed / n - expected / n)).toBeLessThan(0.05 * (expected / n));
   });
 
   it('keeps only the last two listens per user by default, truncated to the requested mass', () => {
@@ -230,7 +230,10 @@ describe('ground truth', () => {
     expect(h1).toBeGreaterThan(0);
     expect(h10).toBeGreaterThan(h1);
     expect(h10).toBeLessThanOrEqual(1);
-    expect(h10all).toBeGreaterThanOrEqual(h10);
+    const h10miss = bestAchievableHitRate(world.truth, cases, 10, { historyTargets: 'miss' });
+    expect(h10miss).toBeGreaterThan(0);
+    expect(h10miss).toBeLessThan(h10);
+    expect(h10miss).toBeLessThanOrEqual(h10all);
     expect(
       bestAchievableHitRate(world.truth, cases, world.tracks.length, { excludeHistory: false }),
     ).toBeCloseTo(1, 9);
@@ -238,9 +241,43 @@ describe('ground truth', () => {
     expect(bestAchievableHitRate(world.truth, val, 10)).toBeGreaterThan(0);
   });
 
+  it('matches the evaluate() protocol on a known answer (history left out except the target; ties count against)', () => {
+    const truth = {
+      truthFor: 'all' as const,
+      mass: 1,
+      steps: [
+        {
+          userId: 'u',
+          index: 1,
+          trackId: 'c',
+          sessionStart: false,
+          tracks: ['a', 'b', 'c', 'd'],
+          probs: [0.4, 0.3, 0.2, 0.1],
+        },
+        {
+          userId: 'v',
+          index: 0,
+          trackId: 'x',
+          sessionStart: true,
+          tracks: ['x', 'y', 'z'],
+          probs: [0.5, 0.25, 0.25],
+        },
+      ],
+    };
+    const cases = [{ userId: 'u', history: ['b'], target: 'c' }];
+    expect(bestAchievableHitRate(truth, cases, 1)).toBeCloseTo(0.4, 12);
+    expect(bestAchievableHitRate(truth, cases, 2)).toBeCloseTo(0.9, 12);
+    expect(bestAchievableHitRate(truth, cases, 2, { historyTargets: 'miss' })).toBeCloseTo(0.6, 12);
+    expect(bestAchievableHitRate(truth, cases, 2, { excludeHistory: false })).toBeCloseTo(0.7, 12);
+    expect(bestAchievableHitRate(truth, [{ userId: 'v', history: [], target: 'x' }], 2)).toBeCloseTo(0.5, 12);
+  });
+
   it('rejects a bad k and cases without a truth step', () => {
     const cases = truthCases(world, 'test');
     expect(() => bestAchievableHitRate(world.truth, cases, 0)).toThrow(InvalidOptionError);
+    expect(() => bestAchievableHitRate(world.truth, cases, 10, { historyTargets: 'x' as 'miss' })).toThrow(
+      /`historyTargets`/,
+    );
     const wrong = [{ ...cases[0]!, history: cases[0]!.history.slice(1) }];
     expect(() => bestAchievableHitRate(world.truth, wrong, 10)).toThrow(InvalidDataError);
   });

@@ -924,19 +924,31 @@ function simulateUser(
 
 /** Options of {@link bestAchievableHitRate}. */
 export interface BestHitRateOptions {
-  /** Items in the case's history cannot be recommended (the evaluation default). Default true. */
+  /**
+   * Leave the history's items out of the ranking, as `evaluate()` does by default (never the target
+   * itself). Default true.
+   */
   excludeHistory?: boolean;
+  /**
+   * With `excludeHistory`, what a target that is already in the history counts as. `'rankable'` (default,
+   * the `evaluate()` protocol): it is ranked against the non-history items. `'miss'`: history items can
+   * never be recommended, so such a target is always a miss.
+   */
+  historyTargets?: 'rankable' | 'miss';
 }
 
 /**
- * Expected HR@k of the Bayes-optimal predictor that knows the generator's hidden state: the mean over
- * `cases` of the summed true probabilities of the k most likely tracks (with `excludeHistory`, the k most
- * likely tracks not in the history; probabilities are not renormalised). A ceiling for any model.
+ * Expected HR@k of the Bayes-optimal predictor that knows the generator's hidden state and scores every
+ * track by its true next-track probability, under the same protocol as `evaluate()`: with
+ * `excludeHistory`, each case's target is ranked against the tracks not in the history, and ties count
+ * against the predictor. With `historyTargets: 'miss'` it is the mean over cases of the summed true
+ * probabilities of the k most likely tracks not in the history. A ceiling for any model's HR@k on the
+ * same cases (up to the `truthMass` left out of each truth step).
  *
  * Each case is matched to the truth step of the same user at position `history.length` (so the history
  * must be the user's full listening prefix, as in leave-one-out) whose played track is `target`.
  *
- * @throws {InvalidOptionError} when `k` is not a positive integer.
+ * @throws {InvalidOptionError} when `k` or an option is invalid, or `cases` is empty.
  * @throws {InvalidDataError} when a case has no matching truth step.
  * @example
  * ```ts
@@ -955,8 +967,13 @@ export function bestAchievableHitRate(
   const excludeHistory = options.excludeHistory ?? true;
   if (typeof excludeHistory !== 'boolean')
     throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);
-  if (cases.length === 0)
+  const historyTargets = options.historyTargets ?? 'rankable';
+  if (historyTargets !== 'rankable' && historyTargets !== 'miss') {
+    throw new InvalidOptionError('historyTargets', '"rankable" or "miss"', historyTargets);
+  }
+  if (!Array.isArray(cases) || cases.length === 0) {
     throw new InvalidOptionError('cases', 'a non-empty array of evaluation cases', cases);
+  }
   const index = new Map<string, TruthStep>();
   for (const s of truth.steps) index.set(`${s.userId}\u0000${s.index}`, s);
   let total = 0;
@@ -975,14 +992,31 @@ export function bestAchievableHitRate(
       );
     }
     const hist = excludeHistory ? new Set(c.history) : undefined;
-    let taken = 0;
-    for (let j = 0; j < step.tracks.length && taken < k; j++) {
-      if (hist?.has(step.tracks[j]!)) continue;
-      total += step.probs[j]!;
-      taken++;
+    // Probabilities of the tracks the target is ranked against, descending (step.probs is sorted).
+    const rivals = hist ? step.probs.filter((_, j) => !hist.has(step.tracks[j]!)) : step.probs;
+    for (let j = 0; j < step.tracks.length; j++) {
+      const p = step.probs[j]!;
+      const inHistory = hist?.has(step.tracks[j]!) ?? false;
+      if (inHistory && historyTargets === 'miss') continue;
+      // rank - 1 = rivals other than this track with probability >= p (ties count against).
+      const atLeast = countAtLeast(rivals, p);
+      if (atLeast - 1 >= k) break; // probabilities only fall from here: no later track can make the top k
+      if (atLeast - (inHistory ? 0 : 1) < k) total += p;
     }
   }
   return total / cases.length;
+}
+
+/** Number of entries >= x in a descending array (binary search). */
+function countAtLeast(desc: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = desc.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (desc[mid]! >= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
