@@ -24,6 +24,7 @@ import {
   sampledSoftmaxTerms,
   weightedLoss,
 } from '../train/losses.js';
+import { matMul2d } from '../train/ops.js';
 import { type EpochLogs, type TrainableModel, type TrainResult, train } from '../train/trainer.js';
 import { createRng, type Rng } from '../util/random.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
@@ -336,7 +337,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /** `x @ W + b` on `[N, d]`. */
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.w(`${name}.w`)), this.w(`${name}.b`));
+    return tf.add(matMul2d(x, this.w(`${name}.w`) as tf.Tensor as tf.Tensor2D), this.w(`${name}.b`));
   }
 
   /** Layer norm over the last axis of `[N, d]`, eps 1e-8 as in the reference. */
@@ -392,9 +393,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const [B, L] = ids.shape;
     const { dim: d, maxlen } = this.config;
     const mask = tf.cast(tf.notEqual(ids, 0), 'float32').reshape([B * L, 1]); // [B * L, 1]
-    const emb = embeddingLookup(this.w('item_emb') as tf.Tensor as tf.Tensor2D, ids).reshape([B * L, d]); // [B * L, d]
-    const pos = tf.tile(this.w('pos_emb').slice([maxlen - L, 0], [L, d]), [B, 1]); // [B * L, d], right-aligned positions
-    let x = tf.mul(this.dropout(tf.add(tf.mul(emb, Math.sqrt(d)), pos), rng), mask) as tf.Tensor2D; // [B * L, d]
+    const emb = embeddingLookup(this.w('item_emb') as tf.Tensor as tf.Tensor2D, ids); // [B, L, d]
+    const pos = this.w('pos_emb').slice([maxlen - L, 0], [L, d]); // [L, d], right-aligned positions (broadcast over B)
+    const x0 = tf.add(tf.mul(emb, Math.sqrt(d)), pos).reshape([B * L, d]) as tf.Tensor2D; // [B * L, d]
+    let x = tf.mul(this.dropout(x0, rng), mask) as tf.Tensor2D; // [B * L, d]
     const keyPad = tf.mul(tf.sub(1, mask.reshape([B, 1, 1, L])), -1e9); // [B, 1, 1, L]
     const bias = tf.add(this.causal(L).reshape([1, 1, L, L]), keyPad); // [B, 1, L, L]
     for (let b = 0; b < this.config.blocks; b++) {
@@ -659,7 +661,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           .reshape([B, L, -1])
           .slice([0, L - 1, 0], [B, 1, -1])
           .reshape([B, -1]) as tf.Tensor2D; // [B, d]
-        return tf.matMul(last, this.w('item_emb'), false, true); // [B, V + 1]
+        return tf.matMul(last, tf.transpose(this.w('item_emb'))); // [B, V + 1]
       });
       const data = (await scores.data()) as Float32Array;
       scores.dispose();

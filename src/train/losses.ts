@@ -1,6 +1,7 @@
 // Next-item losses over hidden states and a shared item table: full softmax (chunked), sampled softmax, BCE, gBCE.
 import { embeddingLookup, tf } from '../backend.js';
 import { InvalidOptionError } from '../errors.js';
+import { matMul2d } from './ops.js';
 
 /** The training losses SASRec supports. */
 export type LossName = 'ce' | 'sampled-softmax' | 'bce' | 'gbce';
@@ -91,13 +92,14 @@ export function chunkedLogSumExp(h: tf.Tensor2D, items: tf.Tensor2D, chunkRows: 
     const hh = args[0] as tf.Tensor2D;
     const ee = args[1] as tf.Tensor2D;
     const save = args[2] as tf.GradSaveFunc;
+    const eeT = tf.transpose(ee); // [d, V], so every product below is an untransposed matMul
     const parts: tf.Tensor1D[] = [];
     let kept: tf.Tensor2D | undefined;
     for (let s = 0; s < N; s += chunkRows) {
       const n = Math.min(chunkRows, N - s);
       const [part, p] = tf.tidy(() => {
         const hc = single ? hh : hh.slice([s, 0], [n, -1]); // [n, d]
-        const logits = tf.matMul(hc, ee, false, true); // [n, V]
+        const logits = tf.matMul(hc, eeT); // [n, V]
         const max = tf.max(logits, 1, true); // [n, 1]
         const ex = tf.exp(tf.sub(logits, max)); // [n, V]
         const sum = tf.sum(ex, 1, true); // [n, 1]
@@ -116,26 +118,30 @@ export function chunkedLogSumExp(h: tf.Tensor2D, items: tf.Tensor2D, chunkRows: 
         const dyc = (dy as tf.Tensor).reshape([-1, 1]); // [N, 1]
         if (pSaved) {
           const g = tf.mul(dyc, pSaved); // [N, V]
-          return [tf.matMul(g, es), tf.matMul(g, hs, true, false)];
+          return [tf.matMul(g, es), tf.transpose(tf.matMul(tf.transpose(hs), g))];
         }
+        const esT = tf.transpose(es); // [d, V]
         const dhParts: tf.Tensor2D[] = [];
-        let dE = tf.zerosLike(es) as tf.Tensor2D;
+        let dET = tf.zeros([es.shape[1], es.shape[0]]) as tf.Tensor2D; // [d, V]
         for (let s = 0; s < N; s += chunkRows) {
           const n = Math.min(chunkRows, N - s);
-          const [dh, dEnext] = tf.tidy(() => {
+          const [dh, next] = tf.tidy(() => {
             const hc = hs.slice([s, 0], [n, -1]); // [n, d]
-            const g = tf.mul(dyc.slice([s, 0], [n, 1]), tf.softmax(tf.matMul(hc, es, false, true))); // [n, V]
-            return [tf.matMul(g, es), tf.add(dE, tf.matMul(g, hc, true, false))] as [
+            const g = tf.mul(dyc.slice([s, 0], [n, 1]), tf.softmax(tf.matMul(hc, esT))); // [n, V]
+            return [tf.matMul(g, es), tf.add(dET, tf.matMul(tf.transpose(hc), g))] as [
               tf.Tensor2D,
               tf.Tensor2D,
             ];
           });
-          dE.dispose();
-          dE = dEnext;
+          dET.dispose();
+          dET = next;
           dhParts.push(dh);
         }
         const dh = tf.concat(dhParts) as tf.Tensor2D;
         for (const p of dhParts) p.dispose();
+        const dE = tf.transpose(dET);
+        dET.dispose();
+        esT.dispose();
         return [dh, dE];
       },
     };
@@ -209,7 +215,7 @@ export function sampledSoftmaxTerms(
   const en = embeddingLookup(table, negatives) as tf.Tensor2D; // [k, d]
   const hit = tf.cast(tf.equal(targets.reshape([-1, 1]), negatives.reshape([1, -1])), 'float32'); // [M, k]
   const negLogits = tf.sub(
-    tf.sub(tf.matMul(h, en, false, true), tf.add(logQ, Math.log(k)).reshape([1, -1])),
+    tf.sub(matMul2d(h, en, true), tf.add(logQ, Math.log(k)).reshape([1, -1])),
     tf.mul(hit, 1e9),
   ); // [M, k]
   const logits = tf.concat([s.reshape([-1, 1]), negLogits], 1) as tf.Tensor2D; // [M, 1 + k]
@@ -258,7 +264,7 @@ export function binaryTerms(
   if (options.shared) {
     const en = embeddingLookup(table, negatives) as tf.Tensor2D; // [k, d]
     const keep = tf.cast(tf.notEqual(targets.reshape([-1, 1]), negatives.reshape([1, -1])), 'float32'); // [M, k]
-    negLoss = tf.sum(tf.mul(tf.softplus(tf.matMul(h, en, false, true)), keep), 1) as tf.Tensor1D; // [M]
+    negLoss = tf.sum(tf.mul(tf.softplus(matMul2d(h, en, true)), keep), 1) as tf.Tensor1D; // [M]
   } else {
     const k = negatives.shape[0] / Math.max(1, M);
     const en = embeddingLookup(table, negatives.reshape([M, k])) as tf.Tensor3D; // [M, k, d]
