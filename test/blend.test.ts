@@ -180,12 +180,21 @@ describe('known answers', () => {
   it('taste match: 100 for identical histories, lower as tastes diverge', async () => {
     const { model } = world(3, 20);
     const a = genreHistory(0, 20, 15, 1);
-    expect(await tasteMatch([a, [...a]], { model, perMember: 20 })).toBe(100);
-    const similar = await tasteMatch([a, genreHistory(0, 20, 15, 9)], { model, perMember: 20 });
-    const disjoint = await tasteMatch([a, genreHistory(2, 20, 15, 3)], { model, perMember: 20 });
+    expect(tasteMatch([a, [...a].reverse()])).toBe(100);
+    const similar = tasteMatch([a, genreHistory(0, 20, 15, 9)]);
+    const disjoint = tasteMatch([a, genreHistory(2, 20, 15, 3)]);
     expect(similar).toBeLessThan(100);
-    expect(disjoint).toBeLessThan(similar);
-    expect(disjoint).toBeLessThan(30);
+    expect(similar).toBeGreaterThan(50);
+    expect(disjoint).toBe(0);
+    // Same artists, different tracks: closer by artist than by track.
+    const { tracks } = world(3, 20);
+    const b = ['t0', 't1', 't2', 't5'];
+    const c = ['t3', 't4', 't6', 't7'];
+    expect(tasteMatch([b, c])).toBe(0);
+    expect(tasteMatch([b, c], { tracks })).toBeGreaterThan(80);
+    // Groups: mean over pairs (100, 0, 0).
+    expect(tasteMatch([b, b, c])).toBe(33);
+    expect(() => tasteMatch([b])).toThrow(/`histories`/);
     const r = await blend(
       [
         { id: 'x', history: a },
@@ -332,7 +341,7 @@ describe('properties', () => {
         async (hists, strategy, size, day, maxPerArtist) => {
           const members = hists.map((h, i) => ({ id: `m${i}`, history: h.map((x) => `t${x}`) }));
           const date = new Date(Date.UTC(2024, 0, 1 + day));
-          const opts = { model, tracks, size, strategy, date, maxPerArtist };
+          const opts = { model, tracks, size, strategy, date, maxPerArtist, perMember: 120 };
           const r = await blend(members, opts);
           const ids = r.tracks.map((t) => t.trackId);
           expect(new Set(ids).size).toBe(ids.length);

@@ -1,13 +1,12 @@
-// Taste match: a 0-100 score of how alike group members' tastes are, from their model-based relevance lists.
+// Taste match: a 0-100 score of how alike group members' tastes are, from what they actually play.
+import type { Track } from '../data/types.js';
 import { InvalidOptionError } from '../errors.js';
-import type { Recommender } from '../models/recommender.js';
-import { buildRelevance } from './relevance.js';
 
 /**
  * Scale `A` of the map from cosine similarity `s` to the 0-100 scale: `100 · ln(1 + A·s) / ln(1 + A)`.
- * Calibrated on the shipped data (500 listeners, 2,000 tracks, ItemKNN lists of 200 with 30% favourites):
- * the median cosine of random pairs is 0.045, which this maps to 50 (quartiles 0.018 and 0.144 map to 36
- * and 69). See {@link tasteMatch}.
+ * Calibrated on the shipped data (500 listeners, 2,000 tracks, 200 artists): random pairs have artist-level
+ * cosines with quartiles 0.010 / 0.057 / 0.192, which map to 28 / 54 / 73 (track level: 0.004 / 0.030 /
+ * 0.113, mapping to 17 / 44 / 65). See {@link tasteMatch}.
  */
 export const TASTE_MATCH_SCALE = 450;
 
@@ -17,7 +16,7 @@ export const TASTE_MATCH_SCALE = 450;
  * @example
  * ```ts
  * cosineToMatch(1);     // 100
- * cosineToMatch(0.045); // ≈ 50
+ * cosineToMatch(0.057); // ≈ 54
  * cosineToMatch(0);     // 0
  * ```
  */
@@ -25,65 +24,67 @@ export function cosineToMatch(s: number): number {
   return (100 * Math.log1p(TASTE_MATCH_SCALE * s)) / Math.log1p(TASTE_MATCH_SCALE);
 }
 
+/** Options of {@link tasteMatch}. */
+export interface TasteMatchOptions {
+  /** Catalogue metadata: when given, tastes are compared by artist instead of by track. */
+  tracks?: readonly Track[];
+}
+
 /**
- * Taste match from relevance vectors over a shared pool: mean over member pairs of
- * {@link cosineToMatch} of `cos(rel_a, rel_b)`, rounded to an integer. Identical vectors give 100,
- * disjoint lists give 0.
+ * Taste match without validation (used by {@link blend}); `artistOf` maps track ids to artist ids.
  *
  * @example
  * ```ts
- * tasteMatchFromRelevance([new Float32Array([1, 0.5]), new Float32Array([1, 0.5])]); // 100
+ * tasteMatchOf([['t1', 't2'], ['t1', 't2']]); // 100
  * ```
  */
-export function tasteMatchFromRelevance(relevance: readonly Float32Array[]): number {
-  const norms = relevance.map((r) => Math.sqrt(r.reduce((s, x) => s + x * x, 0)));
+export function tasteMatchOf(
+  histories: readonly (readonly string[])[],
+  artistOf?: ReadonlyMap<string, string>,
+): number {
+  const vectors = histories.map((h) => {
+    const v = new Map<string, number>();
+    for (const id of h) {
+      const key = artistOf?.get(id) ?? id;
+      v.set(key, (v.get(key) ?? 0) + 1);
+    }
+    return v;
+  });
+  const norms = vectors.map((v) => Math.sqrt([...v.values()].reduce((s, x) => s + x * x, 0)));
   let total = 0;
   let pairs = 0;
-  for (let a = 0; a < relevance.length; a++) {
-    for (let b = a + 1; b < relevance.length; b++) {
-      const ra = relevance[a]!;
-      const rb = relevance[b]!;
+  for (let a = 0; a < vectors.length; a++) {
+    for (let b = a + 1; b < vectors.length; b++) {
       let dot = 0;
-      for (let c = 0; c < ra.length; c++) dot += ra[c]! * rb[c]!;
+      for (const [k, x] of vectors[a]!) dot += x * (vectors[b]!.get(k) ?? 0);
       const denom = norms[a]! * norms[b]!;
-      const cos = denom > 0 ? Math.min(1, Math.max(0, dot / denom)) : 0;
-      total += cosineToMatch(cos);
+      total += cosineToMatch(denom > 0 ? Math.min(1, dot / denom) : 0);
       pairs++;
     }
   }
   return pairs === 0 ? 100 : Math.round(total / pairs);
 }
 
-/** Options of {@link tasteMatch}. */
-export interface TasteMatchOptions {
-  /** The model that ranks tracks for each member. Without one, only play counts are compared. */
-  model?: Recommender;
-  /** Length of each member's ranked list. Default 200. */
-  perMember?: number;
-  /** Share of each list taken from the member's own favourites. Default 0.3. */
-  familiar?: number;
-}
-
 /**
  * How alike two or more listeners' tastes are, 0-100 (the percentage a two-person Blend shows).
  *
- * Formula: each member gets a ranked list of `perMember` tracks (the model's picks for their history,
- * with their own most-played tracks mixed in, as in {@link blend}) scored by normalised Borda
- * (`1` for the top, `1/K` for the last, 0 when absent). For each pair of members, take the cosine `s`
- * of these vectors and report `100 · ln(1 + 450·s) / ln(451)`; for groups, the mean over all pairs,
- * rounded. Identical histories give 100; lists with nothing in common give 0. Unrelated listeners share
- * only a few tracks in their top-200s (cosine around 0.02-0.15), and the logarithm spreads that range over
- * the middle of the scale: on the shipped data random pairs land at about 35-70, median 50.
+ * Formula: each member's taste is their play-count vector over artists (when `tracks` is given) or over
+ * tracks. For each pair, take the cosine `s` of the two vectors and report `100 · ln(1 + 450·s) / ln(451)`;
+ * for groups, the mean over all pairs, rounded. Identical histories give 100; no artist (or track) in
+ * common gives 0. Unrelated listeners share little (cosines of 0.01-0.2), and the logarithm spreads that
+ * range over the middle of the scale: on the shipped data random pairs have quartiles 28 / 54 / 73 by
+ * artist. It deliberately does not use the model: the top-K lists of a next-track model overlap heavily
+ * for everyone (popular tracks), which squeezed every pair into 90-95 when we tried it.
  *
  * @example
  * ```ts
- * await tasteMatch([ana.history, ben.history], { model }); // e.g. 57
+ * tasteMatch([ana.history, ben.history], { tracks: catalogue }); // e.g. 57
  * ```
  */
-export async function tasteMatch(
+export function tasteMatch(
   histories: readonly (readonly string[])[],
   options: TasteMatchOptions = {},
-): Promise<number> {
+): number {
   if (!Array.isArray(histories) || histories.length < 2) {
     throw new InvalidOptionError('histories', 'an array of at least 2 histories', histories);
   }
@@ -92,14 +93,9 @@ export async function tasteMatch(
       throw new InvalidOptionError(`histories[${i}]`, 'a non-empty array of track ids', h);
     }
   });
-  const perMember = options.perMember ?? 200;
-  if (!Number.isInteger(perMember) || perMember < 1) {
-    throw new InvalidOptionError('perMember', 'an integer >= 1', perMember);
+  if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
+    throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
   }
-  const familiar = options.familiar ?? 0.3;
-  if (typeof familiar !== 'number' || !(familiar >= 0 && familiar <= 1)) {
-    throw new InvalidOptionError('familiar', 'a number from 0 to 1', familiar);
-  }
-  const table = await buildRelevance(options.model, histories, { perMember, familiar });
-  return tasteMatchFromRelevance(table.relevance);
+  const artistOf = options.tracks ? new Map(options.tracks.map((t) => [t.trackId, t.artistId])) : undefined;
+  return tasteMatchOf(histories, artistOf);
 }
