@@ -1,6 +1,6 @@
 // Benchmark: SASRec trained plain vs reward-weighted vs skips-as-negatives; accuracy and skip rate of what it recommends.
 //
-// Run: npx tsx bench/reward-training.ts   (ENCORE_FAST=1 for a quick smoke run)
+// Run: npx tsx bench/reward-training.ts   (ENCORE_FAST=1 for a quick smoke run; ENCORE_MAX_SECONDS caps each fit)
 // Writes bench/results/reward-training.json (atomically).
 //
 // Skip-rate proxy: the empirical skip rate of each recommended track in the training data (skips / plays,
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const common: SASRecOptions = {
     dim: FAST ? 32 : 64,
     epochs: FAST ? 2 : 20,
-    maxSeconds: FAST ? 30 : 240,
+    maxSeconds: Number(process.env.ENCORE_MAX_SECONDS ?? (FAST ? 30 : 240)),
     seed: 7,
     validation: 'none',
     progress: false,
