@@ -384,6 +384,15 @@ describe('properties', () => {
     expect(mean).toBeLessThan(0.85);
   });
 
+  it('the daily rotation keeps round-robin shares equal', async () => {
+    const members = [0, 1, 2].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 11) }));
+    for (let d = 1; d <= 5; d++) {
+      const r = await blend(members, { model, tracks, size: 15, date: `2024-07-0${d}` });
+      expect(r.strategy).toBe('round-robin');
+      for (const m of members) expect(r.tracks.filter((t) => t.attributedTo.includes(m.id))).toHaveLength(5);
+    }
+  });
+
   it('orders coherently and interleaves members', async () => {
     const members = [0, 1].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 5) }));
     const base = { model, tracks, size: 20, date: '2024-05-05', strategy: 'round-robin' as const };

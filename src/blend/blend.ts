@@ -275,7 +275,8 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
  *    and lower zero-recall; `'least-misery'` is worst. `'gfar'` stays available and is the better choice
  *    when members' lists are less dominated by shared popular tracks.
  * 3. **Daily refresh.** The first 60% of the strategy's order (the core) stays; the rest is a sample,
- *    seeded by the member ids and `date`, from the next band of the order, so about 70% of tracks stay
+ *    seeded by the member ids and `date`, from the next band of the order (stratified by member, so
+ *    each member keeps their share of the strategy's order), so about 70% of tracks stay
  *    from one day to the next and the same day always gives the same playlist.
  * 4. **Equal.** With `representEveryone`, a member with no attributed track gets their best one swapped in.
  * 5. **Coherent.** Tracks are ordered greedily by how well each follows the previous one (model score of
@@ -345,15 +346,19 @@ export async function blend(
   }
 
   // --- 3. Daily rotation.
-  const rng = createRng(hashSeed('blend', ...members.map((m) => m.id).sort(), v.day, v.seed));
-  const selected = rotateSelection(order.length, v.size, v.rotation, rng).map((p) => order[p]!);
-
-  // --- 4. Everyone represented.
+  // The member each track mainly serves (highest relevance; ties: first member).
   const primary = (c: number) => {
     let best = 0;
     for (let u = 1; u < M; u++) if (table.relevance[u]![c]! > table.relevance[best]![c]!) best = u;
     return best;
   };
+  // Stratified by that member, so the rotation keeps each member's share of the strategy's order.
+  const rng = createRng(hashSeed('blend', ...members.map((m) => m.id).sort(), v.day, v.seed));
+  const selected = rotateSelection(order.length, v.size, v.rotation, rng, (p) => primary(order[p]!)).map(
+    (p) => order[p]!,
+  );
+
+  // --- 4. Everyone represented.
   const attributed = (c: number) => {
     let max = 0;
     for (let u = 0; u < M; u++) max = Math.max(max, table.relevance[u]![c]!);

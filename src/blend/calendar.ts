@@ -53,25 +53,53 @@ export function toIsoWeek(week: string | Date | undefined, option = 'week'): str
 }
 
 /**
- * Picks `size` items from a best-first `ranked` list so that the selection is stable over time but not
- * frozen: the first `round(size * (1 - rotation))` items always stay (the core), and the other slots are
- * a seeded uniform sample from the next `4 ×` that many items (the band). Two different seeds therefore
- * share the core plus about a quarter of the rotating slots: expected overlap `1 - 0.75 · rotation`
- * (70% for the default rotation of 0.4), higher when the band is cut short by a small pool. Returns
- * positions into `ranked`, in rank order.
+ * Picks `size` items from a best-first ranked list of `available` items so that the selection is stable
+ * over time but not frozen: the first `round(size * (1 - rotation))` items always stay (the core), and the
+ * other slots are a seeded sample from the next `4 ×` that many items (the band). Two different seeds
+ * therefore share the core plus about a quarter of the rotating slots: expected overlap
+ * `1 - 0.75 · rotation` (70% for rotation 0.4), higher when the band is cut short by a small pool.
+ *
+ * With `keyOf` (e.g. the member an item was picked for), the sample is stratified: each key gets as many
+ * rotating slots as it has among ranks `core..size-1`, so the selection keeps the ranking's proportions.
+ * Returns positions into the ranking, in rank order.
  *
  * @example
  * ```ts
  * rotateSelection(100, 10, 0.4, createRng('2024-02-01')); // [0..5] plus 4 of [6..21]
  * ```
  */
-export function rotateSelection(available: number, size: number, rotation: number, rng: Rng): number[] {
+export function rotateSelection(
+  available: number,
+  size: number,
+  rotation: number,
+  rng: Rng,
+  keyOf?: (position: number) => number,
+): number[] {
   const n = Math.min(size, available);
   const core = Math.min(n, Math.round(n * (1 - rotation)));
   const fresh = n - core;
   const bandEnd = Math.min(available, core + 4 * fresh);
-  const band = Array.from({ length: bandEnd - core }, (_, i) => core + i);
-  rng.shuffle(band);
-  const chosen = band.slice(0, fresh).sort((a, b) => a - b);
+  const key = keyOf ?? (() => 0);
+  // Slots per key among the ranks the rotation replaces, and the band's positions per key.
+  const slots = new Map<number, number>();
+  for (let p = core; p < n; p++) slots.set(key(p), (slots.get(key(p)) ?? 0) + 1);
+  const bandByKey = new Map<number, number[]>();
+  for (let p = core; p < bandEnd; p++) {
+    const list = bandByKey.get(key(p)) ?? [];
+    list.push(p);
+    bandByKey.set(key(p), list);
+  }
+  const chosen: number[] = [];
+  const leftover: number[] = [];
+  for (const [k, list] of [...bandByKey].sort((a, b) => a[0] - b[0])) {
+    rng.shuffle(list);
+    const take = Math.min(list.length, slots.get(k) ?? 0);
+    chosen.push(...list.slice(0, take));
+    leftover.push(...list.slice(take));
+  }
+  leftover.sort((a, b) => a - b);
+  rng.shuffle(leftover);
+  chosen.push(...leftover.slice(0, fresh - chosen.length));
+  chosen.sort((a, b) => a - b);
   return [...Array.from({ length: core }, (_, i) => i), ...chosen];
 }
