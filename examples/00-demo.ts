@@ -6,9 +6,9 @@ import {
   Dataset,
   formatComparison,
   formatTable,
-  initBackend,
   ItemKNN,
   ItemTransition,
+  initBackend,
   leaveOneOut,
   loadListens,
   loadTracks,
@@ -30,7 +30,9 @@ const dataset = Dataset.fromListens(
   { minUserListens: 3 },
 );
 const s = dataset.stats();
-console.log(`\nBackend: ${backend.name}${backend.name === 'wasm' ? ` (SIMD ${backend.simd ? 'on' : 'off'})` : ''}`);
+console.log(
+  `\nBackend: ${backend.name}${backend.name === 'wasm' ? ` (SIMD ${backend.simd ? 'on' : 'off'})` : ''}`,
+);
 console.log(
   `Data: ${s.users} listeners, ${s.tracks} tracks, ${s.listens} listens, ${s.sessions} sessions; ` +
     `median ${s.medianSequenceLength} listens per listener; skip rate ${(s.skipRate * 100).toFixed(1)}%; ` +
@@ -47,7 +49,9 @@ const sasrec = await SASRec.fit(train, {
   dim: FAST ? 32 : undefined,
   onEpochEnd: (epoch, logs) => {
     if (!FAST && epoch % 5 === 0) {
-      console.log(`  epoch ${epoch}: loss ${logs.loss.toFixed(3)} val NDCG@10 ${logs.valNdcg10?.toFixed(4) ?? '-'}`);
+      console.log(
+        `  epoch ${epoch}: loss ${logs.loss.toFixed(3)} val NDCG@10 ${logs.valNdcg10?.toFixed(4) ?? '-'}`,
+      );
     }
   },
 });
@@ -58,7 +62,9 @@ const models = {
   'item-knn': await ItemKNN.fit(train),
   sasrec,
 };
-console.log(`\nSASRec trained in ${sasrecSeconds.toFixed(1)} s. Test set, full ranking (ties count against the model):`);
+console.log(
+  `\nSASRec trained in ${sasrecSeconds.toFixed(1)} s. Test set, full ranking (ties count against the model):`,
+);
 console.log(formatComparison(await compare(models, test, { train })));
 
 // %% 3. Next-track recommendations for a listener, and for a brand-new session.

@@ -118,10 +118,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const verbose = options.verbose ?? process.env.ENCORE_QUIET !== '1';
     if (verbose && !announced) {
       announced = true;
-      const detail = info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread)` : '';
+      const detail =
+        info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread)` : '';
       process.stderr.write(`encore: TensorFlow.js backend ${info.name}${detail}\n`);
       if (info.name !== 'tensorflow') {
-        process.stderr.write('encore: hint: `npm install @tensorflow/tfjs-node` gives the native backend, which trains several times faster\n');
+        process.stderr.write(
+          'encore: hint: `npm install @tensorflow/tfjs-node` gives the native backend, which trains several times faster\n',
+        );
       }
     }
     return info;
@@ -143,7 +146,10 @@ async function wasmThreads(): Promise<number> {
 }
 
 function navigatorCores(): number {
-  return Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+  return Math.max(
+    1,
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+  );
 }
 
 /** The backend currently initialised by {@link initBackend}, or undefined before the first call. */

@@ -144,7 +144,9 @@ export class Dataset {
       ls.forEach((l, i) => {
         const idx = vocabulary.index(l.trackId);
         if (idx === undefined) {
-          throw new InvalidDataError(`Track ${JSON.stringify(l.trackId)} of user ${JSON.stringify(user)} is not in the vocabulary`);
+          throw new InvalidDataError(
+            `Track ${JSON.stringify(l.trackId)} of user ${JSON.stringify(user)} is not in the vocabulary`,
+          );
         }
         seq[i] = idx;
         counts[idx] = (counts[idx] ?? 0) + 1;
@@ -164,8 +166,10 @@ export class Dataset {
     const minUser = options.minUserListens ?? 1;
     const minTrack = options.minTrackListens ?? 1;
     const gap = options.sessionGapMinutes ?? 30;
-    if (!Number.isInteger(minUser) || minUser < 1) throw new InvalidOptionError('minUserListens', 'an integer >= 1', minUser);
-    if (!Number.isInteger(minTrack) || minTrack < 1) throw new InvalidOptionError('minTrackListens', 'an integer >= 1', minTrack);
+    if (!Number.isInteger(minUser) || minUser < 1)
+      throw new InvalidOptionError('minUserListens', 'an integer >= 1', minUser);
+    if (!Number.isInteger(minTrack) || minTrack < 1)
+      throw new InvalidOptionError('minTrackListens', 'an integer >= 1', minTrack);
     if (!(gap > 0)) throw new InvalidOptionError('sessionGapMinutes', 'a number > 0', gap);
 
     let kept: readonly Listen[] = listens;

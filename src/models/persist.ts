@@ -59,7 +59,10 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
     const index = contents.arrays.map((a) => {
       const expected = a.shape.reduce((x, y) => x * y, 1);
       if (expected !== a.data.length) {
-        throw new InvalidModelFileError(dir, `array ${a.name} has ${a.data.length} values but shape [${a.shape}]`);
+        throw new InvalidModelFileError(
+          dir,
+          `array ${a.name} has ${a.data.length} values but shape [${a.shape}]`,
+        );
       }
       const entry = { name: a.name, shape: a.shape, offset, length: a.data.length };
       offset += a.data.length * 4;
@@ -116,9 +119,13 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
       return await fs.readFile(path.join(dir, name));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new InvalidModelFileError(dir, code === 'ENOENT' ? `${name} is missing` : `cannot read ${name} (${code})`, {
-        cause: e,
-      });
+      throw new InvalidModelFileError(
+        dir,
+        code === 'ENOENT' ? `${name} is missing` : `cannot read ${name} (${code})`,
+        {
+          cause: e,
+        },
+      );
     }
   };
   let manifest: Manifest;
@@ -126,10 +133,15 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
     manifest = JSON.parse((await read('model.json')).toString('utf8')) as Manifest;
   } catch (e) {
     if (e instanceof InvalidModelFileError) throw e;
-    throw new InvalidModelFileError(dir, 'model.json is not valid JSON (truncated or corrupted)', { cause: e });
+    throw new InvalidModelFileError(dir, 'model.json is not valid JSON (truncated or corrupted)', {
+      cause: e,
+    });
   }
   if (manifest.format !== FORMAT) {
-    throw new InvalidModelFileError(dir, `model.json has format ${JSON.stringify(manifest.format)}, expected "${FORMAT}"`);
+    throw new InvalidModelFileError(
+      dir,
+      `model.json has format ${JSON.stringify(manifest.format)}, expected "${FORMAT}"`,
+    );
   }
   if (manifest.formatVersion !== MODEL_FORMAT_VERSION) {
     throw new InvalidModelFileError(
@@ -139,7 +151,10 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
   }
   const weights = await read('weights.bin');
   if (weights.byteLength !== manifest.weightsBytes) {
-    throw new InvalidModelFileError(dir, `weights.bin has ${weights.byteLength} bytes, expected ${manifest.weightsBytes} (truncated?)`);
+    throw new InvalidModelFileError(
+      dir,
+      `weights.bin has ${weights.byteLength} bytes, expected ${manifest.weightsBytes} (truncated?)`,
+    );
   }
   if (sha(weights) !== manifest.sha256['weights.bin']) {
     throw new InvalidModelFileError(dir, 'weights.bin checksum mismatch (corrupted)');
@@ -161,7 +176,11 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
 /** Finds a stored array by name or throws {@link InvalidModelFileError}. */
 export function getArray(contents: ModelContents, name: string, dir = '(model)'): StoredArray {
   const a = contents.arrays.find((x) => x.name === name);
-  if (!a) throw new InvalidModelFileError(dir, `weights.bin has no array named ${name} for model type ${contents.type}`);
+  if (!a)
+    throw new InvalidModelFileError(
+      dir,
+      `weights.bin has no array named ${name} for model type ${contents.type}`,
+    );
   return a;
 }
 

@@ -1,6 +1,7 @@
 // The Recommender contract every model implements, plus the shared top-k and history handling.
-import { InvalidOptionError } from '../errors.js';
+
 import type { Vocabulary } from '../data/dataset.js';
+import { InvalidOptionError } from '../errors.js';
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
@@ -41,7 +42,10 @@ export interface Recommender {
   /** Top-k tracks for one history, best first. */
   recommend(history: readonly string[], options?: RecommendOptions): Promise<Recommendation[]>;
   /** Top-k for many histories at once (one pass where the model allows). */
-  recommendBatch(histories: readonly (readonly string[])[], options?: RecommendOptions): Promise<Recommendation[][]>;
+  recommendBatch(
+    histories: readonly (readonly string[])[],
+    options?: RecommendOptions,
+  ): Promise<Recommendation[][]>;
   /** Scores of the given tracks after `history` (`-Infinity` for unknown tracks). Higher is better. */
   score(history: readonly string[], trackIds: readonly string[]): Promise<number[]>;
   /**
