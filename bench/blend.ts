@@ -6,7 +6,8 @@
 // of those vectors. Groups: random; similar = every pair correlates >= 0.3; divergent = every pair < 0.1.
 // For every group and strategy, a 20-track Blend is scored with NDCG@20 / recall@20 against each
 // member's held-out listens (evaluateBlend), then averaged per strategy, group type and size.
-// Run: npx tsx bench/blend.ts   (ENCORE_FAST=1 for a quick run). Writes bench/results/blend.json.
+// Run: npx tsx bench/blend.ts   (ENCORE_FAST=1 for a quick run; ENCORE_BLEND_MODEL_DIR=dir to load a saved
+// model trained on the same split instead of training). Writes bench/results/blend.json.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { initBackend } from '../src/backend.js';
 import { type BlendMember, blend } from '../src/blend/blend.js';
@@ -32,7 +33,7 @@ const STRATEGIES: BlendStrategyName[] = [
   'round-robin',
   'gfar',
 ];
-const DEFAULT: BlendStrategyName = 'gfar';
+const DEFAULT: BlendStrategyName = 'round-robin';
 const K = 20;
 const DATE = '2024-03-01';
 
@@ -74,7 +75,12 @@ const wanted = FAST ? 'itemknn' : (process.env.ENCORE_BLEND_MODEL ?? 'sasrec');
 let model: Recommender;
 let modelName = 'item-knn';
 const t0 = performance.now();
-if (wanted === 'sasrec') {
+if (process.env.ENCORE_BLEND_MODEL_DIR) {
+  const { loadModel } = await import('../src/models/persist.js');
+  await import('../src/models/sasrec.js'); // registers the 'sasrec' loader
+  model = await loadModel(process.env.ENCORE_BLEND_MODEL_DIR);
+  modelName = `${model.type} (loaded)`;
+} else if (wanted === 'sasrec') {
   try {
     const { SASRec } = await import('../src/models/sasrec.js');
     model = await SASRec.fit(trainSet, { epochs: 30, seed: 42, progress: false, maxSeconds: 150 });
@@ -235,6 +241,11 @@ const pooled = (type: GroupType, strategy: string) => {
 };
 const div = pooled('divergent', DEFAULT);
 const avg = pooled('divergent', 'average');
+const gf = pooled('divergent', 'gfar');
+console.log(
+  `\nDivergent groups (pooled over sizes): NDCG@20 / min-max / zero-recall — ${DEFAULT} ${div.ndcg.toFixed(4)} / ${div.minMax.toFixed(3)} / ${div.zeroRecall.toFixed(3)}, ` +
+    `gfar ${gf.ndcg.toFixed(4)} / ${gf.minMax.toFixed(3)} / ${gf.zeroRecall.toFixed(3)}, average ${avg.ndcg.toFixed(4)} / ${avg.minMax.toFixed(3)} / ${avg.zeroRecall.toFixed(3)}`,
+);
 const check = {
   minMaxBetter: div.minMax > avg.minMax,
   zeroRecallBetter: div.zeroRecall < avg.zeroRecall,
@@ -274,7 +285,7 @@ for (let i = 0; i < (FAST ? 10 : 60); i++) {
       { id: a, history: history.get(a)! },
       { id: b, history: history.get(b)! },
     ],
-    { model, size: 1, date: DATE },
+    { model, tracks, size: 1, date: DATE },
   );
   matches.push(r.tasteMatch);
 }
@@ -292,7 +303,7 @@ const out = {
   groupsPerCell: GROUPS_PER_CELL,
   rows,
   defaultStrategy: DEFAULT,
-  divergentCheck: { default: div, average: avg, ...check },
+  divergentCheck: { default: div, average: avg, gfar: gf, ...check },
   latency10x50Ms: { median, runs: times },
   tasteMatchRandomPairs: { q25: q(0.25), median: q(0.5), q75: q(0.75) },
 };

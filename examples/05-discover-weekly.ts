@@ -49,15 +49,13 @@ console.log(
       { key: 'genre' },
       { key: 'score', digits: 3 },
     ],
-    week5.tracks
-      .slice(0, 12)
-      .map((t, i) => ({
-        n: i + 1,
-        title: t.title,
-        artist: t.artist,
-        genre: byId.get(t.trackId)?.genre,
-        score: t.score,
-      })),
+    week5.tracks.slice(0, 12).map((t, i) => ({
+      n: i + 1,
+      title: t.title,
+      artist: t.artist,
+      genre: byId.get(t.trackId)?.genre,
+      score: t.score,
+    })),
   ),
 );
 console.log(`… ${week5.tracks.length} tracks in all`);

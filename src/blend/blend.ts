@@ -119,7 +119,10 @@ export interface BlendResult {
   tracks: BlendTrack[];
   /** 0-100, see {@link tasteMatch}. */
   tasteMatch: number;
-  /** "The song that brings you together": the playlist track with the highest lowest-member relevance. */
+  /**
+   * "The song that brings you together": the playlist track in the most members' lists (ties: highest
+   * lowest-member relevance, then mean). Undefined only for an empty playlist.
+   */
   bondingTrack: { trackId: string; title?: string; relevance: Record<string, number> } | undefined;
   members: BlendMemberSummary[];
   /** Strategy name (`'custom'` for a function). */
@@ -595,7 +598,10 @@ function orderForCoherence(
   return out.map((p) => selected[p]!);
 }
 
-/** The selected track with the highest lowest-member relevance (ties: higher mean); undefined when none has min > 0. */
+/**
+ * The selected track in the most members' lists; ties: highest lowest-member relevance, then highest
+ * mean. Undefined only for an empty playlist.
+ */
 function bonding(
   selected: number[],
   table: RelevanceTable,
@@ -603,19 +609,21 @@ function bonding(
   meta: Map<string, Track>,
 ): BlendResult['bondingTrack'] {
   let best = -1;
-  let bestMin = 0;
-  let bestMean = 0;
+  let bestKey = [-1, -1, -1];
   for (const c of selected) {
+    let shared = 0;
     let min = Number.POSITIVE_INFINITY;
     let mean = 0;
     for (const rel of table.relevance) {
+      if (rel[c]! > 0) shared++;
       min = Math.min(min, rel[c]!);
       mean += rel[c]!;
     }
-    if (min > bestMin || (min === bestMin && min > 0 && mean > bestMean)) {
+    const key = [shared, min, mean];
+    const better = key[0]! - bestKey[0]! || key[1]! - bestKey[1]! || key[2]! - bestKey[2]!;
+    if (better > 0) {
       best = c;
-      bestMin = min;
-      bestMean = mean;
+      bestKey = key;
     }
   }
   if (best < 0) return undefined;
