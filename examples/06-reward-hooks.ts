@@ -1,14 +1,17 @@
 // Example 06: turn listening events into rewards with hooks, and learn a reward model from them.
 //
 // Run: npx tsx examples/06-reward-hooks.ts   (ENCORE_FAST=1 for a quicker run)
-import { initBackend } from '../src/backend.js';
-import { Dataset } from '../src/data/dataset.js';
-import { formatTable } from '../src/eval/table.js';
-import { computeRewards } from '../src/rewards/hook.js';
-import { rewards } from '../src/rewards/hooks.js';
-import { rerank, scorers } from '../src/rewards/rerank.js';
-import { RewardModel } from '../src/rewards/reward-model.js';
-import { createSimWorld } from '../src/sim/simulator.js';
+import {
+  computeRewards,
+  createSimWorld,
+  Dataset,
+  formatTable,
+  initBackend,
+  RewardModel,
+  rerank,
+  rewards,
+  scorers,
+} from '../src/index.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 await initBackend();

@@ -1,16 +1,21 @@
 // Example 07: simulate 60 days of listeners and compare an engagement-only policy with a satisfaction-aware one.
 //
 // Run: npx tsx examples/07-long-term-simulation.ts   (ENCORE_FAST=1 for a quicker run)
-import { initBackend } from '../src/backend.js';
-import { Dataset } from '../src/data/dataset.js';
-import { formatTable } from '../src/eval/table.js';
-import { ItemKNN } from '../src/models/baselines.js';
-import type { Recommendation } from '../src/models/recommender.js';
-import { rewards } from '../src/rewards/hooks.js';
-import { rerank, scorers } from '../src/rewards/rerank.js';
-import { RewardModel } from '../src/rewards/reward-model.js';
-import { beliefErrorByDay, createBelief } from '../src/sim/progressive-belief.js';
-import { createSimWorld, ListenerSimulator } from '../src/sim/simulator.js';
+import {
+  beliefErrorByDay,
+  createBelief,
+  createSimWorld,
+  Dataset,
+  formatTable,
+  ItemKNN,
+  initBackend,
+  ListenerSimulator,
+  type Recommendation,
+  RewardModel,
+  rerank,
+  rewards,
+  scorers,
+} from '../src/index.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 await initBackend();

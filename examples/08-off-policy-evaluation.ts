@@ -1,9 +1,7 @@
 // Example 08: estimate a new policy's reward from logs of an old one (IPS, SNIPS, direct method, doubly robust).
 //
 // Run: npx tsx examples/08-off-policy-evaluation.ts   (ENCORE_FAST=1 for a quicker run)
-import { formatTable } from '../src/eval/table.js';
-import { simulateBanditLogs } from '../src/rewards/bandit-sim.js';
-import { ope } from '../src/rewards/ope.js';
+import { formatTable, ope, simulateBanditLogs } from '../src/index.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 
