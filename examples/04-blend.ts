@@ -1,10 +1,10 @@
 // Example: a Blend for three friends — a shared daily playlist with attributions, taste match and a fairness check.
 // Run: npx tsx examples/04-blend.ts   (ENCORE_FAST=1 for a quick run on less data)
 import { initBackend } from '../src/backend.js';
-import { type BlendMember, type BlendStrategy, blend, evaluateBlend } from '../src/blend/index.js';
 import { Dataset } from '../src/data/dataset.js';
 import { loadListens, loadTracks } from '../src/data/loaders.js';
 import { formatTable } from '../src/eval/table.js';
+import { type BlendMember, type BlendStrategy, blend, evaluateBlend } from '../src/index.js';
 import { ItemKNN } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
 

@@ -1,10 +1,10 @@
 // Example: Discover Weekly — thirty tracks a listener has never played, two per artist at most, new every week.
 // Run: npx tsx examples/05-discover-weekly.ts   (ENCORE_FAST=1 for a quick run on less data)
 import { initBackend } from '../src/backend.js';
-import { discoverWeekly } from '../src/blend/index.js';
 import { Dataset } from '../src/data/dataset.js';
 import { loadListens, loadTracks } from '../src/data/loaders.js';
 import { formatTable } from '../src/eval/table.js';
+import { discoverWeekly } from '../src/index.js';
 import { ItemKNN } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
 
