@@ -152,7 +152,15 @@ function navigatorCores(): number {
   );
 }
 
-/** The backend currently initialised by {@link initBackend}, or undefined before the first call. */
+/**
+ * The backend currently initialised by {@link initBackend}, or undefined before the first call.
+ *
+ * @example
+ * ```ts
+ * await initBackend();
+ * console.log(backendInfo()?.name);
+ * ```
+ */
 export function backendInfo(): BackendInfo | undefined {
   return current;
 }

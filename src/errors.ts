@@ -29,7 +29,15 @@ export interface DataIssue {
   expected: string;
 }
 
-/** Formats one {@link DataIssue} as `file:line column "value": expected ...`. */
+/**
+ * Formats one {@link DataIssue} as `file:line column "value": expected ...`.
+ *
+ * @example
+ * ```ts
+ * formatIssue({ file: 'a.csv', line: 3, column: 'timestamp', value: 'x', expected: 'an ISO 8601 date' });
+ * // 'a.csv:line 3 column `timestamp`: got "x" expected an ISO 8601 date'
+ * ```
+ */
 export function formatIssue(issue: DataIssue): string {
   const where = [issue.file, issue.line !== undefined ? `line ${issue.line}` : undefined]
     .filter(Boolean)

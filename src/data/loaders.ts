@@ -8,7 +8,14 @@ import { type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.
 import { ListenSchema, TrackSchema } from './schemas.js';
 import type { Listen, SkipLevel, Track } from './types.js';
 
-/** Canonical column order of a listens CSV file. */
+/**
+ * Canonical column order of a listens CSV file.
+ *
+ * @example
+ * ```ts
+ * console.log(LISTEN_COLUMNS.join(',')); // the header saveListens writes
+ * ```
+ */
 export const LISTEN_COLUMNS = [
   'user_id',
   'track_id',
@@ -22,7 +29,14 @@ export const LISTEN_COLUMNS = [
   'session_id',
 ] as const;
 
-/** Canonical column order of a tracks CSV file. */
+/**
+ * Canonical column order of a tracks CSV file.
+ *
+ * @example
+ * ```ts
+ * console.log(TRACK_COLUMNS.join(',')); // the header saveTracks writes
+ * ```
+ */
 export const TRACK_COLUMNS = [
   'track_id',
   'title',
@@ -241,7 +255,14 @@ export async function saveTracks(file: string, tracks: readonly Track[]): Promis
 // ---------------------------------------------------------------------------------------------------------
 // Loading
 
-/** File formats {@link loadListens} reads. */
+/**
+ * File formats {@link loadListens} reads.
+ *
+ * @example
+ * ```ts
+ * for (const format of LISTEN_FORMATS) console.log(format);
+ * ```
+ */
 export const LISTEN_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences'] as const;
 
 /** A file format {@link loadListens} reads. */
@@ -516,6 +537,13 @@ const ISO_RE =
 /**
  * Parses a timestamp: epoch milliseconds (digits only) or ISO 8601 (`YYYY-MM-DD`, optional `THH:MM[:SS[.fff]]`,
  * optional `Z` or `±HH[:MM]`; no zone means UTC). Returns undefined when it is neither.
+ *
+ * @example
+ * ```ts
+ * parseTimestamp('2024-01-01T10:00:00Z'); // 1704103200000
+ * parseTimestamp('1704103200000');        // 1704103200000
+ * parseTimestamp('yesterday');            // undefined
+ * ```
  */
 export function parseTimestamp(text: string): number | undefined {
   const s = text.trim();

@@ -6,7 +6,14 @@ import { Vocabulary } from '../data/dataset.js';
 import { InvalidModelFileError } from '../errors.js';
 import type { Recommender } from './recommender.js';
 
-/** Format version written to `model.json`; bump when the layout changes. */
+/**
+ * Format version written to `model.json`; bump when the layout changes.
+ *
+ * @example
+ * ```ts
+ * console.log(`this encore reads model format ${MODEL_FORMAT_VERSION}`);
+ * ```
+ */
 export const MODEL_FORMAT_VERSION = 1;
 const FORMAT = 'encore-model';
 

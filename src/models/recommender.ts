@@ -59,7 +59,15 @@ export interface Recommender {
   dispose(): void;
 }
 
-/** Validates `k` against a catalogue size; throws {@link InvalidOptionError} naming `k`. */
+/**
+ * Validates `k` against a catalogue size; throws {@link InvalidOptionError} naming `k`.
+ *
+ * @example
+ * ```ts
+ * checkK(10, 2000); // 10
+ * checkK(0, 2000);  // throws: The `k` option must be an integer from 1 to the catalogue size (2000), got 0
+ * ```
+ */
 export function checkK(k: unknown, catalogue: number, option = 'k'): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > catalogue) {
     throw new InvalidOptionError(option, `an integer from 1 to the catalogue size (${catalogue})`, k);

@@ -49,7 +49,14 @@ export class RewardHookError extends EncoreError {
   }
 }
 
-/** The display name of a hook: its `hookName` property, else its function name, else `(anonymous)`. */
+/**
+ * The display name of a hook: its `hookName` property, else its function name, else `(anonymous)`.
+ *
+ * @example
+ * ```ts
+ * hookName(rewards.completion()); // 'completion'
+ * ```
+ */
 export function hookName(hook: RewardHook): string {
   return (hook as { hookName?: string }).hookName ?? (hook.name || '(anonymous)');
 }
