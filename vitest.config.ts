@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     env: { ENCORE_QUIET: '1' },
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
