@@ -7,6 +7,11 @@ import { InvalidOptionError } from '../errors.js';
  * Calibrated on the shipped data (500 listeners, 2,000 tracks, 200 artists): random pairs have artist-level
  * cosines with quartiles 0.010 / 0.057 / 0.192, which map to 28 / 54 / 73 (track level: 0.004 / 0.030 /
  * 0.113, mapping to 17 / 44 / 65). See {@link tasteMatch}.
+ *
+ * @example
+ * ```ts
+ * const match = (100 * Math.log1p(TASTE_MATCH_SCALE * 0.057)) / Math.log1p(TASTE_MATCH_SCALE); // ≈ 54
+ * ```
  */
 export const TASTE_MATCH_SCALE = 450;
 

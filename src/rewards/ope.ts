@@ -88,7 +88,15 @@ export interface OpeEstimate {
   estimator: 'ips' | 'snips' | 'dm' | 'dr';
 }
 
-/** Default context key: strings and numbers as themselves, objects by their `key` or `id` field, else JSON. */
+/**
+ * Default context key: strings and numbers as themselves, objects by their `key` or `id` field, else JSON.
+ *
+ * @example
+ * ```ts
+ * defaultContextKey({ id: 'u1', hour: 9 }); // 'u1'
+ * defaultContextKey(3);                     // '3'
+ * ```
+ */
 export function defaultContextKey(context: unknown): string {
   if (typeof context === 'string' || typeof context === 'number') return String(context);
   if (context && typeof context === 'object') {
