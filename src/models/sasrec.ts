@@ -1,6 +1,6 @@
 // SASRec (Kang & McAuley 2018): a causal self-attention next-track model, written with plain tf ops.
 import { embeddingLookup, tf } from '../backend.js';
-import type { Dataset, Vocabulary } from '../data/dataset.js';
+import { type Dataset, Vocabulary } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
 import { InvalidDataError, InvalidOptionError } from '../errors.js';
 import { computeRewards, type RewardHook } from '../rewards/hook.js';
@@ -25,6 +25,14 @@ import {
   weightedLoss,
 } from '../train/losses.js';
 import { matMul2d } from '../train/ops.js';
+import {
+  type BatchPart,
+  type ReplicaSpec,
+  resolveWorkers,
+  type SeqBatchSlice,
+  splitSeqBatch,
+  startGradientPool,
+} from '../train/parallel.js';
 import { type EpochLogs, type TrainableModel, type TrainResult, train } from '../train/trainer.js';
 import { createRng, type Rng } from '../util/random.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
@@ -98,6 +106,12 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
   progress?: boolean;
   /** Multiplies each target's loss by the reward of that listen (negative rewards count as 0). */
   reward?: RewardHook;
+  /**
+   * Threads that compute gradients (data-parallel: each takes a slice of every batch; same result as one
+   * thread up to float rounding). Default `os.availableParallelism()`; always 1 on the native
+   * `tensorflow` backend, which threads by itself.
+   */
+  workers?: number;
 }
 
 /**
@@ -130,7 +144,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   skipsAsNegatives: false,
 });
 
-const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward'] as const;
+const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers'] as const;
 /** Activations a training step may need before we refuse the configuration (bytes). */
 const ACTIVATION_BUDGET_BYTES = 2 * 2 ** 30;
 
@@ -193,6 +207,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   }
   if (options.reward !== undefined && typeof options.reward !== 'function')
     throw new InvalidOptionError('reward', 'a function', options.reward);
+  if (options.workers !== undefined && (!isInt(options.workers) || options.workers < 1))
+    throw new InvalidOptionError('workers', 'an integer >= 1', options.workers);
   // Memory: one step's activations, roughly 24 [B, L, d] tensors and 4 [B, heads, L, L] tensors per block.
   const act = 4 * o.batchSize * o.maxlen * (o.blocks * (24 * o.dim + 4 * o.heads * o.maxlen) + 8 * o.dim);
   if (act > ACTIVATION_BUDGET_BYTES) {
@@ -256,12 +272,18 @@ let modelCounter = 0;
 // The model
 // ---------------------------------------------------------------------------------------------------------
 
-/** Fills a dropout mask (0 or 1/(1-rate)) from the seeded stream. */
-function dropoutMask(shape: number[], rate: number, rng: Rng): tf.Tensor {
+/**
+ * Fills a dropout mask (0 or 1/(1-rate)) from the seeded stream. For a slice of a batch (`part`, the first
+ * axis grouping by sequence), draws exactly the full batch's mask entries of those sequences.
+ */
+function dropoutMask(shape: number[], rate: number, rng: Rng, part?: BatchPart): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const a = new Float32Array(n);
   const keep = 1 / (1 - rate);
+  const per = part ? n / part.count : 0; // mask entries per sequence
+  if (part) rng.skip(part.start * per);
   for (let i = 0; i < n; i++) a[i] = rng.next() < rate ? 0 : keep;
+  if (part) rng.skip((part.total - part.start - part.count) * per);
   return tf.tensor(a, shape);
 }
 
@@ -294,6 +316,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   private readonly causalMask: tf.Tensor2D;
   /** Per-loss constants (negative-sampling log q), set by fit. */
   private logQ: Float64Array | undefined;
+  /** The batch slice being trained on (data-parallel training), for its dropout masks. */
+  private part: BatchPart | undefined;
   private disposed = false;
 
   private constructor(
@@ -349,7 +373,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   private dropout<T extends tf.Tensor>(x: T, rng: Rng | undefined): T {
     if (!rng || this.config.dropout === 0) return x;
-    return tf.mul(x, dropoutMask(x.shape, this.config.dropout, rng)) as T;
+    return tf.mul(x, dropoutMask(x.shape, this.config.dropout, rng, this.part)) as T;
   }
 
   /**
@@ -421,7 +445,16 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * The scalar training loss of one batch (dropout seeded by `batch.seed`). Must be called inside a
    * tape/tidy; see {@link SASRec.computeGradients}.
    */
-  lossFn(batch: SeqBatch): tf.Scalar {
+  lossFn(batch: SeqBatchSlice): tf.Scalar {
+    this.part = batch.part;
+    try {
+      return this.lossOf(batch);
+    } finally {
+      this.part = undefined;
+    }
+  }
+
+  private lossOf(batch: SeqBatch): tf.Scalar {
     const { size: B, length: L } = batch;
     const M = batch.rows.length;
     const rng = createRng(batch.seed);
@@ -571,8 +604,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
     const model = new SASRec(trainSet.vocabulary, hp, initWeights(weightShapes(hp, V), initRng), popularity);
     model.logQ = sampler.q;
+    let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
     try {
+      pool = await startGradientPool<SeqBatch>(model, {
+        workers: resolveWorkers(options.workers),
+        replica: model.replicaSpec(),
+        split: (b, n) => splitSeqBatch(b, n, spec.kind),
+      });
       model.trainResult = await train(model, {
+        ...(pool ? { computeGradients: (b: SeqBatch) => pool!.computeGradients(b) } : {}),
         epochs: hp.epochs,
         learningRate: hp.learningRate,
         beta2: 0.98,
@@ -590,7 +630,39 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     } catch (e) {
       model.dispose();
       throw e;
+    } finally {
+      await pool?.close();
     }
+    return model;
+  }
+
+  /**
+   * How a worker thread builds a training replica of this model (see `startGradientPool`); the replica's
+   * weights are set by every gradient request.
+   *
+   * @example
+   * ```ts
+   * const replica = createSASRecReplica(model.replicaSpec().init as SASRecReplicaInit);
+   * ```
+   */
+  replicaSpec(): ReplicaSpec {
+    const init: SASRecReplicaInit = {
+      config: this.config,
+      vocabularyIds: [...this.vocabulary.ids],
+      ...(this.logQ ? { logQ: this.logQ } : {}),
+    };
+    return { moduleUrl: import.meta.url, exportName: 'createSASRecReplica', init };
+  }
+
+  /** A training replica from {@link SASRec.replicaSpec}'s init (zero weights, no popularity). */
+  static replica(init: SASRecReplicaInit): SASRec {
+    const vocabulary = Vocabulary.fromIds(init.vocabularyIds);
+    const shapes = weightShapes(init.config, vocabulary.size);
+    const weights: Record<string, Float32Array> = {};
+    for (const [name, shape] of Object.entries(shapes))
+      weights[name] = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const model = new SASRec(vocabulary, init.config, weights, new Float32Array(vocabulary.size + 1));
+    model.logQ = init.logQ;
     return model;
   }
 
@@ -729,6 +801,32 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     for (const v of Object.values(this.vars)) v.dispose();
     this.causalMask.dispose();
   }
+}
+
+/**
+ * What a worker needs to rebuild a SASRec training replica (structured-cloneable).
+ *
+ * @example
+ * ```ts
+ * const init: SASRecReplicaInit = { config: SASREC_DEFAULTS, vocabularyIds: ['', 't1', 't2'] };
+ * ```
+ */
+export interface SASRecReplicaInit {
+  config: SASRecHyperParams;
+  vocabularyIds: string[];
+  logQ?: Float64Array;
+}
+
+/**
+ * Builds a SASRec training replica in a worker thread (the `exportName` of {@link SASRec.replicaSpec}).
+ *
+ * @example
+ * ```ts
+ * const replica = createSASRecReplica({ config: SASREC_DEFAULTS, vocabularyIds: ['', 't1', 't2'] });
+ * ```
+ */
+export function createSASRecReplica(init: SASRecReplicaInit): SASRec {
+  return SASRec.replica(init);
 }
 
 /** Holds out the last listen of a seeded 10% of users (<= 500, >= 3 listens each) as validation cases. */

@@ -57,6 +57,11 @@ export interface TrainOptions<B> {
   progress?: boolean;
   /** Label of the progress bar. */
   label?: string;
+  /**
+   * Computes a batch's loss and gradients instead of `model.computeGradients` (e.g. the data-parallel
+   * gradient pool of `startGradientPool` over worker threads), with the model's current weights.
+   */
+  computeGradients?: (batch: B) => Promise<{ loss: number; grads: Record<string, tf.Tensor> }>;
 }
 
 /** What {@link train} did. */
@@ -148,7 +153,9 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
       let lossSum = 0;
       let n = 0;
       for (const batch of options.batches(epoch)) {
-        const { loss, grads } = model.computeGradients(batch);
+        const { loss, grads } = options.computeGradients
+          ? await options.computeGradients(batch)
+          : model.computeGradients(batch);
         optimizer.apply(grads);
         lossSum += loss;
         n++;

@@ -16,6 +16,8 @@ export interface Rng {
   weighted(weights: ArrayLike<number>): number;
   /** A 32-bit seed for a derived, independent stream. */
   fork(): number;
+  /** Advances the stream by `n` draws of {@link Rng.next} in O(1), as if they had been drawn. */
+  skip(n: number): void;
 }
 
 /** Mixes any string or number into a 32-bit seed (FNV-1a then avalanche). */
@@ -93,6 +95,10 @@ export function createRng(seed: number | string): Rng {
       return weights.length - 1;
     },
     fork: () => Math.floor(next() * 4294967296) >>> 0,
+    skip: (n) => {
+      // mulberry32's state is a counter: n draws add n * 0x6d2b79f5 (mod 2^32).
+      a = (a + Math.imul(n >>> 0, 0x6d2b79f5)) >>> 0;
+    },
   };
   return rng;
 }

@@ -1,0 +1,173 @@
+// Data-parallel training: exact batch splitting, skip-ahead dropout streams, workers = 1 vs 2 equivalence.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import type { Listen } from '../src/data/types.js';
+import { InvalidOptionError } from '../src/errors.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { buildWindows, makeBatch, NegativeSampler } from '../src/train/batches.js';
+import { resolveWorkers, splitSeqBatch, startGradientPool } from '../src/train/parallel.js';
+import { createRng } from '../src/util/random.js';
+
+const TINY: SASRecOptions = {
+  dim: 8,
+  blocks: 1,
+  maxlen: 10,
+  batchSize: 16,
+  dropout: 0.2,
+  learningRate: 0.01,
+  validation: 'none',
+  progress: false,
+  seed: 7,
+};
+
+function listens(users: number, tracks: number, seed: number): Listen[] {
+  const rng = createRng(seed);
+  const out: Listen[] = [];
+  for (let u = 0; u < users; u++) {
+    const n = 3 + rng.int(14);
+    let t = rng.int(tracks);
+    for (let i = 0; i < n; i++) {
+      t = rng.next() < 0.7 ? (t + 1) % tracks : rng.int(tracks);
+      out.push({ userId: `u${u}`, trackId: `t${t}`, timestamp: i * 60_000 });
+    }
+  }
+  return out;
+}
+
+let data: Dataset;
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', verbose: false });
+  data = Dataset.fromListens(listens(60, 30, 3));
+});
+
+describe('splitSeqBatch', () => {
+  it('slices sequences, rows and per-row negatives consistently, weighted by target rows', () => {
+    const windows = buildWindows(data.sequences, { maxlen: 10, maxWindowsPerUser: 2 }).slice(0, 13);
+    const sampler = new NegativeSampler(data.itemCounts);
+    const batch = makeBatch(windows, { kind: 'per-row', k: 2 }, sampler, createRng(1));
+    const slices = splitSeqBatch(batch, 3, 'per-row');
+    expect(slices.map((s) => s.batch.size)).toEqual([4, 4, 5]);
+    expect(slices.reduce((a, s) => a + s.weight, 0)).toBeCloseTo(1, 12);
+    const L = batch.length;
+    let m = 0;
+    for (const { batch: s, weight } of slices) {
+      const M = s.rows.length;
+      expect(weight).toBeCloseTo(M / batch.rows.length, 12);
+      expect(s.length).toBe(L);
+      expect(s.negatives.length).toBe(2 * M);
+      for (let r = 0; r < M; r++, m++) {
+        // Same input id at the row's position, same target, same negatives as in the full batch.
+        expect(s.inputs[s.rows[r]!]).toBe(batch.inputs[batch.rows[m]!]);
+        expect(s.rows[r]! + s.part!.start * L).toBe(batch.rows[m]);
+        expect(s.targets[r]).toBe(batch.targets[m]);
+        expect([...s.negatives.subarray(2 * r, 2 * r + 2)]).toEqual([
+          ...batch.negatives.subarray(2 * m, 2 * m + 2),
+        ]);
+      }
+    }
+    expect(m).toBe(batch.rows.length);
+    const shared = makeBatch(
+      windows,
+      { kind: 'shared', k: 5, distribution: 'uniform' },
+      sampler,
+      createRng(2),
+    );
+    for (const { batch: s } of splitSeqBatch(shared, 2, 'shared'))
+      expect([...s.negatives]).toEqual([...shared.negatives]);
+  });
+
+  it('Rng.skip(n) lands where n draws would', () => {
+    const a = createRng(11);
+    const b = createRng(11);
+    for (let i = 0; i < 1000; i++) a.next();
+    b.skip(1000);
+    expect(b.next()).toBe(a.next());
+  });
+});
+
+describe('data-parallel gradients', () => {
+  it('two threads give the full-batch loss and gradients', async () => {
+    const model = await SASRec.fit(data, { ...TINY, epochs: 1, workers: 1 });
+    const windows = buildWindows(data.sequences, { maxlen: 10, maxWindowsPerUser: 1 }).slice(0, 16);
+    const batch = makeBatch(windows, { kind: 'none' }, new NegativeSampler(data.itemCounts), createRng(5));
+    const before = tf.memory().numTensors;
+    const pool = await startGradientPool(model, {
+      workers: 2,
+      replica: model.replicaSpec(),
+      split: (b, n) => splitSeqBatch(b, n, 'none'),
+    });
+    expect(pool?.size).toBe(2);
+    try {
+      const full = model.computeGradients(batch);
+      const par = await pool!.computeGradients(batch);
+      expect(Math.abs(par.loss - full.loss) / full.loss).toBeLessThan(1e-5);
+      for (const [name, g] of Object.entries(full.grads)) {
+        const a = g.dataSync();
+        const b = par.grads[name]!.dataSync();
+        let maxDiff = 0;
+        let maxAbs = 0;
+        for (let i = 0; i < a.length; i++) {
+          maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+          maxAbs = Math.max(maxAbs, Math.abs(a[i]!));
+        }
+        expect(maxDiff, name).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs));
+      }
+      for (const g of [...Object.values(full.grads), ...Object.values(par.grads)]) g.dispose();
+    } finally {
+      await pool!.close();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('fit with workers 2 follows the single-thread loss curve (dropout on), without leaking tensors', async () => {
+    const before = tf.memory().numTensors;
+    const curve = async (workers: number) => {
+      const losses: number[] = [];
+      const model = await SASRec.fit(data, {
+        ...TINY,
+        epochs: 3,
+        workers,
+        onEpochEnd: (_, l) => void losses.push(l.loss),
+      });
+      const [scores] = await model.scoreAll([['t1', 't2', 't3']]);
+      model.dispose();
+      return { losses, scores: scores! };
+    };
+    const one = await curve(1);
+    const two = await curve(2);
+    expect(one.losses.length).toBe(3);
+    for (let e = 0; e < 3; e++)
+      expect(Math.abs(two.losses[e]! - one.losses[e]!) / one.losses[e]!).toBeLessThan(1e-4);
+    expect(one.losses[2]).toBeLessThan(one.losses[0]!);
+    for (let j = 1; j < one.scores.length; j++) expect(two.scores[j]).toBeCloseTo(one.scores[j]!, 2);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('checks the workers option and skips the pool for one thread', async () => {
+    await expect(SASRec.fit(data, { ...TINY, workers: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(SASRec.fit(data, { ...TINY, workers: 1.5 })).rejects.toThrow(/workers/);
+    expect(() => resolveWorkers(-1)).toThrow(InvalidOptionError);
+    expect(resolveWorkers(3)).toBe(3);
+    expect(resolveWorkers(undefined)).toBeGreaterThanOrEqual(1);
+    const model = await SASRec.fit(data, { ...TINY, epochs: 1, workers: 1 });
+    const pool = await startGradientPool(model, {
+      workers: 1,
+      replica: model.replicaSpec(),
+      split: (b) => [{ batch: b, weight: 1 }],
+    });
+    expect(pool).toBeUndefined();
+    model.dispose();
+  });
+
+  it('fails cleanly when a worker cannot build its replica', async () => {
+    const model = await SASRec.fit(data, { ...TINY, epochs: 1, workers: 1 });
+    const spec = { ...model.replicaSpec(), exportName: 'noSuchFactory' };
+    await expect(
+      startGradientPool(model, { workers: 2, replica: spec, split: (b, n) => splitSeqBatch(b, n, 'none') }),
+    ).rejects.toThrow(/noSuchFactory/);
+    model.dispose();
+  });
+});
