@@ -1,12 +1,19 @@
 // Example: a Blend for three friends — a shared daily playlist with attributions, taste match and a fairness check.
 // Run: npx tsx examples/04-blend.ts   (ENCORE_FAST=1 for a quick run on less data)
-import { initBackend } from '../src/backend.js';
-import { Dataset } from '../src/data/dataset.js';
-import { loadListens, loadTracks } from '../src/data/loaders.js';
-import { formatTable } from '../src/eval/table.js';
-import { type BlendMember, type BlendStrategy, blend, evaluateBlend } from '../src/index.js';
-import { ItemKNN } from '../src/models/baselines.js';
-import type { Recommender } from '../src/models/recommender.js';
+import {
+  type BlendMember,
+  type BlendStrategy,
+  blend,
+  Dataset,
+  evaluateBlend,
+  formatTable,
+  ItemKNN,
+  initBackend,
+  loadListens,
+  loadTracks,
+  type Recommender,
+  SASRec,
+} from '../src/index.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 
@@ -44,7 +51,6 @@ let model: Recommender;
 if (FAST) {
   model = await ItemKNN.fit(trainSet);
 } else {
-  const { SASRec } = await import('../src/models/sasrec.js');
   model = await SASRec.fit(trainSet, { epochs: 10, seed: 42, progress: false, maxSeconds: 90 });
 }
 console.log(`model: ${model.type}\n`);

@@ -1,12 +1,16 @@
 // Example: Discover Weekly — thirty tracks a listener has never played, two per artist at most, new every week.
 // Run: npx tsx examples/05-discover-weekly.ts   (ENCORE_FAST=1 for a quick run on less data)
-import { initBackend } from '../src/backend.js';
-import { Dataset } from '../src/data/dataset.js';
-import { loadListens, loadTracks } from '../src/data/loaders.js';
-import { formatTable } from '../src/eval/table.js';
-import { discoverWeekly } from '../src/index.js';
-import { ItemKNN } from '../src/models/baselines.js';
-import type { Recommender } from '../src/models/recommender.js';
+import {
+  Dataset,
+  discoverWeekly,
+  formatTable,
+  ItemKNN,
+  initBackend,
+  loadListens,
+  loadTracks,
+  type Recommender,
+  SASRec,
+} from '../src/index.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 
@@ -20,7 +24,6 @@ let model: Recommender;
 if (FAST) {
   model = await ItemKNN.fit(data);
 } else {
-  const { SASRec } = await import('../src/models/sasrec.js');
   model = await SASRec.fit(data, { epochs: 10, seed: 42, progress: false, maxSeconds: 90 });
 }
 
