@@ -6,7 +6,7 @@ import type { Listen } from '../src/data/types.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { buildWindows, makeBatch, NegativeSampler } from '../src/train/batches.js';
-import { resolveWorkers, splitSeqBatch, startGradientPool } from '../src/train/parallel.js';
+import { defaultWorkers, resolveWorkers, splitSeqBatch, startGradientPool } from '../src/train/parallel.js';
 import { createRng } from '../src/util/random.js';
 
 const TINY: SASRecOptions = {
@@ -151,7 +151,9 @@ describe('data-parallel gradients', () => {
     await expect(SASRec.fit(data, { ...TINY, workers: 1.5 })).rejects.toThrow(/workers/);
     expect(() => resolveWorkers(-1)).toThrow(InvalidOptionError);
     expect(resolveWorkers(3)).toBe(3);
-    expect(resolveWorkers(undefined)).toBeGreaterThanOrEqual(1);
+    expect(resolveWorkers(undefined, { macsPerStep: 1e9, steps: 1000 })).toBe(defaultWorkers());
+    expect(resolveWorkers(undefined, { macsPerStep: 1e5, steps: 1000 })).toBe(1); // tiny model: not worth it
+    expect(resolveWorkers(undefined, { macsPerStep: 1e9, steps: 3 })).toBe(1); // too few steps
     const model = await SASRec.fit(data, { ...TINY, epochs: 1, workers: 1 });
     const pool = await startGradientPool(model, {
       workers: 1,

@@ -108,8 +108,8 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
   reward?: RewardHook;
   /**
    * Threads that compute gradients (data-parallel: each takes a slice of every batch; same result as one
-   * thread up to float rounding). Default `os.availableParallelism()`; always 1 on the native
-   * `tensorflow` backend, which threads by itself.
+   * thread up to float rounding). Default: `os.availableParallelism()` for models big enough to gain
+   * (see `resolveWorkers`), 1 for tiny ones; always 1 on the native `tensorflow` backend.
    */
   workers?: number;
 }
@@ -261,6 +261,19 @@ function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string,
     out[name] = a;
   }
   return out;
+}
+
+/** Rough multiply-adds of one training step (forward + backward ~ 3x forward), to decide on workers. */
+function stepMacs(h: SASRecHyperParams, numItems: number, batch: number): number {
+  const rows = batch * h.maxlen;
+  const blocks = h.blocks * rows * (6 * h.dim * h.dim + 2 * h.maxlen * h.dim);
+  const loss =
+    h.loss === 'ce'
+      ? rows * numItems * h.dim
+      : h.loss === 'bce'
+        ? 2 * rows * h.dim
+        : rows * h.negatives * h.dim;
+  return 3 * (blocks + loss);
 }
 
 /** Variables that weight decay applies to: matrices and embeddings, not biases or layer-norm parameters. */
@@ -607,7 +620,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
     try {
       pool = await startGradientPool<SeqBatch>(model, {
-        workers: resolveWorkers(options.workers),
+        workers: resolveWorkers(options.workers, {
+          macsPerStep: stepMacs(hp, V, Math.min(windows.length, hp.batchSize)),
+          steps: batchesPerEpoch(windows.length, hp.batchSize) * hp.epochs,
+        }),
         replica: model.replicaSpec(),
         split: (b, n) => splitSeqBatch(b, n, spec.kind),
       });

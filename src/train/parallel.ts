@@ -104,21 +104,39 @@ export function splitSeqBatch(
   return out;
 }
 
+/** Multiply-adds per step below which worker threads cost more (messages, weight copies) than they save. */
+export const MIN_PARALLEL_MACS_PER_STEP = 5e7;
+/** Steps per fit below which starting workers (~0.3-1 s) does not pay off. */
+export const MIN_PARALLEL_STEPS = 16;
+
 /**
- * Number of gradient threads to use: `requested` (default: `os.availableParallelism()`), but 1 on the
- * native `tensorflow` backend (it threads by itself).
+ * Number of gradient threads to use. An explicit `requested` is used as given (validated); the default is
+ * `os.availableParallelism()` when the job is big enough to gain from it (`macsPerStep` >=
+ * {@link MIN_PARALLEL_MACS_PER_STEP} and `steps` >= {@link MIN_PARALLEL_STEPS}), else 1. Always 1 on the
+ * native `tensorflow` backend (it threads by itself). The default depends only on the job, never on the
+ * machine's current load, so runs stay reproducible.
  *
  * @example
  * ```ts
- * resolveWorkers(undefined); // 2 on a two-core machine with the wasm backend
+ * resolveWorkers(undefined, { macsPerStep: 1e9, steps: 500 }); // 2 on a two-core machine with wasm
+ * resolveWorkers(undefined, { macsPerStep: 1e5, steps: 500 }); // 1: too small a model
  * ```
  */
-export function resolveWorkers(requested: number | undefined, option = 'workers'): number {
+export function resolveWorkers(
+  requested: number | undefined,
+  job: { macsPerStep: number; steps: number } = {
+    macsPerStep: Number.POSITIVE_INFINITY,
+    steps: Number.POSITIVE_INFINITY,
+  },
+  option = 'workers',
+): number {
   if (requested !== undefined && (!Number.isInteger(requested) || requested < 1)) {
     throw new InvalidOptionError(option, 'an integer >= 1', requested);
   }
   if ((backendInfo()?.name ?? tf.getBackend()) === 'tensorflow') return 1;
-  return requested ?? defaultWorkers();
+  if (requested !== undefined) return requested;
+  if (job.macsPerStep < MIN_PARALLEL_MACS_PER_STEP || job.steps < MIN_PARALLEL_STEPS) return 1;
+  return defaultWorkers();
 }
 
 /** `os.availableParallelism()` (or the CPU count on runtimes without it). */

@@ -1,0 +1,451 @@
+// Benchmark: SASRec training throughput, time-to-quality, serving latency and peak memory, beside PyTorch.
+//
+// Run: npx tsx bench/perf.ts [--quick] [--only memory,throughput,latency] [--reps 2]
+// Writes bench/results/perf.json and bench/results/perf.md (atomically). The PyTorch baseline
+// (../shared/bench/torch_sasrec.py, or $ENCORE_SHARED/bench/torch_sasrec.py) runs in the same process run
+// when /usr/bin/python3 can import torch; otherwise it is skipped with a notice.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend, tf } from '../src/backend.js';
+import { Dataset, Vocabulary } from '../src/data/dataset.js';
+import { loadListens } from '../src/data/loaders.js';
+import { leaveOneOut } from '../src/data/splits.js';
+import type { Listen } from '../src/data/types.js';
+import { evaluate } from '../src/eval/metrics.js';
+import { formatTable } from '../src/eval/table.js';
+import { ItemTransition } from '../src/models/baselines.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { createRng } from '../src/util/random.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const sharedDir = process.env.ENCORE_SHARED ?? path.resolve(repoRoot, '../shared');
+const torchScript = path.join(sharedDir, 'bench', 'torch_sasrec.py');
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const value = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const QUICK = flag('quick') || process.env.ENCORE_FAST === '1';
+const SECTIONS = new Set((value('only') ?? 'memory,throughput,latency').split(','));
+const REPS = Number(value('reps') ?? (QUICK ? 1 : 2));
+
+// Settings of the comparison (the same for us and PyTorch).
+const DIM = 64;
+const MAXLEN = 50;
+const BLOCKS = 2;
+const BATCH = 128;
+const ITEMS = 3500;
+const SERVE_TRACKS = 4000;
+/** Time-to-quality level: this fraction of ItemTransition's validation NDCG@10. */
+const TTQ_FRACTION = 1.0;
+const TTQ_MAX_SECONDS = QUICK ? 20 : 60;
+
+// Targets (checked, never typed in the results).
+const TARGETS = {
+  throughputVsTorch: 0.5,
+  timeToQualitySeconds: 30,
+  recommendP50Ms: 2,
+  peakMemoryMB: 1536,
+};
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]!
+      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Synthetic listens like torch_sasrec.py's batches: lengths 10..maxlen + 1, item ids skewed by r^2. */
+function syntheticListens(users: number, items: number, seed: number): Listen[] {
+  const rng = createRng(seed);
+  const out: Listen[] = [];
+  for (let u = 0; u < users; u++) {
+    const n = 10 + Math.floor(rng.next() * (MAXLEN - 9)) + 1;
+    for (let i = 0; i < n; i++) {
+      out.push({
+        userId: `u${u}`,
+        trackId: `t${1 + Math.floor(rng.next() ** 2 * items)}`,
+        timestamp: i * 60_000,
+      });
+    }
+  }
+  return out;
+}
+
+function syntheticDataset(users: number, items: number, seed: number): Dataset {
+  const vocabulary = Vocabulary.from(Array.from({ length: items }, (_, i) => `t${i + 1}`));
+  return Dataset.fromListens(syntheticListens(users, items, seed), { vocabulary });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (a) training throughput
+// ---------------------------------------------------------------------------------------------------------
+
+interface ThroughputRow {
+  loss: 'bce' | 'ce';
+  workers: number;
+  seqPerSec: number[];
+  stepMs: number;
+}
+
+/** Sequences per second of SASRec.fit epochs after the first (warm-up), at the comparison settings. */
+async function throughput(
+  loss: 'bce' | 'ce',
+  workers: number,
+  data: Dataset,
+  epochs: number,
+): Promise<number> {
+  const rates: number[] = [];
+  const windows = data.users.length; // one window per synthetic user (histories <= maxlen + 1)
+  const model = await SASRec.fit(data, {
+    dim: DIM,
+    maxlen: MAXLEN,
+    blocks: BLOCKS,
+    batchSize: BATCH,
+    loss,
+    epochs,
+    validation: 'none',
+    progress: false,
+    workers,
+    onEpochEnd: (e, logs) => {
+      if (e > 1) rates.push(windows / logs.seconds);
+    },
+  } satisfies SASRecOptions);
+  model.dispose();
+  return median(rates);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PyTorch baseline
+// ---------------------------------------------------------------------------------------------------------
+
+interface TorchResult {
+  loss: string;
+  seq_per_s: number;
+  step_ms_median: number;
+  infer_ms_1: number;
+  infer_ms_256: number;
+  torch: string;
+  threads: number;
+}
+
+function torchAvailable(): { ok: boolean; why?: string } {
+  if (!existsSync(torchScript)) return { ok: false, why: `${torchScript} not found (set ENCORE_SHARED)` };
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.status !== 0)
+    return {
+      ok: false,
+      why: 'python3-torch is not installed (apt-get install -y python3-torch python3-numpy libopenblas0-pthread)',
+    };
+  return { ok: true };
+}
+
+function runTorch(loss: 'bce' | 'ce'): TorchResult | undefined {
+  const args = [
+    torchScript,
+    '--dim',
+    `${DIM}`,
+    '--maxlen',
+    `${MAXLEN}`,
+    '--items',
+    `${ITEMS}`,
+    '--batch',
+    `${BATCH}`,
+    '--loss',
+    loss,
+  ];
+  if (QUICK) args.push('--steps', '3', '--infer-reps', '10');
+  const r = spawnSync('/usr/bin/python3', args, {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    timeout: 600_000,
+  });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) {
+    console.error(`torch_sasrec.py (${loss}) gave no RESULT line: ${r.stderr?.slice(-500)}`);
+    return undefined;
+  }
+  return JSON.parse(line.slice('RESULT '.length)) as TorchResult;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (c) serving latency
+// ---------------------------------------------------------------------------------------------------------
+
+async function latency(): Promise<{ p50: number; p99: number; batch256: number; batchItems: number }> {
+  const data = syntheticDataset(300, SERVE_TRACKS, 5);
+  const model = await SASRec.fit(data, {
+    dim: DIM,
+    maxlen: MAXLEN,
+    blocks: BLOCKS,
+    epochs: 1,
+    validation: 'none',
+    progress: false,
+    workers: 1,
+  });
+  const rng = createRng(9);
+  const histories = Array.from({ length: 256 }, () =>
+    Array.from({ length: 10 + rng.int(41) }, () => `t${1 + Math.floor(rng.next() ** 2 * SERVE_TRACKS)}`),
+  );
+  const calls = QUICK ? 100 : 400;
+  for (let i = 0; i < 20; i++) await model.recommend(histories[i % 256]!, { k: 10 });
+  const ts: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    await model.recommend(histories[i % 256]!, { k: 10 });
+    ts.push(performance.now() - t0);
+  }
+  await model.recommendBatch(histories, { k: 10 });
+  const bs: number[] = [];
+  for (let i = 0; i < (QUICK ? 3 : 7); i++) {
+    const t0 = performance.now();
+    await model.recommendBatch(histories, { k: 10 });
+    bs.push(performance.now() - t0);
+  }
+  model.dispose();
+  return { p50: median(ts), p99: quantile(ts, 0.99), batch256: median(bs), batchItems: SERVE_TRACKS };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (b) time-to-quality and (d) peak memory on the shipped data
+// ---------------------------------------------------------------------------------------------------------
+
+async function timeToQuality(): Promise<{
+  level: number;
+  markovNdcg: number;
+  seconds: number | null;
+  epochs: number;
+  bestNdcg: number;
+  curve: { epoch: number; seconds: number; ndcg: number }[];
+  peakRssMB: number;
+}> {
+  const { listens } = await loadListens(path.join(repoRoot, 'data', 'listens.csv'));
+  const { train, validation } = leaveOneOut(Dataset.fromListens(listens));
+  const markov = await ItemTransition.fit(train);
+  const markovNdcg = (await evaluate(markov, validation, { k: [10] })).ndcg[10]!;
+  markov.dispose();
+  const level = TTQ_FRACTION * markovNdcg;
+  const curve: { epoch: number; seconds: number; ndcg: number }[] = [];
+  const t0 = performance.now();
+  let reached: number | null = null;
+  const model = await SASRec.fit(train, {
+    validation,
+    progress: false,
+    maxSeconds: TTQ_MAX_SECONDS,
+    onEpochEnd: (epoch, logs) => {
+      const seconds = (performance.now() - t0) / 1000;
+      const ndcg = logs.valNdcg10 ?? 0;
+      curve.push({ epoch, seconds: round(seconds), ndcg: round(ndcg, 4) });
+      if (reached === null && ndcg >= level) reached = seconds;
+    },
+  });
+  const bestNdcg = model.trainResult?.bestScore ?? 0;
+  const epochs = model.trainResult?.epochs ?? 0;
+  model.dispose();
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  return { level, markovNdcg, seconds: reached, epochs, bestNdcg, curve, peakRssMB };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------------------------------------
+
+const info = await initBackend({ verbose: false });
+const load = os.loadavg();
+console.log(
+  `backend ${info.name}${info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'})` : ''}, ${os.availableParallelism()} cores, load average ${load.map((l) => l.toFixed(1)).join(' ')}${QUICK ? ', quick run' : ''}`,
+);
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  backend: info.name,
+  cores: os.availableParallelism(),
+  loadAverageAtStart: load.map((l) => round(l)),
+  settings: {
+    dim: DIM,
+    maxlen: MAXLEN,
+    blocks: BLOCKS,
+    batch: BATCH,
+    items: ITEMS,
+    serveTracks: SERVE_TRACKS,
+  },
+};
+const targets: { target: string; value: string; met: boolean | null }[] = [];
+const fmtMet = (met: boolean | null) => (met === null ? 'n/a' : met ? 'target met' : 'not met');
+
+// (b) + (d) first, so the high-water mark is that of training on the shipped data.
+if (SECTIONS.has('memory')) {
+  const ttq = await timeToQuality();
+  results.timeToQuality = ttq;
+  console.log(
+    `\ntime-to-quality: ItemTransition val NDCG@10 ${ttq.markovNdcg.toFixed(4)} -> level ${ttq.level.toFixed(4)}; SASRec ${ttq.seconds === null ? `not reached in ${TTQ_MAX_SECONDS} s` : `reached after ${ttq.seconds.toFixed(1)} s`} (best ${ttq.bestNdcg.toFixed(4)} in ${ttq.epochs} epochs)`,
+  );
+  console.log(
+    formatTable(
+      [{ key: 'epoch' }, { key: 'seconds', digits: 1 }, { key: 'ndcg', header: 'val NDCG@10' }],
+      ttq.curve,
+    ),
+  );
+  console.log(`peak RSS after training on the shipped data: ${ttq.peakRssMB.toFixed(0)} MB`);
+  targets.push({
+    target: `time-to-quality (val NDCG@10 >= ${TTQ_FRACTION} x ItemTransition) < ${TARGETS.timeToQualitySeconds} s`,
+    value: ttq.seconds === null ? `not reached in ${TTQ_MAX_SECONDS} s` : `${ttq.seconds.toFixed(1)} s`,
+    met: ttq.seconds !== null && ttq.seconds < TARGETS.timeToQualitySeconds,
+  });
+  targets.push({
+    target: `peak memory (max RSS) training on the shipped data < ${TARGETS.peakMemoryMB} MB`,
+    value: `${ttq.peakRssMB.toFixed(0)} MB`,
+    met: ttq.peakRssMB < TARGETS.peakMemoryMB,
+  });
+}
+
+const torchOk = torchAvailable();
+if (!torchOk.ok) console.log(`\nPyTorch baseline skipped: ${torchOk.why}`);
+const torch: Partial<Record<'bce' | 'ce', TorchResult>> = {};
+
+if (SECTIONS.has('throughput')) {
+  const data = syntheticDataset(QUICK ? 256 : 512, ITEMS, 1);
+  const epochs = QUICK ? 2 : 3;
+  const rows: ThroughputRow[] = [];
+  for (const loss of ['bce', 'ce'] as const) {
+    const byWorkers = new Map<number, number[]>([
+      [1, []],
+      [2, []],
+    ]);
+    // Interleave workers = 1 and 2 so that background load hits both alike.
+    for (let r = 0; r < REPS; r++) {
+      for (const w of [1, 2]) byWorkers.get(w)!.push(await throughput(loss, w, data, epochs));
+    }
+    for (const [w, xs] of byWorkers)
+      rows.push({ loss, workers: w, seqPerSec: xs, stepMs: (BATCH / median(xs)) * 1000 });
+    if (torchOk.ok) torch[loss] = runTorch(loss);
+  }
+  const table = rows.map((r) => {
+    const ours = median(r.seqPerSec);
+    const t = torch[r.loss];
+    return {
+      loss: r.loss,
+      workers: r.workers,
+      seqPerSec: round(ours, 1),
+      runs: r.seqPerSec.map((x) => x.toFixed(0)).join(' '),
+      stepMs: round(r.stepMs, 0),
+      torchSeqPerSec: t ? t.seq_per_s : Number.NaN,
+      ratio: t ? round(ours / t.seq_per_s, 3) : Number.NaN,
+    };
+  });
+  results.throughput = table;
+  console.log('\ntraining throughput (sequences/s; batch 128, d 64, maxlen 50, 2 blocks, 3,500 items)');
+  console.log(
+    formatTable(
+      [
+        { key: 'loss' },
+        { key: 'workers' },
+        { key: 'seqPerSec', header: 'seq/s', digits: 1 },
+        { key: 'runs', header: 'runs' },
+        { key: 'stepMs', header: 'ms/step' },
+        { key: 'torchSeqPerSec', header: 'PyTorch seq/s', digits: 1 },
+        { key: 'ratio', header: 'ours/PyTorch', digits: 3 },
+      ],
+      table,
+    ),
+  );
+  for (const loss of ['bce', 'ce'] as const) {
+    const best = Math.max(...table.filter((r) => r.loss === loss).map((r) => r.seqPerSec));
+    const t = torch[loss];
+    targets.push({
+      target: `training throughput (${loss}, wasm, both cores) >= ${TARGETS.throughputVsTorch} x PyTorch`,
+      value: t
+        ? `${(best / t.seq_per_s).toFixed(2)} x (${best.toFixed(0)} vs ${t.seq_per_s.toFixed(0)} seq/s)`
+        : 'PyTorch not run',
+      met: t ? best / t.seq_per_s >= TARGETS.throughputVsTorch : null,
+    });
+  }
+}
+
+if (SECTIONS.has('latency')) {
+  const lat = await latency();
+  if (torchOk.ok && !torch.ce) torch.ce = runTorch('ce');
+  const t = torch.ce ?? torch.bce;
+  results.latency = {
+    ...lat,
+    torchInferMs1: t?.infer_ms_1 ?? null,
+    torchInferMs256: t?.infer_ms_256 ?? null,
+  };
+  console.log(`\nserving (${SERVE_TRACKS} tracks, k 10)`);
+  console.log(
+    formatTable(
+      [
+        { key: 'what' },
+        { key: 'ms', digits: 2 },
+        { key: 'torch', header: `PyTorch ms (${ITEMS} items)`, digits: 2 },
+      ],
+      [
+        { what: 'recommend p50', ms: lat.p50, torch: t?.infer_ms_1 ?? Number.NaN },
+        { what: 'recommend p99', ms: lat.p99, torch: Number.NaN },
+        { what: 'recommendBatch(256)', ms: lat.batch256, torch: t?.infer_ms_256 ?? Number.NaN },
+      ],
+    ),
+  );
+  targets.push({
+    target: `recommend p50 <= ${TARGETS.recommendP50Ms} ms at ${SERVE_TRACKS} tracks`,
+    value: `${lat.p50.toFixed(2)} ms`,
+    met: lat.p50 <= TARGETS.recommendP50Ms,
+  });
+  targets.push({
+    target: 'recommendBatch(256) faster than PyTorch',
+    value: t ? `${lat.batch256.toFixed(1)} ms vs ${t.infer_ms_256.toFixed(1)} ms` : 'PyTorch not run',
+    met: t ? lat.batch256 < t.infer_ms_256 : null,
+  });
+}
+
+results.torch = torchOk.ok ? torch : { skipped: torchOk.why };
+results.targets = targets;
+results.loadAverageAtEnd = os.loadavg().map((l) => round(l));
+console.log('\ntargets');
+const targetRows = targets.map((t) => ({ target: t.target, value: t.value, status: fmtMet(t.met) }));
+console.log(formatTable([{ key: 'target' }, { key: 'value' }, { key: 'status' }], targetRows));
+
+const md: string[] = [];
+md.push(
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} cores (load average ${load.map((l) => l.toFixed(1)).join(' ')} at start; other jobs shared the machine), backend ${info.name}${torchOk.ok ? `, PyTorch ${torch.ce?.torch ?? torch.bce?.torch ?? ''} (OpenBLAS, 2 threads)` : ', PyTorch not run'}.`,
+  '',
+);
+if (results.throughput) {
+  md.push('| loss | workers | seq/s | PyTorch seq/s | ours / PyTorch |', '|---|---:|---:|---:|---:|');
+  for (const r of results.throughput as Record<string, number | string>[])
+    md.push(
+      `| ${r.loss} | ${r.workers} | ${r.seqPerSec} | ${Number.isNaN(r.torchSeqPerSec) ? '-' : r.torchSeqPerSec} | ${Number.isNaN(r.ratio) ? '-' : r.ratio} |`,
+    );
+  md.push('');
+}
+md.push('| target | value | status |', '|---|---|---|');
+for (const t of targetRows) md.push(`| ${t.target} | ${t.value} | ${t.status} |`);
+md.push('');
+
+await writeAtomic(
+  path.join(repoRoot, 'bench', 'results', 'perf.json'),
+  `${JSON.stringify(results, null, 2)}\n`,
+);
+await writeAtomic(path.join(repoRoot, 'bench', 'results', 'perf.md'), md.join('\n'));
+console.log('\nwrote bench/results/perf.json and bench/results/perf.md');
+void tf;
