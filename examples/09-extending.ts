@@ -15,6 +15,7 @@ import {
   evaluateBlend,
   formatComparison,
   formatTable,
+  getArray,
   InvalidOptionError,
   ItemKNN,
   ItemTransition,
@@ -24,6 +25,7 @@ import {
   loadListens,
   loadModel,
   loadTracks,
+  type ModelContents,
   Popularity,
   type RewardContext,
   type RewardHook,
@@ -32,9 +34,8 @@ import {
   SASRec,
   type Track,
   type Vocabulary,
+  writeModelDir,
 } from '../src/index.js';
-// Model-directory helpers for custom models' save/load (not yet in the public entry point).
-import { getArray, type ModelContents, writeModelDir } from '../src/models/persist.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 

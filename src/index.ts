@@ -88,7 +88,15 @@ export type { TableColumn } from './eval/table.js';
 export { formatTable } from './eval/table.js';
 export type { ItemKNNOptions, ItemTransitionOptions, PopularityOptions } from './models/baselines.js';
 export { ItemKNN, ItemTransition, Popularity } from './models/baselines.js';
-export { loadModel, MODEL_FORMAT_VERSION, registerModelType } from './models/persist.js';
+export type { ModelContents, StoredArray } from './models/persist.js';
+export {
+  getArray,
+  loadModel,
+  MODEL_FORMAT_VERSION,
+  readModelDir,
+  registerModelType,
+  writeModelDir,
+} from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
 // Models
 export { BaseRecommender, checkK, topK } from './models/recommender.js';

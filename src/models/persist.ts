@@ -180,7 +180,15 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
   return { type: manifest.type, config: manifest.config, vocabulary, arrays };
 }
 
-/** Finds a stored array by name or throws {@link InvalidModelFileError}. */
+/**
+ * Finds a stored array by name or throws {@link InvalidModelFileError}.
+ *
+ * @example
+ * ```ts
+ * const contents = await readModelDir('models/pop');
+ * const counts = getArray(contents, 'counts').data; // Float32Array
+ * ```
+ */
 export function getArray(contents: ModelContents, name: string, dir = '(model)'): StoredArray {
   const a = contents.arrays.find((x) => x.name === name);
   if (!a)
