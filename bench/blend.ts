@@ -15,6 +15,7 @@ import { evaluateBlend } from '../src/blend/evaluate-blend.js';
 import type { BlendStrategyName } from '../src/blend/strategies.js';
 import { Dataset } from '../src/data/dataset.js';
 import { loadListens, loadTracks } from '../src/data/loaders.js';
+import { holdOutRecent } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemKNN } from '../src/models/baselines.js';
@@ -44,33 +45,11 @@ const { listens } = await loadListens('data/listens.csv');
 const { tracks } = await loadTracks('data/tracks.csv');
 
 // --- Split: history = first 80% of each user's listens, held-out = last 20%.
-const byUser = new Map<string, Listen[]>();
-for (const l of listens) {
-  const list = byUser.get(l.userId) ?? [];
-  list.push(l);
-  byUser.set(l.userId, list);
-}
-const history = new Map<string, string[]>();
-const heldOut = new Map<string, string[]>();
-const train: Listen[] = [];
-for (const [user, ls] of byUser) {
-  ls.sort((a, b) => a.timestamp - b.timestamp);
-  const cut = Math.max(1, Math.floor(ls.length * 0.8));
-  if (cut >= ls.length) continue;
-  history.set(
-    user,
-    ls.slice(0, cut).map((l) => l.trackId),
-  );
-  heldOut.set(
-    user,
-    ls.slice(cut).map((l) => l.trackId),
-  );
-  train.push(...ls.slice(0, cut));
-}
+const { train: trainSet, history, heldOut } = holdOutRecent(Dataset.fromListens(listens), { fraction: 0.2 });
+
 const users = [...history.keys()];
 
 // --- Model.
-const trainSet = Dataset.fromListens(train);
 const wanted = FAST ? 'itemknn' : (process.env.ENCORE_BLEND_MODEL ?? 'sasrec');
 let model: Recommender;
 let modelName = 'item-knn';
@@ -93,7 +72,9 @@ if (process.env.ENCORE_BLEND_MODEL_DIR) {
   model = await ItemKNN.fit(trainSet);
 }
 const trainSeconds = (performance.now() - t0) / 1000;
-console.log(`model: ${modelName}, trained in ${trainSeconds.toFixed(1)} s on ${train.length} listens\n`);
+console.log(
+  `model: ${modelName}, trained in ${trainSeconds.toFixed(1)} s on ${trainSet.numListens} listens\n`,
+);
 
 // --- Taste: per-user artist play shares; Pearson correlation between users.
 const artistIndex = new Map<string, number>();

@@ -7,6 +7,7 @@ import {
   Dataset,
   evaluateBlend,
   formatTable,
+  holdOutRecent,
   ItemKNN,
   initBackend,
   loadListens,
@@ -23,30 +24,19 @@ const FAST = process.env.ENCORE_FAST === '1';
 await initBackend({});
 const { listens } = await loadListens('data/listens.csv');
 const { tracks } = await loadTracks('data/tracks.csv');
-const users = [...new Set(listens.map((l) => l.userId))].slice(0, FAST ? 120 : undefined);
+const all = Dataset.fromListens(listens);
+const users = all.users.slice(0, FAST ? 120 : undefined);
 const keep = new Set(users);
-const history = new Map<string, string[]>();
-const heldOut = new Map<string, string[]>();
-const train = [];
-for (const user of users) {
-  const ls = listens.filter((l) => l.userId === user).sort((a, b) => a.timestamp - b.timestamp);
-  const cut = Math.floor(ls.length * 0.8);
-  history.set(
-    user,
-    ls.slice(0, cut).map((l) => l.trackId),
-  );
-  heldOut.set(
-    user,
-    ls.slice(cut).map((l) => l.trackId),
-  );
-  train.push(...ls.slice(0, cut));
-}
-console.log(`${keep.size} listeners, ${train.length} training listens, ${tracks.length} tracks`);
+const {
+  train: trainSet,
+  history,
+  heldOut,
+} = holdOutRecent(Dataset.fromListens(listens.filter((l) => keep.has(l.userId))), { fraction: 0.2 });
+console.log(`${keep.size} listeners, ${trainSet.numListens} training listens, ${tracks.length} tracks`);
 
 // %% 2. Train a model on the histories.
 // Blend only needs a Recommender (anything with scoreAll). SASRec gives the best lists; ItemKNN trains in
 // a second and is what fast mode uses.
-const trainSet = Dataset.fromListens(train);
 let model: Recommender;
 if (FAST) {
   model = await ItemKNN.fit(trainSet);

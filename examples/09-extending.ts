@@ -16,6 +16,7 @@ import {
   formatComparison,
   formatTable,
   getArray,
+  holdOutRecent,
   InvalidOptionError,
   ItemKNN,
   ItemTransition,
@@ -197,23 +198,8 @@ const approvalVoting: BlendStrategy = function* approvalVoting(ctx) {
 
 // Judge it against built-ins on groups of three listeners: each member's first 80% of listens is their
 // history, the last 20% what they went on to play (held out). evaluateBlend scores the playlist per member.
-const history = new Map<string, string[]>();
-const heldOut = new Map<string, string[]>();
-const blendTrain: Listen[] = [];
-for (const user of dataset.users) {
-  const ls = dataset.userListens.get(user)!;
-  const cut = Math.floor(ls.length * 0.8);
-  history.set(
-    user,
-    ls.slice(0, cut).map((l) => l.trackId),
-  );
-  heldOut.set(
-    user,
-    ls.slice(cut).map((l) => l.trackId),
-  );
-  blendTrain.push(...ls.slice(0, cut));
-}
-const blendModel = await ItemKNN.fit(Dataset.fromListens(blendTrain));
+const { train: blendTrain, history, heldOut } = holdOutRecent(dataset, { fraction: 0.2 });
+const blendModel = await ItemKNN.fit(blendTrain);
 const groups: string[][] = [];
 for (let g = 0; g < (FAST ? 4 : 12); g++) groups.push(dataset.users.slice(3 * g, 3 * g + 3));
 const strategyRows = [];

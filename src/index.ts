@@ -1,7 +1,6 @@
-// encore's only public entry point: every supported export, by area.
+// encore's only public entry point: every supported export, sorted by module path.
 
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js';
-// Backend
 export { backendInfo, embeddingLookup, initBackend } from './backend.js';
 export type {
   BlendEvaluation,
@@ -19,7 +18,6 @@ export type {
   StrategyContext,
   TasteMatchOptions,
 } from './blend/index.js';
-// Blend
 export {
   blend,
   cosineToMatch,
@@ -66,12 +64,16 @@ export {
   tracksToCsv,
 } from './data/loaders.js';
 export { ListenSchema, TrackSchema } from './data/schemas.js';
-export type { LeaveOneOutSplit, TemporalSplit, TemporalSplitOptions } from './data/splits.js';
-export { leaveOneOut, temporalSplit } from './data/splits.js';
-// Data: types, schemas, loaders, dataset, splits, generated world
+export type {
+  HoldOutRecentOptions,
+  HoldOutRecentSplit,
+  LeaveOneOutSplit,
+  TemporalSplit,
+  TemporalSplitOptions,
+} from './data/splits.js';
+export { holdOutRecent, leaveOneOut, temporalSplit } from './data/splits.js';
 export type { EvalCase, Listen, SkipLevel, Track } from './data/types.js';
 export type { DataIssue } from './errors.js';
-// Errors
 export {
   EncoreError,
   formatIssue,
@@ -82,7 +84,6 @@ export {
 export type { ComparisonRow } from './eval/compare.js';
 export { compare, formatComparison } from './eval/compare.js';
 export type { Candidates, EvaluateOptions, EvaluationProtocol, EvaluationResult } from './eval/metrics.js';
-// Evaluation
 export { evaluate } from './eval/metrics.js';
 export type { TableColumn } from './eval/table.js';
 export { formatTable } from './eval/table.js';
@@ -98,11 +99,9 @@ export {
   writeModelDir,
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
-// Models
 export { BaseRecommender, checkK, topK } from './models/recommender.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
-// Charts and report
 export {
   blendCompositionChart,
   modelComparisonChart,
@@ -116,7 +115,6 @@ export { buildReport, writeReport } from './report/report.js';
 export type { BanditContext, BanditSim, BanditSimOptions } from './rewards/bandit-sim.js';
 export { simulateBanditLogs } from './rewards/bandit-sim.js';
 export type { RewardContext, RewardHook } from './rewards/hook.js';
-// Rewards: hooks, reward model, re-ranking, off-policy evaluation
 export { computeRewards, hookName, RewardHookError, runHook } from './rewards/hook.js';
 export type {
   CompletionOptions,
@@ -161,7 +159,6 @@ export type {
   SimWorld,
   SimWorldOptions,
 } from './sim/simulator.js';
-// Long-term simulation
 export { createSimWorld, initialHistories, ListenerSimulator, simulate } from './sim/simulator.js';
 export type { LossName } from './train/losses.js';
 export type { EpochLogs } from './train/trainer.js';

@@ -119,3 +119,62 @@ export function temporalSplit(dataset: Dataset, options: TemporalSplitOptions): 
 function iso(t: number): string {
   return Number.isFinite(t) ? new Date(t).toISOString() : 'none';
 }
+
+/** Options of {@link holdOutRecent}. */
+export interface HoldOutRecentOptions {
+  /** Share of each user's most recent listens to hold out, in (0, 1). Default 0.2. */
+  fraction?: number;
+}
+
+/** Result of {@link holdOutRecent}. */
+export interface HoldOutRecentSplit {
+  /** Every user's earlier listens, as a Dataset to train on. */
+  train: Dataset;
+  /** Per user, the track ids of the earlier listens (oldest first): the history to recommend from. */
+  history: Map<string, string[]>;
+  /** Per user, the track ids of the most recent `fraction` of listens: what they went on to play. */
+  heldOut: Map<string, string[]>;
+}
+
+/**
+ * Holds out the most recent share of every user's listens: the protocol for judging playlists (Blend,
+ * Discover Weekly) against what each listener went on to play. Users whose split would leave either side
+ * empty stay whole in `train` and get no entry in `history` / `heldOut`.
+ *
+ * @example
+ * ```ts
+ * const { train, history, heldOut } = holdOutRecent(dataset, { fraction: 0.2 });
+ * const model = await ItemKNN.fit(train);
+ * const result = await blend([{ id: 'a', history: history.get('u1')! }, { id: 'b', history: history.get('u2')! }], { model });
+ * evaluateBlend(result, { a: heldOut.get('u1')!, b: heldOut.get('u2')! }, { k: 20 });
+ * ```
+ */
+export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = {}): HoldOutRecentSplit {
+  const fraction = options.fraction ?? 0.2;
+  if (!(fraction > 0 && fraction < 1))
+    throw new InvalidOptionError('fraction', 'a number in (0, 1)', fraction);
+  const history = new Map<string, string[]>();
+  const heldOut = new Map<string, string[]>();
+  const train: Listen[] = [];
+  for (const [user, listens] of dataset.userListens) {
+    const cut = Math.floor(listens.length * (1 - fraction));
+    if (cut < 1 || cut >= listens.length) {
+      train.push(...listens);
+      continue;
+    }
+    history.set(
+      user,
+      listens.slice(0, cut).map((l) => l.trackId),
+    );
+    heldOut.set(
+      user,
+      listens.slice(cut).map((l) => l.trackId),
+    );
+    train.push(...listens.slice(0, cut));
+  }
+  return {
+    train: Dataset.fromListens(train, { sessionGapMinutes: dataset.sessionGapMinutes }),
+    history,
+    heldOut,
+  };
+}
