@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dataset } from '../src/data/dataset.js';
-import { leaveOneOut, temporalSplit } from '../src/data/splits.js';
+import { holdOutRecent, leaveOneOut, temporalSplit } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
 import { InvalidOptionError } from '../src/errors.js';
 
@@ -158,5 +158,22 @@ describe('temporalSplit', () => {
       }),
       { numRuns: 150, seed: 5 },
     );
+  });
+});
+
+describe('holdOutRecent', () => {
+  it('holds out the most recent share per user and keeps every listen', () => {
+    const listens = [
+      ...Array.from({ length: 10 }, (_, i) => L('a', `t${i}`, i)),
+      L('b', 'x', 1),
+      ...Array.from({ length: 5 }, (_, i) => L('c', `s${i}`, 100 - i)),
+    ];
+    const { train, history, heldOut } = holdOutRecent(Dataset.fromListens(listens), { fraction: 0.2 });
+    expect(history.get('a')).toEqual(['t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7']);
+    expect(heldOut.get('a')).toEqual(['t8', 't9']);
+    expect(heldOut.get('c')).toEqual(['s0']); // newest by timestamp, not file order
+    expect(history.has('b')).toBe(false); // one listen: cannot be split, stays in train
+    expect(train.numListens + [...heldOut.values()].reduce((n, h) => n + h.length, 0)).toBe(listens.length);
+    expect(() => holdOutRecent(Dataset.fromListens(listens), { fraction: 1 })).toThrow(InvalidOptionError);
   });
 });
