@@ -332,6 +332,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   /** The batch slice being trained on (data-parallel training), for its dropout masks. */
   private part: BatchPart | undefined;
   private disposed = false;
+  /** Serving cache for the current weights (see {@link SASRec.servingTables}). */
+  private serving: ServingTables | undefined;
 
   private constructor(
     vocabulary: Vocabulary,
@@ -354,6 +356,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const causal = new Float32Array(L * L);
     for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) causal[i * L + j] = -1e9;
     this.causalMask = tf.tensor2d(causal, [L, L]);
+    this.servingTables(); // a model always holds its serving tables, so tensor counts stay flat from here on
   }
 
   /** Trainable variables by short name (`item_emb`, `b0.q.w`, ...). */
@@ -743,14 +746,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       const L = Math.max(...part.map((p) => p.ids.length));
       const inputs = new Int32Array(B * L);
       for (const [b, p] of part.entries()) inputs.set(p.ids, b * L + (L - p.ids.length));
-      const scores = tf.tidy(() => {
-        const hAll = this.encode(tf.tensor2d(inputs, [B, L], 'int32')); // [B * L, d]
-        const last = hAll
-          .reshape([B, L, -1])
-          .slice([0, L - 1, 0], [B, 1, -1])
-          .reshape([B, -1]) as tf.Tensor2D; // [B, d]
-        return tf.matMul(last, tf.transpose(this.w('item_emb'))); // [B, V + 1]
-      });
+      const tables = this.servingTables();
+      const scores = tf.tidy(() => tf.matMul(this.encodeLast(inputs, B, L, tables), tables.itemsT)); // [B, V + 1]
       const data = (await scores.data()) as Float32Array;
       scores.dispose();
       part.forEach((p, b) => {
@@ -760,6 +757,99 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       });
     }
     return out;
+  }
+
+  /**
+   * The item table as a JS array and as a long-lived transposed tensor `[d, V + 1]` (the wasm backend packs
+   * a matrix once per tensor, so reusing one makes scoring a plain, fast GEMM), plus positions. Rebuilt only
+   * when the weights change: a variable's `dataId` changes on every `assign` (optimizer step, setWeights).
+   */
+  private servingTables(): ServingTables {
+    const items = this.w('item_emb');
+    const pos = this.w('pos_emb');
+    const c = this.serving;
+    if (c && c.itemsId === items.dataId && c.posId === pos.dataId) return c;
+    c?.itemsT.dispose();
+    this.serving = {
+      itemsId: items.dataId,
+      posId: pos.dataId,
+      itemsT: tf.tidy(() => tf.transpose(items)) as tf.Tensor2D, // [d, V + 1]
+      items: items.dataSync() as Float32Array, // [(V + 1) * d]
+      pos: pos.dataSync() as Float32Array, // [maxlen * d]
+    };
+    return this.serving;
+  }
+
+  /**
+   * Inference-only forward pass that returns the final hidden state of the last position only: the same
+   * function as {@link SASRec.encode} without dropout (tested against it), but the embedding lookup runs in
+   * JS (the wasm gather kernel is slow) and the last block computes attention and FFN for the last query
+   * row alone (`[B, d]` instead of `[B * L, d]`), which is all that scoring needs.
+   * @param inputs `[B * L]` ids, left-padded with 0; every row's last position holds a real item.
+   * @returns `[B, d]`.
+   */
+  private encodeLast(inputs: Int32Array, B: number, L: number, tables: ServingTables): tf.Tensor2D {
+    const { dim: d, maxlen, heads: h, blocks } = this.config;
+    const scale = Math.sqrt(d);
+    const x0 = new Float32Array(B * L * d);
+    const mask = new Float32Array(B * L);
+    for (let r = 0; r < B * L; r++) {
+      const id = inputs[r]!;
+      if (id === 0) continue;
+      mask[r] = 1;
+      const e = id * d;
+      const p = (maxlen - L + (r % L)) * d;
+      const o = r * d;
+      for (let j = 0; j < d; j++) x0[o + j] = Math.fround(tables.items[e + j]! * scale) + tables.pos[p + j]!;
+    }
+    const maskT = tf.tensor2d(mask, [B * L, 1]); // [B * L, 1]
+    let x = tf.tensor2d(x0, [B * L, d]); // [B * L, d], padding rows zero
+    const keyPad = tf.mul(tf.sub(1, maskT.reshape([B, 1, 1, L])), -1e9); // [B, 1, 1, L]
+    if (blocks > 1) {
+      const bias = tf.add(this.causal(L).reshape([1, 1, L, L]), keyPad); // [B, 1, L, L]
+      for (let b = 0; b < blocks - 1; b++) {
+        const blk = `b${b}`;
+        if (this.config.norm === 'pre') {
+          const q = this.layerNorm(x, `${blk}.ln1`);
+          x = tf.add(q, this.attention(q, x, bias, B, L, blk));
+          x = this.layerNorm(x, `${blk}.ln2`);
+          x = tf.add(x, this.ffn(x, blk));
+        } else {
+          x = this.layerNorm(tf.add(x, this.attention(x, x, bias, B, L, blk)), `${blk}.ln1`);
+          x = this.layerNorm(tf.add(x, this.ffn(x, blk)), `${blk}.ln2`);
+        }
+        x = tf.mul(x, maskT) as tf.Tensor2D;
+      }
+    }
+    // Last block, last query row only. The last position sees every key (causal), padding keys masked.
+    const blk = `b${blocks - 1}`;
+    const dh = d / h;
+    const lastAttention = (query: tf.Tensor2D): tf.Tensor2D => {
+      const q = this.linear(query, `${blk}.q`).reshape([B, h, 1, dh]); // [B, h, 1, dh]
+      const split = (t: tf.Tensor2D) =>
+        h === 1 ? t.reshape([B, 1, L, d]) : t.reshape([B, L, h, dh]).transpose([0, 2, 1, 3]); // [B, h, L, dh]
+      const k = split(this.linear(x, `${blk}.k`));
+      const v = split(this.linear(x, `${blk}.v`));
+      const s = tf.add(tf.mul(tf.sum(tf.mul(q, k), 3), 1 / Math.sqrt(dh)), keyPad.reshape([B, 1, L])); // [B, h, L]
+      const attn = tf.softmax(s).reshape([B, h, L, 1]); // [B, h, L, 1]
+      const ctx = tf.sum(tf.mul(attn, v), 2).reshape([B, d]) as tf.Tensor2D; // [B, d]
+      return this.linear(ctx, `${blk}.o`);
+    };
+    const xLast = x
+      .reshape([B, L, d])
+      .slice([0, L - 1, 0], [B, 1, d])
+      .reshape([B, d]) as tf.Tensor2D; // [B, d]
+    let y: tf.Tensor2D;
+    if (this.config.norm === 'pre') {
+      const q = this.layerNorm(xLast, `${blk}.ln1`);
+      y = tf.add(q, lastAttention(q));
+      y = this.layerNorm(y, `${blk}.ln2`);
+      y = tf.add(y, this.ffn(y, blk));
+    } else {
+      y = this.layerNorm(tf.add(xLast, lastAttention(xLast)), `${blk}.ln1`);
+      y = this.layerNorm(tf.add(y, this.ffn(y, blk)), `${blk}.ln2`);
+    }
+    return this.layerNorm(y, 'lnf'); // [B, d]
   }
 
   // --- persistence ---------------------------------------------------------------------------------------
@@ -816,7 +906,21 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     this.disposed = true;
     for (const v of Object.values(this.vars)) v.dispose();
     this.causalMask.dispose();
+    this.serving?.itemsT.dispose();
+    this.serving = undefined;
   }
+}
+
+/** Weights laid out for serving, valid while the variables keep the recorded `dataId`s. */
+interface ServingTables {
+  itemsId: object;
+  posId: object;
+  /** `[d, V + 1]` transposed item table. */
+  itemsT: tf.Tensor2D;
+  /** Item table rows, `[(V + 1) * d]`. */
+  items: Float32Array;
+  /** Positional table rows, `[maxlen * d]`. */
+  pos: Float32Array;
 }
 
 /**

@@ -1,0 +1,119 @@
+// SASRec serving: the fast last-position path equals the full forward pass; no tensor churn across calls.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import type { Listen } from '../src/data/types.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { createRng } from '../src/util/random.js';
+
+const TINY: SASRecOptions = {
+  dim: 16,
+  blocks: 2,
+  maxlen: 12,
+  batchSize: 32,
+  epochs: 2,
+  learningRate: 0.01,
+  validation: 'none',
+  progress: false,
+  workers: 1,
+};
+
+function listens(users: number, tracks: number, seed: number): Listen[] {
+  const rng = createRng(seed);
+  const out: Listen[] = [];
+  for (let u = 0; u < users; u++) {
+    const n = 3 + rng.int(20);
+    for (let i = 0; i < n; i++)
+      out.push({ userId: `u${u}`, trackId: `t${rng.int(tracks)}`, timestamp: i * 60_000 });
+  }
+  return out;
+}
+
+let data: Dataset;
+let histories: string[][];
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', verbose: false });
+  data = Dataset.fromListens(listens(80, 40, 1));
+  const rng = createRng(2);
+  // Mixed lengths (padding inside a batch), longer than maxlen, unknown ids, and an empty history.
+  histories = Array.from({ length: 9 }, () =>
+    Array.from({ length: 1 + rng.int(20) }, () => `t${rng.int(40)}`),
+  );
+  histories.push(['nope', 't3'], []);
+});
+
+/** Scores through the training forward pass (`encode` over all positions), the reference. */
+function reference(model: SASRec, history: readonly string[]): Float32Array {
+  const ids = history.map((id) => model.vocabulary.index(id)).filter((x): x is number => x !== undefined);
+  const last = ids.slice(-model.config.maxlen);
+  const inner = model as unknown as { encode(ids: tf.Tensor2D): tf.Tensor2D };
+  return tf.tidy(() => {
+    const h = inner.encode(tf.tensor2d(Int32Array.from(last), [1, last.length], 'int32')); // [L, d]
+    const row = h.slice([last.length - 1, 0], [1, -1]); // [1, d]
+    return tf.matMul(row, model.variables.item_emb!, false, true).dataSync() as Float32Array;
+  });
+}
+
+function expectClose(a: Float32Array, b: Float32Array): void {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let j = 1; j < a.length; j++)
+    max = Math.max(max, Math.abs(a[j]! - b[j]!) / Math.max(1, Math.abs(b[j]!)));
+  expect(max).toBeLessThan(1e-4);
+}
+
+describe('SASRec fast serving path', () => {
+  for (const variant of [
+    { norm: 'pre', heads: 1, blocks: 2 },
+    { norm: 'post', heads: 2, blocks: 2 },
+    { norm: 'pre', heads: 2, blocks: 1 },
+  ] as const) {
+    it(`equals the full forward pass (${variant.norm}-LN, ${variant.heads} head(s), ${variant.blocks} block(s))`, async () => {
+      const model = await SASRec.fit(data, { ...TINY, ...variant });
+      const all = await model.scoreAll(histories);
+      for (const [h, history] of histories.entries()) {
+        if (history.every((id) => model.vocabulary.index(id) === undefined)) {
+          expect(all[h]![0]).toBe(Number.NEGATIVE_INFINITY); // cold start: popularity
+          continue;
+        }
+        expectClose(all[h]!, reference(model, history));
+        const [one] = await model.scoreAll([history]); // alone: trimmed to its own length, no padding
+        expectClose(one!, all[h]!);
+      }
+      model.dispose();
+    });
+  }
+
+  it('follows weight changes (cached tables are rebuilt after setWeights)', async () => {
+    const model = await SASRec.fit(data, TINY);
+    const history = histories[0]!;
+    const [before] = await model.scoreAll([history]);
+    const w = model.getWeights();
+    for (const x of [w.item_emb!, w['b1.f2.w']!])
+      for (let j = 0; j < x.length; j++) x[j] = x[j]! * 1.5 + 0.01;
+    model.setWeights(w);
+    const [after] = await model.scoreAll([history]);
+    expect(Math.abs(after![5]! - before![5]!)).toBeGreaterThan(1e-6);
+    expectClose(after!, reference(model, history));
+    model.dispose();
+  });
+});
+
+describe('SASRec serving memory', () => {
+  it('keeps tensor count and bytes stable over 100 calls and frees everything on dispose', async () => {
+    const start = tf.memory().numTensors;
+    const model = await SASRec.fit(data, TINY);
+    await model.recommend(histories[0]!, { k: 5 }); // builds the serving cache
+    await model.recommendBatch(histories, { k: 5 });
+    const { numTensors, numBytes } = tf.memory();
+    for (let c = 0; c < 100; c++) {
+      await model.recommend(histories[c % histories.length]!, { k: 5 });
+      if (c % 10 === 0) await model.recommendBatch(histories, { k: 5 });
+    }
+    expect(tf.memory().numTensors).toBe(numTensors);
+    expect(tf.memory().numBytes).toBe(numBytes);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  });
+});
