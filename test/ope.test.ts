@@ -63,6 +63,24 @@ describe('off-policy estimators on simulated logs', () => {
     expect(drErr / 20).toBeLessThanOrEqual(ipsErr / 20);
   });
 
+  it("across 20 seeds DR's error is at most IPS's with the default fitted reward model (optimal beta)", () => {
+    let ipsErr = 0;
+    let drErr = 0;
+    let classicErr = 0;
+    for (let seed = 0; seed < 20; seed++) {
+      const sim = simulateBanditLogs({ n: 2000, seed });
+      const uniform = () => new Array(sim.actions).fill(1 / sim.actions);
+      const truth = sim.trueValue(uniform);
+      ipsErr += Math.abs(ope.ips(sim.logs, uniform, { bootstrap: 0 }).estimate - truth);
+      drErr += Math.abs(ope.doublyRobust(sim.logs, uniform, { bootstrap: 0 }).estimate - truth);
+      classicErr += Math.abs(
+        ope.doublyRobust(sim.logs, uniform, { bootstrap: 0, drBeta: 1 }).estimate - truth,
+      );
+    }
+    expect(drErr).toBeLessThanOrEqual(ipsErr);
+    expect(classicErr).not.toBe(drErr); // drBeta: 1 is the classic estimator, a different number
+  });
+
   it('is deterministic per seed and uses a given reward model', () => {
     const sim = simulateBanditLogs({ n: 500, seed: 4 });
     const uniform = () => new Array(sim.actions).fill(1 / sim.actions);

@@ -67,6 +67,13 @@ export interface OpeOptions<C = unknown, A extends Action = Action> {
   rewardModel?: OpeRewardModel<C, A>;
   /** Key that groups contexts for the fitted reward model. Default: see {@link defaultContextKey}. */
   contextKey?: (context: C) => string;
+  /**
+   * doublyRobust: how much of the reward model's control variate to use. The estimate is
+   * `mean(w·r) − β·mean(w·q(x,a) − Σ_a' π(a'|x)·q(x,a'))`; β = 1 is classic DR. `'optimal'` (default) picks
+   * the β that minimises the estimate's variance on the logs (Cov/Var, re-fitted inside every bootstrap
+   * resample), so DR is never asymptotically worse than IPS (β = 0), even with a weak reward model.
+   */
+  drBeta?: 'optimal' | number;
 }
 
 /**
@@ -362,9 +369,36 @@ function estimate<C, A extends Action>(
       qa[i] = checkModel(q(rec.context, rec.action), i, rec.action);
     }
   }
+  const drBeta = options.drBeta ?? 'optimal';
+  if (drBeta !== 'optimal' && !Number.isFinite(drBeta)) {
+    throw new InvalidOptionError('drBeta', "'optimal' or a finite number", drBeta);
+  }
+  // Control-variate weight for DR: c_i = w_i·q(x_i, a_i) − dm_i has mean ~0 under the logging policy.
+  const betaOf = (idx: (j: number) => number): number => {
+    if (drBeta !== 'optimal') return drBeta;
+    let my = 0;
+    let mc = 0;
+    for (let j = 0; j < n; j++) {
+      const i = idx(j);
+      my += w[i]! * r[i]!;
+      mc += w[i]! * qa[i]! - dm[i]!;
+    }
+    my /= n;
+    mc /= n;
+    let cov = 0;
+    let vc = 0;
+    for (let j = 0; j < n; j++) {
+      const i = idx(j);
+      const c = w[i]! * qa[i]! - dm[i]! - mc;
+      cov += (w[i]! * r[i]! - my) * c;
+      vc += c * c;
+    }
+    return vc > 0 ? cov / vc : 1;
+  };
   const compute = (idx: (j: number) => number): number => {
     let s = 0;
     let sw = 0;
+    const beta = kind === 'dr' ? betaOf(idx) : 1;
     for (let j = 0; j < n; j++) {
       const i = idx(j);
       switch (kind) {
@@ -379,7 +413,7 @@ function estimate<C, A extends Action>(
           s += dm[i]!;
           break;
         case 'dr':
-          s += dm[i]! + w[i]! * (r[i]! - qa[i]!);
+          s += w[i]! * r[i]! - beta * (w[i]! * qa[i]! - dm[i]!);
           break;
       }
     }
@@ -403,6 +437,7 @@ function estimate<C, A extends Action>(
     ci = [quantile(sorted, alpha / 2), quantile(sorted, 1 - alpha / 2)];
   } else {
     // Normal approximation from the per-record terms (SNIPS: linearised).
+    const beta = kind === 'dr' ? betaOf((j) => j) : 1;
     const terms = Array.from({ length: n }, (_, i) =>
       kind === 'ips'
         ? w[i]! * r[i]!
@@ -410,7 +445,7 @@ function estimate<C, A extends Action>(
           ? w[i]! * (r[i]! - value)
           : kind === 'dm'
             ? dm[i]!
-            : dm[i]! + w[i]! * (r[i]! - qa[i]!),
+            : w[i]! * r[i]! - beta * (w[i]! * qa[i]! - dm[i]!),
     );
     const m = terms.reduce((a, v) => a + v, 0) / n;
     const sd = Math.sqrt(terms.reduce((a, v) => a + (v - m) ** 2, 0) / Math.max(1, n - 1));
@@ -478,7 +513,9 @@ function normalQuantile(p: number): number {
  * - `ips`: mean of w·r, w = π(a|x) / propensity. Unbiased, high variance.
  * - `snips`: Σ w·r / Σ w. Slightly biased, stays within the reward range.
  * - `directMethod`: mean over records of Σ_a π(a|x) q̂(x, a). Low variance, biased by q̂.
- * - `doublyRobust`: direct method plus w·(r − q̂(x, a)). Unbiased if either propensities or q̂ are right.
+ * - `doublyRobust`: IPS with q̂ as a control variate, mean(w·r − β·(w·q̂(x, a) − Σ_a' π(a'|x) q̂(x, a'))).
+ *   β = 1 is classic DR (direct method plus w·(r − q̂)); the default β is the variance-minimising one, so a
+ *   weak q̂ cannot make it worse than IPS (`options.drBeta`).
  *
  * q̂ is `options.rewardModel`, else {@link fitTabularRewardModel} on the same logs. The bootstrap resamples the
  * per-record terms with the reward model held fixed.
