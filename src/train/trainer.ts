@@ -42,6 +42,8 @@ export interface TrainOptions<B> {
   weightDecay?: number;
   /** Which variables decay (default: all). */
   decays?: (name: string) => boolean;
+  /** Linear learning-rate warmup from `learningRate / warmupSteps` to `learningRate` over this many steps. Default 0. */
+  warmupSteps?: number;
   /** The batches of epoch `epoch` (1-based). */
   batches: (epoch: number) => Iterable<B>;
   /** Batches per epoch, for the progress bar. */
@@ -97,13 +99,26 @@ export interface Optimizer {
 /** Creates the {@link Optimizer} used by {@link train}. */
 export function createOptimizer<B>(
   model: TrainableModel<B>,
-  options: { learningRate: number; beta2?: number; weightDecay?: number; decays?: (name: string) => boolean },
+  options: {
+    learningRate: number;
+    beta2?: number;
+    weightDecay?: number;
+    decays?: (name: string) => boolean;
+    warmupSteps?: number;
+  },
 ): Optimizer {
   const adam = tf.train.adam(options.learningRate, 0.9, options.beta2 ?? 0.98, 1e-8);
   const wd = options.weightDecay ?? 0;
   const decays = options.decays ?? (() => true);
+  const warmup = Math.max(0, Math.floor(options.warmupSteps ?? 0));
+  // tfjs' Adam reads its (protected) learning rate on every update, so the warmup schedule sets it per step.
+  const scheduled = adam as unknown as { learningRate: number };
+  let step = 0;
   return {
     apply(grads) {
+      step++;
+      const lr = warmup > 0 && step < warmup ? (options.learningRate * step) / warmup : options.learningRate;
+      scheduled.learningRate = lr;
       const named: { name: string; tensor: tf.Tensor }[] = [];
       for (const [name, g] of Object.entries(grads)) {
         const v = model.variables[name];
@@ -112,7 +127,7 @@ export function createOptimizer<B>(
       adam.applyGradients(named);
       for (const g of Object.values(grads)) g.dispose();
       if (wd > 0) {
-        const factor = 1 - options.learningRate * wd;
+        const factor = 1 - lr * wd;
         tf.tidy(() => {
           for (const [name, v] of Object.entries(model.variables))
             if (decays(name)) v.assign(tf.mul(v, factor));
