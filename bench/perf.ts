@@ -385,7 +385,14 @@ if (SECTIONS.has('throughput')) {
 if (SECTIONS.has('latency')) {
   const lat = await latency();
   if (torchOk.ok && !torch.ce) torch.ce = runTorch('ce');
-  const t = torch.ce ?? torch.bce;
+  // PyTorch's inference does not depend on the loss; take its best run (each torch process measures it).
+  const runs = [torch.bce, torch.ce].filter((r): r is TorchResult => r !== undefined);
+  const t = runs.length
+    ? {
+        infer_ms_1: Math.min(...runs.map((r) => r.infer_ms_1)),
+        infer_ms_256: Math.min(...runs.map((r) => r.infer_ms_256)),
+      }
+    : undefined;
   results.latency = {
     ...lat,
     torchInferMs1: t?.infer_ms_1 ?? null,

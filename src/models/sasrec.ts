@@ -721,9 +721,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   // --- serving -------------------------------------------------------------------------------------------
 
   /**
-   * Scores of every track after each history: one forward pass per 256 histories over their last `maxlen`
-   * known ids, `[B, d] x [d, items]` on the last position only. Empty histories (or only unknown ids) get
-   * training popularity counts (cold start). Index 0 is `-Infinity`.
+   * Scores of every track after each history: one forward pass per 64 histories of similar length over
+   * their last `maxlen` known ids, `[B, d] x [d, items]` on the last position only. Empty histories (or
+   * only unknown ids) get training popularity counts (cold start). Index 0 is `-Infinity`.
    *
    * @example
    * ```ts
@@ -746,8 +746,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         pending.push({ i, ids: ids.slice(-maxlen) });
       }
     });
-    for (let s = 0; s < pending.length; s += 256) {
-      const part = pending.slice(s, s + 256);
+    // Shortest histories first, in chunks of 64: each chunk is padded only to its own longest history
+    // (attention costs grow with length squared), at a small per-pass overhead.
+    pending.sort((x, y) => x.ids.length - y.ids.length || x.i - y.i);
+    for (let s = 0; s < pending.length; s += SCORE_CHUNK) {
+      const part = pending.slice(s, s + SCORE_CHUNK);
       const B = part.length;
       const L = Math.max(...part.map((p) => p.ids.length));
       const inputs = new Int32Array(B * L);
@@ -916,6 +919,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     this.serving = undefined;
   }
 }
+
+/** Histories per serving forward pass (sorted by length, so each pass carries little padding). */
+const SCORE_CHUNK = 64;
 
 /** Weights laid out for serving, valid while the variables keep the recorded `dataId`s. */
 interface ServingTables {
