@@ -1,0 +1,206 @@
+// Benchmark: every next-track model on the shipped data (leave-one-out, full ranking), plus SASRec against the generator's ground truth.
+//
+// Run: npx tsx bench/next-track.ts   (ENCORE_FAST=1 for a quick smoke run on 150 users; ENCORE_MAX_SECONDS caps
+// each SASRec fit, default 120). Prints a table of HR@10, NDCG@10, MRR and training time, whether SASRec beats
+// the baselines by a clear margin (>= 10% relative NDCG@10), and SASRec's HR@10 as a share of the best
+// achievable HR@10 (the Bayes-optimal predictor that knows the generator's hidden state; target >= 90%).
+// Writes bench/results/next-track.json and bench/results/next-track.md (a markdown table for the README),
+// both atomically.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { initBackend } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
+import { loadListens } from '../src/data/loaders.js';
+import { leaveOneOut } from '../src/data/splits.js';
+import type { EvalCase, Listen } from '../src/data/types.js';
+import { type EvaluationResult, evaluate } from '../src/eval/metrics.js';
+import { formatTable } from '../src/eval/table.js';
+import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
+import type { Recommender } from '../src/models/recommender.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+
+const FAST = process.env.ENCORE_FAST === '1';
+const MAX_SECONDS = Number(process.env.ENCORE_MAX_SECONDS ?? (FAST ? 30 : 120));
+const K = 10;
+/** "Clear margin": SASRec's NDCG@10 at least this much above a baseline's, relative. */
+const MARGIN = 0.1;
+/** Ground-truth target: SASRec's HR@10 as a share of the best achievable HR@10. */
+const TRUTH_TARGET = 0.9;
+
+interface Row {
+  model: string;
+  options: string;
+  hr10: number;
+  ndcg10: number;
+  mrr: number;
+  coverage10: number;
+  trainSeconds: number;
+  epochs?: number;
+  bestEpoch?: number;
+  stoppedBy?: string;
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const t0 = performance.now();
+  const value = await f();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}
+
+function rowOf(model: string, options: string, r: EvaluationResult, seconds: number, m?: Recommender): Row {
+  const tr = m instanceof SASRec ? m.trainResult : undefined;
+  return {
+    model,
+    options,
+    hr10: r.hr[K]!,
+    ndcg10: r.ndcg[K]!,
+    mrr: r.mrr,
+    coverage10: r.coverage[K]!,
+    trainSeconds: seconds,
+    ...(tr ? { epochs: tr.epochs, bestEpoch: tr.bestEpoch, stoppedBy: tr.stoppedBy } : {}),
+  };
+}
+
+/** True when both listen lists hold the same (user, track, timestamp) sequence. */
+function sameListens(a: readonly Listen[], b: readonly Listen[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.userId !== y.userId || x.trackId !== y.trackId || x.timestamp !== y.timestamp) return false;
+  }
+  return true;
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend();
+  const { listens: shipped } = await loadListens('data/listens.csv');
+  const keep = FAST ? new Set([...new Set(shipped.map((l) => l.userId))].slice(0, 150)) : undefined;
+  const listens = keep ? shipped.filter((l) => keep.has(l.userId)) : shipped;
+  const ds = Dataset.fromListens(listens);
+  const { train, test } = leaveOneOut(ds);
+  console.log(
+    `Shipped data${FAST ? ' (fast: first 150 users)' : ''}: ${ds.users.length} users, ${ds.vocabulary.size} tracks, ${ds.numListens} listens; ${test.length} leave-one-out test cases, full ranking.\n`,
+  );
+
+  const rows: Row[] = [];
+  const models: Recommender[] = [];
+  const run = async (name: string, options: string, fit: () => Promise<Recommender>) => {
+    const { value: m, seconds } = await timed(fit);
+    const r = await evaluate(m, test, { k: [K], train });
+    rows.push(rowOf(name, options, r, seconds, m));
+    models.push(m);
+    console.log(`  ${name}: NDCG@10 ${r.ndcg[K]!.toFixed(4)}, ${seconds.toFixed(1)} s`);
+    return { model: m, result: r };
+  };
+  await run('popularity', 'defaults', () => Popularity.fit(train));
+  await run('item-transition', 'defaults', () => ItemTransition.fit(train));
+  await run('item-knn', 'defaults', () => ItemKNN.fit(train));
+  const sasOpts: SASRecOptions = { progress: false, maxSeconds: MAX_SECONDS };
+  const sas = await run('sasrec', 'defaults', () => SASRec.fit(train, sasOpts));
+  await run("sasrec (loss 'bce')", "loss: 'bce'", () => SASRec.fit(train, { ...sasOpts, loss: 'bce' }));
+
+  const table = formatTable(
+    [
+      { key: 'model' },
+      { key: 'hr10', header: `HR@${K}` },
+      { key: 'ndcg10', header: `NDCG@${K}` },
+      { key: 'mrr', header: 'MRR' },
+      { key: 'coverage10', header: `Cov@${K}` },
+      { key: 'trainSeconds', header: 'train s', format: (v) => (v as number).toFixed(1) },
+      {
+        key: 'epochs',
+        header: 'epochs (best)',
+        format: (v, r) => (v === undefined ? '' : `${v} (${r.bestEpoch}, ${r.stoppedBy})`),
+      },
+    ],
+    rows as unknown as Record<string, unknown>[],
+  );
+  console.log(`\n${table}\n`);
+  console.log(
+    `Backend ${backend.name}; SASRec fits capped at ${MAX_SECONDS} s each (ENCORE_MAX_SECONDS). Timings are wall clock on this machine.\n`,
+  );
+
+  // Clear-margin checks, computed from the numbers above.
+  const sasRow = rows.find((r) => r.model === 'sasrec')!;
+  const margins = ['popularity', 'item-transition', 'item-knn'].map((name) => {
+    const base = rows.find((r) => r.model === name)!;
+    const relative = base.ndcg10 > 0 ? sasRow.ndcg10 / base.ndcg10 - 1 : Number.POSITIVE_INFINITY;
+    return { baseline: name, baselineNdcg10: base.ndcg10, relative, clear: relative >= MARGIN };
+  });
+  for (const m of margins) {
+    console.log(
+      `SASRec vs ${m.baseline}: NDCG@10 ${sasRow.ndcg10.toFixed(4)} vs ${m.baselineNdcg10.toFixed(4)} (${m.relative >= 0 ? '+' : ''}${(100 * m.relative).toFixed(1)}%): ${m.clear ? 'beats it by a clear margin (>= 10%)' : 'no clear margin (< 10%)'}`,
+    );
+  }
+  const marginMet = margins.filter((m) => m.baseline !== 'item-knn').every((m) => m.clear);
+  console.log(
+    `Target "SASRec beats ItemTransition and Popularity on NDCG@10 by >= 10%": ${marginMet ? 'target met' : 'target not met'}\n`,
+  );
+
+  // Ground truth: the generator's Bayes-optimal HR@10 on the same world's leave-one-out test cases.
+  const world = generateWorld(FAST ? { users: 150 } : {});
+  const cases: EvalCase[] = truthCases(world, 'test');
+  const best = bestAchievableHitRate(world.truth, cases, K);
+  let truthModel: SASRec;
+  let trained = false;
+  if (!FAST && sameListens(world.listens, shipped)) {
+    truthModel = sas.model as SASRec; // the shipped data is this world: reuse the model trained above
+  } else {
+    const split = leaveOneOut(Dataset.fromListens(world.listens));
+    truthModel = await SASRec.fit(split.train, sasOpts);
+    trained = true;
+  }
+  const truthResult = await evaluate(truthModel, cases, { k: [K] });
+  if (trained) truthModel.dispose();
+  const ratio = truthResult.hr[K]! / best;
+  const truthMet = ratio >= TRUTH_TARGET;
+  console.log(
+    `Ground truth (generateWorld(${FAST ? '{ users: 150 }' : ''}), ${cases.length} test cases): best achievable HR@10 ${best.toFixed(4)}, SASRec HR@10 ${truthResult.hr[K]!.toFixed(4)} = ${(100 * ratio).toFixed(1)}% of it (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}`,
+  );
+  for (const m of models) m.dispose();
+
+  const md = [
+    `| model | HR@10 | NDCG@10 | MRR | train s |`,
+    `| --- | ---: | ---: | ---: | ---: |`,
+    ...rows.map(
+      (r) =>
+        `| ${r.model.replace(/'/g, '`')} | ${r.hr10.toFixed(3)} | ${r.ndcg10.toFixed(3)} | ${r.mrr.toFixed(3)} | ${r.trainSeconds.toFixed(1)} |`,
+    ),
+    `| *best achievable (generator ground truth)* | ${best.toFixed(3)} | | | |`,
+    '',
+    `Leave-one-out on \`data/listens.csv\` (${test.length} users), each target ranked against all ${ds.vocabulary.size} tracks (history excluded except the target). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. SASRec reaches ${(100 * ratio).toFixed(0)}% of the best achievable HR@10.`,
+    '',
+  ].join('\n');
+  const out = {
+    bench: 'next-track',
+    fast: FAST,
+    backend: backend.name,
+    maxSecondsPerFit: MAX_SECONDS,
+    cases: test.length,
+    protocol: 'leave-one-out, full ranking, history excluded except the target',
+    rows,
+    margins,
+    marginTargetMet: marginMet,
+    groundTruth: {
+      cases: cases.length,
+      bestAchievableHr10: best,
+      sasrecHr10: truthResult.hr[K],
+      ratio,
+      target: TRUTH_TARGET,
+      met: truthMet,
+    },
+  };
+  await writeAtomic('bench/results/next-track.json', `${JSON.stringify(out, null, 2)}\n`);
+  await writeAtomic('bench/results/next-track.md', md);
+  console.log('\nWrote bench/results/next-track.json and bench/results/next-track.md');
+}
+
+await main();
