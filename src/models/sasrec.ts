@@ -118,7 +118,9 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
 
 /**
  * Defaults of {@link SASRec.fit}, tuned for sparse, short music listening sequences: full-softmax
- * cross-entropy (converges in few epochs and beats BCE by far), d=64, 2 blocks, maxlen 50.
+ * cross-entropy (converges in few epochs and beats BCE by far), d=64, 2 blocks, maxlen 50, dropout 0.25,
+ * Adam at 5e-3 after a 100-step linear warmup, 16 windows per batch (a small data set gives only a few
+ * dozen batches of 128 per epoch, far too few updates), early stopping on validation NDCG@10.
  *
  * @example
  * ```ts
