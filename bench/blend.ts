@@ -21,6 +21,9 @@ import { formatTable } from '../src/eval/table.js';
 import { ItemKNN } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
 import { createRng, type Rng } from '../src/util/random.js';
+import { createMarkdownLog } from './markdown-log.js';
+
+const md = createMarkdownLog();
 
 const FAST = process.env.ENCORE_FAST === '1';
 const GROUPS_PER_CELL = FAST ? 3 : 12;
@@ -72,9 +75,7 @@ if (process.env.ENCORE_BLEND_MODEL_DIR) {
   model = await ItemKNN.fit(trainSet);
 }
 const trainSeconds = (performance.now() - t0) / 1000;
-console.log(
-  `model: ${modelName}, trained in ${trainSeconds.toFixed(1)} s on ${trainSet.numListens} listens\n`,
-);
+md.log(`model: ${modelName}, trained in ${trainSeconds.toFixed(1)} s on ${trainSet.numListens} listens\n`);
 
 // --- Taste: per-user artist play shares; Pearson correlation between users.
 const artistIndex = new Map<string, number>();
@@ -195,7 +196,7 @@ for (const type of TYPES) {
   }
 }
 
-console.log(
+md.log(
   formatTable(
     [
       { key: 'type', header: 'group' },
@@ -223,7 +224,7 @@ const pooled = (type: GroupType, strategy: string) => {
 const div = pooled('divergent', DEFAULT);
 const avg = pooled('divergent', 'average');
 const gf = pooled('divergent', 'gfar');
-console.log(
+md.log(
   `\nDivergent groups (pooled over sizes): NDCG@20 / min-max / zero-recall — ${DEFAULT} ${div.ndcg.toFixed(4)} / ${div.minMax.toFixed(3)} / ${div.zeroRecall.toFixed(3)}, ` +
     `gfar ${gf.ndcg.toFixed(4)} / ${gf.minMax.toFixed(3)} / ${gf.zeroRecall.toFixed(3)}, average ${avg.ndcg.toFixed(4)} / ${avg.minMax.toFixed(3)} / ${avg.zeroRecall.toFixed(3)}`,
 );
@@ -232,7 +233,7 @@ const check = {
   zeroRecallBetter: div.zeroRecall < avg.zeroRecall,
   ndcgWithin10Percent: div.ndcg >= 0.9 * avg.ndcg,
 };
-console.log(
+md.log(
   `\nDivergent groups, ${DEFAULT} vs average: min/max ${div.minMax.toFixed(3)} vs ${avg.minMax.toFixed(3)} (${check.minMaxBetter ? 'better' : 'NOT better'}), ` +
     `zero-recall ${div.zeroRecall.toFixed(3)} vs ${avg.zeroRecall.toFixed(3)} (${check.zeroRecallBetter ? 'better' : 'NOT better'}), ` +
     `NDCG@20 ${div.ndcg.toFixed(4)} vs ${avg.ndcg.toFixed(4)} (${check.ndcgWithin10Percent ? 'within 10%' : 'MORE than 10% lower'})`,
@@ -252,7 +253,7 @@ for (let i = 0; i < (FAST ? 3 : 10); i++) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
-console.log(`10-member, 50-track Blend: median ${median.toFixed(1)} ms (${modelName}, ${times.length} runs)`);
+md.log(`10-member, 50-track Blend: median ${median.toFixed(1)} ms (${modelName}, ${times.length} runs)`);
 
 // --- Taste match of random pairs (calibration check: should be mid-range).
 const pairRng = createRng(77);
@@ -272,7 +273,7 @@ for (let i = 0; i < (FAST ? 10 : 60); i++) {
 }
 matches.sort((x, y) => x - y);
 const q = (f: number) => matches[Math.floor(f * (matches.length - 1))]!;
-console.log(`taste match of random pairs: quartiles ${q(0.25)} / ${q(0.5)} / ${q(0.75)}`);
+md.log(`taste match of random pairs: quartiles ${q(0.25)} / ${q(0.5)} / ${q(0.75)}`);
 
 await mkdir('bench/results', { recursive: true });
 const out = {
@@ -288,8 +289,13 @@ const out = {
   latency10x50Ms: { median, runs: times },
   tasteMatchRandomPairs: { q25: q(0.25), median: q(0.5), q75: q(0.75) },
 };
-const file = 'bench/results/blend.json';
+const file = FAST ? 'bench/results/blend.fast.json' : 'bench/results/blend.json';
 await writeFile(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
 await rename(`${file}.tmp`, file);
 console.log(`\nwrote ${file}`);
+if (!FAST) {
+  console.log(
+    `wrote ${await md.write('blend', 'Measured by `npx tsx bench/blend.ts` (part of `npm run bench`): Blends of 20 tracks for groups of 2, 5 and 10 listeners of the shipped data (random, similar and divergent), each member judged against their held-out last 20% of listens (NDCG@20, recall).')}`,
+  );
+}
 model.dispose();

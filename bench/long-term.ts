@@ -17,6 +17,9 @@ import { RewardModel } from '../src/rewards/reward-model.js';
 import { beliefErrorByDay } from '../src/sim/progressive-belief.js';
 import { createSimWorld, ListenerSimulator, type SimResult } from '../src/sim/simulator.js';
 import { createRng } from '../src/util/random.js';
+import { createMarkdownLog } from './markdown-log.js';
+
+const md = createMarkdownLog();
 
 const FAST = process.env.ENCORE_FAST === '1';
 const SEEDS = FAST ? [1, 2] : [1, 2, 3, 4, 5];
@@ -120,16 +123,12 @@ async function main(): Promise<void> {
   const delta = (f: (r: SimResult) => number) => ci95(runs.map((r) => f(r.satisfaction) - f(r.engagement)));
   const deltas = Object.fromEntries(Object.entries(figures).map(([name, f]) => [name, delta(f)]));
 
-  console.log(
+  md.log(
     `\n# Long-term satisfaction: ${SEEDS.length} seeds x ${LISTENERS} listeners x ${DAYS} days (backend ${backend.name})`,
   );
-  console.log(
-    'Mean [95% CI over seeds]. Engagement-only = ItemKNN candidates re-ranked by predicted completion;',
-  );
-  console.log(
-    'satisfaction-aware = re-ranked by a reward model of completion + saves - skips, plus diversity.\n',
-  );
-  console.log(
+  md.log('Mean [95% CI over seeds]. Engagement-only = ItemKNN candidates re-ranked by predicted completion;');
+  md.log('satisfaction-aware = re-ranked by a reward model of completion + saves - skips, plus diversity.\n');
+  md.log(
     formatTable(
       [
         { key: 'policy' },
@@ -150,12 +149,12 @@ async function main(): Promise<void> {
     ),
   );
   const winsLong = deltas.meanActiveDays!.mean > 0 && deltas.retention!.mean > 0;
-  console.log(
+  md.log(
     `\nSatisfaction-aware vs engagement-only: ${deltas.meanActiveDays!.mean >= 0 ? '+' : ''}${fmt(deltas.meanActiveDays!, 2)} active days, ` +
       `${deltas.retention!.mean >= 0 ? '+' : ''}${fmt(deltas.retention!)} retention; ` +
       `short-term cost: ${fmt(deltas.day1CompletionRate!)} day-1 completion rate.`,
   );
-  console.log(
+  md.log(
     winsLong
       ? 'Long-term figures: satisfaction-aware wins.'
       : 'WARNING: satisfaction-aware did not win on long-term figures.',
@@ -172,10 +171,10 @@ async function main(): Promise<void> {
     { days: DAYS },
   );
   const shown = [0, 1, 3, 7, 14, 21, 30, 45, 60];
-  console.log(
+  md.log(
     `\n# Early prediction of active days (progressiveBelief), ${half} train / ${traces.length - half} test traces\n`,
   );
-  console.log(
+  md.log(
     formatTable(
       [
         { key: 'day', header: 'days observed' },
@@ -220,13 +219,11 @@ async function main(): Promise<void> {
       ciCoverage: covered[k]! / opeSeeds,
     });
   }
-  console.log(
-    `\n# Off-policy evaluation check: uniform target policy, ${opeSeeds} simulated logs of 2000 rounds`,
-  );
-  console.log(
+  md.log(`\n# Off-policy evaluation check: uniform target policy, ${opeSeeds} simulated logs of 2000 rounds`);
+  md.log(
     'dm and dr use the default in-sample tabular reward model; the last row gives DR an external one.\n',
   );
-  console.log(
+  md.log(
     formatTable(
       [
         { key: 'estimator' },
@@ -257,8 +254,13 @@ async function main(): Promise<void> {
     ope: opeRows,
     seconds: (Date.now() - t0) / 1000,
   };
-  await writeJsonAtomic(path.join('bench', 'results', 'long-term.json'), out);
-  console.log(`\nWrote bench/results/long-term.json (${out.seconds.toFixed(1)} s)`);
+  await writeJsonAtomic(path.join('bench', 'results', FAST ? 'long-term.fast.json' : 'long-term.json'), out);
+  console.log(`\nWrote bench/results/long-term${FAST ? '.fast' : ''}.json (${out.seconds.toFixed(1)} s)`);
+  if (!FAST) {
+    console.log(
+      `wrote ${await md.write('long-term', 'Measured by `npx tsx bench/long-term.ts` (part of `npm run bench`): two policies over 60 days in the `ListenerSimulator`, several seeds, 95% confidence intervals over seeds.')}`,
+    );
+  }
 }
 
 function pick(r: SimResult) {
