@@ -160,7 +160,11 @@ function torchAvailable(): { ok: boolean; why?: string } {
   return { ok: true };
 }
 
-function runTorch(loss: 'bce' | 'ce'): TorchResult | undefined {
+/**
+ * One run of torch_sasrec.py (2 torch threads, its default; `threads` 1 as well, because a 2-thread torch
+ * slows down many-fold when another job takes one of the 2 cores, and then 1 thread is its best setting).
+ */
+function runTorch(loss: 'bce' | 'ce', threads = 2): TorchResult | undefined {
   const args = [
     torchScript,
     '--dim',
@@ -173,6 +177,8 @@ function runTorch(loss: 'bce' | 'ce'): TorchResult | undefined {
     `${BATCH}`,
     '--loss',
     loss,
+    '--threads',
+    `${threads}`,
   ];
   if (QUICK) args.push('--steps', '3', '--infer-reps', '10');
   const r = spawnSync('/usr/bin/python3', args, {
@@ -322,7 +328,7 @@ if (SECTIONS.has('memory')) {
 const torchOk = torchAvailable();
 if (!torchOk.ok) console.log(`\nPyTorch baseline skipped: ${torchOk.why}`);
 const torch: Partial<Record<'bce' | 'ce', TorchResult>> = {};
-const torchAll: Partial<Record<'bce' | 'ce', number[]>> = {};
+const torchAll: Partial<Record<'bce' | 'ce', string[]>> = {};
 
 if (SECTIONS.has('throughput')) {
   const data = syntheticDataset(QUICK ? 256 : 512, ITEMS, 1);
@@ -338,8 +344,10 @@ if (SECTIONS.has('throughput')) {
     const torchRuns: TorchResult[] = [];
     for (let r = 0; r < REPS; r++) {
       for (const w of [1, 2]) byWorkers.get(w)!.push(await throughput(loss, w, data, epochs));
-      const t = torchOk.ok ? runTorch(loss) : undefined;
-      if (t) torchRuns.push(t);
+      for (const threads of [2, 1]) {
+        const t = torchOk.ok ? runTorch(loss, threads) : undefined;
+        if (t) torchRuns.push(t);
+      }
     }
     for (const [w, xs] of byWorkers)
       rows.push({ loss, workers: w, seqPerSec: xs, stepMs: (BATCH / Math.max(...xs)) * 1000 });
@@ -350,7 +358,7 @@ if (SECTIONS.has('throughput')) {
         infer_ms_1: Math.min(...torchRuns.map((t) => t.infer_ms_1)),
         infer_ms_256: Math.min(...torchRuns.map((t) => t.infer_ms_256)),
       };
-      torchAll[loss] = torchRuns.map((t) => t.seq_per_s);
+      torchAll[loss] = torchRuns.map((t) => `${t.seq_per_s.toFixed(0)} (${t.threads} thr)`);
     }
   }
   const table = rows.map((r) => {
@@ -371,8 +379,7 @@ if (SECTIONS.has('throughput')) {
     `\ntraining throughput (sequences/s, best of ${REPS} runs each; batch 128, d 64, maxlen 50, 2 blocks, 3,500 items)`,
   );
   for (const loss of ['bce', 'ce'] as const)
-    if (torchAll[loss])
-      console.log(`PyTorch ${loss} runs: ${torchAll[loss]!.map((x) => x.toFixed(0)).join(' ')} seq/s`);
+    if (torchAll[loss]) console.log(`PyTorch ${loss} runs (seq/s): ${torchAll[loss]!.join(', ')}`);
   console.log(
     formatTable(
       [
@@ -452,7 +459,7 @@ console.log(formatTable([{ key: 'target' }, { key: 'value' }, { key: 'status' }]
 
 const md: string[] = [];
 md.push(
-  `Best of ${REPS} interleaved runs per row, measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} cores (load average ${load.map((l) => l.toFixed(1)).join(' ')} at start; other jobs shared the machine), backend ${info.name}${torchOk.ok ? `, PyTorch ${torch.ce?.torch ?? torch.bce?.torch ?? ''} (OpenBLAS, 2 threads)` : ', PyTorch not run'}.`,
+  `Best of ${REPS} interleaved runs per row, measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} cores (load average ${load.map((l) => l.toFixed(1)).join(' ')} at start; other jobs shared the machine), backend ${info.name}${torchOk.ok ? `, PyTorch ${torch.ce?.torch ?? torch.bce?.torch ?? ''} (OpenBLAS; best of its 2-thread and 1-thread runs)` : ', PyTorch not run'}.`,
   '',
 );
 if (results.throughput) {
