@@ -10,12 +10,14 @@ import {
   NegativeSampler,
 } from '../src/train/batches.js';
 import {
+  AUTO_CE_MAX_ITEMS,
   binaryTerms,
   ceChunkRows,
   chunkedLogSumExp,
   fullSoftmaxTerms,
   gbceBeta,
   logSumExp,
+  resolveLoss,
   sampledSoftmaxTerms,
   unlikelihood,
   weightedLoss,
@@ -153,6 +155,20 @@ describe('full-softmax cross-entropy', () => {
   it('refuses a catalogue whose single logits row exceeds the chunk budget, naming the option', () => {
     expect(() => ceChunkRows(1000, 100)).toThrow(InvalidOptionError);
     expect(ceChunkRows(1000, 4000 * 10)).toBe(10);
+  });
+});
+
+describe('loss auto', () => {
+  it('is full softmax up to the catalogue threshold and sampled softmax beyond it; named losses pass through', () => {
+    expect(AUTO_CE_MAX_ITEMS).toBe(20_000);
+    expect(resolveLoss('auto', 1)).toBe('ce');
+    expect(resolveLoss('auto', AUTO_CE_MAX_ITEMS)).toBe('ce');
+    expect(resolveLoss('auto', AUTO_CE_MAX_ITEMS + 1)).toBe('sampled-softmax');
+    expect(resolveLoss('auto', 300_000)).toBe('sampled-softmax');
+    expect(resolveLoss('auto', 101, 100)).toBe('sampled-softmax');
+    expect(resolveLoss('auto', 100, 100)).toBe('ce');
+    for (const l of ['ce', 'sampled-softmax', 'bce', 'gbce'] as const)
+      expect(resolveLoss(l, 10 ** 6)).toBe(l);
   });
 });
 

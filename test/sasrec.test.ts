@@ -8,7 +8,8 @@ import { Dataset } from '../src/data/dataset.js';
 import type { Listen, SkipLevel } from '../src/data/types.js';
 import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 import { loadModel } from '../src/models/persist.js';
-import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { SASREC_DEFAULTS, SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { AUTO_CE_MAX_ITEMS, AUTO_SAMPLED_NEGATIVES } from '../src/train/losses.js';
 import { createRng } from '../src/util/random.js';
 
 const FAST: SASRecOptions = {
@@ -235,5 +236,66 @@ describe('SASRec training options', () => {
     expect(tf.memory().numTensors).toBe(before);
     await expect(SASRec.fit(Dataset.fromListens([]))).rejects.toThrow(InvalidDataError);
     await expect(SASRec.fit(Dataset.fromListens([]))).rejects.toThrow(/empty/);
+  });
+});
+
+describe('SASRec loss auto and memory limits', () => {
+  it("resolves loss 'auto' to full softmax on a small catalogue and records it in the saved config", async () => {
+    expect(SASREC_DEFAULTS.loss).toBe('auto');
+    const before = tf.memory().numTensors;
+    const m = await SASRec.fit(cycles, { ...FAST, epochs: 1 });
+    expect(m.config.loss).toBe('ce');
+    expect(m.config.negatives).toBe(SASREC_DEFAULTS.negatives);
+    const out = path.join(dir, 'auto-loss');
+    await m.save(out);
+    const again = (await loadModel(out)) as SASRec;
+    expect(again.config.loss).toBe('ce');
+    m.dispose();
+    again.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it(`resolves loss 'auto' to sampled softmax with ${AUTO_SAMPLED_NEGATIVES} negatives above ${AUTO_CE_MAX_ITEMS} tracks`, async () => {
+    // AUTO_CE_MAX_ITEMS + 1 tracks, each heard twice by one of 300 users.
+    const n = AUTO_CE_MAX_ITEMS + 1;
+    const listens: Listen[] = [];
+    for (let i = 0; i < 2 * n; i++)
+      listens.push({ userId: `u${i % 300}`, trackId: `t${i % n}`, timestamp: i * 1000 });
+    const big = Dataset.fromListens(listens);
+    expect(big.vocabulary.size).toBe(n);
+    const opts: SASRecOptions = {
+      ...FAST,
+      dim: 8,
+      maxlen: 8,
+      maxWindowsPerUser: 1,
+      epochs: 1,
+      batchSize: 300,
+    };
+    const m = await SASRec.fit(big, opts);
+    expect(m.config.loss).toBe('sampled-softmax');
+    expect(m.config.negatives).toBe(AUTO_SAMPLED_NEGATIVES);
+    expect(Number.isFinite(m.trainResult!.history[0]!.loss)).toBe(true);
+    m.dispose();
+    const explicit = await SASRec.fit(big, { ...opts, negatives: 64 });
+    expect(explicit.config).toMatchObject({ loss: 'sampled-softmax', negatives: 64 });
+    explicit.dispose();
+  });
+
+  it('refuses an item table too big for memory with an InvalidOptionError on dim, before any work', async () => {
+    // 2,001 tracks x dim 60,000: ~3.6 GiB of item-table copies, far over the wasm budget.
+    const listens: Listen[] = [];
+    for (let i = 0; i < 4002; i++)
+      listens.push({ userId: `u${i % 50}`, trackId: `t${i % 2001}`, timestamp: i });
+    const before = tf.memory().numTensors;
+    const err = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      dim: 60_000,
+      maxlen: 2,
+      batchSize: 1,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as InvalidOptionError).option).toBe('dim');
+    expect((err as Error).message).toMatch(/item table/);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -13,6 +13,7 @@ import {
   type SeqBatch,
 } from '../train/batches.js';
 import {
+  AUTO_SAMPLED_NEGATIVES,
   binaryTerms,
   ceChunkRows,
   DEFAULT_LOGITS_BUDGET_BYTES,
@@ -20,7 +21,9 @@ import {
   gbceBeta,
   LOSS_NAMES,
   type LossName,
+  type LossOption,
   type LossTerms,
+  resolveLoss,
   sampledSoftmaxTerms,
   weightedLoss,
 } from '../train/losses.js';
@@ -59,9 +62,16 @@ export interface SASRecHyperParams {
   dropout: number;
   /** Layer norm position. Default `'pre'`. */
   norm: NormPosition;
-  /** Training loss. Default `'ce'` (full softmax, "SASRec+"). */
-  loss: LossName;
-  /** Negatives per step for `'sampled-softmax'` and `'gbce'` (shared by the batch). Default 256. */
+  /**
+   * Training loss. Default `'auto'`: full softmax (`'ce'`, "SASRec+") up to `AUTO_CE_MAX_ITEMS` (20,000)
+   * tracks, popularity-sampled softmax with logQ correction and `AUTO_SAMPLED_NEGATIVES` (1,024) negatives
+   * beyond (see `resolveLoss`). A trained model's `config.loss` is always the resolved loss.
+   */
+  loss: LossOption;
+  /**
+   * Negatives per step for `'sampled-softmax'` and `'gbce'` (shared by the batch). Default 256; 1,024 when
+   * `loss: 'auto'` resolves to `'sampled-softmax'` and this option is not given.
+   */
   negatives: number;
   /** gBCE calibration t in [0, 1]. Default 0.75. */
   gbceT: number;
@@ -118,9 +128,19 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
 
 /**
  * Defaults of {@link SASRec.fit}, tuned for sparse, short music listening sequences: full-softmax
- * cross-entropy (converges in few epochs and beats BCE by far), d=64, 2 blocks, maxlen 50, dropout 0.25,
- * Adam at 5e-3 after a 100-step linear warmup, 16 windows per batch (a small data set gives only a few
- * dozen batches of 128 per epoch, far too few updates), early stopping on validation NDCG@10.
+ * cross-entropy (converges in few epochs and beats BCE by far) up to 20,000 tracks and 1,024-negative
+ * sampled softmax beyond (`loss: 'auto'`), d=64, 2 blocks, maxlen 50, dropout 0.25, Adam at 5e-3 after a
+ * 100-step linear warmup, 16 windows per batch (a small data set gives only a few dozen batches of 128 per
+ * epoch, far too few updates), early stopping on validation NDCG@10.
+ *
+ * Why maxlen 50 although half of the shipped test targets repeat a track heard more than 50 listens
+ * earlier: measured with `bench/sasrec-tuning.ts` (one worker, 2 shared cores) on the shipped data and on
+ * `generateWorld({ seed: 7 })`, longer windows cost more per epoch (attention ~ L^2, and fewer, larger steps)
+ * and did not pay back. In 90 s: maxlen 100 (batch 8) +0.01 test NDCG@10 on both worlds (within noise, with
+ * 10-25 s more time), maxlen 200 -0.04 / -0.01 (batch 4) and -0.10 (batch 16); in 240 s on the shipped data
+ * maxlen 50 still led (NDCG@10 0.321 vs 0.306 for maxlen 200, 16 vs 9 epochs). Short windows also keep
+ * epochs short enough for the < 30 s time-to-quality target (one epoch: 14-40 s for maxlen 50, 23-60 s for
+ * 100 and 200 with one worker, depending on the machine's load).
  *
  * @example
  * ```ts
@@ -134,7 +154,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   maxlen: 50,
   dropout: 0.25,
   norm: 'pre',
-  loss: 'ce',
+  loss: 'auto',
   negatives: 256,
   gbceT: 0.75,
   learningRate: 5e-3,
@@ -180,8 +200,12 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError('dropout', 'a number in [0, 1)', o.dropout);
   }
   if (o.norm !== 'pre' && o.norm !== 'post') throw new InvalidOptionError('norm', "'pre' or 'post'", o.norm);
-  if (!LOSS_NAMES.includes(o.loss))
-    throw new InvalidOptionError('loss', `one of ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}`, o.loss);
+  if (o.loss !== 'auto' && !LOSS_NAMES.includes(o.loss))
+    throw new InvalidOptionError(
+      'loss',
+      `'auto' or one of ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}`,
+      o.loss,
+    );
   posInt('negatives');
   if (typeof o.gbceT !== 'number' || !(o.gbceT >= 0 && o.gbceT <= 1))
     throw new InvalidOptionError('gbceT', 'a number in [0, 1]', o.gbceT);
@@ -274,13 +298,39 @@ function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string,
 function stepMacs(h: SASRecHyperParams, numItems: number, batch: number): number {
   const rows = batch * h.maxlen;
   const blocks = h.blocks * rows * (6 * h.dim * h.dim + 2 * h.maxlen * h.dim);
+  const name = resolveLoss(h.loss, numItems);
   const loss =
-    h.loss === 'ce'
-      ? rows * numItems * h.dim
-      : h.loss === 'bce'
-        ? 2 * rows * h.dim
-        : rows * h.negatives * h.dim;
+    name === 'ce' ? rows * numItems * h.dim : name === 'bce' ? 2 * rows * h.dim : rows * h.negatives * h.dim;
   return 3 * (blocks + loss);
+}
+
+/**
+ * Copies of the `[items + 1, dim]` item table that training holds at once: the weights, Adam's two moments,
+ * the dense gradient, the optimizer's temporaries and the serving copy.
+ */
+const TABLE_COPIES = 8;
+/** Bytes the item-table copies may take outside the native backend: the wasm heap is at most 4 GiB. */
+const TABLE_BUDGET_BYTES = 2.5 * 2 ** 30;
+
+/**
+ * Throws {@link InvalidOptionError} (on `dim`) when the item table and its optimizer state would not fit in
+ * memory, instead of an opaque allocation failure (wasm: "memory access out of bounds") mid-training. The
+ * native `tensorflow` backend has no such ceiling and is not checked.
+ */
+function checkTableMemory(h: SASRecHyperParams, numItems: number): void {
+  if (tf.getBackend() === 'tensorflow') return;
+  const bytes = TABLE_COPIES * 4 * (numItems + 1) * h.dim;
+  if (bytes > TABLE_BUDGET_BYTES) {
+    const maxDim = Math.floor(TABLE_BUDGET_BYTES / (TABLE_COPIES * 4 * (numItems + 1)));
+    throw new InvalidOptionError(
+      'dim',
+      `small enough that ${numItems} tracks x dim fit in memory: training holds about ${TABLE_COPIES} copies of the [${numItems + 1}, ${h.dim}] item table (weights, Adam state, gradients), about ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${TABLE_BUDGET_BYTES / 2 ** 30} GiB budget of the ${tf.getBackend()} backend`,
+      h.dim,
+      maxDim >= 1
+        ? `Use dim <= ${maxDim}, drop rare tracks (Dataset.fromListens(..., { minTrackListens })), or the native backend (@tensorflow/tfjs-node)`
+        : 'Drop rare tracks (Dataset.fromListens(..., { minTrackListens })) or use the native backend (@tensorflow/tfjs-node)',
+    );
+  }
 }
 
 /** Variables that weight decay applies to: matrices and embeddings, not biases or layer-norm parameters. */
@@ -334,6 +384,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   private readonly popularity: Float32Array;
   /** `[maxlen, maxlen]` additive causal mask: 0 on and below the diagonal, -1e9 above. */
   private readonly causalMask: tf.Tensor2D;
+  /** The training loss, resolved from `config.loss` (`'auto'` only in configs that were never fitted). */
+  private readonly loss: LossName;
   /** Per-loss constants (negative-sampling log q), set by fit. */
   private logQ: Float64Array | undefined;
   /** The batch slice being trained on (data-parallel training), for its dropout masks. */
@@ -350,6 +402,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   ) {
     super(vocabulary);
     this.config = Object.freeze({ ...config });
+    this.loss = resolveLoss(config.loss, vocabulary.size);
     this.popularity = popularity;
     const prefix = `sasrec${++modelCounter}`;
     const shapes = weightShapes(config, vocabulary.size);
@@ -490,7 +543,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const negatives = tf.tensor1d(batch.negatives, 'int32');
     const V = this.vocabulary.size;
     let terms: LossTerms;
-    switch (this.config.loss) {
+    switch (this.loss) {
       case 'ce':
         terms = fullSoftmaxTerms(h, table, targets, {
           chunkRows: ceChunkRows(V, DEFAULT_LOGITS_BUDGET_BYTES),
@@ -576,11 +629,21 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   static async fit(trainSet: Dataset, options: SASRecOptions = {}): Promise<SASRec> {
-    const hp = resolveOptions(options);
+    const requested = resolveOptions(options);
     if (trainSet.vocabulary.size === 0 || trainSet.numListens === 0) {
       throw new InvalidDataError('SASRec.fit needs a training set with listens; the dataset is empty');
     }
     const V = trainSet.vocabulary.size;
+    // loss 'auto' -> 'ce' or 'sampled-softmax' by catalogue size; the model's config records the result.
+    const loss = resolveLoss(requested.loss, V);
+    const hp: SASRecHyperParams = {
+      ...requested,
+      loss,
+      ...(requested.loss === 'auto' && loss === 'sampled-softmax' && options.negatives === undefined
+        ? { negatives: AUTO_SAMPLED_NEGATIVES }
+        : {}),
+    };
+    checkTableMemory(hp, V);
     if (hp.loss === 'ce') ceChunkRows(V); // throws when even one row of logits is too big
     const rng = createRng(hp.seed);
     const initRng = createRng(rng.fork());
@@ -652,7 +715,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         maxSeconds: hp.maxSeconds,
         ...(options.onEpochEnd ? { onEpochEnd: options.onEpochEnd } : {}),
         ...(options.progress !== undefined ? { progress: options.progress } : {}),
-        label: 'sasrec',
+        label: `sasrec (${hp.loss})`,
       });
     } catch (e) {
       model.dispose();

@@ -9,6 +9,42 @@ export type LossName = 'ce' | 'sampled-softmax' | 'bce' | 'gbce';
 /** All {@link LossName}s, for validation and help texts. */
 export const LOSS_NAMES: readonly LossName[] = ['ce', 'sampled-softmax', 'bce', 'gbce'];
 
+/** A loss option: a {@link LossName}, or `'auto'` to pick one from the catalogue size ({@link resolveLoss}). */
+export type LossOption = LossName | 'auto';
+
+/**
+ * Largest catalogue for which `loss: 'auto'` trains with the full softmax (`'ce'`). The full softmax costs
+ * `rows x items x dim` per step, sampled softmax `rows x negatives x dim` whatever the catalogue. Measured with
+ * `bench/loss-cost.ts` (SASRec defaults, batches of 16 windows of 50, wasm, one thread): seconds per step
+ * full vs sampled (1,024 negatives) 0.22 vs 0.20 at 5,000 tracks, 0.59 vs 0.22 at 20,000 and 1.60 vs 0.23
+ * at 50,000. Up to 20,000 the exact loss costs at most ~2.5x per step; beyond it the output layer dominates
+ * every epoch, growing linearly with the catalogue.
+ */
+export const AUTO_CE_MAX_ITEMS = 20_000;
+
+/**
+ * Negatives per step when `loss: 'auto'` resolves to `'sampled-softmax'` (shared by the batch, drawn by
+ * popularity, logQ-corrected): with a few thousand negatives sampled softmax is about as good as the full
+ * softmax (Klenitskiy & Vasilev 2023), at a fixed cost per step whatever the catalogue size.
+ */
+export const AUTO_SAMPLED_NEGATIVES = 1024;
+
+/**
+ * Resolves a {@link LossOption} for a catalogue of `numItems` tracks: `'auto'` is `'ce'` up to `maxCeItems`
+ * (default {@link AUTO_CE_MAX_ITEMS}) and `'sampled-softmax'` beyond it; any other name is returned as is.
+ *
+ * @example
+ * ```ts
+ * resolveLoss('auto', 4_000); // 'ce'
+ * resolveLoss('auto', 300_000); // 'sampled-softmax'
+ * resolveLoss('bce', 300_000); // 'bce'
+ * ```
+ */
+export function resolveLoss(loss: LossOption, numItems: number, maxCeItems = AUTO_CE_MAX_ITEMS): LossName {
+  if (loss !== 'auto') return loss;
+  return numItems <= maxCeItems ? 'ce' : 'sampled-softmax';
+}
+
 /**
  * Per-row loss terms: `pos[m]` is the loss of row m's target as a positive (e.g. `-log p`), `unl[m]` the
  * unlikelihood term `-log(1 - p)` that pushes the target down (computed only when asked for).

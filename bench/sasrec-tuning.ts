@@ -1,0 +1,108 @@
+// Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
+//
+// Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce]
+// Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
+// (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
+// the generator's best achievable HR@10 on the same cases.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
+import { leaveOneOut } from '../src/data/splits.js';
+import { evaluate } from '../src/eval/metrics.js';
+import { ItemTransition } from '../src/models/baselines.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { batchesPerEpoch, buildWindows } from '../src/train/batches.js';
+import type { LossName } from '../src/train/losses.js';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: 'shipped' },
+    maxlen: { type: 'string' },
+    dropout: { type: 'string' },
+    windows: { type: 'string' },
+    seconds: { type: 'string', default: '90' },
+    workers: { type: 'string' },
+    batch: { type: 'string' },
+    loss: { type: 'string' },
+  },
+});
+
+const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+const seed = values.data === 'shipped' ? undefined : Number(values.data!.replace('seed', ''));
+const backend = await initBackend();
+const world = generateWorld(seed === undefined ? {} : { seed });
+const ds = Dataset.fromListens(world.listens);
+const { train, test } = leaveOneOut(ds);
+const cases = truthCases(world, 'test');
+const ceiling = bestAchievableHitRate(world.truth, cases, 10);
+
+const options: SASRecOptions = {
+  progress: false,
+  maxSeconds: Number(values.seconds),
+  ...(values.maxlen ? { maxlen: num(values.maxlen)! } : {}),
+  ...(values.dropout ? { dropout: num(values.dropout)! } : {}),
+  ...(values.windows ? { maxWindowsPerUser: num(values.windows)! } : {}),
+  ...(values.workers ? { workers: num(values.workers)! } : {}),
+  ...(values.batch ? { batchSize: num(values.batch)! } : {}),
+  ...(values.loss ? { loss: values.loss as LossName } : {}),
+};
+const markov = await ItemTransition.fit(train);
+const markovTest = await evaluate(markov, test, { k: [10] });
+markov.dispose();
+
+const curve: [number, number][] = [];
+let elapsed = 0;
+const t0 = performance.now();
+const model = await SASRec.fit(train, {
+  ...options,
+  onEpochEnd: (_e, logs) => {
+    elapsed += logs.seconds;
+    curve.push([Number(elapsed.toFixed(1)), Number((logs.valNdcg10 ?? 0).toFixed(4))]);
+  },
+});
+const fitSeconds = (performance.now() - t0) / 1000;
+const r = await evaluate(model, test, { k: [10] });
+const truth = await evaluate(model, cases, { k: [10] });
+const tr = model.trainResult!;
+// Steps per epoch (approximate: auto validation holds out one listen of up to 1,000 users).
+const windows = buildWindows(train.sequences, {
+  maxlen: model.config.maxlen,
+  maxWindowsPerUser: model.config.maxWindowsPerUser,
+});
+const stepsPerEpoch = batchesPerEpoch(windows.length, model.config.batchSize);
+const line = {
+  data: values.data,
+  backend: backend.name,
+  load: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),
+  config: {
+    maxlen: model.config.maxlen,
+    dropout: model.config.dropout,
+    windows: model.config.maxWindowsPerUser,
+    batch: model.config.batchSize,
+    loss: model.config.loss,
+    workers: options.workers ?? 'default',
+    maxSeconds: options.maxSeconds,
+  },
+  users: ds.users.length,
+  tracks: ds.vocabulary.size,
+  listens: ds.numListens,
+  fitSeconds: Number(fitSeconds.toFixed(1)),
+  windows: windows.length,
+  stepsPerEpoch,
+  epochs: tr.epochs,
+  bestEpoch: tr.bestEpoch,
+  stoppedBy: tr.stoppedBy,
+  curve,
+  testHr10: r.hr[10],
+  testNdcg10: Number(r.ndcg[10]!.toFixed(4)),
+  markovTestNdcg10: Number(markovTest.ndcg[10]!.toFixed(4)),
+  ceilingHr10: Number(ceiling.toFixed(4)),
+  truthRatio: Number((truth.hr[10]! / ceiling).toFixed(4)),
+};
+model.dispose();
+console.log(JSON.stringify(line));
+await mkdir('bench/results', { recursive: true });
+await appendFile('bench/results/sasrec-tuning.jsonl', `${JSON.stringify(line)}\n`);
