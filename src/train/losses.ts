@@ -19,6 +19,11 @@ export type LossOption = LossName | 'auto';
  * full vs sampled (1,024 negatives) 0.22 vs 0.20 at 5,000 tracks, 0.59 vs 0.22 at 20,000 and 1.60 vs 0.23
  * at 50,000. Up to 20,000 the exact loss costs at most ~2.5x per step; beyond it the output layer dominates
  * every epoch, growing linearly with the catalogue.
+ *
+ * @example
+ * ```ts
+ * resolveLoss('auto', AUTO_CE_MAX_ITEMS); // 'ce'
+ * ```
  */
 export const AUTO_CE_MAX_ITEMS = 20_000;
 
@@ -26,6 +31,11 @@ export const AUTO_CE_MAX_ITEMS = 20_000;
  * Negatives per step when `loss: 'auto'` resolves to `'sampled-softmax'` (shared by the batch, drawn by
  * popularity, logQ-corrected): with a few thousand negatives sampled softmax is about as good as the full
  * softmax (Klenitskiy & Vasilev 2023), at a fixed cost per step whatever the catalogue size.
+ *
+ * @example
+ * ```ts
+ * const model = await SASRec.fit(lastfm, { loss: 'sampled-softmax', negatives: AUTO_SAMPLED_NEGATIVES });
+ * ```
  */
 export const AUTO_SAMPLED_NEGATIVES = 1024;
 
