@@ -160,5 +160,6 @@ export type {
   SimWorldOptions,
 } from './sim/simulator.js';
 export { createSimWorld, initialHistories, ListenerSimulator, simulate } from './sim/simulator.js';
-export type { LossName } from './train/losses.js';
+export type { LossName, LossOption } from './train/losses.js';
+export { AUTO_CE_MAX_ITEMS, AUTO_SAMPLED_NEGATIVES, resolveLoss } from './train/losses.js';
 export type { EpochLogs } from './train/trainer.js';

@@ -714,7 +714,7 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
       },
       {
         heading: 'Training',
-        text: `SASRec (full-softmax cross-entropy, dim ${opts.dim}) trained for ${history.length} epoch(s) with early stopping on validation NDCG@10${
+        text: `SASRec (loss ${(models.sasrec as SASRec).config.loss}, dim ${opts.dim}) trained for ${history.length} epoch(s) with early stopping on validation NDCG@10${
           best?.valNdcg10 !== undefined ? `; best ${best.valNdcg10.toFixed(4)} at epoch ${best.epoch}` : ''
         }.`,
         ...(charts.training ? { svg: charts.training } : {}),
