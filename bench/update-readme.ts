@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Sections the README carries, in README order. */
-export const SECTIONS = ['next-track', 'blend', 'long-term', 'perf'] as const;
+export const SECTIONS = ['next-track', 'blend', 'reward-training', 'long-term', 'perf'] as const;
 
 /**
  * Returns `readme` with each section's body replaced by `bodies[name]` (sections without a body, or without
