@@ -560,7 +560,7 @@ export const ope = {
   ): OpeEstimate {
     return estimate('dm', logs, policy, options);
   },
-  /** Doubly robust: direct method corrected by importance-weighted residuals. */
+  /** Doubly robust: IPS with the reward model as a control variate (variance-minimising weight by default; `drBeta: 1` = classic DR). */
   doublyRobust<C, A extends Action>(
     logs: readonly LogRecord<C, A>[] | ColumnarLogs<C, A>,
     policy: TargetPolicy<C, A>,
