@@ -353,7 +353,7 @@ export interface BlendCommandOptions {
  *
  * @example
  * ```ts
- * await runBlend(defaultIo(), { model: 'models/s', member: [{ id: 'ana', file: 'ana.csv' }, { id: 'ben', file: 'ben.csv' }], size: 50, strategy: 'gfar' });
+ * await runBlend(defaultIo(), { model: 'models/s', member: [{ id: 'ana', file: 'ana.csv' }, { id: 'ben', file: 'ben.csv' }], size: 50, strategy: 'round-robin' });
  * ```
  */
 export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<void> {
@@ -672,7 +672,7 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
             {
               model: models.sasrec,
               size: 30,
-              strategy: 'gfar',
+              strategy: 'round-robin',
               date: '2024-03-01',
               ...(catalogue ? { tracks: catalogue } : {}),
             },

@@ -149,7 +149,9 @@ function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('--size <n>', 'playlist length').argParser(intOption(1)).default(50))
     .addOption(
-      new Option('--strategy <name>', 'group aggregation strategy').choices(BLEND_STRATEGIES).default('gfar'),
+      new Option('--strategy <name>', 'group aggregation strategy')
+        .choices(BLEND_STRATEGIES)
+        .default('round-robin'),
     )
     .addOption(
       new Option('--date <YYYY-MM-DD>', 'day of the Blend (it refreshes daily)').argParser(dateOption),
@@ -181,7 +183,7 @@ function buildProgram(io: CliIo): Command {
         .argParser(intOption(1))
         .default(20),
     )
-    .addOption(new Option('--dim <n>', 'SASRec embedding size').argParser(intOption(1)).default(32))
+    .addOption(new Option('--dim <n>', 'SASRec embedding size').argParser(intOption(1)).default(64))
     .addOption(
       new Option('--users <n>', 'generated listeners (without --data)').argParser(intOption(2)).default(200),
     )
