@@ -492,10 +492,9 @@ md.push('| target | value | status |', '|---|---|---|');
 for (const t of targetRows) md.push(`| ${t.target} | ${t.value} | ${t.status} |`);
 md.push('');
 
-await writeAtomic(
-  path.join(repoRoot, 'bench', 'results', 'perf.json'),
-  `${JSON.stringify(results, null, 2)}\n`,
-);
-await writeAtomic(path.join(repoRoot, 'bench', 'results', 'perf.md'), md.join('\n'));
-console.log('\nwrote bench/results/perf.json and bench/results/perf.md');
+// Quick smoke runs must not overwrite the full results the README shows.
+const base = path.join(repoRoot, 'bench', 'results', QUICK ? 'perf.fast' : 'perf');
+await writeAtomic(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+await writeAtomic(`${base}.md`, md.join('\n'));
+console.log(`\nwrote ${base}.json and ${base}.md`);
 void tf;
