@@ -8,7 +8,7 @@
 // member's held-out listens (evaluateBlend), then averaged per strategy, group type and size.
 // Run: npx tsx bench/blend.ts   (ENCORE_FAST=1 for a quick run; ENCORE_BLEND_MODEL_DIR=dir to load a saved
 // model trained on the same split instead of training). Writes bench/results/blend.json.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { initBackend } from '../src/backend.js';
 import { type BlendMember, blend } from '../src/blend/blend.js';
 import { evaluateBlend } from '../src/blend/evaluate-blend.js';
@@ -16,10 +16,10 @@ import type { BlendStrategyName } from '../src/blend/strategies.js';
 import { Dataset } from '../src/data/dataset.js';
 import { loadListens, loadTracks } from '../src/data/loaders.js';
 import { holdOutRecent } from '../src/data/splits.js';
-import type { Listen } from '../src/data/types.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemKNN } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
+import { writeFileAtomic } from '../src/util/fs.js';
 import { createRng, type Rng } from '../src/util/random.js';
 import { createMarkdownLog } from './markdown-log.js';
 
@@ -290,8 +290,7 @@ const out = {
   tasteMatchRandomPairs: { q25: q(0.25), median: q(0.5), q75: q(0.75) },
 };
 const file = FAST ? 'bench/results/blend.fast.json' : 'bench/results/blend.json';
-await writeFile(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
-await rename(`${file}.tmp`, file);
+await writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`\nwrote ${file}`);
 if (!FAST) {
   console.log(

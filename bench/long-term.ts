@@ -1,8 +1,3 @@
-// Benchmark: engagement-only vs satisfaction-aware recommendation over 60 simulated days, plus belief and OPE checks.
-//
-// Run: npx tsx bench/long-term.ts   (ENCORE_FAST=1 for a quick smoke run)
-// Writes bench/results/long-term.json (atomically).
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -16,6 +11,7 @@ import { rerank, scorers } from '../src/rewards/rerank.js';
 import { RewardModel } from '../src/rewards/reward-model.js';
 import { beliefErrorByDay } from '../src/sim/progressive-belief.js';
 import { createSimWorld, ListenerSimulator, type SimResult } from '../src/sim/simulator.js';
+import { writeFileAtomic } from '../src/util/fs.js';
 import { createRng } from '../src/util/random.js';
 import { createMarkdownLog } from './markdown-log.js';
 
@@ -40,13 +36,6 @@ function ci95(xs: number[]): { mean: number; lo: number; hi: number } {
 
 const fmt = (c: { mean: number; lo: number; hi: number }, digits = 3) =>
   `${c.mean.toFixed(digits)} [${c.lo.toFixed(digits)}, ${c.hi.toFixed(digits)}]`;
-
-async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`);
-  await rename(tmp, file);
-}
 
 async function main(): Promise<void> {
   const backend = await initBackend();
@@ -254,7 +243,10 @@ async function main(): Promise<void> {
     ope: opeRows,
     seconds: (Date.now() - t0) / 1000,
   };
-  await writeJsonAtomic(path.join('bench', 'results', FAST ? 'long-term.fast.json' : 'long-term.json'), out);
+  await writeFileAtomic(
+    path.join('bench', 'results', FAST ? 'long-term.fast.json' : 'long-term.json'),
+    `${JSON.stringify(out, null, 2)}\n`,
+  );
   console.log(`\nWrote bench/results/long-term${FAST ? '.fast' : ''}.json (${out.seconds.toFixed(1)} s)`);
   if (!FAST) {
     console.log(

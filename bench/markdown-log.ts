@@ -1,6 +1,6 @@
 // Prints a benchmark's report and keeps a copy, so the same text lands in bench/results/<name>.md for the README.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../src/util/fs.js';
 
 /** A console.log that also records what it printed. */
 export interface MarkdownLog {
@@ -29,10 +29,7 @@ export function createMarkdownLog(): MarkdownLog {
     },
     write: async (name, intro) => {
       const file = path.join('bench', 'results', `${name}.md`);
-      await mkdir(path.dirname(file), { recursive: true });
-      const body = `${intro.trim()}\n\n\`\`\`text\n${lines.join('\n').trim()}\n\`\`\`\n`;
-      await writeFile(`${file}.tmp`, body);
-      await rename(`${file}.tmp`, file);
+      await writeFileAtomic(file, `${intro.trim()}\n\n\`\`\`text\n${lines.join('\n').trim()}\n\`\`\`\n`);
       return file;
     },
   };

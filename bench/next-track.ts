@@ -1,13 +1,3 @@
-// Benchmark: every next-track model on the shipped data (leave-one-out, full ranking), plus SASRec against the generator's ground truth.
-//
-// Run: npx tsx bench/next-track.ts   (ENCORE_FAST=1 for a quick smoke run on 150 users; ENCORE_MAX_SECONDS caps
-// each SASRec fit, default 120). Prints a table of HR@10, NDCG@10, MRR and training time, whether SASRec beats
-// the baselines by a clear margin (>= 10% relative NDCG@10), and SASRec's HR@10 as a share of the best
-// achievable HR@10 (the Bayes-optimal predictor that knows the generator's hidden state; target >= 90%).
-// Writes bench/results/next-track.json and bench/results/next-track.md (a markdown table for the README),
-// both atomically.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { initBackend } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
@@ -19,6 +9,7 @@ import { formatTable } from '../src/eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { writeFileAtomic } from '../src/util/fs.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 const MAX_SECONDS = Number(process.env.ENCORE_MAX_SECONDS ?? (FAST ? 30 : 120));
@@ -70,13 +61,6 @@ function sameListens(a: readonly Listen[], b: readonly Listen[]): boolean {
     if (x.userId !== y.userId || x.trackId !== y.trackId || x.timestamp !== y.timestamp) return false;
   }
   return true;
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
 }
 
 async function main(): Promise<void> {
@@ -221,8 +205,8 @@ async function main(): Promise<void> {
   };
   // Fast smoke runs must not overwrite the full results the README shows.
   const base = FAST ? 'bench/results/next-track.fast' : 'bench/results/next-track';
-  await writeAtomic(`${base}.json`, `${JSON.stringify(out, null, 2)}\n`);
-  await writeAtomic(`${base}.md`, md);
+  await writeFileAtomic(`${base}.json`, `${JSON.stringify(out, null, 2)}\n`);
+  await writeFileAtomic(`${base}.md`, md);
   console.log(`\nWrote ${base}.json and ${base}.md`);
 }
 

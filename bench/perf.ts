@@ -6,7 +6,6 @@
 // when /usr/bin/python3 can import torch; otherwise it is skipped with a notice.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { writeFileAtomic } from '../src/util/fs.js';
 import { createRng } from '../src/util/random.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,13 +67,6 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
 
 /** Synthetic listens like torch_sasrec.py's batches: lengths 10..maxlen + 1, item ids skewed by r^2. */
 function syntheticListens(users: number, items: number, seed: number): Listen[] {
@@ -494,7 +487,7 @@ md.push('');
 
 // Quick smoke runs must not overwrite the full results the README shows.
 const base = path.join(repoRoot, 'bench', 'results', QUICK ? 'perf.fast' : 'perf');
-await writeAtomic(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
-await writeAtomic(`${base}.md`, md.join('\n'));
+await writeFileAtomic(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+await writeFileAtomic(`${base}.md`, md.join('\n'));
 console.log(`\nwrote ${base}.json and ${base}.md`);
 void tf;

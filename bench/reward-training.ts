@@ -1,12 +1,3 @@
-// Benchmark: SASRec trained plain vs reward-weighted vs skips-as-negatives; accuracy and skip rate of what it recommends.
-//
-// Run: npx tsx bench/reward-training.ts   (ENCORE_FAST=1 for a quick smoke run; ENCORE_MAX_SECONDS caps each fit)
-// Writes bench/results/reward-training.json (atomically).
-//
-// Skip-rate proxy: the empirical skip rate of each recommended track in the training data (skips / plays,
-// shrunk towards the global rate with 5 pseudo-plays), averaged over each test user's top 10. A lower figure
-// means the model recommends tracks listeners tend to play through.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -16,6 +7,7 @@ import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { rewards } from '../src/rewards/hooks.js';
+import { writeFileAtomic } from '../src/util/fs.js';
 import { createMarkdownLog } from './markdown-log.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
@@ -122,14 +114,11 @@ async function main(): Promise<void> {
       rows,
     ),
   );
-  const file = path.join('bench', 'results', 'reward-training.json');
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(
-    tmp,
+  const file = path.join('bench', 'results', FAST ? 'reward-training.fast.json' : 'reward-training.json');
+  await writeFileAtomic(
+    file,
     `${JSON.stringify({ bench: 'reward-training', fast: FAST, backend: backend.name, trainingSkipRate: globalRate, rows }, null, 2)}\n`,
   );
-  await rename(tmp, file);
   console.log(`\nWrote ${file}`);
   if (!FAST) {
     console.log(

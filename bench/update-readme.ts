@@ -4,9 +4,10 @@
 // A section is the text between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->`; it is left
 // untouched when bench/results/<name>.md does not exist.
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/util/fs.js';
 
 /** Sections the README carries, in README order. */
 export const SECTIONS = ['next-track', 'blend', 'reward-training', 'long-term', 'perf'] as const;
@@ -52,9 +53,7 @@ async function main(): Promise<void> {
   const { text, replaced } = replaceSections(readme, bodies);
   const kept = SECTIONS.filter((s) => !replaced.includes(s));
   if (text !== readme) {
-    const tmp = `${readmePath}.${process.pid}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, readmePath);
+    await writeFileAtomic(readmePath, text);
   }
   console.log(
     `README: replaced ${replaced.length ? replaced.join(', ') : 'nothing'}${kept.length ? `; kept ${kept.join(', ')} (no results or no markers)` : ''}`,

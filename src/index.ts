@@ -163,3 +163,4 @@ export { createSimWorld, initialHistories, ListenerSimulator, simulate } from '.
 export type { LossName, LossOption } from './train/losses.js';
 export { AUTO_CE_MAX_ITEMS, AUTO_SAMPLED_NEGATIVES, resolveLoss } from './train/losses.js';
 export type { EpochLogs } from './train/trainer.js';
+export { writeFileAtomic } from './util/fs.js';

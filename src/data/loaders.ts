@@ -1,10 +1,9 @@
 // Reading and writing listening data files: canonical listens/tracks CSV, Last.fm 1K, MSSD and sequence files.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import readline from 'node:readline';
 import Papa from 'papaparse';
 import { type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { ListenSchema, TrackSchema } from './schemas.js';
 import type { Listen, SkipLevel, Track } from './types.js';
 
@@ -150,20 +149,6 @@ function isValidTrack(t: Track): boolean {
   );
 }
 
-/** Writes `text` to `file` atomically: a temporary file in the same directory, then a rename. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  await fs.promises.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await fs.promises.writeFile(tmp, text, 'utf8');
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 function toCsv(fields: readonly string[], rows: string[][]): string {
   // quotes only where needed (commas, quotes, newlines, edge spaces); "\n" line endings; trailing newline.
   return `${Papa.unparse({ fields: [...fields], data: rows }, { quotes: false, newline: '\n', header: true })}\n`;
@@ -232,7 +217,7 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  */
 export async function saveListens(file: string, listens: readonly Listen[]): Promise<void> {
   if (!listens.every(isValidListen)) validateAll(file, listens, ListenSchema, 'listen');
-  await writeAtomic(file, listensToCsv(listens));
+  await writeFileAtomic(file, listensToCsv(listens));
 }
 
 /**
@@ -249,7 +234,7 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  */
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
   if (!tracks.every(isValidTrack)) validateAll(file, tracks, TrackSchema, 'track');
-  await writeAtomic(file, tracksToCsv(tracks));
+  await writeFileAtomic(file, tracksToCsv(tracks));
 }
 
 // ---------------------------------------------------------------------------------------------------------

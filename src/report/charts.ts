@@ -1,9 +1,8 @@
 // Charts for training, model comparison, Blend composition and simulation, rendered to SVG with Vega-Lite.
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InvalidOptionError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 /** One epoch of a training run, as reported by a model's `onEpochEnd` callback. */
 export interface TrainingPoint {
@@ -296,28 +295,6 @@ export async function simulationChart(
 }
 
 /**
- * Writes text (an SVG or HTML page) atomically: to a temporary sibling first, then renamed into place, so a
- * reader never sees a half-written file. Creates the parent directory.
- *
- * @example
- * ```ts
- * await writeFileAtomic('report/chart.svg', svg);
- * ```
- */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const target = path.resolve(file);
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.encore-tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    await fs.writeFile(tmp, text, 'utf8');
-    await fs.rename(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-/**
  * Writes an SVG chart to `file` atomically.
  *
  * @example
@@ -335,3 +312,5 @@ export async function writeChart(file: string, svg: string): Promise<void> {
   }
   await writeFileAtomic(file, svg);
 }
+
+export { writeFileAtomic };
