@@ -7,7 +7,7 @@ import type { Recommendation } from '../src/models/recommender.js';
 import { simulateBanditLogs } from '../src/rewards/bandit-sim.js';
 import { rewards } from '../src/rewards/hooks.js';
 import { ope } from '../src/rewards/ope.js';
-import { rerank, scorers } from '../src/rewards/rerank.js';
+import { type RerankOptions, rerank, scorers } from '../src/rewards/rerank.js';
 import { RewardModel } from '../src/rewards/reward-model.js';
 import { beliefErrorByDay } from '../src/sim/progressive-belief.js';
 import { createSimWorld, ListenerSimulator, type SimResult } from '../src/sim/simulator.js';
@@ -57,31 +57,21 @@ async function main(): Promise<void> {
     ]);
     const satisfaction = await RewardModel.fit(train, { target: satisfactionHook, epochs: EPOCHS, seed });
     const diversity = scorers.diversity({ tracks: world.tracks });
-    const engagementPolicy = {
+    // Both policies re-rank the same candidates; only the objectives differ.
+    const reranked = (objectives: RerankOptions['objectives']) => ({
       model: base,
       rerank: (recs: Recommendation[], ctx: { history: string[] }) =>
-        rerank(recs, {
-          history: ctx.history,
-          k: 10,
-          objectives: [
-            [scorers.relevance(), 0.5],
-            [scorers.reward(completion), 1],
-          ],
-        }),
-    };
-    const satisfactionPolicy = {
-      model: base,
-      rerank: (recs: Recommendation[], ctx: { history: string[] }) =>
-        rerank(recs, {
-          history: ctx.history,
-          k: 10,
-          objectives: [
-            [scorers.relevance(), 0.5],
-            [scorers.reward(satisfaction), 1],
-            [diversity, 0.5],
-          ],
-        }),
-    };
+        rerank(recs, { history: ctx.history, k: 10, objectives }),
+    });
+    const engagementPolicy = reranked([
+      [scorers.relevance(), 0.5],
+      [scorers.reward(completion), 1],
+    ]);
+    const satisfactionPolicy = reranked([
+      [scorers.relevance(), 0.5],
+      [scorers.reward(satisfaction), 1],
+      [diversity, 0.5],
+    ]);
     const sim = new ListenerSimulator(world);
     // Same behaviour seed for both policies: common random numbers.
     const e = await sim.simulate({ policy: engagementPolicy, days: DAYS, seed: 1000 + seed });

@@ -312,5 +312,3 @@ export async function writeChart(file: string, svg: string): Promise<void> {
   }
   await writeFileAtomic(file, svg);
 }
-
-export { writeFileAtomic };

@@ -1,7 +1,7 @@
 // Self-contained HTML report (inline CSS and SVG, no external requests) built from titled sections.
 import path from 'node:path';
 import { InvalidOptionError } from '../errors.js';
-import { writeFileAtomic } from './charts.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 /** A table in a report section. */
 export interface ReportTable {
