@@ -221,6 +221,41 @@ describe('ground truth', () => {
       expect(s.probs.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(0.999 - 1e-12);
   });
 
+  it('filters the hidden mood from the log: equal to the truth at session starts, consistent everywhere', () => {
+    const dense = (tracks: string[], probs: number[]) => new Map(tracks.map((t, j) => [t, probs[j]!]));
+    let cross = 0;
+    let self = 0;
+    let llMood = 0;
+    let llHistory = 0;
+    let starts = 0;
+    for (const s of world.truth.steps) {
+      const f = dense(s.filtered.tracks, s.filtered.probs);
+      expect(s.filtered.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+      if (s.sessionStart) {
+        // A session opens with a fresh mood: the observer knows as much as the sampler.
+        starts++;
+        s.tracks.forEach((t, j) => {
+          expect(f.get(t)).toBeCloseTo(s.probs[j]!, 12);
+        });
+      }
+      // If the filter is the posterior predictive, E[sum_x p_f(x) p_mood(x)] = E[sum_x p_f(x)^2].
+      s.tracks.forEach((t, j) => {
+        cross += (f.get(t) ?? 0) * s.probs[j]!;
+      });
+      for (const p of s.filtered.probs) self += p * p;
+      llMood += Math.log(s.probs[s.tracks.indexOf(s.trackId)]!);
+      llHistory += Math.log(f.get(s.trackId)!);
+    }
+    expect(starts).toBeGreaterThan(50);
+    expect(Math.abs(cross / self - 1)).toBeLessThan(0.02);
+    // Knowing the mood predicts the played tracks better than inferring it, which beats nothing.
+    expect(llMood).toBeGreaterThan(llHistory);
+    const cases = truthCases(world, 'test');
+    expect(bestAchievableHitRate(world.truth, cases, 10)).toBeLessThanOrEqual(
+      bestAchievableHitRate(world.truth, cases, 10, { knows: 'mood' }),
+    );
+  });
+
   it('bounds hit rate: bestAchievableHitRate is in (0, 1] and grows with k', () => {
     const cases = truthCases(world, 'test');
     expect(cases).toHaveLength(50);
@@ -253,6 +288,7 @@ describe('ground truth', () => {
           sessionStart: false,
           tracks: ['a', 'b', 'c', 'd'],
           probs: [0.4, 0.3, 0.2, 0.1],
+          filtered: { tracks: ['d', 'c', 'b', 'a'], probs: [0.4, 0.3, 0.2, 0.1] },
         },
         {
           userId: 'v',
@@ -261,13 +297,19 @@ describe('ground truth', () => {
           sessionStart: true,
           tracks: ['x', 'y', 'z'],
           probs: [0.5, 0.25, 0.25],
+          filtered: { tracks: ['x', 'y', 'z'], probs: [0.5, 0.25, 0.25] },
         },
       ],
     };
     const cases = [{ userId: 'u', history: ['b'], target: 'c' }];
+    const mood = { knows: 'mood' as const };
+    expect(bestAchievableHitRate(truth, cases, 1, mood)).toBeCloseTo(0.4, 12);
+    expect(bestAchievableHitRate(truth, cases, 2, mood)).toBeCloseTo(0.9, 12);
+    expect(bestAchievableHitRate(truth, cases, 2, { ...mood, historyTargets: 'miss' })).toBeCloseTo(0.6, 12);
+    expect(bestAchievableHitRate(truth, cases, 2, { ...mood, excludeHistory: false })).toBeCloseTo(0.7, 12);
+    // The default reference is the filtered (history-only) distribution: d, then c; b is in the history.
     expect(bestAchievableHitRate(truth, cases, 1)).toBeCloseTo(0.4, 12);
-    expect(bestAchievableHitRate(truth, cases, 2)).toBeCloseTo(0.9, 12);
-    expect(bestAchievableHitRate(truth, cases, 2, { historyTargets: 'miss' })).toBeCloseTo(0.6, 12);
+    expect(bestAchievableHitRate(truth, cases, 2)).toBeCloseTo(0.7, 12);
     expect(bestAchievableHitRate(truth, cases, 2, { excludeHistory: false })).toBeCloseTo(0.7, 12);
     expect(bestAchievableHitRate(truth, [{ userId: 'v', history: [], target: 'x' }], 2)).toBeCloseTo(0.5, 12);
   });
@@ -277,6 +319,9 @@ describe('ground truth', () => {
     expect(() => bestAchievableHitRate(world.truth, cases, 0)).toThrow(InvalidOptionError);
     expect(() => bestAchievableHitRate(world.truth, cases, 10, { historyTargets: 'x' as 'miss' })).toThrow(
       /`historyTargets`/,
+    );
+    expect(() => bestAchievableHitRate(world.truth, cases, 10, { knows: 'all' as 'mood' })).toThrow(
+      /`knows`/,
     );
     const wrong = [{ ...cases[0]!, history: cases[0]!.history.slice(1) }];
     expect(() => bestAchievableHitRate(world.truth, wrong, 10)).toThrow(InvalidDataError);

@@ -71,6 +71,13 @@ export interface TruthStep {
   tracks: string[];
   /** Probability of each of `tracks` (not renormalised after truncation). */
   probs: number[];
+  /**
+   * What an observer of the log can know: the next-track distribution of an exact Bayesian filter that
+   * knows the generator and this listener's profile (taste, favourites, favourite artists) but infers the
+   * hidden mood from the listening so far (tracks, skip levels, session starts). Same truncation as
+   * `tracks` / `probs`. No model of the history can beat it on average, so it is the fair ceiling.
+   */
+  filtered: { tracks: string[]; probs: number[] };
 }
 
 /** Ground-truth next-track distributions for the listens chosen by `truthFor`. */
@@ -608,6 +615,219 @@ class Listener {
   }
 }
 
+/**
+ * Exact Bayesian filter over a listener's hidden mood, for an observer who knows the generator and the
+ * listener's profile (taste, favourites, favourite artists) but not the mood: it sees only what a log holds
+ * (the tracks, each listen's skip level, which sets the switch probability, and where sessions start). Its
+ * predictive distribution is the best any model of the listening history can do, so it is the honest
+ * ceiling; the sampler's own distribution additionally knows the mood.
+ *
+ * The recursion, per step with switch probability `ps` and previous track `prev` (a state's emission is
+ * renormalised by `Z(m) = 1 - P(prev | m)`, because the sampler redraws `prev`):
+ * `alpha'(m') ∝ ps * prior(m') * start(x | m') * sum_m alpha(m) / Z(m) + (1 - ps) * alpha(m') * cont(x | m', prev) / Z(m')`.
+ */
+class MoodFilter {
+  private readonly a: Int32Array;
+  private readonly b: Int32Array;
+  private readonly mode: Uint8Array;
+  private readonly prior: Float64Array;
+  private readonly alpha: Float64Array;
+  /** Per-state scratch: `alpha(m) / Z(m)` for the current step. */
+  private readonly scaled: Float64Array;
+  private readonly favProb: Map<number, number>;
+  private started = false;
+
+  constructor(
+    private readonly listener: Listener,
+    private readonly cat: Catalogue,
+    stylesPerGenre: number,
+  ) {
+    const C = cat.clusters;
+    const S = stylesPerGenre;
+    const cp = listener.clusterProb;
+    const a: number[] = [];
+    const b: number[] = [];
+    const mode: number[] = [];
+    const prior: number[] = [];
+    for (let x = 0; x < C; x++) {
+      if (cp[x]! <= 0) continue;
+      // P(b | a), as Listener.sampleMood draws it: a sibling sub-style, else a rejection draw from the taste.
+      const rejects = C > 1 && cp[x]! < 0.999;
+      for (let y = 0; y < C; y++) {
+        let pb = 0;
+        if (S > 1 && Math.floor(y / S) === Math.floor(x / S) && y !== x) pb += SAME_GENRE_SECONDARY / (S - 1);
+        const rest = S > 1 ? 1 - SAME_GENRE_SECONDARY : 1;
+        if (!rejects) pb += rest * cp[y]!;
+        else if (y !== x) pb += (rest * cp[y]!) / (1 - cp[x]!);
+        if (pb <= 0) continue;
+        for (let m = 0; m < MODE_PROB.length; m++) {
+          a.push(x);
+          b.push(y);
+          mode.push(m);
+          prior.push(cp[x]! * pb * MODE_PROB[m]!);
+        }
+      }
+    }
+    this.a = Int32Array.from(a);
+    this.b = Int32Array.from(b);
+    this.mode = Uint8Array.from(mode);
+    this.prior = Float64Array.from(prior);
+    this.alpha = new Float64Array(prior.length);
+    this.scaled = new Float64Array(prior.length);
+    this.favProb = new Map(listener.fav.idx.map((i, k) => [i, listener.fav.p[k]!]));
+  }
+
+  /** `P(x)` of a sparse distribution (0 when absent). */
+  private static at(d: Sparse, x: number): number {
+    const k = d.idx.indexOf(x);
+    return k < 0 ? 0 : d.p[k]!;
+  }
+
+  /**
+   * The state-independent parts of x's emissions after prev: per mode, a new mood's first track is
+   * `startBase[m] + [a = cluster(x)] * startOwn[m]`, and a continuing mood's next track is
+   * `contBase[m] + share(a, b) * contPool[m]`, with share = 0.6 [a = cluster(x)] + 0.4 [b = cluster(x)].
+   */
+  private parts(x: number, prev: number): EmissionParts {
+    const c = this.cat.trackCluster[x]!;
+    const fav = this.favProb.get(x) ?? 0;
+    const pool = MoodFilter.at(this.listener.pool(c), x);
+    const opener = MoodFilter.at(this.listener.opener(c), x);
+    const next = prev >= 0 ? this.cat.nextInAlbum[prev]! : -1;
+    const artist =
+      prev >= 0 && this.cat.trackArtist[x] === this.cat.trackArtist[prev]
+        ? MoodFilter.at(this.cat.artistDist[this.cat.trackArtist[prev]!]!, x)
+        : 0;
+    const M = MODE_PROB.length;
+    const out: EmissionParts = {
+      cluster: c,
+      startBase: new Float64Array(M),
+      startOwn: new Float64Array(M),
+      contBase: new Float64Array(M),
+      contPool: new Float64Array(M),
+    };
+    for (let m = 0; m < M; m++) {
+      const f = START_FAV[m]!;
+      const o = START_OPENER[m]!;
+      out.startBase[m] = f * fav;
+      out.startOwn[m] = (1 - f) * (o * opener + (1 - o) * pool);
+      const br = BRANCH[m]!;
+      out.contBase[m] = br[2]! * fav + (x === next ? br[0]! : 0) + br[1]! * artist;
+      out.contPool[m] = (br[3]! + (next >= 0 ? 0 : br[0]!)) * pool;
+    }
+    return out;
+  }
+
+  private startEmission(e: EmissionParts, s: number): number {
+    const m = this.mode[s]!;
+    return e.startBase[m]! + (this.a[s] === e.cluster ? e.startOwn[m]! : 0);
+  }
+
+  private contEmission(e: EmissionParts, s: number): number {
+    const m = this.mode[s]!;
+    const share =
+      (this.a[s] === e.cluster ? PRIMARY_SHARE : 0) + (this.b[s] === e.cluster ? 1 - PRIMARY_SHARE : 0);
+    return e.contBase[m]! + share * e.contPool[m]!;
+  }
+
+  /** Fills `scaled` with alpha(m) / Z(m) for a continuing step; returns their sum. */
+  private scale(step: StepState): number {
+    const ps = step.switchProb;
+    const startPrev = this.listener.start()[step.prev]!;
+    const self = this.parts(step.prev, step.prev);
+    let sum = 0;
+    for (let s = 0; s < this.alpha.length; s++) {
+      if (this.alpha[s] === 0) {
+        this.scaled[s] = 0;
+        continue;
+      }
+      const z = 1 - ps * startPrev - (1 - ps) * this.contEmission(self, s);
+      this.scaled[s] = this.alpha[s]! / Math.max(z, 1e-12);
+      sum += this.scaled[s]!;
+    }
+    return sum;
+  }
+
+  /**
+   * The observer's next-track distribution before a step (dense, prev excluded, normalised). At a session
+   * start the mood is new for everyone, so this equals the sampler's distribution.
+   */
+  predictive(step: StepState): Float64Array {
+    const startD = this.listener.start();
+    const d = new Float64Array(this.cat.n);
+    if (!this.started || step.mood === undefined || step.prev < 0) {
+      d.set(startD);
+    } else {
+      const ps = step.switchProb;
+      const total = this.scale(step);
+      for (let i = 0; i < d.length; i++) d[i] = ps * total * startD[i]!;
+      const next = this.cat.nextInAlbum[step.prev]!;
+      const byMode = new Float64Array(MODE_PROB.length);
+      const byCluster = new Float64Array(this.cat.clusters);
+      for (let s = 0; s < this.scaled.length; s++) {
+        const w = this.scaled[s]!;
+        if (w === 0) continue;
+        const m = this.mode[s]!;
+        byMode[m] = byMode[m]! + w;
+        const br = BRANCH[m]!;
+        const poolMass = br[3]! + (next >= 0 ? 0 : br[0]!);
+        byCluster[this.a[s]!] = byCluster[this.a[s]!]! + w * poolMass * PRIMARY_SHARE;
+        byCluster[this.b[s]!] = byCluster[this.b[s]!]! + w * poolMass * (1 - PRIMARY_SHARE);
+      }
+      const cont = 1 - ps;
+      byMode.forEach((w, m) => {
+        if (w === 0) return;
+        const br = BRANCH[m]!;
+        if (next >= 0) d[next] = d[next]! + cont * w * br[0]!;
+        addSparse(d, this.cat.artistDist[this.cat.trackArtist[step.prev]!]!, cont * w * br[1]!);
+        addSparse(d, this.listener.fav, cont * w * br[2]!);
+      });
+      byCluster.forEach((w, c) => {
+        if (w > 0) addSparse(d, this.listener.pool(c), cont * w);
+      });
+    }
+    if (step.prev >= 0) d[step.prev] = 0;
+    let s = 0;
+    for (let i = 0; i < d.length; i++) s += d[i]!;
+    for (let i = 0; i < d.length; i++) d[i] = d[i]! / s;
+    return d;
+  }
+
+  /** Conditions the mood posterior on the track played at this step. */
+  observe(step: StepState, x: number): void {
+    const n = this.alpha.length;
+    const e = this.parts(x, step.prev);
+    if (!this.started || step.mood === undefined || step.prev < 0) {
+      for (let s = 0; s < n; s++) this.alpha[s] = this.prior[s]! * this.startEmission(e, s);
+    } else {
+      const ps = step.switchProb;
+      const total = this.scale(step);
+      for (let s = 0; s < n; s++) {
+        const fresh = ps * this.prior[s]! * this.startEmission(e, s) * total;
+        const kept = this.scaled[s]! > 0 ? (1 - ps) * this.scaled[s]! * this.contEmission(e, s) : 0;
+        this.alpha[s] = fresh + kept;
+      }
+    }
+    let sum = 0;
+    for (let s = 0; s < n; s++) sum += this.alpha[s]!;
+    if (!(sum > 0)) {
+      // Cannot happen for a sampled track; falls back to the prior so the filter stays defined.
+      this.alpha.set(this.prior);
+      sum = this.prior.reduce((t, v) => t + v, 0);
+    }
+    for (let s = 0; s < n; s++) this.alpha[s] = this.alpha[s]! / sum;
+    this.started = true;
+  }
+}
+
+interface EmissionParts {
+  cluster: number;
+  startBase: Float64Array;
+  startOwn: Float64Array;
+  contBase: Float64Array;
+  contPool: Float64Array;
+}
+
 function addSparse(d: Float64Array, s: Sparse, w: number): void {
   for (let k = 0; k < s.idx.length; k++) {
     const i = s.idx[k]!;
@@ -735,52 +955,55 @@ export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
     const urng = createRng(hashSeed(opt.seed, 'user', u));
     const userId = `u${pad(u + 1, userWidth)}`;
     const { listener, user } = makeListener(opt, cat, genres, tracks, userId, urng);
-    const { listens, states } = simulateUser(opt, cat, ids, listener, user, urng);
+    const { listens, states, played } = simulateUser(opt, cat, ids, listener, user, urng);
     users.push(user);
     perUser.push(listens);
-    const chosen =
+    const chosen = new Set(
       opt.truthFor === 'all'
         ? listens.map((_, i) => i)
-        : [listens.length - 2, listens.length - 1].filter((i) => i >= 0);
-    for (const i of chosen)
-      steps.push(
-        truthStep(listener.distribution(states[i]!), ids, userId, i, listens[i]!, states[i]!, opt.truthMass),
-      );
+        : [listens.length - 2, listens.length - 1].filter((i) => i >= 0),
+    );
+    // The filter consumes no randomness: the listens are the same with or without it. A session start
+    // draws a fresh mood, so filtering from the session of the first chosen step loses nothing.
+    const filter = new MoodFilter(listener, cat, opt.stylesPerGenre);
+    let from = Math.min(...chosen, listens.length);
+    while (from > 0 && states[from]!.mood !== undefined) from--;
+    for (let i = from; i < listens.length; i++) {
+      const state = states[i]!;
+      if (chosen.has(i)) {
+        const d = listener.distribution(state);
+        steps.push({
+          userId,
+          index: i,
+          trackId: listens[i]!.trackId,
+          sessionStart: state.mood === undefined,
+          ...topMass(d, ids, opt.truthMass),
+          filtered: topMass(filter.predictive(state), ids, opt.truthMass),
+        });
+      }
+      filter.observe(state, played[i]!);
+    }
   }
   // Global time order; ties keep user order (stable sort), so each user's order is preserved.
   const listens = perUser.flat().sort((x, y) => x.timestamp - y.timestamp);
   return { tracks, listens, users, genres, truth: { truthFor: opt.truthFor, mass: opt.truthMass, steps } };
 }
 
-function truthStep(
-  d: Float64Array,
-  ids: string[],
-  userId: string,
-  index: number,
-  listen: Listen,
-  state: StepState,
-  mass: number,
-): TruthStep {
+/** The most likely tracks of a dense distribution, most likely first, until `mass` is covered. */
+function topMass(d: Float64Array, ids: string[], mass: number): { tracks: string[]; probs: number[] } {
   const order: number[] = [];
   for (let i = 0; i < d.length; i++) if (d[i]! > 0) order.push(i);
   order.sort((x, y) => d[y]! - d[x]! || x - y);
-  const tracksOut: string[] = [];
+  const tracks: string[] = [];
   const probs: number[] = [];
   let cum = 0;
   for (const i of order) {
     if (cum >= mass) break;
-    tracksOut.push(ids[i]!);
+    tracks.push(ids[i]!);
     probs.push(d[i]!);
     cum += d[i]!;
   }
-  return {
-    userId,
-    index,
-    trackId: listen.trackId,
-    sessionStart: state.mood === undefined,
-    tracks: tracksOut,
-    probs,
-  };
+  return { tracks, probs };
 }
 
 /** A session start hour around the listener's peak hour, between 06:00 and 24:00. */
@@ -799,7 +1022,7 @@ function simulateUser(
   listener: Listener,
   user: GeneratedUser,
   rng: Rng,
-): { listens: Listen[]; states: StepState[] } {
+): { listens: Listen[]; states: StepState[]; played: number[] } {
   const listens: Listen[] = [];
   const states: StepState[] = [];
   const played: number[] = [];
@@ -919,7 +1142,7 @@ function simulateUser(
       lastSkip = 0;
     }
   }
-  return { listens, states };
+  return { listens, states, played };
 }
 
 /** Options of {@link bestAchievableHitRate}. */
@@ -935,15 +1158,23 @@ export interface BestHitRateOptions {
    * never be recommended, so such a target is always a miss.
    */
   historyTargets?: 'rankable' | 'miss';
+  /**
+   * What the reference predictor knows. `'history'` (default): the generator, the listener's profile and
+   * the log so far, with the hidden mood inferred by exact filtering ({@link TruthStep.filtered}): the best
+   * any model of the listening history can do. `'mood'`: also the hidden mood, which no recommender
+   * observes, so it is a looser bound ({@link TruthStep.probs}).
+   */
+  knows?: 'history' | 'mood';
 }
 
 /**
- * Expected HR@k of the Bayes-optimal predictor that knows the generator's hidden state and scores every
- * track by its true next-track probability, under the same protocol as `evaluate()`: with
+ * Expected HR@k of the Bayes-optimal predictor that scores every track by its next-track probability given
+ * what it knows (`knows`: the listening history, by default, or also the hidden mood), under the same
+ * protocol as `evaluate()`: with
  * `excludeHistory`, each case's target is ranked against the tracks not in the history, and ties count
  * against the predictor. With `historyTargets: 'miss'` it is the mean over cases of the summed true
- * probabilities of the k most likely tracks not in the history. A ceiling for any model's HR@k on the
- * same cases (up to the `truthMass` left out of each truth step).
+ * probabilities of the k most likely tracks not in the history. With `knows: 'history'` it is the ceiling
+ * for any model's HR@k on the same cases (up to the `truthMass` left out of each truth step).
  *
  * Each case is matched to the truth step of the same user at position `history.length` (so the history
  * must be the user's full listening prefix, as in leave-one-out) whose played track is `target`.
@@ -971,6 +1202,9 @@ export function bestAchievableHitRate(
   if (historyTargets !== 'rankable' && historyTargets !== 'miss') {
     throw new InvalidOptionError('historyTargets', '"rankable" or "miss"', historyTargets);
   }
+  const knows = options.knows ?? 'history';
+  if (knows !== 'history' && knows !== 'mood')
+    throw new InvalidOptionError('knows', '"history" or "mood"', knows);
   if (!Array.isArray(cases) || cases.length === 0) {
     throw new InvalidOptionError('cases', 'a non-empty array of evaluation cases', cases);
   }
@@ -991,12 +1225,13 @@ export function bestAchievableHitRate(
         ],
       );
     }
+    const { tracks, probs } = knows === 'mood' ? step : step.filtered;
     const hist = excludeHistory ? new Set(c.history) : undefined;
-    // Probabilities of the tracks the target is ranked against, descending (step.probs is sorted).
-    const rivals = hist ? step.probs.filter((_, j) => !hist.has(step.tracks[j]!)) : step.probs;
-    for (let j = 0; j < step.tracks.length; j++) {
-      const p = step.probs[j]!;
-      const inHistory = hist?.has(step.tracks[j]!) ?? false;
+    // Probabilities of the tracks the target is ranked against, descending (probs is sorted).
+    const rivals = hist ? probs.filter((_, j) => !hist.has(tracks[j]!)) : probs;
+    for (let j = 0; j < tracks.length; j++) {
+      const p = probs[j]!;
+      const inHistory = hist?.has(tracks[j]!) ?? false;
       if (inHistory && historyTargets === 'miss') continue;
       // rank - 1 = rivals other than this track with probability >= p (ties count against).
       const atLeast = countAtLeast(rivals, p);
