@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -27,6 +27,10 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     batch: { type: 'string' },
     loss: { type: 'string' },
+    decay: { type: 'string' },
+    wd: { type: 'string' },
+    dim: { type: 'string' },
+    lr: { type: 'string' },
   },
 });
 
@@ -48,6 +52,10 @@ const options: SASRecOptions = {
   ...(values.workers ? { workers: num(values.workers)! } : {}),
   ...(values.batch ? { batchSize: num(values.batch)! } : {}),
   ...(values.loss ? { loss: values.loss as LossName } : {}),
+  ...(values.decay ? { plateauDecay: num(values.decay)! } : {}),
+  ...(values.wd ? { weightDecay: num(values.wd)! } : {}),
+  ...(values.dim ? { dim: num(values.dim)! } : {}),
+  ...(values.lr ? { learningRate: num(values.lr)! } : {}),
 };
 const markov = await ItemTransition.fit(train);
 const markovTest = await evaluate(markov, test, { k: [10] });
@@ -83,6 +91,10 @@ const line = {
     windows: model.config.maxWindowsPerUser,
     batch: model.config.batchSize,
     loss: model.config.loss,
+    dim: model.config.dim,
+    learningRate: model.config.learningRate,
+    weightDecay: model.config.weightDecay,
+    plateauDecay: model.config.plateauDecay,
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },
@@ -100,6 +112,7 @@ const line = {
   testNdcg10: Number(r.ndcg[10]!.toFixed(4)),
   markovTestNdcg10: Number(markovTest.ndcg[10]!.toFixed(4)),
   ceilingHr10: Number(ceiling.toFixed(4)),
+  ceiling: 'history (mood filtered)',
   truthRatio: Number((truth.hr[10]! / ceiling).toFixed(4)),
 };
 model.dispose();

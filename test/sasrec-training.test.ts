@@ -6,7 +6,7 @@ import type { Listen } from '../src/data/types.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { SASRec } from '../src/models/sasrec.js';
 import { buildWindows, makeBatch, NegativeSampler } from '../src/train/batches.js';
-import { createOptimizer, type TrainableModel } from '../src/train/trainer.js';
+import { createOptimizer, type TrainableModel, train } from '../src/train/trainer.js';
 import { createRng } from '../src/util/random.js';
 
 beforeAll(async () => {
@@ -52,6 +52,44 @@ describe('learning-rate warmup', () => {
     ]);
     await expect(SASRec.fit(ds, { warmupSteps: -1 })).rejects.toThrow(InvalidOptionError);
     await expect(SASRec.fit(ds, { warmupSteps: 1.5 })).rejects.toThrow(/warmupSteps/);
+  });
+});
+
+describe('learning-rate decay on plateau', () => {
+  it('halves the step after each epoch without validation improvement, and only then', async () => {
+    const before = tf.memory().numTensors;
+    const model = constantGradModel();
+    const scores = [0.1, 0.2, 0.15, 0.12, 0.3];
+    const steps: number[] = [];
+    let prev = 0;
+    await train(model, {
+      epochs: 5,
+      learningRate: 0.1,
+      plateauDecay: 0.5,
+      batches: () => [null],
+      batchesPerEpoch: 1,
+      validate: async () => {
+        const now = model.w.dataSync()[0]!;
+        steps.push(Number((prev - now).toFixed(4)));
+        prev = now;
+        return scores[steps.length - 1]!;
+      },
+      patience: 10,
+      maxSeconds: Number.POSITIVE_INFINITY,
+    });
+    // Epochs 3 and 4 do not improve on 0.2: the rate halves after each of them.
+    expect(steps).toEqual([0.1, 0.1, 0.1, 0.05, 0.025]);
+    model.w.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects a plateauDecay outside (0, 1]', async () => {
+    const ds = Dataset.fromListens([
+      { userId: 'u', trackId: 'a', timestamp: 1 },
+      { userId: 'u', trackId: 'b', timestamp: 2 },
+    ]);
+    await expect(SASRec.fit(ds, { plateauDecay: 0 })).rejects.toThrow(/plateauDecay/);
+    await expect(SASRec.fit(ds, { plateauDecay: 1.5 })).rejects.toThrow(InvalidOptionError);
   });
 });
 

@@ -79,6 +79,11 @@ export interface SASRecHyperParams {
   learningRate: number;
   /** Steps of linear learning-rate warmup at the start of training. Default 100. */
   warmupSteps: number;
+  /**
+   * Learning-rate factor applied after every epoch without validation improvement (needs validation).
+   * Default 1 (constant rate).
+   */
+  plateauDecay: number;
   /** Training windows per batch. Default 16 (many small steps learn far faster than few large ones). */
   batchSize: number;
   /** Maximum epochs. Default 60 (early stopping usually ends training sooner). */
@@ -159,6 +164,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   gbceT: 0.75,
   learningRate: 5e-3,
   warmupSteps: 100,
+  plateauDecay: 1,
   batchSize: 16,
   epochs: 60,
   seed: 42,
@@ -214,6 +220,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   }
   if (!isInt(o.warmupSteps) || o.warmupSteps < 0)
     throw new InvalidOptionError('warmupSteps', 'an integer >= 0', o.warmupSteps);
+  if (typeof o.plateauDecay !== 'number' || !(o.plateauDecay > 0 && o.plateauDecay <= 1))
+    throw new InvalidOptionError('plateauDecay', 'a number in (0, 1]', o.plateauDecay);
   posInt('batchSize');
   posInt('epochs');
   if (!isInt(o.seed)) throw new InvalidOptionError('seed', 'an integer', o.seed);
@@ -707,6 +715,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         beta2: 0.98,
         weightDecay: hp.weightDecay,
         warmupSteps: hp.warmupSteps,
+        plateauDecay: hp.plateauDecay,
         decays,
         batches: () => epochBatches(windows, hp.batchSize, spec, sampler, dataRng),
         batchesPerEpoch: batchesPerEpoch(windows.length, hp.batchSize),

@@ -44,6 +44,11 @@ export interface TrainOptions<B> {
   decays?: (name: string) => boolean;
   /** Linear learning-rate warmup from `learningRate / warmupSteps` to `learningRate` over this many steps. Default 0. */
   warmupSteps?: number;
+  /**
+   * With `validate`: multiply the learning rate by this factor after every epoch that does not improve the
+   * validation score (training goes on from the current weights). Default 1 (constant rate).
+   */
+  plateauDecay?: number;
   /** The batches of epoch `epoch` (1-based). */
   batches: (epoch: number) => Iterable<B>;
   /** Batches per epoch, for the progress bar. */
@@ -93,6 +98,8 @@ export interface TrainResult {
  */
 export interface Optimizer {
   apply(grads: Record<string, tf.Tensor>): void;
+  /** Multiplies the learning rate (after warmup) by `factor` from the next step on. */
+  scaleLearningRate(factor: number): void;
   dispose(): void;
 }
 
@@ -114,10 +121,11 @@ export function createOptimizer<B>(
   // tfjs' Adam reads its (protected) learning rate on every update, so the warmup schedule sets it per step.
   const scheduled = adam as unknown as { learningRate: number };
   let step = 0;
+  let base = options.learningRate;
   return {
     apply(grads) {
       step++;
-      const lr = warmup > 0 && step < warmup ? (options.learningRate * step) / warmup : options.learningRate;
+      const lr = warmup > 0 && step < warmup ? (base * step) / warmup : base;
       scheduled.learningRate = lr;
       const named: { name: string; tensor: tf.Tensor }[] = [];
       for (const [name, g] of Object.entries(grads)) {
@@ -133,6 +141,9 @@ export function createOptimizer<B>(
             if (decays(name)) v.assign(tf.mul(v, factor));
         });
       }
+    },
+    scaleLearningRate(factor) {
+      base *= factor;
     },
     dispose() {
       adam.dispose();
@@ -185,6 +196,8 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
           sinceBest = 0;
         } else {
           sinceBest++;
+          if (options.plateauDecay !== undefined && options.plateauDecay !== 1)
+            optimizer.scaleLearningRate(options.plateauDecay);
         }
       }
       logs.seconds = (performance.now() - t0) / 1000;
