@@ -100,6 +100,14 @@ export {
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
 export { BaseRecommender, checkK, topK } from './models/recommender.js';
+export type { FitRepeatOptions, HistoryFeatures, RepeatCase, RepeatHead } from './models/repeat.js';
+export {
+  applyRepeatHead,
+  fitRepeatHead,
+  historyFeatures,
+  REPEAT_FEATURES,
+  repeatLogLikelihood,
+} from './models/repeat.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
 export {

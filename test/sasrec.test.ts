@@ -224,6 +224,7 @@ describe('SASRec training options', () => {
       [{ batchSize: 1.5 }, 'batchSize'],
       [{ batchSize: 100_000, maxlen: 500 }, 'batchSize'],
       [{ gbceT: 2 }, 'gbceT'],
+      [{ repeat: 'yes' as never }, 'repeat'],
       [{ epohcs: 3 } as never, 'epohcs'],
     ];
     const before = tf.memory().numTensors;

@@ -2,7 +2,7 @@
 import { embeddingLookup, tf } from '../backend.js';
 import { type Dataset, Vocabulary } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
-import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import { computeRewards, type RewardHook } from '../rewards/hook.js';
 import {
   batchesPerEpoch,
@@ -40,6 +40,14 @@ import { type EpochLogs, type TrainableModel, type TrainResult, train } from '..
 import { createRng, type Rng } from '../util/random.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
 import { BaseRecommender } from './recommender.js';
+import {
+  applyRepeatHead,
+  fitRepeatHead,
+  historyFeatures,
+  isRepeatHead,
+  type RepeatCase,
+  type RepeatHead,
+} from './repeat.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Options
@@ -100,6 +108,13 @@ export interface SASRecHyperParams {
   maxWindowsPerUser: number;
   /** Treat early skips (skip level 1 or 2) as negatives with an unlikelihood term. Default false. */
   skipsAsNegatives: boolean;
+  /**
+   * After training, fit the repeat-aware mixture `P(x) = g R(x | history) + (1 - g) Q(x)` on the validation
+   * cases (see `src/models/repeat.ts`): R spreads a learned share g of the probability over the tracks of
+   * the whole history by play count and recency, so favourites heard long before the `maxlen` window
+   * still rank. Needs validation cases (not `validation: 'none'`). Default true.
+   */
+  repeat: boolean;
 }
 
 /**
@@ -179,6 +194,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   weightDecay: 0,
   maxWindowsPerUser: 8,
   skipsAsNegatives: false,
+  repeat: true,
 });
 
 const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers'] as const;
@@ -240,6 +256,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   posInt('maxWindowsPerUser');
   if (typeof o.skipsAsNegatives !== 'boolean')
     throw new InvalidOptionError('skipsAsNegatives', 'a boolean', o.skipsAsNegatives);
+  if (typeof o.repeat !== 'boolean') throw new InvalidOptionError('repeat', 'a boolean', o.repeat);
   const v = options.validation;
   if (v !== undefined && v !== 'auto' && v !== 'none' && !Array.isArray(v)) {
     throw new InvalidOptionError('validation', "an array of EvalCase, 'auto' or 'none'", v);
@@ -407,6 +424,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   private disposed = false;
   /** Serving cache for the current weights (see {@link SASRec.servingTables}). */
   private serving: ServingTables | undefined;
+  /**
+   * The fitted repeat-aware mixture (see {@link SASRecHyperParams.repeat}); undefined while training, with
+   * `repeat: false`, or without validation cases.
+   */
+  repeatHead: RepeatHead | undefined;
 
   private constructor(
     vocabulary: Vocabulary,
@@ -738,7 +760,50 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     } finally {
       await pool?.close();
     }
+    if (hp.repeat && validation.length >= MIN_REPEAT_CASES)
+      model.repeatHead = await model.fitRepeat(validation);
     return model;
+  }
+
+  /**
+   * Fits the repeat-aware mixture on held-out cases (targets unknown to the vocabulary are left out), from
+   * the sequence model's probabilities without any head.
+   *
+   * @example
+   * ```ts
+   * model.repeatHead = await model.fitRepeat(validationCases);
+   * ```
+   */
+  async fitRepeat(cases: readonly EvalCase[]): Promise<RepeatHead> {
+    const saved = this.repeatHead;
+    this.repeatHead = undefined;
+    const repeatCases: RepeatCase[] = [];
+    try {
+      for (let s = 0; s < cases.length; s += 256) {
+        const part = cases.slice(s, s + 256);
+        const rows = await this.scoreAll(part.map((c) => c.history));
+        part.forEach((c, i) => {
+          const target = this.vocabulary.index(c.target);
+          if (target === undefined) return;
+          const row = rows[i]!;
+          let max = Number.NEGATIVE_INFINITY;
+          for (let j = 1; j < row.length; j++) if (row[j]! > max) max = row[j]!;
+          let z = 0;
+          for (let j = 1; j < row.length; j++) z += Math.exp(row[j]! - max);
+          const history = historyFeatures(this.indices(c.history), this.config.maxlen);
+          repeatCases.push({
+            history,
+            targetItem: history.items.indexOf(target),
+            modelProb: Math.exp(row[target]! - max) / z,
+          });
+        });
+      }
+    } finally {
+      this.repeatHead = saved;
+    }
+    if (repeatCases.length === 0)
+      throw new InvalidDataError('fitRepeat: none of the cases has a target in the vocabulary');
+    return fitRepeatHead(repeatCases);
   }
 
   /**
@@ -815,7 +880,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const { maxlen } = this.config;
     const width = this.vocabulary.size + 1;
     const out: Float32Array[] = new Array(histories.length);
-    const pending: { i: number; ids: number[] }[] = [];
+    const pending: { i: number; ids: number[]; all: number[] }[] = [];
     histories.forEach((h, i) => {
       const ids = this.indices(h);
       if (ids.length === 0) {
@@ -823,7 +888,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         pop[0] = Number.NEGATIVE_INFINITY;
         out[i] = pop;
       } else {
-        pending.push({ i, ids: ids.slice(-maxlen) });
+        pending.push({ i, ids: ids.slice(-maxlen), all: ids });
       }
     });
     // Shortest histories first, in chunks of 64: each chunk is padded only to its own longest history
@@ -842,6 +907,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       part.forEach((p, b) => {
         const row = data.slice(b * width, (b + 1) * width);
         row[0] = Number.NEGATIVE_INFINITY;
+        // With the repeat head, scores are log P(track | history) of the mixture.
+        if (this.repeatHead) applyRepeatHead(row, historyFeatures(p.all, maxlen), this.repeatHead);
         out[p.i] = row;
       });
     }
@@ -959,6 +1026,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       config: {
         ...this.config,
         maxSeconds: Number.isFinite(this.config.maxSeconds) ? this.config.maxSeconds : null,
+        repeatHead: this.repeatHead ?? null,
       },
       vocabulary: this.vocabulary,
       arrays: [
@@ -977,7 +1045,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   static fromContents(contents: ModelContents, dir = '(model)'): SASRec {
-    const raw = contents.config as Record<string, unknown>;
+    const { repeatHead, ...raw } = contents.config as Record<string, unknown>;
+    if (repeatHead !== undefined && repeatHead !== null && !isRepeatHead(repeatHead)) {
+      throw new InvalidModelFileError(dir, 'config.repeatHead is not { gate: number, weights: number[4] }');
+    }
     const hp = {
       ...SASREC_DEFAULTS,
       ...raw,
@@ -986,7 +1057,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const shapes = weightShapes(hp, contents.vocabulary.size);
     const weights: Record<string, Float32Array> = {};
     for (const name of Object.keys(shapes)) weights[name] = getArray(contents, name, dir).data;
-    return new SASRec(contents.vocabulary, hp, weights, getArray(contents, 'popularity', dir).data.slice());
+    const model = new SASRec(
+      contents.vocabulary,
+      hp,
+      weights,
+      getArray(contents, 'popularity', dir).data.slice(),
+    );
+    if (repeatHead) model.repeatHead = repeatHead as RepeatHead;
+    return model;
   }
 
   /** Frees all variables and cached masks. The model is unusable afterwards. */
@@ -1002,6 +1080,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
 /** Histories per serving forward pass (sorted by length, so each pass carries little padding). */
 const SCORE_CHUNK = 64;
+/** Fewest validation cases the repeat head is fitted on. */
+const MIN_REPEAT_CASES = 20;
 
 /** Weights laid out for serving, valid while the variables keep the recorded `dataId`s. */
 interface ServingTables {

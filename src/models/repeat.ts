@@ -1,0 +1,234 @@
+// Repeat-aware next-track mixture: listeners replay their own tracks far more than any one new track.
+//
+// A sequence model scores the catalogue from the last `maxlen` listens; it cannot know that a track last
+// played 300 listens ago is a favourite the listener keeps coming back to. The mixture adds that:
+//
+//   P(x | history) = g * R(x | history) + (1 - g) * Q(x | history)
+//
+// Q is the model's softmax over the catalogue; R is a softmax over the tracks in the whole history with
+// logits `w · f(x)` from a few count and recency features; g is the share of listens that are replays.
+// Both g and w are fitted by maximum likelihood on held-out next listens (RepeatNet, Ren et al. 2019,
+// has the same repeat/explore split with learned, not fitted, parts).
+import { InvalidOptionError } from '../errors.js';
+
+/**
+ * Names of the per-track features of R, in order.
+ *
+ * @example
+ * ```ts
+ * REPEAT_FEATURES.forEach((name, f) => console.log(name, model.repeatHead?.weights[f]));
+ * ```
+ */
+export const REPEAT_FEATURES = [
+  'log(plays in the history)',
+  'log(1 + listens since the last play)',
+  'is the last listen',
+  'last played within the model window',
+] as const;
+
+const F = REPEAT_FEATURES.length;
+
+/** Fitted parameters of the mixture: `gate` is logit(g), `weights` the feature weights of R. */
+export interface RepeatHead {
+  gate: number;
+  weights: number[];
+}
+
+/** The distinct tracks of a history with their features. */
+export interface HistoryFeatures {
+  /** Distinct track indices, in order of first appearance. */
+  items: number[];
+  /** `[items.length * F]` row-major features (see {@link REPEAT_FEATURES}). */
+  features: Float64Array;
+}
+
+/**
+ * Features of each distinct track in a history of vocabulary indices.
+ *
+ * @param window the model's context length (`maxlen`): feature 4 says whether the track's last play is
+ *   inside it.
+ * @example
+ * ```ts
+ * const { items, features } = historyFeatures([3, 5, 3, 9], 50); // items [3, 5, 9]; 4 features each
+ * ```
+ */
+export function historyFeatures(ids: readonly number[], window: number): HistoryFeatures {
+  const count = new Map<number, number>();
+  const last = new Map<number, number>();
+  ids.forEach((x, p) => {
+    count.set(x, (count.get(x) ?? 0) + 1);
+    last.set(x, p);
+  });
+  const items = [...count.keys()];
+  const features = new Float64Array(items.length * F);
+  const n = ids.length;
+  items.forEach((x, k) => {
+    const gap = n - 1 - last.get(x)!; // listens since the last play (0 = the last listen)
+    features[k * F] = Math.log(count.get(x)!);
+    features[k * F + 1] = Math.log1p(gap);
+    features[k * F + 2] = gap === 0 ? 1 : 0;
+    features[k * F + 3] = gap < window ? 1 : 0;
+  });
+  return { items, features };
+}
+
+/** R over a history's distinct tracks: softmax of `w · f`. */
+function repeatProbs(h: HistoryFeatures, weights: readonly number[]): Float64Array {
+  const m = h.items.length;
+  const logits = new Float64Array(m);
+  let max = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < m; k++) {
+    let v = 0;
+    for (let f = 0; f < F; f++) v += weights[f]! * h.features[k * F + f]!;
+    logits[k] = v;
+    if (v > max) max = v;
+  }
+  let z = 0;
+  for (let k = 0; k < m; k++) {
+    logits[k] = Math.exp(logits[k]! - max);
+    z += logits[k]!;
+  }
+  for (let k = 0; k < m; k++) logits[k] = logits[k]! / z;
+  return logits;
+}
+
+/** One held-out next listen for {@link fitRepeatHead}. */
+export interface RepeatCase {
+  history: HistoryFeatures;
+  /** Position of the target in `history.items`, or -1 when it is a first-time track. */
+  targetItem: number;
+  /** The sequence model's probability Q of the target. */
+  modelProb: number;
+}
+
+/** Options of {@link fitRepeatHead}. */
+export interface FitRepeatOptions {
+  /** Adam steps (full batch). Default 300. */
+  steps?: number;
+  /** Adam step size. Default 0.05. */
+  learningRate?: number;
+  /** L2 penalty on the feature weights (not the gate). Default 1e-3. */
+  l2?: number;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * Fits the gate and feature weights by maximising the mean log-likelihood
+ * `log(g R(target) + (1 - g) Q(target))` over held-out cases, with full-batch Adam from a fixed start
+ * (deterministic). Cases with an empty history count through Q alone.
+ *
+ * @throws {InvalidOptionError} when `cases` is empty or an option is out of range.
+ * @example
+ * ```ts
+ * const head = fitRepeatHead(cases); // { gate: -1.3, weights: [1.6, -0.1, -6, -0.3] }
+ * ```
+ */
+export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOptions = {}): RepeatHead {
+  if (!Array.isArray(cases) || cases.length === 0)
+    throw new InvalidOptionError('cases', 'a non-empty array of held-out next listens', cases);
+  const steps = options.steps ?? 300;
+  const lr = options.learningRate ?? 0.05;
+  const l2 = options.l2 ?? 1e-3;
+  if (!Number.isInteger(steps) || steps < 1) throw new InvalidOptionError('steps', 'an integer >= 1', steps);
+  if (!(lr > 0)) throw new InvalidOptionError('learningRate', 'a number > 0', lr);
+  if (!(l2 >= 0)) throw new InvalidOptionError('l2', 'a number >= 0', l2);
+  // theta = [gate logit, w_1..w_F]; start: one replay in four, more plays -> more likely.
+  const theta = [-1, 1, 0, 0, 0];
+  const m1 = new Float64Array(theta.length);
+  const m2 = new Float64Array(theta.length);
+  for (let t = 1; t <= steps; t++) {
+    const grad = new Float64Array(theta.length);
+    const g = sigmoid(theta[0]!);
+    const w = theta.slice(1);
+    for (const c of cases) {
+      let r = 0;
+      let probs: Float64Array | undefined;
+      if (c.targetItem >= 0) {
+        probs = repeatProbs(c.history, w);
+        r = probs[c.targetItem]!;
+      }
+      const p = Math.max(g * r + (1 - g) * c.modelProb, 1e-300);
+      grad[0] = grad[0]! + (g * (1 - g) * (r - c.modelProb)) / p;
+      if (probs && r > 0) {
+        // dR_t/dw = R_t (f_t - sum_x R_x f_x)
+        const h = c.history;
+        for (let f = 0; f < F; f++) {
+          let mean = 0;
+          for (let k = 0; k < probs.length; k++) mean += probs[k]! * h.features[k * F + f]!;
+          grad[f + 1] = grad[f + 1]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
+        }
+      }
+    }
+    for (let j = 0; j < theta.length; j++) {
+      // Ascent on the mean log-likelihood minus the L2 penalty.
+      const gj = grad[j]! / cases.length - (j > 0 ? 2 * l2 * theta[j]! : 0);
+      m1[j] = 0.9 * m1[j]! + 0.1 * gj;
+      m2[j] = 0.999 * m2[j]! + 0.001 * gj * gj;
+      theta[j] = theta[j]! + (lr * (m1[j]! / (1 - 0.9 ** t))) / (Math.sqrt(m2[j]! / (1 - 0.999 ** t)) + 1e-8);
+    }
+  }
+  return { gate: theta[0]!, weights: theta.slice(1) };
+}
+
+/**
+ * Mean log-likelihood of the cases' targets under the mixture (without a head: under Q alone).
+ *
+ * @example
+ * ```ts
+ * const gain = repeatLogLikelihood(cases, head) - repeatLogLikelihood(cases);
+ * ```
+ */
+export function repeatLogLikelihood(cases: readonly RepeatCase[], head?: RepeatHead): number {
+  if (cases.length === 0) return Number.NaN;
+  let sum = 0;
+  for (const c of cases) {
+    let p = c.modelProb;
+    if (head) {
+      const g = sigmoid(head.gate);
+      const r = c.targetItem >= 0 ? repeatProbs(c.history, head.weights)[c.targetItem]! : 0;
+      p = g * r + (1 - g) * c.modelProb;
+    }
+    sum += Math.log(Math.max(p, 1e-300));
+  }
+  return sum / cases.length;
+}
+
+/**
+ * Turns a row of model logits (index 0 unused) into mixture log-probabilities, in place: every track gets
+ * `log((1 - g) Q(x))`, the history's tracks `log(g R(x) + (1 - g) Q(x))`. Order among tracks outside the
+ * history is unchanged.
+ *
+ * @example
+ * ```ts
+ * applyRepeatHead(row, historyFeatures(ids, 50), head); // row[j] = log P(j | history)
+ * ```
+ */
+export function applyRepeatHead(row: Float32Array, history: HistoryFeatures, head: RepeatHead): void {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 1; j < row.length; j++) if (row[j]! > max) max = row[j]!;
+  let z = 0;
+  for (let j = 1; j < row.length; j++) z += Math.exp(row[j]! - max);
+  const logZ = max + Math.log(z);
+  const g = sigmoid(head.gate);
+  const keep = Math.log(1 - g);
+  const q = history.items.map((x) => Math.exp(row[x]! - logZ));
+  for (let j = 1; j < row.length; j++) row[j] = row[j]! - logZ + keep;
+  const r = repeatProbs(history, head.weights);
+  history.items.forEach((x, k) => {
+    row[x] = Math.log(g * r[k]! + (1 - g) * q[k]!);
+  });
+}
+
+/** Whether a value is a well-formed {@link RepeatHead} (for loading saved models). */
+export function isRepeatHead(v: unknown): v is RepeatHead {
+  if (v === null || typeof v !== 'object') return false;
+  const h = v as Record<string, unknown>;
+  return (
+    typeof h.gate === 'number' &&
+    Number.isFinite(h.gate) &&
+    Array.isArray(h.weights) &&
+    h.weights.length === F &&
+    h.weights.every((x) => typeof x === 'number' && Number.isFinite(x))
+  );
+}

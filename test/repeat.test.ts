@@ -1,0 +1,168 @@
+// The repeat-aware mixture: features, maximum-likelihood fit, scoring, and SASRec's use of it.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import { leaveOneOut } from '../src/data/splits.js';
+import type { Listen } from '../src/data/types.js';
+import { InvalidModelFileError, InvalidOptionError } from '../src/errors.js';
+import { evaluate } from '../src/eval/metrics.js';
+import { loadModel } from '../src/models/persist.js';
+import {
+  applyRepeatHead,
+  fitRepeatHead,
+  historyFeatures,
+  type RepeatCase,
+  repeatLogLikelihood,
+} from '../src/models/repeat.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { createRng } from '../src/util/random.js';
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', verbose: false });
+  dir = await mkdtemp(path.join(tmpdir(), 'encore-repeat-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('historyFeatures', () => {
+  it('gives each distinct track its log play count, recency, last-listen and in-window flags', () => {
+    const { items, features } = historyFeatures([3, 5, 3, 9], 2);
+    expect(items).toEqual([3, 5, 9]);
+    const row = (k: number) => Array.from(features.slice(k * 4, k * 4 + 4));
+    expect(row(0)).toEqual([Math.log(2), Math.log1p(1), 0, 1]); // 3: twice, last one listen ago
+    expect(row(1)).toEqual([0, Math.log1p(2), 0, 0]); // 5: once, two listens ago: outside a window of 2
+    expect(row(2)).toEqual([0, 0, 1, 1]); // 9: the last listen
+  });
+});
+
+/** Cases whose target is the most played history track with probability `share`, else a new track. */
+function syntheticCases(share: number, n: number, seed: number): RepeatCase[] {
+  const rng = createRng(seed);
+  const out: RepeatCase[] = [];
+  for (let i = 0; i < n; i++) {
+    const ids = [1, 1, 1, 1, 2, 3, 4, 5].map((x) => x + 10 * rng.int(3));
+    const history = historyFeatures(rng.shuffle(ids), 50);
+    const replay = rng.next() < share;
+    out.push({
+      history,
+      targetItem: replay ? history.items.indexOf(ids[0]!) : -1,
+      modelProb: replay ? 0.001 : 0.02,
+    });
+  }
+  return out;
+}
+
+describe('fitRepeatHead', () => {
+  it('learns the replay share and that more plays mean more likely, raising the likelihood', () => {
+    const cases = syntheticCases(0.6, 300, 1);
+    const head = fitRepeatHead(cases);
+    const g = 1 / (1 + Math.exp(-head.gate));
+    expect(g).toBeGreaterThan(0.5);
+    expect(g).toBeLessThan(0.7);
+    expect(head.weights[0]).toBeGreaterThan(1);
+    expect(repeatLogLikelihood(cases, head)).toBeGreaterThan(repeatLogLikelihood(cases) + 1);
+    // Deterministic: no randomness in the fit.
+    expect(fitRepeatHead(cases)).toEqual(head);
+  });
+
+  it('turns the gate almost off when listeners never replay', () => {
+    const head = fitRepeatHead(syntheticCases(0, 200, 2));
+    expect(1 / (1 + Math.exp(-head.gate))).toBeLessThan(0.02);
+  });
+
+  it('rejects no cases and bad options, naming them', () => {
+    expect(() => fitRepeatHead([])).toThrow(InvalidOptionError);
+    expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { steps: 0 })).toThrow(/`steps`/);
+    expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { learningRate: -1 })).toThrow(/`learningRate`/);
+  });
+});
+
+describe('applyRepeatHead', () => {
+  it('gives log-probabilities that sum to 1, raises history tracks and keeps the order of the rest', () => {
+    const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 3]);
+    const head = { gate: 0, weights: [1, 0, 0, 0] };
+    const out = row.slice();
+    applyRepeatHead(out, historyFeatures([4, 4, 2], 50), head);
+    let total = 0;
+    for (let j = 1; j < out.length; j++) total += Math.exp(out[j]!);
+    expect(total).toBeCloseTo(1, 5);
+    expect(out[0]).toBe(Number.NEGATIVE_INFINITY);
+    // Not in the history: same order as before (5 > 1 > 3).
+    expect(out[5]!).toBeGreaterThan(out[1]!);
+    expect(out[1]!).toBeGreaterThan(out[3]!);
+    // Track 4 had the lowest logit but was played twice: now the most likely.
+    expect(Math.max(...Array.from(out))).toBe(out[4]);
+  });
+});
+
+/**
+ * Listeners with two personal favourites that make up 40% of their listens, between tracks of a shared
+ * 60-track catalogue in random order: a sequence model that sees only the last 4 listens often cannot
+ * know the favourites, the whole history can.
+ */
+function favouriteListens(users: number, seed: number): Listen[] {
+  const rng = createRng(seed);
+  const out: Listen[] = [];
+  for (let u = 0; u < users; u++) {
+    const favs = [`t${1 + rng.int(60)}`, `t${1 + rng.int(60)}`];
+    for (let t = 0; t < 40; t++) {
+      const trackId = rng.next() < 0.4 ? favs[rng.int(2)]! : `t${1 + rng.int(60)}`;
+      out.push({ userId: `u${u}`, trackId, timestamp: t * 60_000 });
+    }
+  }
+  return out;
+}
+
+const FAST: SASRecOptions = { dim: 16, blocks: 1, maxlen: 4, batchSize: 32, epochs: 2, progress: false };
+
+describe('SASRec with the repeat head', () => {
+  it('fits the head on the validation cases and ranks favourites from the whole history', async () => {
+    const before = tf.memory().numTensors;
+    const { train, test } = leaveOneOut(Dataset.fromListens(favouriteListens(120, 1)));
+    const model = await SASRec.fit(train, FAST);
+    expect(model.repeatHead).toBeDefined();
+    const withHead = await evaluate(model, test, { k: [10], excludeHistory: false });
+    const head = model.repeatHead;
+    model.repeatHead = undefined;
+    const without = await evaluate(model, test, { k: [10], excludeHistory: false });
+    model.repeatHead = head;
+    expect(withHead.hr[10]!).toBeGreaterThan(without.hr[10]! + 0.05);
+    // Saved and loaded with the model: identical scores.
+    await model.save(path.join(dir, 'm'));
+    const loaded = (await loadModel(path.join(dir, 'm'))) as SASRec;
+    expect(loaded.repeatHead).toEqual(head);
+    const h = test[0]!.history;
+    expect(await loaded.score(h, ['t1', 't2', 't3'])).toEqual(await model.score(h, ['t1', 't2', 't3']));
+    loaded.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('has no head with repeat: false or without validation cases', async () => {
+    const ds = Dataset.fromListens(favouriteListens(30, 2));
+    const off = await SASRec.fit(ds, { ...FAST, epochs: 1, repeat: false });
+    expect(off.repeatHead).toBeUndefined();
+    off.dispose();
+    const none = await SASRec.fit(ds, { ...FAST, epochs: 1, validation: 'none' });
+    expect(none.repeatHead).toBeUndefined();
+    none.dispose();
+  });
+
+  it('refuses a saved model whose repeat head is malformed', async () => {
+    const ds = Dataset.fromListens(favouriteListens(30, 3));
+    const model = await SASRec.fit(ds, { ...FAST, epochs: 1 });
+    const where = path.join(dir, 'bad');
+    await model.save(where);
+    model.dispose();
+    const file = path.join(where, 'model.json');
+    const json = JSON.parse(await readFile(file, 'utf8'));
+    json.config.repeatHead = { gate: 'high', weights: [1] };
+    await writeFile(file, JSON.stringify(json));
+    await expect(loadModel(where)).rejects.toThrow(InvalidModelFileError);
+  });
+});
