@@ -90,6 +90,14 @@ async function main(): Promise<void> {
   await run('item-knn', 'defaults', () => ItemKNN.fit(train));
   const sasOpts: SASRecOptions = { progress: false, maxSeconds: MAX_SECONDS };
   const sas = await run('sasrec', 'defaults', () => SASRec.fit(train, sasOpts));
+  // The same model without its repeat head (the transformer's softmax alone): what the head adds.
+  const sasModel = sas.model as SASRec;
+  const head = sasModel.repeatHead;
+  sasModel.repeatHead = undefined;
+  const plain = await evaluate(sasModel, test, { k: [K], train });
+  sasModel.repeatHead = head;
+  rows.push(rowOf('sasrec (no repeat head)', 'repeat: false', plain, rows.at(-1)!.trainSeconds, sasModel));
+  console.log(`  sasrec (no repeat head): NDCG@10 ${plain.ndcg[K]!.toFixed(4)}`);
   await run("sasrec (loss 'bce')", "loss: 'bce'", () => SASRec.fit(train, { ...sasOpts, loss: 'bce' }));
 
   const table = formatTable(
@@ -162,6 +170,16 @@ async function main(): Promise<void> {
       sasrec: (await evaluate(truthModel, subset, { k: [K] })).hr[K]!,
     });
   }
+  // The same comparison when history tracks compete with everything (excludeHistory: false), where
+  // ranking a replay first costs a slot: the protocol cannot flatter a model that favours the history.
+  const allItems = { k: [K], excludeHistory: false };
+  const sasHrAll = (await evaluate(truthModel, cases, allItems)).hr[K]!;
+  const savedHead = truthModel.repeatHead;
+  truthModel.repeatHead = undefined;
+  const plainHr = (await evaluate(truthModel, cases, { k: [K] })).hr[K]!;
+  const plainHrAll = (await evaluate(truthModel, cases, allItems)).hr[K]!;
+  truthModel.repeatHead = savedHead;
+  const bestAll = bestAchievableHitRate(world.truth, cases, K, { excludeHistory: false });
   if (trained) truthModel.dispose();
   const best = bestAchievableHitRate(world.truth, cases, K);
   const bestWithMood = bestAchievableHitRate(world.truth, cases, K, { knows: 'mood' });
@@ -172,11 +190,17 @@ async function main(): Promise<void> {
   }
   const ratio = sasHr / best;
   const ratioWithMood = sasHr / bestWithMood;
-  const truthMet = ratio >= TRUTH_TARGET;
+  // The target is judged where the reference really is a ceiling. Ranking by true probability maximises
+  // the expected hits only when every track competes (excludeHistory: false). Under the default protocol
+  // a replayed target competes only with tracks outside the history, so a model that puts history tracks
+  // high can beat the reference on replays (ranking the whole history first would hit every replay).
+  const ratioAll = sasHrAll / bestAll;
+  const truthMet = ratioAll >= TRUTH_TARGET;
+  const fmt = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(
-    `Ground truth (generateWorld(${FAST ? '{ users: 150 }' : ''}), ${cases.length} test cases): SASRec HR@10 ${sasHr.toFixed(4)}.\n` +
-      `  Best achievable from the listening history (generator and profile known, mood filtered): ${best.toFixed(4)}; SASRec reaches ${(100 * ratio).toFixed(1)}% (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}\n` +
-      `  With the hidden mood also known (no recommender sees it): ${bestWithMood.toFixed(4)}; SASRec reaches ${(100 * ratioWithMood).toFixed(1)}%`,
+    `Ground truth (generateWorld(${FAST ? '{ users: 150 }' : ''}), ${cases.length} test cases). Reference: an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log.\n` +
+      `  All tracks ranked (excludeHistory: false; ranking by probability is optimal here): best achievable HR@10 ${bestAll.toFixed(4)}, SASRec ${sasHrAll.toFixed(4)} = ${fmt(ratioAll)} (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}; without the repeat head ${plainHrAll.toFixed(4)} = ${fmt(plainHrAll / bestAll)}\n` +
+      `  Default protocol (history excluded except the target): reference ${best.toFixed(4)}, SASRec ${sasHr.toFixed(4)} = ${fmt(ratio)} (without the repeat head ${plainHr.toFixed(4)} = ${fmt(plainHr / best)}). Not a ceiling on replay targets, see the breakdown; with the hidden mood also known the reference is ${bestWithMood.toFixed(4)} (${fmt(ratioWithMood)})`,
   );
   for (const m of models) m.dispose();
 
@@ -187,10 +211,9 @@ async function main(): Promise<void> {
       (r) =>
         `| ${r.model.replace(/'/g, '`')} | ${r.hr10.toFixed(3)} | ${r.ndcg10.toFixed(3)} | ${r.mrr.toFixed(3)} | ${r.trainSeconds.toFixed(1)} |`,
     ),
-    `| *best achievable from the history (generator ground truth)* | ${best.toFixed(3)} | | | |`,
-    `| *same, also knowing the hidden mood* | ${bestWithMood.toFixed(3)} | | | |`,
+    `| *best achievable (generator ground truth, filtered mood)* | ${best.toFixed(3)} | | | |`,
     '',
-    `Leave-one-out on \`data/listens.csv\` (${test.length} users), each target ranked against all ${ds.vocabulary.size} tracks (history excluded except the target). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. SASRec reaches ${(100 * ratio).toFixed(0)}% of the best HR@10 achievable from the listening history (an exact Bayesian filter that knows the generator and each listener's profile), ${(100 * ratioWithMood).toFixed(0)}% of the looser reference that also knows the hidden mood; by target: ${breakdown.map((b) => `${((100 * b.sasrec) / b.best).toFixed(0)}% on ${b.name} (${b.cases} cases, ceiling ${b.best.toFixed(3)})`).join(', ')}.`,
+    `Leave-one-out on \`data/listens.csv\` (${test.length} users), each target ranked against all ${ds.vocabulary.size} tracks (history excluded except the target). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioAll)} of the best achievable HR@10 (${sasHrAll.toFixed(3)} of ${bestAll.toFixed(3)}; ${fmt(plainHrAll / bestAll)} without its repeat head). Under the default protocol above it reaches ${fmt(ratio)} of ${best.toFixed(3)}: ${breakdown.map((b) => `${fmt(b.sasrec / b.best)} on ${b.name} (${b.cases} cases)`).join(', ')}; a replayed target competes only with tracks outside the history, so there the reference is not a ceiling.`,
     '',
   ].join('\n');
   const out = {
@@ -210,6 +233,14 @@ async function main(): Promise<void> {
       sasrecHr10: sasHr,
       ratio,
       ratioWithMood,
+      sasrecNoRepeatHeadHr10: plainHr,
+      allItems: {
+        bestAchievableHr10: bestAll,
+        sasrecHr10: sasHrAll,
+        ratio: ratioAll,
+        sasrecNoRepeatHeadHr10: plainHrAll,
+      },
+      judgedOn: 'allItems (excludeHistory: false)',
       breakdown,
       target: TRUTH_TARGET,
       met: truthMet,

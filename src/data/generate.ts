@@ -1173,8 +1173,12 @@ export interface BestHitRateOptions {
  * protocol as `evaluate()`: with
  * `excludeHistory`, each case's target is ranked against the tracks not in the history, and ties count
  * against the predictor. With `historyTargets: 'miss'` it is the mean over cases of the summed true
- * probabilities of the k most likely tracks not in the history. With `knows: 'history'` it is the ceiling
- * for any model's HR@k on the same cases (up to the `truthMass` left out of each truth step).
+ * probabilities of the k most likely tracks not in the history. With `knows: 'history'` and
+ * `excludeHistory: false` it is a ceiling for any model's HR@k on the same cases (up to the `truthMass`
+ * left out of each truth step): when every track competes, ranking by probability maximises the expected
+ * hits. With `excludeHistory` (the default, as in `evaluate()`), it stays a ceiling on first-time targets
+ * but not on replays: a replayed target competes only with tracks outside the history, so a model that
+ * ranks history tracks high can beat it there (ranking the whole history first would hit every replay).
  *
  * Each case is matched to the truth step of the same user at position `history.length` (so the history
  * must be the user's full listening prefix, as in leave-one-out) whose played track is `target`.
