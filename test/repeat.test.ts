@@ -31,8 +31,9 @@ afterAll(async () => {
 
 describe('historyFeatures', () => {
   it('gives each distinct track its log play count, recency, last-listen and in-window flags', () => {
-    const { items, features } = historyFeatures([3, 5, 3, 9], 2);
+    const { items, features, replayLogit } = historyFeatures([3, 5, 3, 9], 2);
     expect(items).toEqual([3, 5, 9]);
+    expect(replayLogit).toBeCloseTo(Math.log(0.5), 12); // one replay in four listens: (1 + 1) / (4 + 2)
     const row = (k: number) => Array.from(features.slice(k * 4, k * 4 + 4));
     expect(row(0)).toEqual([Math.log(2), Math.log1p(1), 0, 1]); // 3: twice, last one listen ago
     expect(row(1)).toEqual([0, Math.log1p(2), 0, 0]); // 5: once, two listens ago: outside a window of 2
@@ -61,7 +62,9 @@ describe('fitRepeatHead', () => {
   it('learns the replay share and that more plays mean more likely, raising the likelihood', () => {
     const cases = syntheticCases(0.6, 300, 1);
     const head = fitRepeatHead(cases);
-    const g = 1 / (1 + Math.exp(-head.gate));
+    const gOf = (c: RepeatCase) =>
+      1 / (1 + Math.exp(-(head.gate + head.replayWeight * c.history.replayLogit)));
+    const g = cases.reduce((sum, c) => sum + gOf(c), 0) / cases.length;
     expect(g).toBeGreaterThan(0.5);
     expect(g).toBeLessThan(0.7);
     expect(head.weights[0]).toBeGreaterThan(1);
@@ -71,8 +74,10 @@ describe('fitRepeatHead', () => {
   });
 
   it('turns the gate almost off when listeners never replay', () => {
-    const head = fitRepeatHead(syntheticCases(0, 200, 2));
-    expect(1 / (1 + Math.exp(-head.gate))).toBeLessThan(0.02);
+    const cases = syntheticCases(0, 200, 2);
+    const head = fitRepeatHead(cases);
+    for (const c of cases)
+      expect(1 / (1 + Math.exp(-(head.gate + head.replayWeight * c.history.replayLogit)))).toBeLessThan(0.02);
   });
 
   it('rejects no cases and bad options, naming them', () => {
@@ -85,7 +90,7 @@ describe('fitRepeatHead', () => {
 describe('applyRepeatHead', () => {
   it('gives log-probabilities that sum to 1, raises history tracks and keeps the order of the rest', () => {
     const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 3]);
-    const head = { gate: 0, weights: [1, 0, 0, 0] };
+    const head = { gate: 0, replayWeight: 0, weights: [1, 0, 0, 0] };
     const out = row.slice();
     applyRepeatHead(out, historyFeatures([4, 4, 2], 50), head);
     let total = 0;

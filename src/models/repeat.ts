@@ -6,8 +6,9 @@
 //   P(x | history) = g * R(x | history) + (1 - g) * Q(x | history)
 //
 // Q is the model's softmax over the catalogue; R is a softmax over the tracks in the whole history with
-// logits `w · f(x)` from a few count and recency features; g is the share of listens that are replays.
-// Both g and w are fitted by maximum likelihood on held-out next listens (RepeatNet, Ren et al. 2019,
+// logits `w · f(x)` from a few count and recency features; g is the chance that the next listen is a
+// replay, `g = sigmoid(gate + replayWeight * logit(this history's replay rate))`, since listeners differ
+// a lot in how much they replay. gate, replayWeight and w are fitted by maximum likelihood on held-out next listens (RepeatNet, Ren et al. 2019,
 // has the same repeat/explore split with learned, not fitted, parts).
 import { InvalidOptionError } from '../errors.js';
 
@@ -27,10 +28,15 @@ export const REPEAT_FEATURES = [
 ] as const;
 
 const F = REPEAT_FEATURES.length;
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** Fitted parameters of the mixture: `gate` is logit(g), `weights` the feature weights of R. */
+/**
+ * Fitted parameters of the mixture: `g = sigmoid(gate + replayWeight * logit(replay rate))`, and `weights`
+ * the feature weights of R.
+ */
 export interface RepeatHead {
   gate: number;
+  replayWeight: number;
   weights: number[];
 }
 
@@ -40,6 +46,8 @@ export interface HistoryFeatures {
   items: number[];
   /** `[items.length * F]` row-major features (see {@link REPEAT_FEATURES}). */
   features: Float64Array;
+  /** logit of the history's smoothed replay rate `(replays + 1) / (listens + 2)`. */
+  replayLogit: number;
 }
 
 /**
@@ -49,7 +57,7 @@ export interface HistoryFeatures {
  *   inside it.
  * @example
  * ```ts
- * const { items, features } = historyFeatures([3, 5, 3, 9], 50); // items [3, 5, 9]; 4 features each
+ * const { items, features, replayLogit } = historyFeatures([3, 5, 3, 9], 50); // items [3, 5, 9]; 4 features each
  * ```
  */
 export function historyFeatures(ids: readonly number[], window: number): HistoryFeatures {
@@ -69,7 +77,13 @@ export function historyFeatures(ids: readonly number[], window: number): History
     features[k * F + 2] = gap === 0 ? 1 : 0;
     features[k * F + 3] = gap < window ? 1 : 0;
   });
-  return { items, features };
+  const rate = (n - items.length + 1) / (n + 2); // listens that replay an earlier track, smoothed
+  return { items, features, replayLogit: Math.log(rate / (1 - rate)) };
+}
+
+/** The replay probability g of a history. */
+function gateOf(head: RepeatHead, h: HistoryFeatures): number {
+  return sigmoid(head.gate + head.replayWeight * h.replayLogit);
 }
 
 /** R over a history's distinct tracks: softmax of `w · f`. */
@@ -111,8 +125,6 @@ export interface FitRepeatOptions {
   l2?: number;
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
 /**
  * Fits the gate and feature weights by maximising the mean log-likelihood
  * `log(g R(target) + (1 - g) Q(target))` over held-out cases, with full-batch Adam from a fixed start
@@ -121,7 +133,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
  * @throws {InvalidOptionError} when `cases` is empty or an option is out of range.
  * @example
  * ```ts
- * const head = fitRepeatHead(cases); // { gate: -1.3, weights: [1.6, -0.1, -6, -0.3] }
+ * const head = fitRepeatHead(cases); // { gate: -0.7, replayWeight: 1, weights: [1.5, 0, -4, -0.1] }
  * ```
  */
 export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOptions = {}): RepeatHead {
@@ -133,15 +145,15 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
   if (!Number.isInteger(steps) || steps < 1) throw new InvalidOptionError('steps', 'an integer >= 1', steps);
   if (!(lr > 0)) throw new InvalidOptionError('learningRate', 'a number > 0', lr);
   if (!(l2 >= 0)) throw new InvalidOptionError('l2', 'a number >= 0', l2);
-  // theta = [gate logit, w_1..w_F]; start: one replay in four, more plays -> more likely.
-  const theta = [-1, 1, 0, 0, 0];
+  // theta = [gate, replayWeight, w_1..w_F]; start: one replay in four, more plays -> more likely.
+  const theta = [-1, 0, 1, 0, 0, 0];
   const m1 = new Float64Array(theta.length);
   const m2 = new Float64Array(theta.length);
   for (let t = 1; t <= steps; t++) {
     const grad = new Float64Array(theta.length);
-    const g = sigmoid(theta[0]!);
-    const w = theta.slice(1);
+    const w = theta.slice(2);
     for (const c of cases) {
+      const g = sigmoid(theta[0]! + theta[1]! * c.history.replayLogit);
       let r = 0;
       let probs: Float64Array | undefined;
       if (c.targetItem >= 0) {
@@ -149,14 +161,16 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
         r = probs[c.targetItem]!;
       }
       const p = Math.max(g * r + (1 - g) * c.modelProb, 1e-300);
-      grad[0] = grad[0]! + (g * (1 - g) * (r - c.modelProb)) / p;
+      const dGate = (g * (1 - g) * (r - c.modelProb)) / p; // d log p / d (gate logit)
+      grad[0] = grad[0]! + dGate;
+      grad[1] = grad[1]! + dGate * c.history.replayLogit;
       if (probs && r > 0) {
         // dR_t/dw = R_t (f_t - sum_x R_x f_x)
         const h = c.history;
         for (let f = 0; f < F; f++) {
           let mean = 0;
           for (let k = 0; k < probs.length; k++) mean += probs[k]! * h.features[k * F + f]!;
-          grad[f + 1] = grad[f + 1]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
+          grad[f + 2] = grad[f + 2]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
         }
       }
     }
@@ -168,7 +182,7 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
       theta[j] = theta[j]! + (lr * (m1[j]! / (1 - 0.9 ** t))) / (Math.sqrt(m2[j]! / (1 - 0.999 ** t)) + 1e-8);
     }
   }
-  return { gate: theta[0]!, weights: theta.slice(1) };
+  return { gate: theta[0]!, replayWeight: theta[1]!, weights: theta.slice(2) };
 }
 
 /**
@@ -185,7 +199,7 @@ export function repeatLogLikelihood(cases: readonly RepeatCase[], head?: RepeatH
   for (const c of cases) {
     let p = c.modelProb;
     if (head) {
-      const g = sigmoid(head.gate);
+      const g = gateOf(head, c.history);
       const r = c.targetItem >= 0 ? repeatProbs(c.history, head.weights)[c.targetItem]! : 0;
       p = g * r + (1 - g) * c.modelProb;
     }
@@ -210,7 +224,7 @@ export function applyRepeatHead(row: Float32Array, history: HistoryFeatures, hea
   let z = 0;
   for (let j = 1; j < row.length; j++) z += Math.exp(row[j]! - max);
   const logZ = max + Math.log(z);
-  const g = sigmoid(head.gate);
+  const g = gateOf(head, history);
   const keep = Math.log(1 - g);
   const q = history.items.map((x) => Math.exp(row[x]! - logZ));
   for (let j = 1; j < row.length; j++) row[j] = row[j]! - logZ + keep;
@@ -220,15 +234,16 @@ export function applyRepeatHead(row: Float32Array, history: HistoryFeatures, hea
   });
 }
 
-/** Whether a value is a well-formed {@link RepeatHead} (for loading saved models). */
-export function isRepeatHead(v: unknown): v is RepeatHead {
-  if (v === null || typeof v !== 'object') return false;
+/**
+ * A {@link RepeatHead} read from a saved model, or undefined when the value is malformed. A missing
+ * `replayWeight` (heads saved before it existed) reads as 0.
+ */
+export function parseRepeatHead(v: unknown): RepeatHead | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
   const h = v as Record<string, unknown>;
-  return (
-    typeof h.gate === 'number' &&
-    Number.isFinite(h.gate) &&
-    Array.isArray(h.weights) &&
-    h.weights.length === F &&
-    h.weights.every((x) => typeof x === 'number' && Number.isFinite(x))
-  );
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const replayWeight = h.replayWeight ?? 0;
+  if (!finite(h.gate) || !finite(replayWeight)) return undefined;
+  if (!Array.isArray(h.weights) || h.weights.length !== F || !h.weights.every(finite)) return undefined;
+  return { gate: h.gate, replayWeight, weights: [...h.weights] };
 }

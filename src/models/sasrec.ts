@@ -44,7 +44,7 @@ import {
   applyRepeatHead,
   fitRepeatHead,
   historyFeatures,
-  isRepeatHead,
+  parseRepeatHead,
   type RepeatCase,
   type RepeatHead,
 } from './repeat.js';
@@ -1045,9 +1045,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   static fromContents(contents: ModelContents, dir = '(model)'): SASRec {
-    const { repeatHead, ...raw } = contents.config as Record<string, unknown>;
-    if (repeatHead !== undefined && repeatHead !== null && !isRepeatHead(repeatHead)) {
-      throw new InvalidModelFileError(dir, 'config.repeatHead is not { gate: number, weights: number[4] }');
+    const { repeatHead: savedHead, ...raw } = contents.config as Record<string, unknown>;
+    const repeatHead = savedHead === undefined || savedHead === null ? undefined : parseRepeatHead(savedHead);
+    if (savedHead !== undefined && savedHead !== null && !repeatHead) {
+      throw new InvalidModelFileError(
+        dir,
+        'config.repeatHead is not { gate: number, replayWeight: number, weights: number[4] }',
+      );
     }
     const hp = {
       ...SASREC_DEFAULTS,
@@ -1063,7 +1067,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       weights,
       getArray(contents, 'popularity', dir).data.slice(),
     );
-    if (repeatHead) model.repeatHead = repeatHead as RepeatHead;
+    model.repeatHead = repeatHead;
     return model;
   }
 
