@@ -8,6 +8,7 @@ import {
   bestAchievableHitRate,
   type GenerateOptions,
   generateWorld,
+  generatorAwareHitRate,
   truthCases,
 } from '../src/data/generate.js';
 import { writeShippedData } from '../src/data/make-data.js';
@@ -254,6 +255,17 @@ describe('ground truth', () => {
     expect(bestAchievableHitRate(world.truth, cases, 10)).toBeLessThanOrEqual(
       bestAchievableHitRate(world.truth, cases, 10, { knows: 'mood' }),
     );
+  });
+
+  it('a generator-aware learner that must estimate profiles stays below the ceiling that knows them', () => {
+    const options = { ...SMALL, users: 80 };
+    const w = generateWorld(options);
+    const cases = truthCases(w, 'test');
+    const ceiling = bestAchievableHitRate(w.truth, cases, 10, { excludeHistory: false });
+    const learner = generatorAwareHitRate(options, 10, { excludeHistory: false });
+    expect(learner).toBeGreaterThan(0.5 * ceiling);
+    expect(learner).toBeLessThan(ceiling + 0.01);
+    expect(() => generatorAwareHitRate(options, 0)).toThrow(/`k`/);
   });
 
   it('bounds hit rate: bestAchievableHitRate is in (0, 1] and grows with k', () => {

@@ -1290,3 +1290,97 @@ export function truthCases(world: GeneratedWorld, which: 'test' | 'validation' =
   }
   return out;
 }
+
+/**
+ * A diagnostic for the ground-truth ceiling, used by `bench/next-track.ts`: the test HR@k (each user's
+ * last listen) of a learner that knows the generator's exact structure and catalogue (clusters, artists,
+ * album order, popularity) but, like any recommender, must estimate each listener's profile from their
+ * history: taste from per-cluster play shares, favourite artists from the most played artists, the heavy
+ * rotation from tracks played at least twice. It then runs the same mood filter as the ceiling. The gap
+ * between it and `bestAchievableHitRate` is what not knowing the profile costs even a learner that knows
+ * the generator; the estimates are simple plug-ins, so a cleverer learner could do somewhat better.
+ *
+ * @example
+ * ```ts
+ * const hr = generatorAwareHitRate({ users: 100 }, 10, { excludeHistory: false });
+ * ```
+ */
+export function generatorAwareHitRate(
+  options: GenerateOptions,
+  k: number,
+  { excludeHistory = true }: { excludeHistory?: boolean } = {},
+): number {
+  if (!Number.isInteger(k) || k < 1) throw new InvalidOptionError('k', 'an integer >= 1', k);
+  const opt = resolveOptions(options);
+  const { cat, tracks, genres } = buildCatalogue(opt, createRng(hashSeed(opt.seed, 'catalogue')));
+  const ids = tracks.map((t) => t.trackId);
+  const G = opt.genres;
+  const S = opt.stylesPerGenre;
+  const userWidth = String(opt.users).length;
+  let hits = 0;
+  let cases = 0;
+  for (let u = 0; u < opt.users; u++) {
+    const urng = createRng(hashSeed(opt.seed, 'user', u));
+    const userId = `u${pad(u + 1, userWidth)}`;
+    const { listener, user } = makeListener(opt, cat, genres, tracks, userId, urng);
+    const { listens, states, played } = simulateUser(opt, cat, ids, listener, user, urng);
+    const n = listens.length;
+    if (n < 2) continue;
+    const history = played.slice(0, n - 1);
+    // Plug-in profile from the history.
+    const clusterCount = new Float64Array(cat.clusters).fill(0.5);
+    const artistCount = new Map<number, number>();
+    const trackCount = new Map<number, number>();
+    const lastAt = new Map<number, number>();
+    history.forEach((x, p) => {
+      clusterCount[cat.trackCluster[x]!] = clusterCount[cat.trackCluster[x]!]! + 1;
+      const a = cat.trackArtist[x]!;
+      artistCount.set(a, (artistCount.get(a) ?? 0) + 1);
+      trackCount.set(x, (trackCount.get(x) ?? 0) + 1);
+      lastAt.set(x, p);
+    });
+    const total = clusterCount.reduce((s, v) => s + v, 0);
+    const taste = Array.from({ length: G }, (_, g) => {
+      let s = 0;
+      for (let j = 0; j < S; j++) s += clusterCount[g * S + j]!;
+      return s / total;
+    });
+    const styles = Array.from({ length: G }, (_, g) => {
+      const row = Array.from({ length: S }, (_, j) => clusterCount[g * S + j]!);
+      return normalise(row);
+    });
+    const favArtists = [...artistCount.entries()]
+      .filter(([, c]) => c >= 3)
+      .sort((x, y) => y[1] - x[1] || x[0] - y[0])
+      .slice(0, 6)
+      .map(([a]) => a);
+    const favTracks = [...trackCount.entries()]
+      .filter(([, c]) => c >= 2)
+      .sort((x, y) => y[1] - x[1] || lastAt.get(y[0])! - lastAt.get(x[0])!)
+      .slice(0, 30)
+      .map(([x]) => x);
+    if (favTracks.length === 0) favTracks.push(history[history.length - 1]!);
+    const estimated = new Listener(cat, taste, styles, favArtists, favTracks);
+    const filter = new MoodFilter(estimated, cat, S);
+    let from = n - 1;
+    while (from > 0 && states[from]!.mood !== undefined) from--;
+    for (let i = from; i < n - 1; i++) filter.observe(states[i]!, played[i]!);
+    // Expected hits under the true next-track distribution (as bestAchievableHitRate counts them): track x
+    // is a hit when fewer than k rivals (tracks outside the history, with excludeHistory) score >= d[x].
+    const d = filter.predictive(states[n - 1]!);
+    const truth = listener.distribution(states[n - 1]!);
+    const seen = excludeHistory ? new Set(history) : undefined;
+    const rivals: number[] = [];
+    for (let j = 0; j < d.length; j++) if (!seen?.has(j)) rivals.push(d[j]!);
+    rivals.sort((x, y) => y - x);
+    let expected = 0;
+    for (let x = 0; x < d.length; x++) {
+      if (truth[x]! === 0) continue;
+      const rank = countAtLeast(rivals, d[x]!) - (seen?.has(x) ? 0 : 1) + 1;
+      if (rank <= k) expected += truth[x]!;
+    }
+    cases++;
+    hits += expected;
+  }
+  return cases ? hits / cases : Number.NaN;
+}
