@@ -191,7 +191,13 @@ function runTorch(loss: 'bce' | 'ce', threads = 2): TorchResult | undefined {
 // (c) serving latency
 // ---------------------------------------------------------------------------------------------------------
 
-async function latency(): Promise<{ p50: number; p99: number; batch256: number; batchItems: number }> {
+interface Latency {
+  p50: number;
+  p99: number;
+  batch256: number;
+}
+
+async function latency(): Promise<{ plain: Latency; head: Latency; batchItems: number }> {
   const data = syntheticDataset(300, SERVE_TRACKS, 5);
   const model = await SASRec.fit(data, {
     dim: DIM,
@@ -207,22 +213,32 @@ async function latency(): Promise<{ p50: number; p99: number; batch256: number; 
     Array.from({ length: 10 + rng.int(41) }, () => `t${1 + Math.floor(rng.next() ** 2 * SERVE_TRACKS)}`),
   );
   const calls = QUICK ? 100 : 400;
-  for (let i = 0; i < 20; i++) await model.recommend(histories[i % 256]!, { k: 10 });
-  const ts: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = performance.now();
-    await model.recommend(histories[i % 256]!, { k: 10 });
-    ts.push(performance.now() - t0);
-  }
-  await model.recommendBatch(histories, { k: 10 });
-  const bs: number[] = [];
-  for (let i = 0; i < (QUICK ? 3 : 7); i++) {
-    const t0 = performance.now();
+  const measure = async (): Promise<Latency> => {
+    for (let i = 0; i < 20; i++) await model.recommend(histories[i % 256]!, { k: 10 });
+    const ts: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const t0 = performance.now();
+      await model.recommend(histories[i % 256]!, { k: 10 });
+      ts.push(performance.now() - t0);
+    }
     await model.recommendBatch(histories, { k: 10 });
-    bs.push(performance.now() - t0);
-  }
+    const bs: number[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 7); i++) {
+      const t0 = performance.now();
+      await model.recommendBatch(histories, { k: 10 });
+      bs.push(performance.now() - t0);
+    }
+    return { p50: median(ts), p99: quantile(ts, 0.99), batch256: median(bs) };
+  };
+  const plain = await measure();
+  // Default training fits a repeat head (validation: 'none' above skips it): serving then also mixes in
+  // the history's replay distribution, O(tracks + history) per listener.
+  model.repeatHead = await model.fitRepeat(
+    histories.map((h, i) => ({ userId: `v${i}`, history: h.slice(0, -1), target: h.at(-1)! })),
+  );
+  const head = await measure();
   model.dispose();
-  return { p50: median(ts), p99: quantile(ts, 0.99), batch256: median(bs), batchItems: SERVE_TRACKS };
+  return { plain, head, batchItems: SERVE_TRACKS };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -412,7 +428,9 @@ if (SECTIONS.has('latency')) {
       }
     : undefined;
   results.latency = {
-    ...lat,
+    ...lat.head,
+    withoutRepeatHead: lat.plain,
+    batchItems: lat.batchItems,
     torchInferMs1: t?.infer_ms_1 ?? null,
     torchInferMs256: t?.infer_ms_256 ?? null,
   };
@@ -425,21 +443,23 @@ if (SECTIONS.has('latency')) {
         { key: 'torch', header: `PyTorch ms (${ITEMS} items)`, digits: 2 },
       ],
       [
-        { what: 'recommend p50', ms: lat.p50, torch: t?.infer_ms_1 ?? Number.NaN },
-        { what: 'recommend p99', ms: lat.p99, torch: Number.NaN },
-        { what: 'recommendBatch(256)', ms: lat.batch256, torch: t?.infer_ms_256 ?? Number.NaN },
+        { what: 'recommend p50', ms: lat.head.p50, torch: t?.infer_ms_1 ?? Number.NaN },
+        { what: 'recommend p99', ms: lat.head.p99, torch: Number.NaN },
+        { what: 'recommendBatch(256)', ms: lat.head.batch256, torch: t?.infer_ms_256 ?? Number.NaN },
+        { what: 'recommend p50, no repeat head', ms: lat.plain.p50, torch: Number.NaN },
+        { what: 'recommendBatch(256), no repeat head', ms: lat.plain.batch256, torch: Number.NaN },
       ],
     ),
   );
   targets.push({
     target: `recommend p50 <= ${TARGETS.recommendP50Ms} ms at ${SERVE_TRACKS} tracks`,
-    value: `${lat.p50.toFixed(2)} ms`,
-    met: lat.p50 <= TARGETS.recommendP50Ms,
+    value: `${lat.head.p50.toFixed(2)} ms`,
+    met: lat.head.p50 <= TARGETS.recommendP50Ms,
   });
   targets.push({
     target: 'recommendBatch(256) faster than PyTorch',
-    value: t ? `${lat.batch256.toFixed(1)} ms vs ${t.infer_ms_256.toFixed(1)} ms` : 'PyTorch not run',
-    met: t ? lat.batch256 < t.infer_ms_256 : null,
+    value: t ? `${lat.head.batch256.toFixed(1)} ms vs ${t.infer_ms_256.toFixed(1)} ms` : 'PyTorch not run',
+    met: t ? lat.head.batch256 < t.infer_ms_256 : null,
   });
 }
 
@@ -464,10 +484,8 @@ if (results.throughput) {
   md.push('');
 }
 if (results.latency) {
-  const l = results.latency as {
-    p50: number;
-    p99: number;
-    batch256: number;
+  const l = results.latency as Latency & {
+    withoutRepeatHead: Latency;
     torchInferMs1: number | null;
     torchInferMs256: number | null;
   };
@@ -478,6 +496,8 @@ if (results.latency) {
     `| recommend p50 | ${l.p50.toFixed(2)} | ${ms(l.torchInferMs1)} |`,
     `| recommend p99 | ${l.p99.toFixed(2)} | - |`,
     `| recommendBatch(256) | ${l.batch256.toFixed(1)} | ${ms(l.torchInferMs256)} |`,
+    `| recommend p50, without the repeat head | ${l.withoutRepeatHead.p50.toFixed(2)} | - |`,
+    `| recommendBatch(256), without the repeat head | ${l.withoutRepeatHead.batch256.toFixed(1)} | - |`,
     '',
   );
 }
