@@ -107,6 +107,7 @@ export {
   historyFeatures,
   REPEAT_FEATURES,
   repeatLogLikelihood,
+  rowLogSumExp,
 } from './models/repeat.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';

@@ -209,6 +209,23 @@ export function repeatLogLikelihood(cases: readonly RepeatCase[], head?: RepeatH
 }
 
 /**
+ * `log(sum_j exp(row[j]))` over a row of logits, skipping index 0 (padding): the log normaliser of the
+ * model's softmax Q.
+ *
+ * @example
+ * ```ts
+ * const q = Math.exp(row[target]! - rowLogSumExp(row)); // Q(target)
+ * ```
+ */
+export function rowLogSumExp(row: ArrayLike<number>): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 1; j < row.length; j++) if (row[j]! > max) max = row[j]!;
+  let z = 0;
+  for (let j = 1; j < row.length; j++) z += Math.exp(row[j]! - max);
+  return max + Math.log(z);
+}
+
+/**
  * Turns a row of model logits (index 0 unused) into mixture log-probabilities, in place: every track gets
  * `log((1 - g) Q(x))`, the history's tracks `log(g R(x) + (1 - g) Q(x))`. Order among tracks outside the
  * history is unchanged.
@@ -219,11 +236,7 @@ export function repeatLogLikelihood(cases: readonly RepeatCase[], head?: RepeatH
  * ```
  */
 export function applyRepeatHead(row: Float32Array, history: HistoryFeatures, head: RepeatHead): void {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let j = 1; j < row.length; j++) if (row[j]! > max) max = row[j]!;
-  let z = 0;
-  for (let j = 1; j < row.length; j++) z += Math.exp(row[j]! - max);
-  const logZ = max + Math.log(z);
+  const logZ = rowLogSumExp(row);
   const g = gateOf(head, history);
   const keep = Math.log(1 - g);
   const q = history.items.map((x) => Math.exp(row[x]! - logZ));

@@ -47,6 +47,7 @@ import {
   parseRepeatHead,
   type RepeatCase,
   type RepeatHead,
+  rowLogSumExp,
 } from './repeat.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -786,15 +787,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           const target = this.vocabulary.index(c.target);
           if (target === undefined) return;
           const row = rows[i]!;
-          let max = Number.NEGATIVE_INFINITY;
-          for (let j = 1; j < row.length; j++) if (row[j]! > max) max = row[j]!;
-          let z = 0;
-          for (let j = 1; j < row.length; j++) z += Math.exp(row[j]! - max);
           const history = historyFeatures(this.indices(c.history), this.config.maxlen);
           repeatCases.push({
             history,
             targetItem: history.items.indexOf(target),
-            modelProb: Math.exp(row[target]! - max) / z,
+            modelProb: Math.exp(row[target]! - rowLogSumExp(row)),
           });
         });
       }
