@@ -148,6 +148,18 @@ describe('SASRec with the repeat head', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('fits only on cases with a known target and history, and says so when there are none', async () => {
+    const ds = Dataset.fromListens(favouriteListens(30, 4));
+    const model = await SASRec.fit(ds, { ...FAST, epochs: 1, validation: 'none' });
+    const usable = { userId: 'a', history: ['t1', 't2', 't3'], target: 't2' };
+    const head = await model.fitRepeat([usable, { userId: 'b', history: [], target: 't1' }]);
+    expect(head).toEqual(await model.fitRepeat([usable]));
+    await expect(model.fitRepeat([{ userId: 'c', history: ['nope'], target: 't1' }])).rejects.toThrow(
+      /known target/,
+    );
+    model.dispose();
+  });
+
   it('has no head with repeat: false or without validation cases', async () => {
     const ds = Dataset.fromListens(favouriteListens(30, 2));
     const off = await SASRec.fit(ds, { ...FAST, epochs: 1, repeat: false });

@@ -767,8 +767,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   }
 
   /**
-   * Fits the repeat-aware mixture on held-out cases (targets unknown to the vocabulary are left out), from
-   * the sequence model's probabilities without any head.
+   * Fits the repeat-aware mixture on held-out cases, from the sequence model's probabilities without any
+   * head. Cases whose target is unknown to the vocabulary, or whose history has no known track (scored by
+   * popularity, not by the model), are left out.
    *
    * @example
    * ```ts
@@ -785,9 +786,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         const rows = await this.scoreAll(part.map((c) => c.history));
         part.forEach((c, i) => {
           const target = this.vocabulary.index(c.target);
-          if (target === undefined) return;
+          const ids = this.indices(c.history);
+          if (target === undefined || ids.length === 0) return;
           const row = rows[i]!;
-          const history = historyFeatures(this.indices(c.history), this.config.maxlen);
+          const history = historyFeatures(ids, this.config.maxlen);
           repeatCases.push({
             history,
             targetItem: history.items.indexOf(target),
@@ -799,7 +801,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       this.repeatHead = saved;
     }
     if (repeatCases.length === 0)
-      throw new InvalidDataError('fitRepeat: none of the cases has a target in the vocabulary');
+      throw new InvalidDataError(
+        'fitRepeat: no case has both a known target and a known track in its history',
+      );
     return fitRepeatHead(repeatCases);
   }
 
