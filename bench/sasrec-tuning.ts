@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     wd: { type: 'string' },
     dim: { type: 'string' },
     lr: { type: 'string' },
+    heads: { type: 'string' },
+    blocks: { type: 'string' },
   },
 });
 
@@ -58,6 +60,8 @@ const options: SASRecOptions = {
   ...(values.wd ? { weightDecay: num(values.wd)! } : {}),
   ...(values.dim ? { dim: num(values.dim)! } : {}),
   ...(values.lr ? { learningRate: num(values.lr)! } : {}),
+  ...(values.heads ? { heads: num(values.heads)! } : {}),
+  ...(values.blocks ? { blocks: num(values.blocks)! } : {}),
 };
 const markov = await ItemTransition.fit(train);
 const markovTest = await evaluate(markov, test, { k: [10] });
@@ -95,6 +99,8 @@ const line = {
     batch: model.config.batchSize,
     loss: model.config.loss,
     dim: model.config.dim,
+    heads: model.config.heads,
+    blocks: model.config.blocks,
     learningRate: model.config.learningRate,
     weightDecay: model.config.weightDecay,
     plateauDecay: model.config.plateauDecay,
