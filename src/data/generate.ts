@@ -944,18 +944,12 @@ function makeListener(
  */
 export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
   const opt = resolveOptions(options);
-  const rng = createRng(hashSeed(opt.seed, 'catalogue'));
-  const { cat, tracks, genres } = buildCatalogue(opt, rng);
-  const ids = tracks.map((t) => t.trackId);
-  const userWidth = String(opt.users).length;
+  const world = catalogueOf(opt);
+  const { cat, tracks, genres, ids } = world;
   const users: GeneratedUser[] = [];
   const perUser: Listen[][] = [];
   const steps: TruthStep[] = [];
-  for (let u = 0; u < opt.users; u++) {
-    const urng = createRng(hashSeed(opt.seed, 'user', u));
-    const userId = `u${pad(u + 1, userWidth)}`;
-    const { listener, user } = makeListener(opt, cat, genres, tracks, userId, urng);
-    const { listens, states, played } = simulateUser(opt, cat, ids, listener, user, urng);
+  for (const { userId, listener, user, listens, states, played } of simulatedUsers(opt, world)) {
     users.push(user);
     perUser.push(listens);
     const chosen = new Set(
@@ -966,9 +960,7 @@ export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
     // The filter consumes no randomness: the listens are the same with or without it. A session start
     // draws a fresh mood, so filtering from the session of the first chosen step loses nothing.
     const filter = new MoodFilter(listener, cat, opt.stylesPerGenre);
-    let from = Math.min(...chosen, listens.length);
-    while (from > 0 && states[from]!.mood !== undefined) from--;
-    for (let i = from; i < listens.length; i++) {
+    for (let i = sessionStartOf(states, Math.min(...chosen, listens.length)); i < listens.length; i++) {
       const state = states[i]!;
       if (chosen.has(i)) {
         const d = listener.distribution(state);
@@ -987,6 +979,38 @@ export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
   // Global time order; ties keep user order (stable sort), so each user's order is preserved.
   const listens = perUser.flat().sort((x, y) => x.timestamp - y.timestamp);
   return { tracks, listens, users, genres, truth: { truthFor: opt.truthFor, mass: opt.truthMass, steps } };
+}
+
+interface WorldCatalogue {
+  cat: Catalogue;
+  tracks: Track[];
+  genres: string[];
+  /** Track ids by catalogue index. */
+  ids: string[];
+}
+
+/** The catalogue of a world's options (deterministic per seed). */
+function catalogueOf(opt: Options): WorldCatalogue {
+  const { cat, tracks, genres } = buildCatalogue(opt, createRng(hashSeed(opt.seed, 'catalogue')));
+  return { cat, tracks, genres, ids: tracks.map((t) => t.trackId) };
+}
+
+/** Each listener of a world in user order: hidden profile, listens and the sampler's states (deterministic). */
+function* simulatedUsers(opt: Options, { cat, tracks, genres, ids }: WorldCatalogue) {
+  const userWidth = String(opt.users).length;
+  for (let u = 0; u < opt.users; u++) {
+    const urng = createRng(hashSeed(opt.seed, 'user', u));
+    const userId = `u${pad(u + 1, userWidth)}`;
+    const { listener, user } = makeListener(opt, cat, genres, tracks, userId, urng);
+    yield { userId, listener, user, ...simulateUser(opt, cat, ids, listener, user, urng) };
+  }
+}
+
+/** Index of the first listen of the session that listen `i` belongs to (the mood is fresh there). */
+function sessionStartOf(states: readonly StepState[], i: number): number {
+  let from = Math.min(i, states.length - 1);
+  while (from > 0 && states[from]!.mood !== undefined) from--;
+  return Math.max(from, 0);
 }
 
 /** The most likely tracks of a dense distribution, most likely first, until `mass` is covered. */
@@ -1312,18 +1336,13 @@ export function generatorAwareHitRate(
 ): number {
   if (!Number.isInteger(k) || k < 1) throw new InvalidOptionError('k', 'an integer >= 1', k);
   const opt = resolveOptions(options);
-  const { cat, tracks, genres } = buildCatalogue(opt, createRng(hashSeed(opt.seed, 'catalogue')));
-  const ids = tracks.map((t) => t.trackId);
+  const world = catalogueOf(opt);
+  const { cat } = world;
   const G = opt.genres;
   const S = opt.stylesPerGenre;
-  const userWidth = String(opt.users).length;
   let hits = 0;
   let cases = 0;
-  for (let u = 0; u < opt.users; u++) {
-    const urng = createRng(hashSeed(opt.seed, 'user', u));
-    const userId = `u${pad(u + 1, userWidth)}`;
-    const { listener, user } = makeListener(opt, cat, genres, tracks, userId, urng);
-    const { listens, states, played } = simulateUser(opt, cat, ids, listener, user, urng);
+  for (const { listener, listens, states, played } of simulatedUsers(opt, world)) {
     const n = listens.length;
     if (n < 2) continue;
     const history = played.slice(0, n - 1);
@@ -1362,9 +1381,7 @@ export function generatorAwareHitRate(
     if (favTracks.length === 0) favTracks.push(history[history.length - 1]!);
     const estimated = new Listener(cat, taste, styles, favArtists, favTracks);
     const filter = new MoodFilter(estimated, cat, S);
-    let from = n - 1;
-    while (from > 0 && states[from]!.mood !== undefined) from--;
-    for (let i = from; i < n - 1; i++) filter.observe(states[i]!, played[i]!);
+    for (let i = sessionStartOf(states, n - 1); i < n - 1; i++) filter.observe(states[i]!, played[i]!);
     // Expected hits under the true next-track distribution (as bestAchievableHitRate counts them): track x
     // is a hit when fewer than k rivals (tracks outside the history, with excludeHistory) score >= d[x].
     const d = filter.predictive(states[n - 1]!);

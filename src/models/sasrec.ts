@@ -777,28 +777,25 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async fitRepeat(cases: readonly EvalCase[]): Promise<RepeatHead> {
-    const saved = this.repeatHead;
-    this.repeatHead = undefined;
     const repeatCases: RepeatCase[] = [];
-    try {
-      for (let s = 0; s < cases.length; s += 256) {
-        const part = cases.slice(s, s + 256);
-        const rows = await this.scoreAll(part.map((c) => c.history));
-        part.forEach((c, i) => {
-          const target = this.vocabulary.index(c.target);
-          const ids = this.indices(c.history);
-          if (target === undefined || ids.length === 0) return;
-          const row = rows[i]!;
-          const history = historyFeatures(ids, this.config.maxlen);
-          repeatCases.push({
-            history,
-            targetItem: history.items.indexOf(target),
-            modelProb: Math.exp(row[target]! - rowLogSumExp(row)),
-          });
+    for (let s = 0; s < cases.length; s += 256) {
+      const part = cases.slice(s, s + 256);
+      const rows = await this.scoreWith(
+        part.map((c) => c.history),
+        undefined,
+      );
+      part.forEach((c, i) => {
+        const target = this.vocabulary.index(c.target);
+        const ids = this.indices(c.history);
+        if (target === undefined || ids.length === 0) return;
+        const row = rows[i]!;
+        const history = historyFeatures(ids, this.config.maxlen);
+        repeatCases.push({
+          history,
+          targetItem: history.items.indexOf(target),
+          modelProb: Math.exp(row[target]! - rowLogSumExp(row)),
         });
-      }
-    } finally {
-      this.repeatHead = saved;
+      });
     }
     if (repeatCases.length === 0)
       throw new InvalidDataError(
@@ -877,6 +874,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]> {
+    return this.scoreWith(histories, this.repeatHead);
+  }
+
+  /** {@link SASRec.scoreAll} with an explicit repeat head (undefined: the transformer's logits alone). */
+  private async scoreWith(
+    histories: readonly (readonly string[])[],
+    head: RepeatHead | undefined,
+  ): Promise<Float32Array[]> {
     if (this.disposed) throw new InvalidDataError('This SASRec model was disposed');
     const { maxlen } = this.config;
     const width = this.vocabulary.size + 1;
@@ -909,7 +914,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         const row = data.slice(b * width, (b + 1) * width);
         row[0] = Number.NEGATIVE_INFINITY;
         // With the repeat head, scores are log P(track | history) of the mixture.
-        if (this.repeatHead) applyRepeatHead(row, historyFeatures(p.all, maxlen), this.repeatHead);
+        if (head) applyRepeatHead(row, historyFeatures(p.all, maxlen), head);
         out[p.i] = row;
       });
     }
@@ -1047,12 +1052,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    */
   static fromContents(contents: ModelContents, dir = '(model)'): SASRec {
     const { repeatHead: savedHead, ...raw } = contents.config as Record<string, unknown>;
-    const repeatHead = savedHead === undefined || savedHead === null ? undefined : parseRepeatHead(savedHead);
-    if (savedHead !== undefined && savedHead !== null && !repeatHead) {
-      throw new InvalidModelFileError(
-        dir,
-        'config.repeatHead is not { gate: number, replayWeight: number, weights: number[4] }',
-      );
+    let repeatHead: RepeatHead | undefined;
+    if (savedHead !== undefined && savedHead !== null) {
+      repeatHead = parseRepeatHead(savedHead);
+      if (!repeatHead) {
+        throw new InvalidModelFileError(
+          dir,
+          'config.repeatHead is not { gate: number, replayWeight: number, weights: number[4] }',
+        );
+      }
     }
     const hp = {
       ...SASREC_DEFAULTS,
