@@ -1,7 +1,9 @@
-// Benchmark tooling: README section replacement and the run-all subset option.
+// Benchmark tooling: README section replacement, the run-all subset option and the ground-truth gap tools.
 import { describe, expect, it } from 'vitest';
 import { selectBenches } from '../bench/run-all.js';
+import { gapDecomposition, targetKinds } from '../bench/truth-gap.js';
 import { replaceSections } from '../bench/update-readme.js';
+import { generateWorld, truthCases } from '../src/data/generate.js';
 
 describe('replaceSections', () => {
   const readme = [
@@ -41,5 +43,52 @@ describe('selectBenches', () => {
     expect(selectBenches(['--only', 'blend,perf'])).toEqual(['perf', 'blend']);
     expect(selectBenches(['--only=long-term'])).toEqual(['long-term']);
     expect(() => selectBenches(['--only', 'perf,nope'])).toThrow(/nope/);
+  });
+});
+
+describe('gapDecomposition', () => {
+  const world = generateWorld({ seed: 3, users: 40, artists: 60 });
+  const cases = truthCases(world, 'test');
+  const ids = world.tracks.map((t) => t.trackId);
+  const index = (t: string) => {
+    const i = ids.indexOf(t);
+    return i < 0 ? undefined : i + 1;
+  };
+  const steps = new Map(world.truth.steps.map((s) => [`${s.userId}|${s.index}`, s]));
+
+  it('gives the ceiling every row when the model is the ceiling, and a constant scorer nothing', () => {
+    const ceilingScores = cases.map((c) => {
+      const row = new Float32Array(ids.length + 1).fill(-1e9);
+      const step = steps.get(`${c.userId}|${c.history.length}`)!;
+      step.filtered.tracks.forEach((t, m) => {
+        row[index(t)!] = Math.log(step.filtered.probs[m]!);
+      });
+      return row;
+    });
+    const d = gapDecomposition(world, cases, { scores: ceilingScores, index }, 10);
+    const hr = (s: string) => d.rows.find((r) => r.swapped === s)!.hr;
+    expect(hr('g, r, q')).toBeGreaterThan(0);
+    for (const r of d.rows) expect(r.hr).toBeCloseTo(hr('g, r, q'), 10);
+    expect(d.hits.model).toEqual(d.hits.ceiling);
+
+    const flat = cases.map(() => new Float32Array(ids.length + 1));
+    const f = gapDecomposition(world, cases, { scores: flat, index }, 10);
+    expect(f.rows.find((r) => r.swapped === 'none')!.hr).toBe(0); // ties count against the model
+    expect(f.rows.find((r) => r.swapped === 'g, r, q')!.hr).toBeCloseTo(hr('g, r, q'), 10);
+    expect(f.rows.find((r) => r.swapped === 'q')!.hr).toBeGreaterThan(0);
+  });
+
+  it('classifies targets by the catalogue and the listener profile', () => {
+    const kinds = targetKinds(world, cases);
+    expect(kinds).toHaveLength(cases.length);
+    kinds.forEach((k, i) => expect(k.replay).toBe(cases[i]!.history.includes(cases[i]!.target)));
+    const artist = new Map(world.tracks.map((t) => [t.trackId, t.artistId]));
+    kinds.forEach((k, i) => {
+      const c = cases[i]!;
+      const sameArtist = artist.get(c.history.at(-1)!) === artist.get(c.target);
+      if (k.kind === 'album next' || k.kind === 'same artist') expect(sameArtist).toBe(true);
+      else expect(sameArtist).toBe(false);
+    });
+    expect(new Set(kinds.map((k) => k.kind)).size).toBeGreaterThan(1);
   });
 });
