@@ -49,6 +49,7 @@ export type {
   LoadListensResult,
   LoadTracksOptions,
   LoadTracksResult,
+  TimestampUnit,
   TrackColumn,
 } from './data/loaders.js';
 export {

@@ -461,4 +461,52 @@ describe('schemas and timestamps', () => {
     expect(parseTimestamp('2023-02-29')).toBeUndefined();
     expect(parseTimestamp('1.5')).toBeUndefined();
   });
+
+  it('reads digits as epoch seconds where milliseconds would be 1970-01-02 to 1973-03-03, or as told', () => {
+    const t = Date.UTC(2024, 0, 1, 10);
+    expect(parseTimestamp(String(t / 1000))).toBe(t); // Last.fm / ListenBrainz style seconds
+    expect(parseTimestamp(String(t))).toBe(t);
+    expect(parseTimestamp('7')).toBe(7); // small synthetic times stay as they are
+    expect(parseTimestamp('99999999')).toBe(99_999_999);
+    expect(parseTimestamp('100000000')).toBe(100_000_000_000);
+    expect(parseTimestamp('99999999999')).toBe(99_999_999_999_000);
+    expect(parseTimestamp('100000000000')).toBe(100_000_000_000);
+    expect(parseTimestamp(String(t / 1000), 'ms')).toBe(t / 1000);
+    expect(parseTimestamp('7', 's')).toBe(7000);
+    expect(parseTimestamp(String(t), 's')).toBe(t * 1000);
+  });
+
+  it('loads a file of epoch seconds as the right dates, and names the option and the unit in errors', async () => {
+    const t = Date.UTC(2024, 0, 1, 10) / 1000;
+    const file = path.join(tmp, 'seconds.csv');
+    fs.writeFileSync(file, `user_id,track_id,timestamp\nu1,t1,${t}\nu1,t2,${t + 180}\n`);
+    const auto = await loadListens(file);
+    expect(auto.listens.map((l) => new Date(l.timestamp).toISOString())).toEqual([
+      '2024-01-01T10:00:00.000Z',
+      '2024-01-01T10:03:00.000Z',
+    ]);
+    expect((await loadListens(file, { timestampUnit: 's' })).listens).toEqual(auto.listens);
+    expect((await loadListens(file, { timestampUnit: 'ms' })).listens[0]!.timestamp).toBe(t);
+    const ms = path.join(tmp, 'millis.csv');
+    fs.writeFileSync(ms, `user_id,track_id,timestamp\nu1,t1,${t * 1000}\n`);
+    await expect(loadListens(ms, { timestampUnit: 's' })).rejects.toThrow(/timestampUnit: 's'/);
+    await expect(loadListens(file, { timestampUnit: 'seconds' as unknown as 's' })).rejects.toThrow(
+      InvalidOptionError,
+    );
+    await expect(loadListens(file, { timestampUnit: 'seconds' as unknown as 's' })).rejects.toThrow(
+      /timestampUnit/,
+    );
+  });
+
+  it('writes the few millisecond times that would read as seconds in ISO 8601, so they round-trip', async () => {
+    const listens: Listen[] = [
+      { userId: 'u1', trackId: 't1', timestamp: 100_000_000 },
+      { userId: 'u1', trackId: 't2', timestamp: 99_999_999_999 },
+      { userId: 'u1', trackId: 't3', timestamp: 100_000_000_000 },
+    ];
+    expect(listensToCsv(listens)).toContain('u1,t1,1970-01-02T03:46:40.000Z,');
+    const file = path.join(tmp, 'ambiguous.csv');
+    await saveListens(file, listens);
+    expect((await loadListens(file)).listens).toStrictEqual(listens);
+  });
 });

@@ -155,7 +155,9 @@ function toCsv(fields: readonly string[], rows: string[][]): string {
 }
 
 /**
- * Serialises listens to canonical CSV text (the exact bytes {@link saveListens} writes).
+ * Serialises listens to canonical CSV text (the exact bytes {@link saveListens} writes). Timestamps are epoch
+ * milliseconds, except the rare ones that {@link parseTimestamp} would read as seconds (between 1970-01-02
+ * and 1973-03-03), which are written in ISO 8601 so that loading gives back the same listens.
  *
  * @example
  * ```ts
@@ -167,7 +169,9 @@ export function listensToCsv(listens: readonly Listen[]): string {
   const rows = listens.map((l) => [
     l.userId,
     l.trackId,
-    String(l.timestamp),
+    l.timestamp >= AUTO_SECONDS_FROM && l.timestamp < AUTO_SECONDS_BELOW
+      ? new Date(l.timestamp).toISOString()
+      : String(l.timestamp),
     opt(l.msPlayed),
     opt(l.durationMs),
     opt(l.skipLevel),
@@ -205,8 +209,8 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  * Writes listens as canonical CSV, atomically (temporary file in the same directory, then rename).
  *
  * Columns: `user_id,track_id,timestamp,ms_played,duration_ms,skip_level,reason_end,saved,context,session_id`;
- * `timestamp` is epoch milliseconds, absent optional fields are empty, `saved` is `true`/`false`, fields are
- * quoted only when needed, lines end with `\n`. The output is byte-identical for identical input.
+ * `timestamp` is epoch milliseconds (ISO 8601 for the few that would read back as seconds, see
+ * {@link listensToCsv}), absent optional fields are empty, `saved` is `true`/`false`, fields are quoted only when needed, lines end with `\n`. The output is byte-identical for identical input.
  * Every listen is validated first ({@link ListenSchema}); nothing is written when one is invalid.
  *
  * @throws {InvalidDataError} when a listen is invalid.
@@ -267,6 +271,11 @@ export interface LoadListensOptions {
   columns?: Partial<Record<ListenColumn, string>>;
   /** `'throw'` (default): any invalid row throws {@link InvalidDataError}. `'skip'`: invalid rows are skipped and returned in `issues`. */
   onInvalidRow?: InvalidRowPolicy;
+  /**
+   * Unit of digits-only timestamps (see {@link parseTimestamp}): `'auto'` (default) reads values from
+   * 10^8 up to 10^11 as epoch seconds and the rest as epoch milliseconds; `'ms'` and `'s'` force a unit.
+   */
+  timestampUnit?: TimestampUnit;
 }
 
 /** Result of {@link loadListens}. */
@@ -342,6 +351,13 @@ function validatePolicy(policy: unknown): InvalidRowPolicy {
   if (policy !== 'throw' && policy !== 'skip')
     throw new InvalidOptionError('onInvalidRow', "'throw' or 'skip'", policy);
   return policy;
+}
+
+function validateUnit(unit: unknown): TimestampUnit {
+  if (unit === undefined) return 'auto';
+  if (unit !== 'auto' && unit !== 'ms' && unit !== 's')
+    throw new InvalidOptionError('timestampUnit', "'auto', 'ms' or 's'", unit);
+  return unit;
 }
 
 function validateColumns(columns: unknown, allowed: readonly string[]): Map<string, string> {
@@ -520,21 +536,46 @@ const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /**
- * Parses a timestamp: epoch milliseconds (digits only) or ISO 8601 (`YYYY-MM-DD`, optional `THH:MM[:SS[.fff]]`,
- * optional `Z` or `±HH[:MM]`; no zone means UTC). Returns undefined when it is neither.
+ * Unit of a digits-only timestamp: `'ms'` (epoch milliseconds), `'s'` (epoch seconds, as Last.fm's and
+ * ListenBrainz's exports write them) or `'auto'`.
+ *
+ * @example
+ * ```ts
+ * const unit: TimestampUnit = 's';
+ * ```
+ */
+export type TimestampUnit = 'auto' | 'ms' | 's';
+
+/** Digits-only values in `[AUTO_SECONDS_FROM, AUTO_SECONDS_BELOW)` are epoch seconds under `'auto'`. */
+const AUTO_SECONDS_FROM = 1e8; // 1973-03-03 in seconds; as milliseconds, the second day of 1970
+const AUTO_SECONDS_BELOW = 1e11; // the year 5138 in seconds; as milliseconds, 1973-03-03
+
+/**
+ * Parses a timestamp to epoch milliseconds: digits only (epoch milliseconds or seconds, see `unit`) or ISO
+ * 8601 (`YYYY-MM-DD`, optional `THH:MM[:SS[.fff]]`, optional `Z` or `±HH[:MM]`; no zone means UTC).
+ * Returns undefined when it is neither.
+ *
+ * With `unit: 'auto'` (default), a digits-only value from 10^8 up to 10^11 is read as epoch seconds: as
+ * milliseconds it would fall between 1970-01-02 and 1973-03-03, which no listening log holds, while epoch
+ * seconds of any date from 1973 on land there. Larger values are milliseconds, and smaller ones (synthetic
+ * or positional times) are kept as they are.
  *
  * @example
  * ```ts
  * parseTimestamp('2024-01-01T10:00:00Z'); // 1704103200000
- * parseTimestamp('1704103200000');        // 1704103200000
+ * parseTimestamp('1704103200000');        // 1704103200000 (milliseconds)
+ * parseTimestamp('1704103200');           // 1704103200000 (seconds, read by 'auto')
+ * parseTimestamp('1704103200', 'ms');     // 1704103200 (forced: 1970-01-20)
  * parseTimestamp('yesterday');            // undefined
  * ```
  */
-export function parseTimestamp(text: string): number | undefined {
+export function parseTimestamp(text: string, unit: TimestampUnit = 'auto'): number | undefined {
   const s = text.trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    return Number.isSafeInteger(n) ? n : undefined;
+    if (!Number.isSafeInteger(n)) return undefined;
+    const seconds = unit === 's' || (unit === 'auto' && n >= AUTO_SECONDS_FROM && n < AUTO_SECONDS_BELOW);
+    return seconds ? (Number.isSafeInteger(n * 1000) ? n * 1000 : undefined) : n;
   }
   const m = ISO_RE.exec(s);
   if (!m) return undefined;
@@ -563,16 +604,31 @@ export function parseTimestamp(text: string): number | undefined {
   return t - offset;
 }
 
-function timestampField(column: string, text: string, latest: number): number {
-  const t = parseTimestamp(text);
+/** How a loader reads times: the latest acceptable time and the unit of digits-only timestamps. */
+interface TimeRules {
+  latest: number;
+  unit: TimestampUnit;
+}
+
+function timestampField(column: string, text: string, time: TimeRules): number {
+  const t = parseTimestamp(text, time.unit);
   if (t === undefined) {
+    const digits =
+      time.unit === 'auto'
+        ? 'epoch milliseconds or seconds'
+        : time.unit === 's'
+          ? 'epoch seconds'
+          : 'epoch milliseconds';
     fail(
       column,
       text,
-      'an ISO 8601 date-time (e.g. 2024-01-31T18:05:00Z) or epoch milliseconds (a non-negative integer)',
+      `an ISO 8601 date-time (e.g. 2024-01-31T18:05:00Z) or ${digits} (a non-negative integer)`,
     );
   }
-  if (t > latest) fail(column, text, 'a time not in the future (at most 1 day after now)');
+  if (t > time.latest) {
+    const hint = time.unit === 's' ? "; with timestampUnit: 's', digits are read as epoch seconds" : '';
+    fail(column, text, `a time not in the future (at most 1 day after now)${hint}`);
+  }
   return t;
 }
 
@@ -772,12 +828,12 @@ async function loadCsvListens<C extends string>(
 function buildCanonicalListen(
   get: Getter<ListenColumn>,
   col: (name: ListenColumn) => string,
-  latest: number,
+  time: TimeRules,
 ): Listen {
   const listen: Listen = {
     userId: requiredText(col('user_id'), get('user_id')),
     trackId: requiredText(col('track_id'), get('track_id')),
-    timestamp: timestampField(col('timestamp'), get('timestamp'), latest),
+    timestamp: timestampField(col('timestamp'), get('timestamp'), time),
   };
   const msPlayed = optionalInt(col('ms_played'), get('ms_played'));
   if (msPlayed !== undefined) listen.msPlayed = msPlayed;
@@ -810,7 +866,7 @@ const MSSD_COLUMNS = [
 ] as const;
 type MssdColumn = (typeof MSSD_COLUMNS)[number];
 
-function buildMssdListen(get: Getter<MssdColumn>, latest: number): Listen {
+function buildMssdListen(get: Getter<MssdColumn>, time: TimeRules): Listen {
   const session = requiredText('session_id', get('session_id'));
   const trackId = requiredText('track_id_clean', get('track_id_clean'));
   const posText = get('session_position').trim();
@@ -819,7 +875,7 @@ function buildMssdListen(get: Getter<MssdColumn>, latest: number): Listen {
   }
   const dateText = get('date').trim();
   if (!/^\d{4}-\d{2}-\d{2}$/.test(dateText)) fail('date', get('date'), 'a date YYYY-MM-DD');
-  const day = timestampField('date', dateText, latest);
+  const day = timestampField('date', dateText, time);
   const s1 = requiredBool('skip_1', get('skip_1'));
   const s2 = requiredBool('skip_2', get('skip_2'));
   const s3 = requiredBool('skip_3', get('skip_3'));
@@ -838,7 +894,7 @@ function buildMssdListen(get: Getter<MssdColumn>, latest: number): Listen {
   return listen;
 }
 
-async function loadLastfm(file: string, c: Collector<Listen>, latest: number): Promise<void> {
+async function loadLastfm(file: string, c: Collector<Listen>, time: TimeRules): Promise<void> {
   const dups = new DuplicateIndex(c.items);
   const lines: number[] = [];
   await streamLines(file, (text, line) => {
@@ -855,9 +911,16 @@ async function loadLastfm(file: string, c: Collector<Listen>, latest: number): P
             '6 tab-separated fields: userid, timestamp, artid, artname, traid, traname',
           );
         }
-        const [user, time, , artname, traid, traname] = f as [string, string, string, string, string, string];
+        const [user, stamp, , artname, traid, traname] = f as [
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+        ];
         const userId = requiredText('userid', user);
-        const timestamp = timestampField('timestamp', time, latest);
+        const timestamp = timestampField('timestamp', stamp, time);
         let trackId = traid.trim();
         if (trackId === '') {
           if (traname.trim() === '') fail('traname', traname, 'a track name when traid is empty');
@@ -914,8 +977,9 @@ function finish<T>(c: Collector<T>, what: string): void {
  * Formats:
  * - `'listens-csv'` (default): the canonical CSV written by {@link saveListens}. Required columns
  *   `user_id, track_id, timestamp`; optional `ms_played, duration_ms, skip_level, reason_end, saved, context,
- *   session_id` (empty = absent). `timestamp` is ISO 8601 (no zone = UTC) or epoch milliseconds. Other header
- *   names map in with `columns`. Extra columns are ignored.
+ *   session_id` (empty = absent). `timestamp` is ISO 8601 (no zone = UTC) or digits: epoch milliseconds, or
+ *   epoch seconds from 10^8 up to 10^11 (see {@link parseTimestamp} and `timestampUnit`). Other header names
+ *   map in with `columns`. Extra columns are ignored.
  * - `'lastfm-1k'`: Last.fm 1K TSV without header (`userid \t timestamp \t artid \t artname \t traid \t traname`).
  *   The track id is `traid`, or `"artname - traname"` when `traid` is empty.
  * - `'mssd'`: Spotify Music Streaming Sessions Dataset log CSV. It has no user id, so `userId` and `sessionId` are
@@ -933,7 +997,8 @@ function finish<T>(c: Collector<T>, what: string): void {
  * and each is returned in `issues`. A missing file, a directory, an empty file, a header with no rows or a
  * missing required column always throw. A UTF-8 BOM and CRLF line endings are handled. Blank lines are ignored.
  *
- * @throws {InvalidOptionError} for an unknown `format`, `onInvalidRow` or `columns` entry (checked before reading).
+ * @throws {InvalidOptionError} for an unknown `format`, `onInvalidRow`, `timestampUnit` or `columns` entry (checked
+ *   before reading).
  * @throws {InvalidDataError} for unreadable or invalid data.
  * @example
  * ```ts
@@ -967,16 +1032,16 @@ export async function loadListens(
   }
   await checkFile(file);
   const c = new Collector<Listen>(file, policy);
-  const latest = Date.now() + DAY_MS;
+  const time: TimeRules = { latest: Date.now() + DAY_MS, unit: validateUnit(options.timestampUnit) };
   if (format === 'listens-csv') {
     await loadCsvListens(file, c, LISTEN_COLUMNS, ['user_id', 'track_id', 'timestamp'], mapping, (get, col) =>
-      buildCanonicalListen(get, col, latest),
+      buildCanonicalListen(get, col, time),
     );
   } else if (format === 'mssd') {
     await loadCsvListens(file, c, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map(), (get) =>
-      buildMssdListen(get, latest),
+      buildMssdListen(get, time),
     );
-  } else if (format === 'lastfm-1k') await loadLastfm(file, c, latest);
+  } else if (format === 'lastfm-1k') await loadLastfm(file, c, time);
   else await loadSequences(file, c);
   finish(c, 'row');
   return { listens: c.items, issues: c.issues, rows: c.rows };
