@@ -9,6 +9,7 @@ import {
   type GenerateOptions,
   generateWorld,
   generatorAwareHitRate,
+  tracksOnlyHitRate,
   truthCases,
 } from '../src/data/generate.js';
 import { writeShippedData } from '../src/data/make-data.js';
@@ -266,6 +267,17 @@ describe('ground truth', () => {
     expect(learner).toBeGreaterThan(0.5 * ceiling);
     expect(learner).toBeLessThan(ceiling + 0.01);
     expect(() => generatorAwareHitRate(options, 0)).toThrow(/`k`/);
+  });
+
+  it('an observer of track ids alone (no skips, no session starts) lands just under the ceiling', () => {
+    const options = { ...SMALL, users: 80 };
+    const w = generateWorld(options);
+    const ceiling = bestAchievableHitRate(w.truth, truthCases(w, 'test'), 10, { excludeHistory: false });
+    const tracksOnly = tracksOnlyHitRate(options, 10, { excludeHistory: false });
+    expect(tracksOnly).toBe(tracksOnlyHitRate(options, 10, { excludeHistory: false })); // deterministic
+    expect(tracksOnly).toBeGreaterThan(0.8 * ceiling);
+    expect(tracksOnly).toBeLessThan(ceiling + 0.02);
+    expect(() => tracksOnlyHitRate(options, 0)).toThrow(/`k`/);
   });
 
   it('bounds hit rate: bestAchievableHitRate is in (0, 1] and grows with k', () => {

@@ -1320,7 +1320,8 @@ export function truthCases(world: GeneratedWorld, which: 'test' | 'validation' =
  * last listen) of a learner that knows the generator's exact structure and catalogue (clusters, artists,
  * album order, popularity) but, like any recommender, must estimate each listener's profile from their
  * history: taste from per-cluster play shares, favourite artists from the most played artists, the heavy
- * rotation from tracks played at least twice. It then runs the same mood filter as the ceiling. The gap
+ * rotation from tracks played at least twice. It then runs the same mood filter as the ceiling, on the same
+ * log (skip levels and session starts included; see {@link tracksOnlyHitRate} for what those are worth). The gap
  * between it and `bestAchievableHitRate` is what not knowing the profile costs even a learner that knows
  * the generator; the estimates are simple plug-ins, so a cleverer learner could do somewhat better.
  *
@@ -1382,22 +1383,85 @@ export function generatorAwareHitRate(
     const estimated = new Listener(cat, taste, styles, favArtists, favTracks);
     const filter = new MoodFilter(estimated, cat, S);
     for (let i = sessionStartOf(states, n - 1); i < n - 1; i++) filter.observe(states[i]!, played[i]!);
-    // Expected hits under the true next-track distribution (as bestAchievableHitRate counts them): track x
-    // is a hit when fewer than k rivals (tracks outside the history, with excludeHistory) score >= d[x].
     const d = filter.predictive(states[n - 1]!);
-    const truth = listener.distribution(states[n - 1]!);
-    const seen = excludeHistory ? new Set(history) : undefined;
-    const rivals: number[] = [];
-    for (let j = 0; j < d.length; j++) if (!seen?.has(j)) rivals.push(d[j]!);
-    rivals.sort((x, y) => y - x);
-    let expected = 0;
-    for (let x = 0; x < d.length; x++) {
-      if (truth[x]! === 0) continue;
-      const rank = countAtLeast(rivals, d[x]!) - (seen?.has(x) ? 0 : 1) + 1;
-      if (rank <= k) expected += truth[x]!;
-    }
     cases++;
-    hits += expected;
+    hits += expectedHits(d, listener.distribution(states[n - 1]!), history, excludeHistory, k);
+  }
+  return cases ? hits / cases : Number.NaN;
+}
+
+/**
+ * Expected hits at k of ranking by `scores` when the next track follows `truth` (as bestAchievableHitRate
+ * counts them): track x is a hit when fewer than k rivals (tracks outside the history, with
+ * excludeHistory) score >= scores[x].
+ */
+function expectedHits(
+  scores: Float64Array,
+  truth: Float64Array,
+  history: readonly number[],
+  excludeHistory: boolean,
+  k: number,
+): number {
+  const seen = excludeHistory ? new Set(history) : undefined;
+  const rivals: number[] = [];
+  for (let j = 0; j < scores.length; j++) if (!seen?.has(j)) rivals.push(scores[j]!);
+  rivals.sort((x, y) => y - x);
+  let expected = 0;
+  for (let x = 0; x < scores.length; x++) {
+    if (truth[x]! === 0) continue;
+    const rank = countAtLeast(rivals, scores[x]!) - (seen?.has(x) ? 0 : 1) + 1;
+    if (rank <= k) expected += truth[x]!;
+  }
+  return expected;
+}
+
+/** Listens before the test listen that {@link tracksOnlyHitRate}'s filter reads (the mood forgets fast). */
+const TRACKS_ONLY_CONTEXT = 40;
+
+/**
+ * A diagnostic for the ground-truth ceiling, used by `bench/next-track.ts`: the test HR@k (each user's last
+ * listen) of the mood filter run by an observer that, like a recommender, sees only the track ids.
+ * It knows the generator and the listener's profile, as the ceiling does, but not the skip levels or session
+ * starts the ceiling's filter reads. In their place it uses the listener's average chance of a fresh mood
+ * per listen, over the last 40 listens. This replacement is an approximation, so the result lies at or below
+ * the exact best for track ids alone; that best lies between this value and `bestAchievableHitRate`.
+ * Expected hits are counted under the sampler's true distribution.
+ *
+ * @example
+ * ```ts
+ * const hr = tracksOnlyHitRate({ users: 100 }, 10, { excludeHistory: false });
+ * ```
+ */
+export function tracksOnlyHitRate(
+  options: GenerateOptions,
+  k: number,
+  { excludeHistory = true }: { excludeHistory?: boolean } = {},
+): number {
+  if (!Number.isInteger(k) || k < 1) throw new InvalidOptionError('k', 'an integer >= 1', k);
+  const opt = resolveOptions(options);
+  const world = catalogueOf(opt);
+  let hits = 0;
+  let cases = 0;
+  for (const { listener, listens, states, played } of simulatedUsers(opt, world)) {
+    const n = listens.length;
+    if (n < 2) continue;
+    // The listener's average chance that a listen starts a fresh mood (a session start or a switch).
+    let fresh = 0;
+    for (const st of states) fresh += st.mood === undefined ? 1 : st.switchProb;
+    const rate = fresh / n;
+    const from = Math.max(0, n - 1 - TRACKS_ONLY_CONTEXT);
+    const someMood = states.find((st) => st.mood !== undefined)?.mood;
+    // What the observer sees of step i: the previous track only; a fresh mood at the first step it reads.
+    const seen = (i: number): StepState => ({
+      mood: i === from ? undefined : someMood,
+      prev: states[i]!.prev,
+      switchProb: rate,
+    });
+    const filter = new MoodFilter(listener, world.cat, opt.stylesPerGenre);
+    for (let i = from; i < n - 1; i++) filter.observe(seen(i), played[i]!);
+    const d = filter.predictive(seen(n - 1));
+    cases++;
+    hits += expectedHits(d, listener.distribution(states[n - 1]!), played.slice(0, n - 1), excludeHistory, k);
   }
   return cases ? hits / cases : Number.NaN;
 }
