@@ -1335,17 +1335,10 @@ export function generatorAwareHitRate(
   k: number,
   { excludeHistory = true }: { excludeHistory?: boolean } = {},
 ): number {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidOptionError('k', 'an integer >= 1', k);
-  const opt = resolveOptions(options);
-  const world = catalogueOf(opt);
-  const { cat } = world;
-  const G = opt.genres;
-  const S = opt.stylesPerGenre;
-  let hits = 0;
-  let cases = 0;
-  for (const { listener, listens, states, played } of simulatedUsers(opt, world)) {
-    const n = listens.length;
-    if (n < 2) continue;
+  return testHitRate(options, k, excludeHistory, ({ states, played }, opt, { cat }) => {
+    const G = opt.genres;
+    const S = opt.stylesPerGenre;
+    const n = played.length;
     const history = played.slice(0, n - 1);
     // Plug-in profile from the history.
     const clusterCount = new Float64Array(cat.clusters).fill(0.5);
@@ -1383,9 +1376,34 @@ export function generatorAwareHitRate(
     const estimated = new Listener(cat, taste, styles, favArtists, favTracks);
     const filter = new MoodFilter(estimated, cat, S);
     for (let i = sessionStartOf(states, n - 1); i < n - 1; i++) filter.observe(states[i]!, played[i]!);
-    const d = filter.predictive(states[n - 1]!);
+    return filter.predictive(states[n - 1]!);
+  });
+}
+
+type SimulatedUser = ReturnType<typeof simulatedUsers> extends Generator<infer U> ? U : never;
+
+/**
+ * Mean expected hits at k on each simulated user's last listen (users with at least 2 listens) when the
+ * tracks are ranked by `predict`'s scores and the next track follows the sampler's true distribution.
+ */
+function testHitRate(
+  options: GenerateOptions,
+  k: number,
+  excludeHistory: boolean,
+  predict: (user: SimulatedUser, opt: Options, world: WorldCatalogue) => Float64Array,
+): number {
+  if (!Number.isInteger(k) || k < 1) throw new InvalidOptionError('k', 'an integer >= 1', k);
+  const opt = resolveOptions(options);
+  const world = catalogueOf(opt);
+  let hits = 0;
+  let cases = 0;
+  for (const user of simulatedUsers(opt, world)) {
+    const n = user.played.length;
+    if (n < 2) continue;
+    const scores = predict(user, opt, world);
+    const truth = user.listener.distribution(user.states[n - 1]!);
+    hits += expectedHits(scores, truth, user.played.slice(0, n - 1), excludeHistory, k);
     cases++;
-    hits += expectedHits(d, listener.distribution(states[n - 1]!), history, excludeHistory, k);
   }
   return cases ? hits / cases : Number.NaN;
 }
@@ -1437,14 +1455,8 @@ export function tracksOnlyHitRate(
   k: number,
   { excludeHistory = true }: { excludeHistory?: boolean } = {},
 ): number {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidOptionError('k', 'an integer >= 1', k);
-  const opt = resolveOptions(options);
-  const world = catalogueOf(opt);
-  let hits = 0;
-  let cases = 0;
-  for (const { listener, listens, states, played } of simulatedUsers(opt, world)) {
-    const n = listens.length;
-    if (n < 2) continue;
+  return testHitRate(options, k, excludeHistory, ({ listener, states, played }, opt, { cat }) => {
+    const n = played.length;
     // The listener's average chance that a listen starts a fresh mood (a session start or a switch).
     let fresh = 0;
     for (const st of states) fresh += st.mood === undefined ? 1 : st.switchProb;
@@ -1457,11 +1469,8 @@ export function tracksOnlyHitRate(
       prev: states[i]!.prev,
       switchProb: rate,
     });
-    const filter = new MoodFilter(listener, world.cat, opt.stylesPerGenre);
+    const filter = new MoodFilter(listener, cat, opt.stylesPerGenre);
     for (let i = from; i < n - 1; i++) filter.observe(seen(i), played[i]!);
-    const d = filter.predictive(seen(n - 1));
-    cases++;
-    hits += expectedHits(d, listener.distribution(states[n - 1]!), played.slice(0, n - 1), excludeHistory, k);
-  }
-  return cases ? hits / cases : Number.NaN;
+    return filter.predictive(seen(n - 1));
+  });
 }

@@ -169,9 +169,7 @@ export function listensToCsv(listens: readonly Listen[]): string {
   const rows = listens.map((l) => [
     l.userId,
     l.trackId,
-    l.timestamp >= AUTO_SECONDS_FROM && l.timestamp < AUTO_SECONDS_BELOW
-      ? new Date(l.timestamp).toISOString()
-      : String(l.timestamp),
+    autoReadsSeconds(l.timestamp) ? new Date(l.timestamp).toISOString() : String(l.timestamp),
     opt(l.msPlayed),
     opt(l.durationMs),
     opt(l.skipLevel),
@@ -210,7 +208,8 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  *
  * Columns: `user_id,track_id,timestamp,ms_played,duration_ms,skip_level,reason_end,saved,context,session_id`;
  * `timestamp` is epoch milliseconds (ISO 8601 for the few that would read back as seconds, see
- * {@link listensToCsv}), absent optional fields are empty, `saved` is `true`/`false`, fields are quoted only when needed, lines end with `\n`. The output is byte-identical for identical input.
+ * {@link listensToCsv}), absent optional fields are empty, `saved` is `true`/`false`, fields are quoted only
+ * when needed, lines end with `\n`. The output is byte-identical for identical input.
  * Every listen is validated first ({@link ListenSchema}); nothing is written when one is invalid.
  *
  * @throws {InvalidDataError} when a listen is invalid.
@@ -550,6 +549,11 @@ export type TimestampUnit = 'auto' | 'ms' | 's';
 const AUTO_SECONDS_FROM = 1e8; // 1973-03-03 in seconds; as milliseconds, the second day of 1970
 const AUTO_SECONDS_BELOW = 1e11; // the year 5138 in seconds; as milliseconds, 1973-03-03
 
+/** Whether `'auto'` reads these digits as epoch seconds. */
+function autoReadsSeconds(n: number): boolean {
+  return n >= AUTO_SECONDS_FROM && n < AUTO_SECONDS_BELOW;
+}
+
 /**
  * Parses a timestamp to epoch milliseconds: digits only (epoch milliseconds or seconds, see `unit`) or ISO
  * 8601 (`YYYY-MM-DD`, optional `THH:MM[:SS[.fff]]`, optional `Z` or `±HH[:MM]`; no zone means UTC).
@@ -574,7 +578,7 @@ export function parseTimestamp(text: string, unit: TimestampUnit = 'auto'): numb
   if (/^\d+$/.test(s)) {
     const n = Number(s);
     if (!Number.isSafeInteger(n)) return undefined;
-    const seconds = unit === 's' || (unit === 'auto' && n >= AUTO_SECONDS_FROM && n < AUTO_SECONDS_BELOW);
+    const seconds = unit === 's' || (unit === 'auto' && autoReadsSeconds(n));
     return seconds ? (Number.isSafeInteger(n * 1000) ? n * 1000 : undefined) : n;
   }
   const m = ISO_RE.exec(s);
