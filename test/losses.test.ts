@@ -8,6 +8,8 @@ import {
   epochBatches,
   makeBatch,
   NegativeSampler,
+  playCountBucket,
+  playCountBuckets,
 } from '../src/train/batches.js';
 import {
   AUTO_CE_MAX_ITEMS,
@@ -16,12 +18,15 @@ import {
   chunkedLogSumExp,
   fullSoftmaxTerms,
   gbceBeta,
+  historyBiasedLogp,
   logSumExp,
   resolveLoss,
   sampledSoftmaxTerms,
   unlikelihood,
   weightedLoss,
 } from '../src/train/losses.js';
+import { HISTORY_BIAS_FEATURES, historyCandidates } from '../src/models/repeat.js';
+import { splitSeqBatch } from '../src/train/parallel.js';
 import { createRng } from '../src/util/random.js';
 
 function randn(shape: number[], seed: number): tf.Tensor {
@@ -158,6 +163,77 @@ describe('full-softmax cross-entropy', () => {
   });
 });
 
+describe('history-biased softmax', () => {
+  it('equals the softmax of the explicitly biased logits, in value and gradients', () => {
+    const M = 4;
+    const V = 9;
+    const d = 5;
+    const F = 3;
+    const k = 3;
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const h = randn([M, d], 11) as tf.Tensor2D;
+      const table = randn([V + 1, d], 12) as tf.Tensor2D;
+      const coef = randn([M, F], 13) as tf.Tensor2D;
+      const targetIds = [2, 5, 9, 1];
+      // Row 0's history holds its target; row 3 has one entry and padding; row 2 none.
+      const items = [
+        [2, 4, 7],
+        [1, 3, 6],
+        [0, 0, 0],
+        [8, 0, 0],
+      ];
+      const featuresData = Float32Array.from({ length: M * k * F }, (_, i) => ((i * 7) % 5) / 3 - 0.4);
+      const history = {
+        items: tf.tensor2d(items.flat(), [M, k], 'int32'),
+        mask: tf.tensor2d(items.flat().map((x) => (x > 0 ? 1 : 0)), [M, k]),
+        isTarget: tf.tensor2d(items.flatMap((row, m) => row.map((x) => (x === targetIds[m] ? 1 : 0))), [M, k]),
+        features: tf.tensor3d(featuresData, [M, k, F]),
+      };
+      const targets = tf.tensor1d(targetIds, 'int32');
+      const ours = tf.valueAndGrads((hh: tf.Tensor, tt: tf.Tensor, cc: tf.Tensor) => {
+        const terms = fullSoftmaxTerms(hh as tf.Tensor2D, tt as tf.Tensor2D, targets, {
+          history: { tensors: history, coef: cc as tf.Tensor2D },
+        });
+        return tf.sum(terms.pos) as tf.Scalar;
+      })([h, table, coef]);
+      // Reference: add each entry's bias to a dense [M, V] logits matrix, then log-softmax.
+      const reference = tf.valueAndGrads((hh: tf.Tensor, tt: tf.Tensor, cc: tf.Tensor) => {
+        const logits = tf.matMul(hh, (tt as tf.Tensor2D).slice([1, 0], [V, d]), false, true); // [M, V]
+        const c = cc as tf.Tensor2D;
+        const rows: tf.Tensor[] = [];
+        for (let m = 0; m < M; m++) {
+          let row = logits.slice([m, 0], [1, V]);
+          items[m]!.forEach((x, j) => {
+            if (x === 0) return;
+            const f = tf.tensor2d(featuresData.slice((m * k + j) * F, (m * k + j + 1) * F), [F, 1]);
+            const b = tf.matMul(c.slice([m, 0], [1, F]), f); // [1, 1]
+            row = tf.add(row, tf.mul(b, tf.oneHot(tf.tensor1d([x - 1], 'int32'), V)));
+          });
+          rows.push(row);
+        }
+        const logp = tf.logSoftmax(tf.concat(rows, 0));
+        const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targetIds.map((t) => t - 1), 'int32'), V)), 1);
+        return tf.neg(tf.sum(picked)) as tf.Scalar;
+      })([h, table, coef]);
+      expect(Math.abs(ours.value.dataSync()[0]! - reference.value.dataSync()[0]!)).toBeLessThan(1e-4);
+      for (let i = 0; i < 3; i++) expect(maxAbsDiff(ours.grads[i]!, reference.grads[i]!)).toBeLessThan(1e-4);
+      // With zero coefficients it is the plain softmax.
+      const plain = fullSoftmaxTerms(h, table, targets);
+      const zero = historyBiasedLogp(
+        h,
+        table,
+        tf.neg(plain.pos) as tf.Tensor1D,
+        tf.zeros([M]) as tf.Tensor1D,
+        history,
+        tf.zeros([M, F]) as tf.Tensor2D,
+      );
+      expect(maxAbsDiff(zero, tf.neg(plain.pos))).toBeLessThan(1e-5);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('loss auto', () => {
   it('is full softmax up to the catalogue threshold and sampled softmax beyond it; named losses pass through', () => {
     expect(AUTO_CE_MAX_ITEMS).toBe(20_000);
@@ -273,6 +349,57 @@ describe('batches', () => {
       [4, 5, 6, 7],
       [8, 9],
     ]);
+  });
+
+  it('buckets play counts by log2 and counts plays over the whole sequence, not just the window', () => {
+    expect([0, 1, 2, 3, 4, 7, 8, 63, 64, 1000].map(playCountBucket)).toEqual([0, 1, 2, 2, 3, 3, 4, 6, 7, 7]);
+    expect([...playCountBuckets([7, 3, 7, 7, 7])]).toEqual([1, 1, 2, 2, 3]);
+    const w = buildWindows(new Map([['u', Int32Array.of(5, 5, 5, 1, 5)]]), { maxlen: 2, maxWindowsPerUser: 1 });
+    expect([...w[0]!.items]).toEqual([5, 1, 5]);
+    expect([...w[0]!.plays]).toEqual([2, 1, 3]); // the window's first 5 is the third play
+  });
+
+  it('history candidates: most played first, recency breaks ties, features per HISTORY_BIAS_FEATURES', () => {
+    const F = HISTORY_BIAS_FEATURES.length;
+    const c = historyCandidates([3, 5, 3, 9, 5, 5], 6, 2);
+    expect(c.items).toEqual([5, 3, 9]);
+    expect([...c.features.slice(0, F)].map((x) => Number(x.toFixed(4)))).toEqual([
+      1,
+      Number(Math.log(3).toFixed(4)),
+      0,
+      1,
+      1,
+    ]);
+    expect([...c.features.slice(F, 2 * F)].map((x) => Number(x.toFixed(4)))).toEqual([
+      1,
+      Number(Math.log(2).toFixed(4)),
+      Number(Math.log1p(3).toFixed(4)),
+      0,
+      0,
+    ]);
+    expect(historyCandidates([3, 5, 3, 9, 5, 5], 4, 2, 1).items).toEqual([3]); // prefix of 4, limit 1
+  });
+
+  it('history entries follow each target row, padded per row, and split with their rows', () => {
+    const w = buildWindows(new Map([['u', Int32Array.of(4, 2, 4, 3, 4)]]), { maxlen: 3, maxWindowsPerUser: 2 });
+    const sampler = new NegativeSampler(Float64Array.of(0, 1, 1, 1, 1));
+    const b = makeBatch(w, { kind: 'none' }, sampler, createRng(1), { window: 3, limit: 2 });
+    const M = b.rows.length;
+    const { k } = b.history;
+    expect(k).toBe(2);
+    // Rows in order: window [2, 4, 3, 4] targets 4, 3, 4; window [4, 2] target 2.
+    expect([...b.targets]).toEqual([4, 3, 4, 2]);
+    const entries = (m: number) => [...b.history.items.slice(m * k, (m + 1) * k)];
+    expect(entries(0)).toEqual([2, 4]); // prefix 4 2: one play each, the most recent first
+    expect(entries(1)).toEqual([4, 2]); // prefix 4 2 4
+    expect(entries(2)).toEqual([4, 3]); // prefix 4 2 4 3 (3 more recent than 2)
+    expect(entries(3)).toEqual([4, 0]); // prefix 4, padded
+    expect([...b.history.isTarget.slice(0, k)]).toEqual([0, 1]); // row 0's target is 4
+    expect([...b.history.mask.slice(3 * k, 4 * k)]).toEqual([1, 0]);
+    const parts = splitSeqBatch(b, 2, 'none');
+    const joined = parts.flatMap((p) => [...p.batch.history.items]);
+    expect(joined).toEqual([...b.history.items]);
+    expect(parts.reduce((n, p) => n + p.batch.history.items.length / k, 0)).toBe(M);
   });
 
   it('carries rewards and early skips per target', () => {

@@ -4,6 +4,7 @@ import { initBackend, tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { playCountBuckets } from '../src/train/batches.js';
 import { createRng } from '../src/util/random.js';
 
 const TINY: SASRecOptions = {
@@ -47,9 +48,13 @@ beforeAll(async () => {
 function reference(model: SASRec, history: readonly string[]): Float32Array {
   const ids = history.map((id) => model.vocabulary.index(id)).filter((x): x is number => x !== undefined);
   const last = ids.slice(-model.config.maxlen);
-  const inner = model as unknown as { encode(ids: tf.Tensor2D): tf.Tensor2D };
+  const plays = playCountBuckets(ids).slice(-model.config.maxlen);
+  const inner = model as unknown as { encode(ids: tf.Tensor2D, plays: tf.Tensor2D): tf.Tensor2D };
   return tf.tidy(() => {
-    const h = inner.encode(tf.tensor2d(Int32Array.from(last), [1, last.length], 'int32')); // [L, d]
+    const h = inner.encode(
+      tf.tensor2d(Int32Array.from(last), [1, last.length], 'int32'),
+      tf.tensor2d(Int32Array.from(plays), [1, last.length], 'int32'),
+    ); // [L, d]
     const row = h.slice([last.length - 1, 0], [1, -1]); // [1, d]
     return tf.matMul(row, model.variables.item_emb!, false, true).dataSync() as Float32Array;
   });

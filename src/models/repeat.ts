@@ -260,3 +260,64 @@ export function parseRepeatHead(v: unknown): RepeatHead | undefined {
   if (!Array.isArray(h.weights) || h.weights.length !== F || !h.weights.every(finite)) return undefined;
   return { gate: h.gate, replayWeight, weights: [...h.weights] };
 }
+
+/**
+ * Names of the per-track features of SASRec's learned history bias (`historyBias`), in order: the bias of
+ * a history track is `c(h) · f(track)` with `c(h)` a linear function of the model's hidden state, so how
+ * much a replay is worth, and which replay, depend on what was just played.
+ *
+ * @example
+ * ```ts
+ * HISTORY_BIAS_FEATURES.length; // 5
+ * ```
+ */
+export const HISTORY_BIAS_FEATURES = ['in the history', ...REPEAT_FEATURES] as const;
+
+/** Tracks of a history that get the learned history bias: the most played, most recent first among ties. */
+export const HISTORY_BIAS_TRACKS = 64;
+
+/** The history tracks that get the learned bias, with their features (see {@link historyCandidates}). */
+export interface HistoryCandidates {
+  items: number[];
+  /** `[items.length * HISTORY_BIAS_FEATURES.length]` row-major. */
+  features: Float32Array;
+}
+
+/**
+ * The `limit` most played distinct tracks of `ids[0..end)` (ties: most recent first) with their
+ * {@link HISTORY_BIAS_FEATURES}. Training (every prefix of a window) and serving use this one function, so
+ * they agree.
+ *
+ * @example
+ * ```ts
+ * historyCandidates([3, 5, 3, 9], 4, 50, 64).items; // [3, 9, 5]
+ * ```
+ */
+export function historyCandidates(
+  ids: ArrayLike<number>,
+  end: number,
+  window: number,
+  limit = HISTORY_BIAS_TRACKS,
+): HistoryCandidates {
+  const count = new Map<number, number>();
+  const last = new Map<number, number>();
+  for (let p = 0; p < end; p++) {
+    const x = ids[p]!;
+    count.set(x, (count.get(x) ?? 0) + 1);
+    last.set(x, p);
+  }
+  const items = [...count.keys()]
+    .sort((x, y) => count.get(y)! - count.get(x)! || last.get(y)! - last.get(x)!)
+    .slice(0, limit);
+  const H = HISTORY_BIAS_FEATURES.length;
+  const features = new Float32Array(items.length * H);
+  items.forEach((x, k) => {
+    const gap = end - 1 - last.get(x)!;
+    features[k * H] = 1;
+    features[k * H + 1] = Math.log(count.get(x)!);
+    features[k * H + 2] = Math.log1p(gap);
+    features[k * H + 3] = gap === 0 ? 1 : 0;
+    features[k * H + 4] = gap < window ? 1 : 0;
+  });
+  return { items, features };
+}

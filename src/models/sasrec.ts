@@ -10,6 +10,8 @@ import {
   epochBatches,
   NegativeSampler,
   type NegativeSpec,
+  PLAY_COUNT_BUCKETS,
+  playCountBuckets,
   type SeqBatch,
 } from '../train/batches.js';
 import {
@@ -43,6 +45,9 @@ import { BaseRecommender } from './recommender.js';
 import {
   applyRepeatHead,
   fitRepeatHead,
+  HISTORY_BIAS_FEATURES,
+  HISTORY_BIAS_TRACKS,
+  historyCandidates,
   historyFeatures,
   parseRepeatHead,
   type RepeatCase,
@@ -116,6 +121,19 @@ export interface SASRecHyperParams {
    * still rank. Needs validation cases (not `validation: 'none'`). Default true.
    */
   repeat: boolean;
+  /**
+   * Add to each input track a learned embedding of how often the listener has played it so far in the
+   * whole history (log2 buckets: 1, 2-3, 4-7, ... 64+ plays), so the attention can tell a favourite in heavy
+   * rotation from a first listen, and favourite-heavy stretches from exploring ones. Default true.
+   */
+  playCounts: boolean;
+  /**
+   * Learn, end to end, a bias on the tracks already in the history (the `HISTORY_BIAS_TRACKS` most played):
+   * `logit(x) = h · E_x + c(h) · f(x)` with `f` play-count and recency features (`HISTORY_BIAS_FEATURES`)
+   * and `c(h) = h W + b`, so how likely a replay is, and which one, depends on what was just played. Needs a
+   * softmax loss (`'ce'` or `'sampled-softmax'`). Default false.
+   */
+  historyBias: boolean;
 }
 
 /**
@@ -196,6 +214,8 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   maxWindowsPerUser: 8,
   skipsAsNegatives: false,
   repeat: true,
+  playCounts: true,
+  historyBias: false,
 });
 
 const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers'] as const;
@@ -258,6 +278,12 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   if (typeof o.skipsAsNegatives !== 'boolean')
     throw new InvalidOptionError('skipsAsNegatives', 'a boolean', o.skipsAsNegatives);
   if (typeof o.repeat !== 'boolean') throw new InvalidOptionError('repeat', 'a boolean', o.repeat);
+  if (typeof o.historyBias !== 'boolean')
+    throw new InvalidOptionError('historyBias', 'a boolean', o.historyBias);
+  if (o.historyBias && (o.loss === 'bce' || o.loss === 'gbce'))
+    throw new InvalidOptionError('loss', "a softmax loss ('auto', 'ce' or 'sampled-softmax') with historyBias", o.loss);
+  if (typeof o.playCounts !== 'boolean')
+    throw new InvalidOptionError('playCounts', 'a boolean', o.playCounts);
   const v = options.validation;
   if (v !== undefined && v !== 'auto' && v !== 'none' && !Array.isArray(v)) {
     throw new InvalidOptionError('validation', "an array of EvalCase, 'auto' or 'none'", v);
@@ -293,6 +319,11 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
 function weightShapes(h: SASRecHyperParams, numItems: number): Record<string, number[]> {
   const d = h.dim;
   const shapes: Record<string, number[]> = { item_emb: [numItems + 1, d], pos_emb: [h.maxlen, d] };
+  if (h.playCounts) shapes.play_emb = [PLAY_COUNT_BUCKETS, d]; // row 0: padding
+  if (h.historyBias) {
+    shapes['hist.w'] = [d, HISTORY_BIAS_FEATURES.length];
+    shapes['hist.b'] = [HISTORY_BIAS_FEATURES.length];
+  }
   for (let b = 0; b < h.blocks; b++) {
     for (const ln of ['ln1', 'ln2']) {
       shapes[`b${b}.${ln}.g`] = [d];
@@ -317,7 +348,8 @@ function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string,
     if (shape.length === 2) {
       const std = Math.sqrt(2 / (shape[0]! + shape[1]!)); // xavier normal; pos_emb: sqrt(2 / (maxlen + d))
       for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
-      if (name === 'item_emb') a.fill(0, 0, shape[1]); // padding row
+      if (name === 'item_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
+      if (name === 'hist.w') a.fill(0); // starts as plain SASRec: no history bias
     } else if (name.endsWith('.g')) {
       a.fill(1);
     }
@@ -523,16 +555,21 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   }
 
   /**
-   * Hidden states for left-padded ids `[B, L]` (`L <= maxlen`). Dropout is on when `rng` is given.
+   * Hidden states for left-padded ids `[B, L]` (`L <= maxlen`) and their play-count buckets `[B, L]` (used
+   * with `playCounts`). Dropout is on when `rng` is given.
    * @returns `[B * L, d]`, rows of padding positions zeroed before the final layer norm.
    */
-  private encode(ids: tf.Tensor2D, rng?: Rng): tf.Tensor2D {
+  private encode(ids: tf.Tensor2D, plays: tf.Tensor2D, rng?: Rng): tf.Tensor2D {
     const [B, L] = ids.shape;
     const { dim: d, maxlen } = this.config;
     const mask = tf.cast(tf.notEqual(ids, 0), 'float32').reshape([B * L, 1]); // [B * L, 1]
     const emb = embeddingLookup(this.w('item_emb') as tf.Tensor as tf.Tensor2D, ids); // [B, L, d]
     const pos = this.w('pos_emb').slice([maxlen - L, 0], [L, d]); // [L, d], right-aligned positions (broadcast over B)
-    const x0 = tf.add(tf.mul(emb, Math.sqrt(d)), pos).reshape([B * L, d]) as tf.Tensor2D; // [B * L, d]
+    let x0 = tf.add(tf.mul(emb, Math.sqrt(d)), pos).reshape([B * L, d]) as tf.Tensor2D; // [B * L, d]
+    if (this.config.playCounts) {
+      const playEmb = embeddingLookup(this.w('play_emb') as tf.Tensor as tf.Tensor2D, plays); // [B, L, d]
+      x0 = tf.add(x0, playEmb.reshape([B * L, d])); // [B * L, d]
+    }
     let x = tf.mul(this.dropout(x0, rng), mask) as tf.Tensor2D; // [B * L, d]
     const keyPad = tf.mul(tf.sub(1, mask.reshape([B, 1, 1, L])), -1e9); // [B, 1, 1, L]
     const bias = tf.add(this.causal(L).reshape([1, 1, L, L]), keyPad); // [B, 1, L, L]
@@ -572,26 +609,42 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const M = batch.rows.length;
     const rng = createRng(batch.seed);
     const ids = tf.tensor2d(batch.inputs, [B, L], 'int32');
-    const hAll = this.encode(ids, rng); // [B * L, d]
+    const plays = tf.tensor2d(batch.plays, [B, L], 'int32');
+    const hAll = this.encode(ids, plays, rng); // [B * L, d]
     const h = embeddingLookup(hAll, tf.tensor1d(batch.rows, 'int32')) as tf.Tensor2D; // [M, d], target rows only
     const table = this.w('item_emb') as tf.Tensor as tf.Tensor2D; // [V + 1, d]
     const targets = tf.tensor1d(batch.targets, 'int32'); // [M]
     const withUnlikelihood = batch.unlikely.some((u) => u > 0);
     const negatives = tf.tensor1d(batch.negatives, 'int32');
     const V = this.vocabulary.size;
+    const history = this.config.historyBias
+      ? {
+          tensors: {
+            items: tf.tensor2d(batch.history.items, [M, batch.history.k], 'int32'),
+            mask: tf.tensor2d(batch.history.mask, [M, batch.history.k]),
+            isTarget: tf.tensor2d(batch.history.isTarget, [M, batch.history.k]),
+            features: tf.tensor3d(batch.history.features, [M, batch.history.k, HISTORY_BIAS_FEATURES.length]),
+          },
+          coef: this.linear(h, 'hist'), // [M, F]
+        }
+      : undefined;
     let terms: LossTerms;
     switch (this.loss) {
       case 'ce':
         terms = fullSoftmaxTerms(h, table, targets, {
           chunkRows: ceChunkRows(V, DEFAULT_LOGITS_BUDGET_BYTES),
           withUnlikelihood,
+          ...(history ? { history } : {}),
         });
         break;
       case 'sampled-softmax': {
         const logQ = new Float32Array(batch.negatives.length);
         for (let j = 0; j < logQ.length; j++)
           logQ[j] = Math.log(Math.max(1e-12, this.logQ?.[batch.negatives[j]!] ?? 1 / V));
-        terms = sampledSoftmaxTerms(h, table, targets, negatives, tf.tensor1d(logQ), { withUnlikelihood });
+        terms = sampledSoftmaxTerms(h, table, targets, negatives, tf.tensor1d(logQ), {
+          withUnlikelihood,
+          ...(history ? { history } : {}),
+        });
         break;
       }
       case 'bce':
@@ -746,7 +799,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         warmupSteps: hp.warmupSteps,
         plateauDecay: hp.plateauDecay,
         decays,
-        batches: () => epochBatches(windows, hp.batchSize, spec, sampler, dataRng),
+        batches: () =>
+          epochBatches(
+            windows,
+            hp.batchSize,
+            spec,
+            sampler,
+            dataRng,
+            hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined,
+          ),
         batchesPerEpoch: batchesPerEpoch(windows.length, hp.batchSize),
         ...(validation.length > 0 ? { validate: () => model.ndcgAt10(validation) } : {}),
         patience: hp.patience,
@@ -886,7 +947,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const { maxlen } = this.config;
     const width = this.vocabulary.size + 1;
     const out: Float32Array[] = new Array(histories.length);
-    const pending: { i: number; ids: number[]; all: number[] }[] = [];
+    const pending: { i: number; ids: number[]; plays: Uint8Array; all: number[] }[] = [];
     histories.forEach((h, i) => {
       const ids = this.indices(h);
       if (ids.length === 0) {
@@ -894,7 +955,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         pop[0] = Number.NEGATIVE_INFINITY;
         out[i] = pop;
       } else {
-        pending.push({ i, ids: ids.slice(-maxlen), all: ids });
+        pending.push({ i, ids: ids.slice(-maxlen), plays: playCountBuckets(ids).slice(-maxlen), all: ids });
       }
     });
     // Shortest histories first, in chunks of 64: each chunk is padded only to its own longest history
@@ -905,14 +966,36 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       const B = part.length;
       const L = Math.max(...part.map((p) => p.ids.length));
       const inputs = new Int32Array(B * L);
-      for (const [b, p] of part.entries()) inputs.set(p.ids, b * L + (L - p.ids.length));
+      const plays = new Int32Array(B * L);
+      for (const [b, p] of part.entries()) {
+        inputs.set(p.ids, b * L + (L - p.ids.length));
+        plays.set(p.plays, b * L + (L - p.ids.length));
+      }
       const tables = this.servingTables();
-      const scores = tf.tidy(() => tf.matMul(this.encodeLast(inputs, B, L, tables), tables.itemsT)); // [B, V + 1]
+      const [scores, coef] = tf.tidy(() => {
+        const hLast = this.encodeLast(inputs, plays, B, L, tables); // [B, d]
+        return [
+          tf.matMul(hLast, tables.itemsT), // [B, V + 1]
+          this.config.historyBias ? this.linear(hLast, 'hist') : tf.zeros([B, 0]), // [B, F]
+        ];
+      });
       const data = (await scores.data()) as Float32Array;
+      const coefData = (await coef.data()) as Float32Array;
       scores.dispose();
+      coef.dispose();
+      const F = HISTORY_BIAS_FEATURES.length;
       part.forEach((p, b) => {
         const row = data.slice(b * width, (b + 1) * width);
         row[0] = Number.NEGATIVE_INFINITY;
+        if (this.config.historyBias) {
+          // Learned bias on the history's most played tracks: row[x] += c(h) · f(x).
+          const c = historyCandidates(p.all, p.all.length, maxlen);
+          c.items.forEach((x, k) => {
+            let v = 0;
+            for (let f = 0; f < F; f++) v += coefData[b * F + f]! * c.features[k * F + f]!;
+            row[x] = row[x]! + v;
+          });
+        }
         // With the repeat head, scores are log P(track | history) of the mixture.
         if (head) applyRepeatHead(row, historyFeatures(p.all, maxlen), head);
         out[p.i] = row;
@@ -929,12 +1012,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   private servingTables(): ServingTables {
     const items = this.w('item_emb');
     const pos = this.w('pos_emb');
+    const play = this.vars.play_emb;
     const c = this.serving;
-    if (c && c.itemsId === items.dataId && c.posId === pos.dataId) return c;
+    if (c && c.itemsId === items.dataId && c.posId === pos.dataId && c.playId === play?.dataId) return c;
     c?.itemsT.dispose();
     this.serving = {
       itemsId: items.dataId,
       posId: pos.dataId,
+      playId: play?.dataId,
+      play: play ? (play.dataSync() as Float32Array) : undefined,
       itemsT: tf.tidy(() => tf.transpose(items)) as tf.Tensor2D, // [d, V + 1]
       items: items.dataSync() as Float32Array, // [(V + 1) * d]
       pos: pos.dataSync() as Float32Array, // [maxlen * d]
@@ -948,9 +1034,16 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * JS (the wasm gather kernel is slow) and the last block computes attention and FFN for the last query
    * row alone (`[B, d]` instead of `[B * L, d]`), which is all that scoring needs.
    * @param inputs `[B * L]` ids, left-padded with 0; every row's last position holds a real item.
+   * @param plays `[B * L]` play-count buckets of the inputs.
    * @returns `[B, d]`.
    */
-  private encodeLast(inputs: Int32Array, B: number, L: number, tables: ServingTables): tf.Tensor2D {
+  private encodeLast(
+    inputs: Int32Array,
+    plays: Int32Array,
+    B: number,
+    L: number,
+    tables: ServingTables,
+  ): tf.Tensor2D {
     const { dim: d, maxlen, heads: h, blocks } = this.config;
     const scale = Math.sqrt(d);
     const x0 = new Float32Array(B * L * d);
@@ -963,6 +1056,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       const p = (maxlen - L + (r % L)) * d;
       const o = r * d;
       for (let j = 0; j < d; j++) x0[o + j] = Math.fround(tables.items[e + j]! * scale) + tables.pos[p + j]!;
+      if (tables.play) {
+        const c = plays[r]! * d;
+        for (let j = 0; j < d; j++) x0[o + j] = Math.fround(x0[o + j]! + tables.play[c + j]!);
+      }
     }
     const maskT = tf.tensor2d(mask, [B * L, 1]); // [B * L, 1]
     let x = tf.tensor2d(x0, [B * L, d]); // [B * L, d], padding rows zero
@@ -1066,6 +1163,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       ...SASREC_DEFAULTS,
       ...raw,
       maxSeconds: raw.maxSeconds ?? Number.POSITIVE_INFINITY,
+      playCounts: raw.playCounts ?? false, // models saved before play counts existed have none
+      historyBias: raw.historyBias ?? false,
     } as SASRecHyperParams;
     const shapes = weightShapes(hp, contents.vocabulary.size);
     const weights: Record<string, Float32Array> = {};
@@ -1106,6 +1205,9 @@ interface ServingTables {
   items: Float32Array;
   /** Positional table rows, `[maxlen * d]`. */
   pos: Float32Array;
+  playId: object | undefined;
+  /** Play-count table rows, `[PLAY_COUNT_BUCKETS * d]` (with `playCounts`). */
+  play: Float32Array | undefined;
 }
 
 /**

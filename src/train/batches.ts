@@ -1,4 +1,5 @@
 // Training windows and length-bucketed mini-batches for next-item models, as plain typed arrays.
+import { HISTORY_BIAS_FEATURES, historyCandidates } from '../models/repeat.js';
 import type { Rng } from '../util/random.js';
 
 /**
@@ -16,6 +17,48 @@ export interface TrainingWindow {
   weights: Float32Array;
   /** Per target: 1 when the target was an early skip, to be pushed down (unlikelihood term). */
   unlikely: Uint8Array;
+  /** Per item: {@link playCountBucket} of its plays so far in the user's whole sequence (this one included). */
+  plays: Uint8Array;
+  /** The user's whole sequence (shared, not copied) and where `items` starts in it. */
+  seq: Int32Array;
+  start: number;
+}
+
+/** Buckets of {@link playCountBucket}: 0 is padding, then 1, 2-3, 4-7, ..., 64 or more plays. */
+export const PLAY_COUNT_BUCKETS = 8;
+
+/**
+ * The log2 bucket of a play count: 0 for none (padding), 1 for a first play, 2 for 2-3 plays, 3 for 4-7,
+ * up to `PLAY_COUNT_BUCKETS - 1` for 64 or more.
+ *
+ * @example
+ * ```ts
+ * playCountBucket(1); // 1
+ * playCountBucket(5); // 3
+ * ```
+ */
+export function playCountBucket(count: number): number {
+  if (!(count >= 1)) return 0;
+  return Math.min(PLAY_COUNT_BUCKETS - 1, 1 + Math.floor(Math.log2(count)));
+}
+
+/**
+ * Per listen of a sequence, the {@link playCountBucket} of that track's plays up to and including it.
+ *
+ * @example
+ * ```ts
+ * playCountBuckets([7, 3, 7, 7]); // Uint8Array [1, 1, 2, 2]
+ * ```
+ */
+export function playCountBuckets(seq: ArrayLike<number>): Uint8Array {
+  const seen = new Map<number, number>();
+  const out = new Uint8Array(seq.length);
+  for (let i = 0; i < seq.length; i++) {
+    const c = (seen.get(seq[i]!) ?? 0) + 1;
+    seen.set(seq[i]!, c);
+    out[i] = playCountBucket(c);
+  }
+  return out;
 }
 
 /** Options of {@link buildWindows}. */
@@ -52,6 +95,7 @@ export function buildWindows(
   for (const [user, seq] of sequences) {
     const rewards = options.rewards?.get(user);
     const skips = options.skips?.get(user);
+    const plays = playCountBuckets(seq);
     let end = seq.length; // exclusive
     for (let w = 0; w < options.maxWindowsPerUser && end >= 2; w++) {
       const start = Math.max(0, end - options.maxlen - 1);
@@ -65,7 +109,7 @@ export function buildWindows(
         unlikely[t] = skipped ? 1 : 0;
         weights[t] = skipped ? 0 : rewards ? Math.max(0, rewards[src]!) : 1;
       }
-      out.push({ items, weights, unlikely });
+      out.push({ items, weights, unlikely, plays: plays.slice(start, end), seq, start });
       end = start + 1; // the next window's last item is this window's first (its first target's input)
     }
   }
@@ -103,6 +147,8 @@ export interface SeqBatch {
   length: number;
   /** `[B * L]` input ids, left-padded with 0. */
   inputs: Int32Array;
+  /** `[B * L]` play-count buckets of the inputs (0 on padding). */
+  plays: Int32Array;
   /** `[M]` flat positions `b * L + t` that have a target. */
   rows: Int32Array;
   /** `[M]` target ids. */
@@ -115,6 +161,18 @@ export interface SeqBatch {
   negatives: Int32Array;
   /** Seed for this step's dropout masks. */
   seed: number;
+  /**
+   * History tracks of each target row that get a learned bias (see `historyCandidates`), padded to `k` per
+   * row (empty unless asked for): `[M * k]` track ids (0 = padding), mask, 1 where it is the row's target,
+   * and `[M * k * F]` features.
+   */
+  history: { k: number; items: Int32Array; mask: Float32Array; isTarget: Float32Array; features: Float32Array };
+}
+
+/** Options of {@link makeBatch} for the learned history bias: the model's window and the tracks per row. */
+export interface HistoryBiasSpec {
+  window: number;
+  limit: number;
 }
 
 /**
@@ -182,6 +240,7 @@ export function makeBatch(
   negatives: NegativeSpec,
   sampler: NegativeSampler,
   rng: Rng,
+  historyBias?: HistoryBiasSpec,
 ): SeqBatch {
   const B = windows.length;
   let L = 1;
@@ -191,6 +250,7 @@ export function makeBatch(
     M += w.items.length - 1;
   }
   const inputs = new Int32Array(B * L);
+  const plays = new Int32Array(B * L);
   const rows = new Int32Array(M);
   const targets = new Int32Array(M);
   const weights = new Float32Array(M);
@@ -202,6 +262,7 @@ export function makeBatch(
     const offset = b * L + (L - n); // left padding
     for (let t = 0; t < n; t++) {
       inputs[offset + t] = w.items[t]!;
+      plays[offset + t] = w.plays[t]!;
       rows[m] = offset + t;
       targets[m] = w.items[t + 1]!;
       weights[m] = w.weights[t]!;
@@ -231,7 +292,67 @@ export function makeBatch(
       negs[j] = negatives.distribution === 'popularity' ? sampler.popular(rng) : sampler.uniform(rng);
     }
   }
-  return { size: B, length: L, inputs, rows, targets, weights, unlikely, negatives: negs, seed: rng.fork() };
+  const history = historyBias ? historyEntries(windows, historyBias) : emptyHistory();
+  return {
+    size: B,
+    length: L,
+    inputs,
+    plays,
+    rows,
+    targets,
+    weights,
+    unlikely,
+    negatives: negs,
+    seed: rng.fork(),
+    history,
+  };
+}
+
+/**
+ * No history entries.
+ *
+ * @example
+ * ```ts
+ * emptyHistory().rows.length; // 0
+ * ```
+ */
+export function emptyHistory(): SeqBatch['history'] {
+  return {
+    k: 0,
+    items: new Int32Array(0),
+    mask: new Float32Array(0),
+    isTarget: new Float32Array(0),
+    features: new Float32Array(0),
+  };
+}
+
+/** Per target row (in makeBatch's row order), the history candidates of the prefix that ends at its input. */
+function historyEntries(windows: readonly TrainingWindow[], spec: HistoryBiasSpec): SeqBatch['history'] {
+  const F = HISTORY_BIAS_FEATURES.length;
+  const perRow: { c: ReturnType<typeof historyCandidates>; target: number }[] = [];
+  for (const w of windows) {
+    for (let t = 0; t < w.items.length - 1; t++) {
+      perRow.push({ c: historyCandidates(w.seq, w.start + t + 1, spec.window, spec.limit), target: w.items[t + 1]! });
+    }
+  }
+  const k = Math.max(1, ...perRow.map((r) => r.c.items.length));
+  const M = perRow.length;
+  const out = {
+    k,
+    items: new Int32Array(M * k),
+    mask: new Float32Array(M * k),
+    isTarget: new Float32Array(M * k),
+    features: new Float32Array(M * k * F),
+  };
+  perRow.forEach(({ c, target }, m) => {
+    c.items.forEach((x, j) => {
+      out.items[m * k + j] = x;
+      out.mask[m * k + j] = 1;
+      out.isTarget[m * k + j] = x === target ? 1 : 0;
+    });
+    out.features.set(c.features, m * k * F);
+  });
+  return out;
 }
 
 /**
@@ -249,6 +370,7 @@ export function* epochBatches(
   negatives: NegativeSpec,
   sampler: NegativeSampler,
   rng: Rng,
+  historyBias?: HistoryBiasSpec,
 ): Generator<SeqBatch> {
   const order = rng.shuffle(Array.from(windows.keys()));
   const pool = batchSize * 50;
@@ -265,6 +387,7 @@ export function* epochBatches(
       negatives,
       sampler,
       rng,
+      historyBias,
     );
   }
 }

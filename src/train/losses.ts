@@ -222,17 +222,73 @@ export function fullSoftmaxTerms(
   h: tf.Tensor2D,
   table: tf.Tensor2D,
   targets: tf.Tensor1D,
-  options: { chunkRows?: number; withUnlikelihood?: boolean } = {},
+  options: { chunkRows?: number; withUnlikelihood?: boolean; history?: HistoryBias } = {},
 ): LossTerms {
   const V = table.shape[0] - 1;
   const chunkRows = options.chunkRows ?? ceChunkRows(V);
   const items = table.slice([1, 0], [V, -1]) as tf.Tensor2D; // [V, d]
   const lse = chunkedLogSumExp(h, items, chunkRows); // [M]
-  const logp = tf.sub(targetLogits(h, table, targets), lse) as tf.Tensor1D; // [M]
+  const s = targetLogits(h, table, targets); // [M]
+  const logp = options.history
+    ? historyBiasedLogp(h, table, s, lse, options.history.tensors, options.history.coef)
+    : (tf.sub(s, lse) as tf.Tensor1D); // [M]
   return {
     pos: tf.neg(logp) as tf.Tensor1D,
     ...(options.withUnlikelihood ? { unl: unlikelihood(logp) } : {}),
   };
+}
+
+/** History entries of a batch as tensors (see `SeqBatch.history`), `k` per target row. */
+export interface HistoryTensors {
+  /** `[M, k]` int32 tracks (0 = padding). */
+  items: tf.Tensor2D;
+  /** `[M, k]` 1 for a real entry. */
+  mask: tf.Tensor2D;
+  /** `[M, k]` 1 where the entry is its row's target. */
+  isTarget: tf.Tensor2D;
+  /** `[M, k, F]` features. */
+  features: tf.Tensor3D;
+}
+
+/** A batch's history entries and each row's bias coefficients `[M, F]` (see {@link historyBiasedLogp}). */
+export interface HistoryBias {
+  tensors: HistoryTensors;
+  coef: tf.Tensor2D;
+}
+
+/**
+ * Log-probabilities of the targets when the tracks in each row's history get an additive bias
+ * `b = coef[row] · features` on top of the base logits `h · E`. With `lse` the log normaliser of the base
+ * logits (exact for full softmax, the sampled estimate for sampled softmax) and `g` the base logit of a
+ * history entry, the normaliser becomes `Z = exp(lse) + sum_entries (exp(g + b) - exp(g))`, computed as
+ * `lse + log(1 + sum exp(g + b - lse) - exp(g - lse))`.
+ *
+ * @param s `[M]` base logits of the targets. @param lse `[M]`. @param coef `[M, F]`.
+ * @example
+ * ```ts
+ * const logp = historyBiasedLogp(h, table, s, lse, history, coef); // [M]
+ * ```
+ */
+export function historyBiasedLogp(
+  h: tf.Tensor2D,
+  table: tf.Tensor2D,
+  s: tf.Tensor1D,
+  lse: tf.Tensor1D,
+  history: HistoryTensors,
+  coef: tf.Tensor2D,
+): tf.Tensor1D {
+  const [M, k] = history.items.shape;
+  const d = h.shape[1];
+  const F = coef.shape[1];
+  if (k === 0) return tf.sub(s, lse) as tf.Tensor1D;
+  const eK = embeddingLookup(table, history.items) as tf.Tensor3D; // [M, k, d]
+  const g = tf.sum(tf.mul(eK, h.reshape([M, 1, d])), 2); // [M, k] base logits of the entries
+  const bias = tf.mul(tf.sum(tf.mul(history.features, coef.reshape([M, 1, F])), 2), history.mask); // [M, k]
+  const gl = tf.sub(g, lse.reshape([M, 1])); // [M, k], <= 0 up to rounding for full softmax
+  const corr = tf.mul(tf.sub(tf.exp(tf.add(gl, bias)), tf.exp(gl)), history.mask); // [M, k]
+  const logZ = tf.add(lse, tf.log(tf.maximum(tf.add(tf.sum(corr, 1), 1), 1e-6))); // [M]
+  const targetBias = tf.sum(tf.mul(bias, history.isTarget), 1); // [M]
+  return tf.sub(tf.add(s, targetBias), logZ) as tf.Tensor1D;
 }
 
 /**
@@ -254,7 +310,7 @@ export function sampledSoftmaxTerms(
   targets: tf.Tensor1D,
   negatives: tf.Tensor1D,
   logQ: tf.Tensor1D,
-  options: { withUnlikelihood?: boolean } = {},
+  options: { withUnlikelihood?: boolean; history?: HistoryBias } = {},
 ): LossTerms {
   const k = negatives.shape[0];
   const s = targetLogits(h, table, targets); // [M]
@@ -265,7 +321,10 @@ export function sampledSoftmaxTerms(
     tf.mul(hit, 1e9),
   ); // [M, k]
   const logits = tf.concat([s.reshape([-1, 1]), negLogits], 1) as tf.Tensor2D; // [M, 1 + k]
-  const logp = tf.sub(s, logSumExp(logits)) as tf.Tensor1D; // [M]
+  const lse = logSumExp(logits); // [M]
+  const logp = options.history
+    ? historyBiasedLogp(h, table, s, lse, options.history.tensors, options.history.coef)
+    : (tf.sub(s, lse) as tf.Tensor1D); // [M]
   return {
     pos: tf.neg(logp) as tf.Tensor1D,
     ...(options.withUnlikelihood ? { unl: unlikelihood(logp) } : {}),

@@ -90,18 +90,32 @@ export function splitSeqBatch(
       size: end - start,
       length: L,
       inputs: batch.inputs.slice(start * L, end * L),
+      plays: batch.plays.slice(start * L, end * L),
       rows,
       targets: batch.targets.slice(m0, m1),
       weights: batch.weights.slice(m0, m1),
       unlikely: batch.unlikely.slice(m0, m1),
       negatives: perRow > 0 ? batch.negatives.slice(m0 * perRow, m1 * perRow) : batch.negatives.slice(),
       seed: batch.seed,
+      history: sliceHistory(batch.history, m0, m1),
       part: { start, count: end - start, total: B },
     };
     out.push({ batch: slice, weight: M > 0 ? (m1 - m0) / M : 1 / n });
     m0 = m1;
   }
   return out;
+}
+
+/** The history entries of target rows `[m0, m1)`. */
+function sliceHistory(h: SeqBatch['history'], m0: number, m1: number): SeqBatch['history'] {
+  const F = h.items.length > 0 ? h.features.length / h.items.length : 0;
+  return {
+    k: h.k,
+    items: h.items.slice(m0 * h.k, m1 * h.k),
+    mask: h.mask.slice(m0 * h.k, m1 * h.k),
+    isTarget: h.isTarget.slice(m0 * h.k, m1 * h.k),
+    features: h.features.slice(m0 * h.k * F, m1 * h.k * F),
+  };
 }
 
 /** Multiply-adds per step below which worker threads cost more (messages, weight copies) than they save. */
