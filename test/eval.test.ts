@@ -73,10 +73,21 @@ describe('evaluate: full ranking, hand-computed', () => {
     expect(r.mrr).toBeCloseTo(1 / 3, 12); // a and b above c
   });
 
-  it('never excludes the target, even when it is in the history', async () => {
-    const oracle = new FixedScorer(['a', 'b', 'c'], () => [0, 0, 1]);
-    const r = await evaluate(oracle, [{ userId: 'u', history: ['a', 'c'], target: 'c' }], { k: [1] });
-    expect(r.hr[1]).toBe(1);
+  it('excludes a replayed target with the rest of the history: a miss, counted, and rankable only with excludeHistory false', async () => {
+    // Unmasking the target alone would leak it: a scorer that ranks its history first would hit every replay.
+    const historyFirst = new FixedScorer(['a', 'b', 'c', 'd'], () => [1, 0.8, 1, 0]);
+    const cases = [
+      { userId: 'u', history: ['a', 'c'], target: 'c' },
+      { userId: 'v', history: ['a', 'c'], target: 'b' },
+    ];
+    const r = await evaluate(historyFirst, cases, { k: [1] });
+    expect(r.hr[1]).toBe(0.5); // v's new track b beats d; u's replay is a miss
+    expect(r.historyTargets).toBe(1);
+    const all = await evaluate(historyFirst, cases, { k: [1, 2, 3], excludeHistory: false });
+    expect(all.historyTargets).toBe(0);
+    expect(all.hr[1]).toBe(0); // c ties a (ties count against)
+    expect(all.hr[2]).toBe(0.5);
+    expect(all.hr[3]).toBe(1);
   });
 
   it('a constant scorer earns HR = NDCG = 0 at every k: ties count against the model', async () => {

@@ -95,6 +95,7 @@ describe('learning-rate decay on plateau', () => {
 
 describe('SASRec gradients', () => {
   it('match a plain-autodiff reference of the same forward pass (tf.gather, tf.matMul, tf.logSumExp)', async () => {
+    // With the default playCounts: the play-count embedding is part of the input.
     const rng = createRng(3);
     const listens: Listen[] = [];
     for (let u = 0; u < 30; u++) {
@@ -142,7 +143,11 @@ describe('SASRec gradients', () => {
       const ids = tf.tensor2d(batch.inputs, [B, L], 'int32');
       const mask = tf.cast(tf.notEqual(ids, 0), 'float32').reshape([B, L, 1]);
       const pos = tf.slice(V.pos_emb!, [maxlen - L, 0], [L, d]);
-      let x: tf.Tensor = tf.mul(tf.add(tf.mul(tf.gather(V.item_emb!, ids), Math.sqrt(d)), pos), mask);
+      const plays = tf.gather(V.play_emb!, tf.tensor2d(batch.plays, [B, L], 'int32')); // play-count embedding
+      let x: tf.Tensor = tf.mul(
+        tf.add(tf.add(tf.mul(tf.gather(V.item_emb!, ids), Math.sqrt(d)), pos), plays),
+        mask,
+      );
       const allowed = tf.logicalAnd(
         tf.linalg
           .bandPart(tf.ones([L, L]), -1, 0)

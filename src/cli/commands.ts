@@ -52,6 +52,7 @@ function metricsJson(r: EvaluationResult) {
     protocol: r.protocol,
     cases: r.users,
     unknownTargets: r.unknownTargets,
+    historyTargets: r.historyTargets,
     mrr: r.mrr,
     hr: r.hr,
     ndcg: r.ndcg,
@@ -80,7 +81,7 @@ function metricsTable(r: EvaluationResult, ks: readonly number[]): string {
   );
   return `${table}\nMRR ${r.mrr.toFixed(4)}  (${r.users} cases, ${r.protocol} ranking${
     r.unknownTargets ? `, ${r.unknownTargets} targets unknown to the model` : ''
-  })`;
+  }${r.historyTargets ? `, ${r.historyTargets} replayed targets excluded with the history (misses)` : ''})`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1172,14 +1172,14 @@ function simulateUser(
 /** Options of {@link bestAchievableHitRate}. */
 export interface BestHitRateOptions {
   /**
-   * Leave the history's items out of the ranking, as `evaluate()` does by default (never the target
-   * itself). Default true.
+   * Leave the history's items out of the ranking, as `evaluate()` does by default. Default true.
    */
   excludeHistory?: boolean;
   /**
-   * With `excludeHistory`, what a target that is already in the history counts as. `'rankable'` (default,
-   * the `evaluate()` protocol): it is ranked against the non-history items. `'miss'`: history items can
-   * never be recommended, so such a target is always a miss.
+   * With `excludeHistory`, what a target that is already in the history counts as. `'miss'` (default, the
+   * `evaluate()` protocol): history tracks can never be recommended, so such a target is always a miss.
+   * `'rankable'`: it is ranked against the non-history tracks only (the protocol `evaluate()` used before
+   * it was found to leak the target; kept to compare with old numbers; not a ceiling).
    */
   historyTargets?: 'rankable' | 'miss';
   /**
@@ -1194,15 +1194,14 @@ export interface BestHitRateOptions {
 /**
  * Expected HR@k of the Bayes-optimal predictor that scores every track by its next-track probability given
  * what it knows (`knows`: the listening history, by default, or also the hidden mood), under the same
- * protocol as `evaluate()`: with
- * `excludeHistory`, each case's target is ranked against the tracks not in the history, and ties count
- * against the predictor. With `historyTargets: 'miss'` it is the mean over cases of the summed true
- * probabilities of the k most likely tracks not in the history. With `knows: 'history'` and
- * `excludeHistory: false` it is a ceiling for any model's HR@k on the same cases (up to the `truthMass`
- * left out of each truth step): when every track competes, ranking by probability maximises the expected
- * hits. With `excludeHistory` (the default, as in `evaluate()`), it stays a ceiling on first-time targets
- * but not on replays: a replayed target competes only with tracks outside the history, so a model that
- * ranks history tracks high can beat it there (ranking the whole history first would hit every replay).
+ * protocol as `evaluate()`, ties counted against the predictor. With `excludeHistory` (the default, as in
+ * `evaluate()`) the history's tracks cannot be recommended and a replayed target is a miss, so it is the
+ * mean over cases of the summed true probabilities of the k most likely tracks not in the history. With
+ * `excludeHistory: false` every track competes. With `knows: 'history'` it is a ceiling for any model's HR@k
+ * on the same cases under either protocol (up to the `truthMass` left out of each truth step): ranking the
+ * candidates by probability maximises the expected hits. (With `historyTargets: 'rankable'` it is not: a
+ * replayed target then competes only with tracks outside the history, so ranking the whole history first
+ * would hit every replay.)
  *
  * Each case is matched to the truth step of the same user at position `history.length` (so the history
  * must be the user's full listening prefix, as in leave-one-out) whose played track is `target`.
@@ -1226,7 +1225,7 @@ export function bestAchievableHitRate(
   const excludeHistory = options.excludeHistory ?? true;
   if (typeof excludeHistory !== 'boolean')
     throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);
-  const historyTargets = options.historyTargets ?? 'rankable';
+  const historyTargets = options.historyTargets ?? 'miss';
   if (historyTargets !== 'rankable' && historyTargets !== 'miss') {
     throw new InvalidOptionError('historyTargets', '"rankable" or "miss"', historyTargets);
   }

@@ -37,7 +37,13 @@ export interface EvaluateOptions {
   k?: readonly number[];
   /** What the target is ranked against. Default `'all'` (full ranking). */
   candidates?: Candidates;
-  /** Leave the history's items out of the ranking (never the target itself). Default true. */
+  /**
+   * Leave the history's tracks out of the ranking: the protocol of recommending tracks the listener has not
+   * heard. Default true. A target the listener has already heard cannot be recommended under it, so it counts
+   * as a miss (see `historyTargets` in the result): leaving such a target in the ranking alone among the
+   * history would tell the model the answer (any model that ranks its history first would hit every replay).
+   * Use `false` to rank every track, replays included.
+   */
   excludeHistory?: boolean;
   /** Histories scored per `scoreAll` call. Integer >= 1, default 256. */
   batchSize?: number;
@@ -76,6 +82,8 @@ export interface EvaluationResult {
   skipped: number;
   /** Cases whose target is not in the model's vocabulary; each counts as a miss. */
   unknownTargets: number;
+  /** With `excludeHistory`, cases whose target is already in the history; each counts as a miss. */
+  historyTargets: number;
   /** How the target was ranked. */
   protocol: EvaluationProtocol;
   /** The cut-offs, ascending. */
@@ -283,6 +291,7 @@ export async function evaluate(
   const noveltyCount = ks.map(() => 0);
   let rr = 0;
   let unknownTargets = 0;
+  let historyTargets = 0;
 
   for (let start = 0; start < kept.length; start += opts.batchSize) {
     const batch = kept.slice(start, start + opts.batchSize);
@@ -302,10 +311,9 @@ export async function evaluate(
         }
       }
       const t = vocab.index(c.target);
-      if (t !== undefined && mask[t]) {
-        mask[t] = 0;
-        masked--;
-      }
+      // A replayed target is excluded with the rest of the history: a miss (never unmasked, which would leak it).
+      const excludedTarget = opts.excludeHistory && t !== undefined && mask[t] === 1;
+      if (excludedTarget) historyTargets++;
 
       // Beyond-accuracy: the full-catalogue top-k (history excluded), whatever the ranking protocol.
       const top = topK(scores, maxK, mask);
@@ -320,7 +328,7 @@ export async function evaluate(
       let rank = Number.POSITIVE_INFINITY;
       if (t === undefined) {
         unknownTargets++;
-      } else {
+      } else if (!excludedTarget) {
         const st = clean(scores[t]!);
         let above = 0;
         const count = (i: number) => {
@@ -366,6 +374,7 @@ export async function evaluate(
     users,
     skipped: cases.length - users,
     unknownTargets,
+    historyTargets,
     protocol: protocolOf(candidates),
     k: ks,
   };

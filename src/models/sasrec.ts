@@ -895,7 +895,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     return model;
   }
 
-  /** Mean full-ranking NDCG@10 over cases (history items excluded from the ranking; unknown target = 0). */
+  /**
+   * Mean full-ranking NDCG@10 over cases with every track ranked, replays included (ties count against; an
+   * unknown target scores 0): the early-stopping score. Ranking the history too keeps it a proper score of
+   * the whole next-listen distribution; leaving the history out but not the target would reward ranking
+   * the history first.
+   */
   async ndcgAt10(cases: readonly EvalCase[]): Promise<number> {
     if (cases.length === 0) return 0;
     let sum = 0;
@@ -907,15 +912,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         const target = this.vocabulary.index(c.target);
         if (target === undefined) return;
         const sc = scores[i]!;
-        const seen = new Set<number>();
-        for (const id of c.history) {
-          const x = this.vocabulary.index(id);
-          if (x !== undefined && x !== target) seen.add(x);
-        }
         const t = sc[target]!;
         let rank = 1;
-        for (let j = 1; j < sc.length && rank <= 10; j++)
-          if (j !== target && sc[j]! > t && !seen.has(j)) rank++;
+        for (let j = 1; j < sc.length && rank <= 10; j++) if (j !== target && sc[j]! >= t) rank++;
         if (rank <= 10) sum += 1 / Math.log2(rank + 1);
       });
     }
