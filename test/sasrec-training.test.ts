@@ -95,7 +95,7 @@ describe('learning-rate decay on plateau', () => {
 
 describe('SASRec gradients', () => {
   it('match a plain-autodiff reference of the same forward pass (tf.gather, tf.matMul, tf.logSumExp)', async () => {
-    // With the default playCounts: the play-count embedding is part of the input.
+    // With playCounts: the play-count embedding is part of the input.
     const rng = createRng(3);
     const listens: Listen[] = [];
     for (let u = 0; u < 30; u++) {
@@ -117,6 +117,7 @@ describe('SASRec gradients', () => {
       progress: false,
       workers: 1,
       seed: 5,
+      playCounts: true,
     });
     const windows = buildWindows(ds.sequences, { maxlen, maxWindowsPerUser: 3 });
     const batch = makeBatch(

@@ -247,8 +247,9 @@ const clean = (s: number) => (Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s);
 
 /**
  * Evaluates next-track predictions. By default ranks each case's target against **every** catalogue item
- * (full ranking), leaving out items already in the history but never the target itself. Ties count
- * against the model: `rank = 1 + #(score > target) + #(other items with score == target)`, so a constant
+ * (full ranking), leaving out the tracks already in the history (`excludeHistory`, default true; a
+ * replayed target is then a miss, counted in `historyTargets`, because unmasking it alone would give it
+ * away). `excludeHistory: false` ranks every track, replays included. Ties count against the model: `rank = 1 + #(score > target) + #(other items with score == target)`, so a constant
  * scorer ranks every target last. A target the model does not know is a miss (`unknownTargets`).
  *
  * Sampled protocols (`candidates: { sample }` or `{ negatives }`) are labelled in `protocol`; they inflate
