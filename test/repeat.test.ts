@@ -90,7 +90,7 @@ describe('fitRepeatHead', () => {
 describe('applyRepeatHead', () => {
   it('gives log-probabilities that sum to 1, raises history tracks and keeps the order of the rest', () => {
     const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 3]);
-    const head = { gate: 0, replayWeight: 0, weights: [1, 0, 0, 0] };
+    const head = { gate: 0, replayWeight: 0, lastWeight: 0, weights: [1, 0, 0, 0] };
     const out = row.slice();
     applyRepeatHead(out, historyFeatures([4, 4, 2], 50), head);
     let total = 0;

@@ -855,10 +855,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         if (target === undefined || ids.length === 0) return;
         const row = rows[i]!;
         const history = historyFeatures(ids, this.config.maxlen);
+        const logZ = rowLogSumExp(row);
+        const last = ids[ids.length - 1]!;
         repeatCases.push({
           history,
           targetItem: history.items.indexOf(target),
-          modelProb: Math.exp(row[target]! - rowLogSumExp(row)),
+          modelProb: Math.exp(row[target]! - logZ),
+          lastProb: Math.exp(row[last]! - logZ),
+          targetIsLast: target === last,
         });
       });
     }
@@ -1000,7 +1004,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           });
         }
         // With the repeat head, scores are log P(track | history) of the mixture.
-        if (head) applyRepeatHead(row, historyFeatures(p.all, maxlen), head);
+        if (head) applyRepeatHead(row, historyFeatures(p.all, maxlen), head, p.all.at(-1));
         out[p.i] = row;
       });
     }
@@ -1158,7 +1162,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       if (!repeatHead) {
         throw new InvalidModelFileError(
           dir,
-          'config.repeatHead is not { gate: number, replayWeight: number, weights: number[4] }',
+          'config.repeatHead is not { gate: number, replayWeight: number, lastWeight: number, weights: number[4] }',
         );
       }
     }
