@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     plays: { type: 'string' },
     hbias: { type: 'string' },
     repeat: { type: 'string' },
+    lastbias: { type: 'string' },
   },
 });
 
@@ -64,6 +65,7 @@ const options: SASRecOptions = {
   ...(values.plays ? { playCounts: values.plays === '1' } : {}),
   ...(values.hbias ? { historyBias: values.hbias === '1' } : {}),
   ...(values.repeat ? { repeat: values.repeat === '1' } : {}),
+  ...(values.lastbias ? { lastBias: values.lastbias === '1' } : {}),
   ...(values.dim ? { dim: num(values.dim)! } : {}),
   ...(values.lr ? { learningRate: num(values.lr)! } : {}),
   ...(values.heads ? { heads: num(values.heads)! } : {}),
@@ -113,6 +115,7 @@ const line = {
     playCounts: model.config.playCounts,
     historyBias: model.config.historyBias,
     repeat: model.config.repeat,
+    lastBias: model.config.lastBias,
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },

@@ -56,7 +56,11 @@ function reference(model: SASRec, history: readonly string[]): Float32Array {
       tf.tensor2d(Int32Array.from(plays), [1, last.length], 'int32'),
     ); // [L, d]
     const row = h.slice([last.length - 1, 0], [1, -1]); // [1, d]
-    return tf.matMul(row, model.variables.item_emb!, false, true).dataSync() as Float32Array;
+    const scores = tf.matMul(row, model.variables.item_emb!, false, true).dataSync() as Float32Array;
+    // The learned last-listen logit (lastBias, on by default) as the training loss defines it.
+    const lastBias = model.variables['last.b'];
+    if (lastBias && last.length > 0) scores[last.at(-1)!] = scores[last.at(-1)!]! + lastBias.dataSync()[0]!;
+    return scores;
   });
 }
 

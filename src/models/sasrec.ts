@@ -21,6 +21,7 @@ import {
   DEFAULT_LOGITS_BUDGET_BYTES,
   fullSoftmaxTerms,
   gbceBeta,
+  type HistoryBias,
   LOSS_NAMES,
   type LossName,
   type LossOption,
@@ -138,6 +139,14 @@ export interface SASRecHyperParams {
    * README's model section).
    */
   historyBias: boolean;
+  /**
+   * Learn one extra logit `b` for the track just played (`logit(last) = h · E_last + b`). A transformer's
+   * residual path puts the last input's own embedding into its output, so without it the track just played
+   * is the model's top guess (it was on 382 of 500 shipped test cases, where no track ever follows itself);
+   * `b` learns from the data how often a track really does. Softmax losses only; `historyBias`, whose
+   * features include "is the last listen", replaces it. Default true.
+   */
+  lastBias: boolean;
 }
 
 /**
@@ -220,6 +229,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   repeat: true,
   playCounts: false,
   historyBias: false,
+  lastBias: true,
 });
 
 const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers'] as const;
@@ -286,6 +296,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError('historyBias', 'a boolean', o.historyBias);
   if (o.historyBias && (o.loss === 'bce' || o.loss === 'gbce'))
     throw new InvalidOptionError('loss', "a softmax loss ('auto', 'ce' or 'sampled-softmax') with historyBias", o.loss);
+  if (typeof o.lastBias !== 'boolean') throw new InvalidOptionError('lastBias', 'a boolean', o.lastBias);
   if (typeof o.playCounts !== 'boolean')
     throw new InvalidOptionError('playCounts', 'a boolean', o.playCounts);
   const v = options.validation;
@@ -324,6 +335,7 @@ function weightShapes(h: SASRecHyperParams, numItems: number): Record<string, nu
   const d = h.dim;
   const shapes: Record<string, number[]> = { item_emb: [numItems + 1, d], pos_emb: [h.maxlen, d] };
   if (h.playCounts) shapes.play_emb = [PLAY_COUNT_BUCKETS, d]; // row 0: padding
+  if (usesLastBias(h)) shapes['last.b'] = [1];
   if (h.historyBias) {
     shapes['hist.w'] = [d, HISTORY_BIAS_FEATURES.length];
     shapes['hist.b'] = [HISTORY_BIAS_FEATURES.length];
@@ -341,6 +353,11 @@ function weightShapes(h: SASRecHyperParams, numItems: number): Record<string, nu
   shapes['lnf.g'] = [d];
   shapes['lnf.b'] = [d];
   return shapes;
+}
+
+/** Whether the model has the learned last-listen logit (see {@link SASRecHyperParams.lastBias}). */
+function usesLastBias(h: SASRecHyperParams): boolean {
+  return h.lastBias && !h.historyBias && (h.loss === 'ce' || h.loss === 'sampled-softmax' || h.loss === 'auto');
 }
 
 /** Initial values as in the PyTorch reference: Xavier-normal matrices and item table, N(0, 2/(maxlen+d)) positions, LN = (1, 0), biases 0. */
@@ -631,7 +648,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           },
           coef: this.linear(h, 'hist'), // [M, F]
         }
-      : undefined;
+      : usesLastBias(this.config)
+        ? this.lastListenBias(batch, h)
+        : undefined;
     let terms: LossTerms;
     switch (this.loss) {
       case 'ce':
@@ -668,6 +687,25 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       withUnlikelihood ? tf.tensor1d(batch.unlikely) : undefined,
       M,
     );
+  }
+
+  /**
+   * The learned last-listen logit as a one-entry history bias per target row: the entry is the row's input
+   * (the track just played), with one feature 1 and coefficient `last.b`.
+   */
+  private lastListenBias(batch: SeqBatch, h: tf.Tensor2D): HistoryBias {
+    const M = batch.rows.length;
+    const items = Int32Array.from(batch.rows, (r) => batch.inputs[r]!);
+    const isTarget = Float32Array.from(items, (x, m) => (x === batch.targets[m] ? 1 : 0));
+    return {
+      tensors: {
+        items: tf.tensor2d(items, [M, 1], 'int32'),
+        mask: tf.ones([M, 1]) as tf.Tensor2D,
+        isTarget: tf.tensor2d(isTarget, [M, 1]),
+        features: tf.ones([M, 1, 1]) as tf.Tensor3D,
+      },
+      coef: tf.mul(tf.onesLike(h.slice([0, 0], [M, 1])), this.w('last.b')) as tf.Tensor2D, // [M, 1]
+    };
   }
 
   /**
@@ -994,6 +1032,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       part.forEach((p, b) => {
         const row = data.slice(b * width, (b + 1) * width);
         row[0] = Number.NEGATIVE_INFINITY;
+        const lastId = p.all[p.all.length - 1]!;
+        row[lastId] = row[lastId]! + tables.lastBias; // 0 without the last-listen logit
         if (this.config.historyBias) {
           // Learned bias on the history's most played tracks: row[x] += c(h) · f(x).
           const c = historyCandidates(p.all, p.all.length, maxlen);
@@ -1020,14 +1060,24 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const items = this.w('item_emb');
     const pos = this.w('pos_emb');
     const play = this.vars.play_emb;
+    const last = this.vars['last.b'];
     const c = this.serving;
-    if (c && c.itemsId === items.dataId && c.posId === pos.dataId && c.playId === play?.dataId) return c;
+    if (
+      c &&
+      c.itemsId === items.dataId &&
+      c.posId === pos.dataId &&
+      c.playId === play?.dataId &&
+      c.lastId === last?.dataId
+    )
+      return c;
     c?.itemsT.dispose();
     this.serving = {
       itemsId: items.dataId,
       posId: pos.dataId,
       playId: play?.dataId,
       play: play ? (play.dataSync() as Float32Array) : undefined,
+      lastId: last?.dataId,
+      lastBias: last ? last.dataSync()[0]! : 0,
       itemsT: tf.tidy(() => tf.transpose(items)) as tf.Tensor2D, // [d, V + 1]
       items: items.dataSync() as Float32Array, // [(V + 1) * d]
       pos: pos.dataSync() as Float32Array, // [maxlen * d]
@@ -1172,6 +1222,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       maxSeconds: raw.maxSeconds ?? Number.POSITIVE_INFINITY,
       playCounts: raw.playCounts ?? false, // models saved before play counts existed have none
       historyBias: raw.historyBias ?? false,
+      lastBias: raw.lastBias ?? false,
     } as SASRecHyperParams;
     const shapes = weightShapes(hp, contents.vocabulary.size);
     const weights: Record<string, Float32Array> = {};
@@ -1215,6 +1266,9 @@ interface ServingTables {
   playId: object | undefined;
   /** Play-count table rows, `[PLAY_COUNT_BUCKETS * d]` (with `playCounts`). */
   play: Float32Array | undefined;
+  lastId: object | undefined;
+  /** The learned last-listen logit (0 without `lastBias`). */
+  lastBias: number;
 }
 
 /**
