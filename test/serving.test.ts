@@ -4,6 +4,7 @@ import { initBackend, tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { HISTORY_BIAS_FEATURES, historyCandidates } from '../src/models/repeat.js';
 import { playCountBuckets } from '../src/train/batches.js';
 import { createRng } from '../src/util/random.js';
 
@@ -57,9 +58,19 @@ function reference(model: SASRec, history: readonly string[]): Float32Array {
     ); // [L, d]
     const row = h.slice([last.length - 1, 0], [1, -1]); // [1, d]
     const scores = tf.matMul(row, model.variables.item_emb!, false, true).dataSync() as Float32Array;
-    // The learned last-listen logit (lastBias, on by default) as the training loss defines it.
+    // The learned last-listen logit (lastBias) as the training loss defines it.
     const lastBias = model.variables['last.b'];
     if (lastBias && last.length > 0) scores[last.at(-1)!] = scores[last.at(-1)!]! + lastBias.dataSync()[0]!;
+    // The learned history bias (historyBias): coef = h W + b on each candidate's features.
+    const histW = model.variables['hist.w'];
+    if (histW && ids.length > 0) {
+      const coef = tf.add(tf.matMul(row, histW), model.variables['hist.b']!).dataSync(); // [F]
+      const c = historyCandidates(ids, ids.length, model.config.maxlen);
+      const F = HISTORY_BIAS_FEATURES.length;
+      c.items.forEach((x, k) => {
+        for (let f = 0; f < F; f++) scores[x] = scores[x]! + coef[f]! * c.features[k * F + f]!;
+      });
+    }
     return scores;
   });
 }
@@ -77,8 +88,10 @@ describe('SASRec fast serving path', () => {
     { norm: 'pre', heads: 1, blocks: 2 },
     { norm: 'post', heads: 2, blocks: 2 },
     { norm: 'pre', heads: 2, blocks: 1 },
+    { norm: 'pre', heads: 1, blocks: 2, playCounts: true, lastBias: true },
+    { norm: 'post', heads: 1, blocks: 1, historyBias: true },
   ] as const) {
-    it(`equals the full forward pass (${variant.norm}-LN, ${variant.heads} head(s), ${variant.blocks} block(s))`, async () => {
+    it(`equals the full forward pass (${JSON.stringify(variant)})`, async () => {
       const model = await SASRec.fit(data, { ...TINY, ...variant });
       const all = await model.scoreAll(histories);
       for (const [h, history] of histories.entries()) {
