@@ -257,7 +257,8 @@ async function timeToQuality(): Promise<{
   const { listens } = await loadListens(path.join(repoRoot, 'data', 'listens.csv'));
   const { train, validation } = leaveOneOut(Dataset.fromListens(listens));
   const markov = await ItemTransition.fit(train);
-  const markovNdcg = (await evaluate(markov, validation, { k: [10] })).ndcg[10]!;
+  // The same protocol as SASRec's validation score (SASRec.ndcgAt10): every track ranked, ties against.
+  const markovNdcg = (await evaluate(markov, validation, { k: [10], excludeHistory: false })).ndcg[10]!;
   markov.dispose();
   const level = TTQ_FRACTION * markovNdcg;
   const curve: { epoch: number; seconds: number; ndcg: number }[] = [];

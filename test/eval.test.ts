@@ -269,7 +269,9 @@ describe('compare and tables', () => {
     const text = formatComparison(rows);
     const lines = text.split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^model\s+HR@10\s+NDCG@10\s+MRR\s+Cov@10\s+Nov@10\s+cases\s+protocol$/);
+    expect(lines[0]).toMatch(
+      /^model\s+HR@10\s+NDCG@10\s+MRR\s+Cov@10\s+Nov@10\s+cases\s+replays out\s+protocol$/,
+    );
     expect(lines[2]).toMatch(/^ranked\s+0\.7500\s/);
     expect(lines[3]).toMatch(/^constant\s/);
     expect(lines[3]).toMatch(/full$/);

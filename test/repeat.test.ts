@@ -80,6 +80,25 @@ describe('fitRepeatHead', () => {
       expect(1 / (1 + Math.exp(-(head.gate + head.replayWeight * c.history.replayLogit)))).toBeLessThan(0.02);
   });
 
+  it('learns lastWeight: down when a track never follows itself, up when it often does', () => {
+    const withLast = (repeatLast: number, seed: number): RepeatCase[] => {
+      const rng = createRng(seed);
+      return syntheticCases(0.3, 300, seed).map((c) => {
+        // The sequence model gives the last listen a high Q (0.3), as a residual path does.
+        const again = rng.next() < repeatLast;
+        return { ...c, lastProb: 0.3, targetIsLast: again, modelProb: again ? 0.3 : c.modelProb };
+      });
+    };
+    const never = fitRepeatHead(withLast(0, 3));
+    expect(never.lastWeight).toBeLessThan(-1);
+    const often = fitRepeatHead(withLast(0.5, 4));
+    expect(often.lastWeight).toBeGreaterThan(0);
+    const cases = withLast(0, 3);
+    expect(repeatLogLikelihood(cases, never)).toBeGreaterThan(
+      repeatLogLikelihood(cases, { ...never, lastWeight: 0 }),
+    );
+  });
+
   it('rejects no cases and bad options, naming them', () => {
     expect(() => fitRepeatHead([])).toThrow(InvalidOptionError);
     expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { steps: 0 })).toThrow(/`steps`/);
@@ -102,6 +121,14 @@ describe('applyRepeatHead', () => {
     expect(out[1]!).toBeGreaterThan(out[3]!);
     // Track 4 had the lowest logit but was played twice: now the most likely.
     expect(Math.max(...Array.from(out))).toBe(out[4]);
+    // lastWeight scales Q of the last listen (2) and renormalises: still a distribution, 2 lower.
+    const down = row.slice();
+    applyRepeatHead(down, historyFeatures([4, 4, 2], 50), { ...head, lastWeight: -5 }, 2);
+    let sum = 0;
+    for (let j = 1; j < down.length; j++) sum += Math.exp(down[j]!);
+    expect(sum).toBeCloseTo(1, 5);
+    expect(down[2]!).toBeLessThan(out[2]! - 0.2); // 0.209 -> 0.167: only its Q part shrinks, R keeps its share
+    expect(down[5]!).toBeGreaterThan(out[5]!);
   });
 });
 

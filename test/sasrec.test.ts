@@ -130,6 +130,28 @@ describe('SASRec determinism and persistence', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
+  it('with playCounts, historyBias and lastBias: deterministic, saved and restored exactly, no leaks', async () => {
+    const histories = [['t1', 't2', 't3', 't1', 't2'], ['t9'], ['t20', 't1', 't20']];
+    const before = tf.memory().numTensors;
+    for (const extra of [
+      { playCounts: true, historyBias: true },
+      { playCounts: true, lastBias: true, loss: 'sampled-softmax', negatives: 8 },
+    ] as SASRecOptions[]) {
+      const a = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
+      const b = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
+      const sa = await a.scoreAll(histories);
+      expect(await b.scoreAll(histories)).toEqual(sa);
+      expect(sa.every((row) => row.slice(1).every(Number.isFinite))).toBe(true);
+      const out = path.join(dir, `extra-${Object.keys(extra).join('-')}`);
+      await a.save(out);
+      const loaded = await loadModel(out);
+      expect((loaded as SASRec).config).toEqual(a.config);
+      expect(await loaded.scoreAll(histories)).toEqual(sa);
+      for (const m of [a, b, loaded]) m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('a reward hook returning 1 trains exactly like no hook', async () => {
     const histories = [['t4', 't5'], ['t11']];
     const plain = await SASRec.fit(cycles, { ...FAST, epochs: 1, seed: 3 });
@@ -225,6 +247,10 @@ describe('SASRec training options', () => {
       [{ batchSize: 100_000, maxlen: 500 }, 'batchSize'],
       [{ gbceT: 2 }, 'gbceT'],
       [{ repeat: 'yes' as never }, 'repeat'],
+      [{ playCounts: 1 as never }, 'playCounts'],
+      [{ historyBias: 'on' as never }, 'historyBias'],
+      [{ historyBias: true, loss: 'bce' }, 'loss'],
+      [{ lastBias: null as never }, 'lastBias'],
       [{ epohcs: 3 } as never, 'epohcs'],
     ];
     const before = tf.memory().numTensors;

@@ -94,6 +94,7 @@ export function formatComparison(rows: readonly ComparisonRow[], options: { k?: 
       { key: 'coverage', header: `Cov@${k}` },
       { key: 'novelty', header: `Nov@${k}`, digits: 2 },
       { key: 'users', header: 'cases' },
+      { key: 'replays', header: 'replays out' },
       { key: 'protocol' },
     ],
     rows.map(({ name, result: r }) => ({
@@ -104,6 +105,8 @@ export function formatComparison(rows: readonly ComparisonRow[], options: { k?: 
       coverage: r.coverage[k],
       novelty: r.novelty[k],
       users: r.users,
+      // With excludeHistory, replayed targets are misses for every model: how many there were.
+      replays: r.historyTargets,
       protocol: r.protocol,
     })),
   );
