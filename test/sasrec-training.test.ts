@@ -118,7 +118,8 @@ describe('SASRec gradients', () => {
       workers: 1,
       seed: 5,
       playCounts: true,
-      lastBias: false, // the reference below is the plain softmax (lastBias has its own test)
+      lastBias: false, // the reference below is the plain softmax (the biases have their own tests)
+      historyBias: false,
     });
     const windows = buildWindows(ds.sequences, { maxlen, maxWindowsPerUser: 3 });
     const batch = makeBatch(
