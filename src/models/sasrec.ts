@@ -185,9 +185,9 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
  * Defaults of {@link SASRec.fit}, tuned for sparse, short music listening sequences: full-softmax
  * cross-entropy (converges in few epochs and beats BCE by far) up to 20,000 tracks and 1,024-negative
  * sampled softmax beyond (`loss: 'auto'`), d=64, 2 blocks, maxlen 50, dropout 0.25, Adam at 5e-3 after a
- * 100-step linear warmup, 16 windows per batch (a small data set gives only a few dozen batches of 128 per
- * epoch, far too few updates), the learning rate halved after every epoch without validation improvement,
- * early stopping on validation NDCG@10.
+ * 100-step linear warmup, the learned history bias (`historyBias`), 16 windows per batch (a small data set
+ * gives only a few dozen batches of 128 per epoch, far too few updates), the learning rate halved after
+ * every epoch without validation improvement, early stopping on validation NDCG@10 (every track ranked).
  *
  * Why `plateauDecay: 0.5`: with a constant rate the validation score stalls within a few epochs while the
  * steps are still large. Halving on each stall, measured with `bench/sasrec-tuning.ts` (one worker):
