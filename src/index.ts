@@ -101,10 +101,19 @@ export {
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
 export { BaseRecommender, checkK, topK } from './models/recommender.js';
-export type { FitRepeatOptions, HistoryFeatures, RepeatCase, RepeatHead } from './models/repeat.js';
+export type {
+  FitRepeatOptions,
+  HistoryCandidates,
+  HistoryFeatures,
+  RepeatCase,
+  RepeatHead,
+} from './models/repeat.js';
 export {
   applyRepeatHead,
   fitRepeatHead,
+  HISTORY_BIAS_FEATURES,
+  HISTORY_BIAS_TRACKS,
+  historyCandidates,
   historyFeatures,
   REPEAT_FEATURES,
   repeatLogLikelihood,

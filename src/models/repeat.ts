@@ -302,10 +302,24 @@ export function parseRepeatHead(v: unknown): RepeatHead | undefined {
  */
 export const HISTORY_BIAS_FEATURES = ['in the history', ...REPEAT_FEATURES] as const;
 
-/** Tracks of a history that get the learned history bias: the most played, most recent first among ties. */
+/**
+ * Tracks of a history that get the learned history bias: the most played, most recent first among ties.
+ *
+ * @example
+ * ```ts
+ * historyCandidates(ids, ids.length, 50).items.length <= HISTORY_BIAS_TRACKS; // true
+ * ```
+ */
 export const HISTORY_BIAS_TRACKS = 64;
 
-/** The history tracks that get the learned bias, with their features (see {@link historyCandidates}). */
+/**
+ * The history tracks that get the learned bias, with their features (see {@link historyCandidates}).
+ *
+ * @example
+ * ```ts
+ * const { items, features }: HistoryCandidates = historyCandidates([3, 5, 3], 3, 50);
+ * ```
+ */
 export interface HistoryCandidates {
   items: number[];
   /** `[items.length * HISTORY_BIAS_FEATURES.length]` row-major. */
