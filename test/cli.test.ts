@@ -268,7 +268,9 @@ describe('commands', () => {
     expect(r.stdout).toMatch(/\n\s*1\s+(0|0\.\d{4}|1)\s/);
     expect(r.stdout).toMatch(/\n\s*3\s+(0|0\.\d{4}|1)\s/);
     // Most targets of this small world are replays: excluded with the history, and said so.
-    expect(r.stdout).toMatch(/MRR 0\.\d{4} {2}\(40 cases, full ranking, \d+ replayed targets excluded with the history \(misses\)\)/);
+    expect(r.stdout).toMatch(
+      /MRR 0\.\d{4} {2}\(40 cases, full ranking, \d+ replayed targets excluded with the history \(misses\)\)/,
+    );
   });
 
   it('recommend --json returns k tracks, skipping unknown history ids', async () => {

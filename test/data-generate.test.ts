@@ -329,7 +329,10 @@ describe('ground truth', () => {
     const mood = { knows: 'mood' as const };
     expect(bestAchievableHitRate(truth, cases, 1, mood)).toBeCloseTo(0.4, 12);
     expect(bestAchievableHitRate(truth, cases, 2, mood)).toBeCloseTo(0.6, 12); // a, c; b is in the history
-    expect(bestAchievableHitRate(truth, cases, 2, { ...mood, historyTargets: 'rankable' })).toBeCloseTo(0.9, 12);
+    expect(bestAchievableHitRate(truth, cases, 2, { ...mood, historyTargets: 'rankable' })).toBeCloseTo(
+      0.9,
+      12,
+    );
     expect(bestAchievableHitRate(truth, cases, 2, { ...mood, excludeHistory: false })).toBeCloseTo(0.7, 12);
     // The default reference is the filtered (history-only) distribution: d, then c; b is in the history.
     expect(bestAchievableHitRate(truth, cases, 1)).toBeCloseTo(0.4, 12);

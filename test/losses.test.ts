@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { InvalidOptionError } from '../src/errors.js';
+import { HISTORY_BIAS_FEATURES, historyCandidates } from '../src/models/repeat.js';
 import {
   batchesPerEpoch,
   buildWindows,
@@ -25,7 +26,6 @@ import {
   unlikelihood,
   weightedLoss,
 } from '../src/train/losses.js';
-import { HISTORY_BIAS_FEATURES, historyCandidates } from '../src/models/repeat.js';
 import { splitSeqBatch } from '../src/train/parallel.js';
 import { createRng } from '../src/util/random.js';
 
@@ -186,8 +186,14 @@ describe('history-biased softmax', () => {
       const featuresData = Float32Array.from({ length: M * k * F }, (_, i) => ((i * 7) % 5) / 3 - 0.4);
       const history = {
         items: tf.tensor2d(items.flat(), [M, k], 'int32'),
-        mask: tf.tensor2d(items.flat().map((x) => (x > 0 ? 1 : 0)), [M, k]),
-        isTarget: tf.tensor2d(items.flatMap((row, m) => row.map((x) => (x === targetIds[m] ? 1 : 0))), [M, k]),
+        mask: tf.tensor2d(
+          items.flat().map((x) => (x > 0 ? 1 : 0)),
+          [M, k],
+        ),
+        isTarget: tf.tensor2d(
+          items.flatMap((row, m) => row.map((x) => (x === targetIds[m] ? 1 : 0))),
+          [M, k],
+        ),
         features: tf.tensor3d(featuresData, [M, k, F]),
       };
       const targets = tf.tensor1d(targetIds, 'int32');
@@ -213,7 +219,19 @@ describe('history-biased softmax', () => {
           rows.push(row);
         }
         const logp = tf.logSoftmax(tf.concat(rows, 0));
-        const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targetIds.map((t) => t - 1), 'int32'), V)), 1);
+        const picked = tf.sum(
+          tf.mul(
+            logp,
+            tf.oneHot(
+              tf.tensor1d(
+                targetIds.map((t) => t - 1),
+                'int32',
+              ),
+              V,
+            ),
+          ),
+          1,
+        );
         return tf.neg(tf.sum(picked)) as tf.Scalar;
       })([h, table, coef]);
       expect(Math.abs(ours.value.dataSync()[0]! - reference.value.dataSync()[0]!)).toBeLessThan(1e-4);
@@ -354,7 +372,10 @@ describe('batches', () => {
   it('buckets play counts by log2 and counts plays over the whole sequence, not just the window', () => {
     expect([0, 1, 2, 3, 4, 7, 8, 63, 64, 1000].map(playCountBucket)).toEqual([0, 1, 2, 2, 3, 3, 4, 6, 7, 7]);
     expect([...playCountBuckets([7, 3, 7, 7, 7])]).toEqual([1, 1, 2, 2, 3]);
-    const w = buildWindows(new Map([['u', Int32Array.of(5, 5, 5, 1, 5)]]), { maxlen: 2, maxWindowsPerUser: 1 });
+    const w = buildWindows(new Map([['u', Int32Array.of(5, 5, 5, 1, 5)]]), {
+      maxlen: 2,
+      maxWindowsPerUser: 1,
+    });
     expect([...w[0]!.items]).toEqual([5, 1, 5]);
     expect([...w[0]!.plays]).toEqual([2, 1, 3]); // the window's first 5 is the third play
   });
@@ -381,7 +402,10 @@ describe('batches', () => {
   });
 
   it('history entries follow each target row, padded per row, and split with their rows', () => {
-    const w = buildWindows(new Map([['u', Int32Array.of(4, 2, 4, 3, 4)]]), { maxlen: 3, maxWindowsPerUser: 2 });
+    const w = buildWindows(new Map([['u', Int32Array.of(4, 2, 4, 3, 4)]]), {
+      maxlen: 3,
+      maxWindowsPerUser: 2,
+    });
     const sampler = new NegativeSampler(Float64Array.of(0, 1, 1, 1, 1));
     const b = makeBatch(w, { kind: 'none' }, sampler, createRng(1), { window: 3, limit: 2 });
     const M = b.rows.length;

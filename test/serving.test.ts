@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
-import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { HISTORY_BIAS_FEATURES, historyCandidates } from '../src/models/repeat.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { playCountBuckets } from '../src/train/batches.js';
 import { createRng } from '../src/util/random.js';
 

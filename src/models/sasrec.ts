@@ -300,7 +300,11 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   // On by default for softmax losses only; asked for explicitly with a binary loss, it is an error.
   if ((o.loss === 'bce' || o.loss === 'gbce') && options.historyBias === undefined) o.historyBias = false;
   if (o.historyBias && (o.loss === 'bce' || o.loss === 'gbce'))
-    throw new InvalidOptionError('loss', "a softmax loss ('auto', 'ce' or 'sampled-softmax') with historyBias", o.loss);
+    throw new InvalidOptionError(
+      'loss',
+      "a softmax loss ('auto', 'ce' or 'sampled-softmax') with historyBias",
+      o.loss,
+    );
   if (typeof o.lastBias !== 'boolean') throw new InvalidOptionError('lastBias', 'a boolean', o.lastBias);
   if (typeof o.playCounts !== 'boolean')
     throw new InvalidOptionError('playCounts', 'a boolean', o.playCounts);
@@ -362,7 +366,9 @@ function weightShapes(h: SASRecHyperParams, numItems: number): Record<string, nu
 
 /** Whether the model has the learned last-listen logit (see {@link SASRecHyperParams.lastBias}). */
 function usesLastBias(h: SASRecHyperParams): boolean {
-  return h.lastBias && !h.historyBias && (h.loss === 'ce' || h.loss === 'sampled-softmax' || h.loss === 'auto');
+  return (
+    h.lastBias && !h.historyBias && (h.loss === 'ce' || h.loss === 'sampled-softmax' || h.loss === 'auto')
+  );
 }
 
 /** Initial values as in the PyTorch reference: Xavier-normal matrices and item table, N(0, 2/(maxlen+d)) positions, LN = (1, 0), biases 0. */

@@ -166,7 +166,13 @@ export interface SeqBatch {
    * row (empty unless asked for): `[M * k]` track ids (0 = padding), mask, 1 where it is the row's target,
    * and `[M * k * F]` features.
    */
-  history: { k: number; items: Int32Array; mask: Float32Array; isTarget: Float32Array; features: Float32Array };
+  history: {
+    k: number;
+    items: Int32Array;
+    mask: Float32Array;
+    isTarget: Float32Array;
+    features: Float32Array;
+  };
 }
 
 /** Options of {@link makeBatch} for the learned history bias: the model's window and the tracks per row. */
@@ -332,7 +338,10 @@ function historyEntries(windows: readonly TrainingWindow[], spec: HistoryBiasSpe
   const perRow: { c: ReturnType<typeof historyCandidates>; target: number }[] = [];
   for (const w of windows) {
     for (let t = 0; t < w.items.length - 1; t++) {
-      perRow.push({ c: historyCandidates(w.seq, w.start + t + 1, spec.window, spec.limit), target: w.items[t + 1]! });
+      perRow.push({
+        c: historyCandidates(w.seq, w.start + t + 1, spec.window, spec.limit),
+        target: w.items[t + 1]!,
+      });
     }
   }
   const k = Math.max(1, ...perRow.map((r) => r.c.items.length));
