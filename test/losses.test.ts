@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { InvalidOptionError } from '../src/errors.js';
-import { HISTORY_BIAS_FEATURES, historyCandidates } from '../src/models/repeat.js';
+import { HISTORY_BIAS_FEATURES, historyCandidates, historyCandidatesRun } from '../src/models/repeat.js';
 import {
   batchesPerEpoch,
   buildWindows,
@@ -399,6 +399,22 @@ describe('batches', () => {
       0,
     ]);
     expect(historyCandidates([3, 5, 3, 9, 5, 5], 4, 2, 1).items).toEqual([3]); // prefix of 4, limit 1
+  });
+
+  it('the one-pass candidate run equals recounting every prefix (random sequences, small and large limits)', () => {
+    const rng = createRng(9);
+    for (let trial = 0; trial < 30; trial++) {
+      const seq = Array.from({ length: 5 + rng.int(80) }, () => 1 + rng.int(1 + rng.int(30)));
+      const limit = 1 + rng.int(12);
+      const first = rng.int(seq.length);
+      const runs = historyCandidatesRun(seq, first, seq.length, 7, limit);
+      expect(runs).toHaveLength(seq.length - first + 1);
+      runs.forEach((r, i) => {
+        const direct = historyCandidates(seq, first + i, 7, limit);
+        expect(r.items).toEqual(direct.items);
+        expect([...r.features]).toEqual([...direct.features]);
+      });
+    }
   });
 
   it('history entries follow each target row, padded per row, and split with their rows', () => {

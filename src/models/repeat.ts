@@ -364,3 +364,70 @@ export function historyCandidates(
   });
   return { items, features };
 }
+
+/**
+ * {@link historyCandidates} for every prefix `ids[0..end)` with `end` from `first` to `last` (inclusive), in
+ * one pass: the counts up to `first` are read once, and each later listen only moves its own track up the
+ * ranking (its count grows and it becomes the most recent), so the top `limit` list is kept exactly in
+ * O(limit) per step instead of recounting the whole prefix. Training uses it for the prefixes of a window.
+ *
+ * @example
+ * ```ts
+ * const runs = historyCandidatesRun([3, 5, 3, 9], 2, 4, 50); // prefixes of length 2, 3 and 4
+ * runs[2]!.items; // [3, 9, 5], as historyCandidates([3, 5, 3, 9], 4, 50)
+ * ```
+ */
+export function historyCandidatesRun(
+  ids: ArrayLike<number>,
+  first: number,
+  last: number,
+  window: number,
+  limit = HISTORY_BIAS_TRACKS,
+): HistoryCandidates[] {
+  const count = new Map<number, number>();
+  const lastAt = new Map<number, number>();
+  for (let p = 0; p < first; p++) {
+    const x = ids[p]!;
+    count.set(x, (count.get(x) ?? 0) + 1);
+    lastAt.set(x, p);
+  }
+  // The current top list, in ranking order: count descending, then most recent first.
+  const ranked: [number, number, number][] = [];
+  count.forEach((c, x) => {
+    ranked.push([x, c, lastAt.get(x)!]);
+  });
+  ranked.sort((a, b) => b[1] - a[1] || b[2] - a[2]);
+  const top = ranked.slice(0, limit).map((r) => r[0]);
+  const H = HISTORY_BIAS_FEATURES.length;
+  const out: HistoryCandidates[] = [];
+  const emit = (end: number) => {
+    const features = new Float32Array(top.length * H);
+    top.forEach((x, k) => {
+      const gap = end - 1 - lastAt.get(x)!;
+      features[k * H] = 1;
+      features[k * H + 1] = Math.log(count.get(x)!);
+      features[k * H + 2] = Math.log1p(gap);
+      features[k * H + 3] = gap === 0 ? 1 : 0;
+      features[k * H + 4] = gap < window ? 1 : 0;
+    });
+    out.push({ items: top.slice(), features });
+  };
+  emit(first);
+  for (let end = first + 1; end <= last; end++) {
+    const x = ids[end - 1]!;
+    const c = (count.get(x) ?? 0) + 1;
+    count.set(x, c);
+    lastAt.set(x, end - 1);
+    const at = top.indexOf(x);
+    if (at >= 0) top.splice(at, 1);
+    // x is now the most recent track, so it goes before the first track with a count <= its own.
+    let pos = 0;
+    while (pos < top.length && count.get(top[pos]!)! > c) pos++;
+    if (pos < limit) {
+      top.splice(pos, 0, x);
+      if (top.length > limit) top.pop();
+    }
+    emit(end);
+  }
+  return out;
+}

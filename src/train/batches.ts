@@ -1,5 +1,5 @@
 // Training windows and length-bucketed mini-batches for next-item models, as plain typed arrays.
-import { HISTORY_BIAS_FEATURES, historyCandidates } from '../models/repeat.js';
+import { HISTORY_BIAS_FEATURES, type HistoryCandidates, historyCandidatesRun } from '../models/repeat.js';
 import type { Rng } from '../util/random.js';
 
 /**
@@ -335,16 +335,14 @@ export function emptyHistory(): SeqBatch['history'] {
 /** Per target row (in makeBatch's row order), the history candidates of the prefix that ends at its input. */
 function historyEntries(windows: readonly TrainingWindow[], spec: HistoryBiasSpec): SeqBatch['history'] {
   const F = HISTORY_BIAS_FEATURES.length;
-  const perRow: { c: ReturnType<typeof historyCandidates>; target: number }[] = [];
+  const perRow: { c: HistoryCandidates; target: number }[] = [];
   for (const w of windows) {
-    for (let t = 0; t < w.items.length - 1; t++) {
-      perRow.push({
-        c: historyCandidates(w.seq, w.start + t + 1, spec.window, spec.limit),
-        target: w.items[t + 1]!,
-      });
-    }
+    // Row t's prefix ends at its input, w.start + t (exclusive end w.start + t + 1).
+    const n = w.items.length - 1;
+    const runs = historyCandidatesRun(w.seq, w.start + 1, w.start + n, spec.window, spec.limit);
+    for (let t = 0; t < n; t++) perRow.push({ c: runs[t]!, target: w.items[t + 1]! });
   }
-  const k = Math.max(1, ...perRow.map((r) => r.c.items.length));
+  const k = perRow.reduce((most, r) => Math.max(most, r.c.items.length), 1);
   const M = perRow.length;
   const out = {
     k,
