@@ -38,6 +38,18 @@ function randn(shape: number[], seed: number): tf.Tensor {
   );
 }
 
+/** `[N]` entries of `[N, V]` log-probabilities at each row's target id (ids 1..V, column id - 1). */
+function pickTargets(logp: tf.Tensor, targetIds: readonly number[], V: number): tf.Tensor {
+  const oneHot = tf.oneHot(
+    tf.tensor1d(
+      targetIds.map((t) => t - 1),
+      'int32',
+    ),
+    V,
+  );
+  return tf.sum(tf.mul(logp, oneHot), 1);
+}
+
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 }
@@ -93,19 +105,7 @@ describe('full-softmax cross-entropy', () => {
       const reference = tf.valueAndGrads((hh: tf.Tensor, tt: tf.Tensor) => {
         const logits = tf.matMul(hh, (tt as tf.Tensor2D).slice([1, 0], [V, d]), false, true); // [N, V]
         const logp = tf.logSoftmax(logits);
-        const picked = tf.sum(
-          tf.mul(
-            logp,
-            tf.oneHot(
-              tf.tensor1d(
-                targetIds.map((t) => t - 1),
-                'int32',
-              ),
-              V,
-            ),
-          ),
-          1,
-        );
+        const picked = pickTargets(logp, targetIds, V);
         return tf.div(tf.sum(tf.mul(tf.neg(picked), w)), N) as tf.Scalar;
       })([h, table]);
       expect(Math.abs(whole.value.dataSync()[0]! - reference.value.dataSync()[0]!)).toBeLessThan(1e-5);
@@ -219,19 +219,7 @@ describe('history-biased softmax', () => {
           rows.push(row);
         }
         const logp = tf.logSoftmax(tf.concat(rows, 0));
-        const picked = tf.sum(
-          tf.mul(
-            logp,
-            tf.oneHot(
-              tf.tensor1d(
-                targetIds.map((t) => t - 1),
-                'int32',
-              ),
-              V,
-            ),
-          ),
-          1,
-        );
+        const picked = pickTargets(logp, targetIds, V);
         return tf.neg(tf.sum(picked)) as tf.Scalar;
       })([h, table, coef]);
       expect(Math.abs(ours.value.dataSync()[0]! - reference.value.dataSync()[0]!)).toBeLessThan(1e-4);

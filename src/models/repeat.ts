@@ -56,6 +56,23 @@ export interface HistoryFeatures {
 }
 
 /**
+ * Writes the {@link REPEAT_FEATURES} of one track at `out[at..at + 4)`: log play count, log(1 + listens since
+ * its last play), whether that was the last listen, and whether it is inside the model window.
+ */
+function writeRepeatFeatures(
+  out: Float32Array | Float64Array,
+  at: number,
+  count: number,
+  gap: number,
+  window: number,
+): void {
+  out[at] = Math.log(count);
+  out[at + 1] = Math.log1p(gap);
+  out[at + 2] = gap === 0 ? 1 : 0;
+  out[at + 3] = gap < window ? 1 : 0;
+}
+
+/**
  * Features of each distinct track in a history of vocabulary indices.
  *
  * @param window the model's context length (`maxlen`): feature 4 says whether the track's last play is
@@ -76,11 +93,8 @@ export function historyFeatures(ids: readonly number[], window: number): History
   const features = new Float64Array(items.length * F);
   const n = ids.length;
   items.forEach((x, k) => {
-    const gap = n - 1 - last.get(x)!; // listens since the last play (0 = the last listen)
-    features[k * F] = Math.log(count.get(x)!);
-    features[k * F + 1] = Math.log1p(gap);
-    features[k * F + 2] = gap === 0 ? 1 : 0;
-    features[k * F + 3] = gap < window ? 1 : 0;
+    // gap: listens since the last play (0 = the last listen)
+    writeRepeatFeatures(features, k * F, count.get(x)!, n - 1 - last.get(x)!, window);
   });
   const rate = (n - items.length + 1) / (n + 2); // listens that replay an earlier track, smoothed
   return { items, features, replayLogit: Math.log(rate / (1 - rate)) };
@@ -342,27 +356,7 @@ export function historyCandidates(
   window: number,
   limit = HISTORY_BIAS_TRACKS,
 ): HistoryCandidates {
-  const count = new Map<number, number>();
-  const last = new Map<number, number>();
-  for (let p = 0; p < end; p++) {
-    const x = ids[p]!;
-    count.set(x, (count.get(x) ?? 0) + 1);
-    last.set(x, p);
-  }
-  const items = [...count.keys()]
-    .sort((x, y) => count.get(y)! - count.get(x)! || last.get(y)! - last.get(x)!)
-    .slice(0, limit);
-  const H = HISTORY_BIAS_FEATURES.length;
-  const features = new Float32Array(items.length * H);
-  items.forEach((x, k) => {
-    const gap = end - 1 - last.get(x)!;
-    features[k * H] = 1;
-    features[k * H + 1] = Math.log(count.get(x)!);
-    features[k * H + 2] = Math.log1p(gap);
-    features[k * H + 3] = gap === 0 ? 1 : 0;
-    features[k * H + 4] = gap < window ? 1 : 0;
-  });
-  return { items, features };
+  return historyCandidatesRun(ids, end, end, window, limit)[0]!;
 }
 
 /**
@@ -403,12 +397,8 @@ export function historyCandidatesRun(
   const emit = (end: number) => {
     const features = new Float32Array(top.length * H);
     top.forEach((x, k) => {
-      const gap = end - 1 - lastAt.get(x)!;
-      features[k * H] = 1;
-      features[k * H + 1] = Math.log(count.get(x)!);
-      features[k * H + 2] = Math.log1p(gap);
-      features[k * H + 3] = gap === 0 ? 1 : 0;
-      features[k * H + 4] = gap < window ? 1 : 0;
+      features[k * H] = 1; // in the history
+      writeRepeatFeatures(features, k * H + 1, count.get(x)!, end - 1 - lastAt.get(x)!, window);
     });
     out.push({ items: top.slice(), features });
   };

@@ -661,7 +661,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           coef: this.linear(h, 'hist'), // [M, F]
         }
       : usesLastBias(this.config)
-        ? this.lastListenBias(batch, h)
+        ? this.lastListenBias(batch)
         : undefined;
     let terms: LossTerms;
     switch (this.loss) {
@@ -705,7 +705,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * The learned last-listen logit as a one-entry history bias per target row: the entry is the row's input
    * (the track just played), with one feature 1 and coefficient `last.b`.
    */
-  private lastListenBias(batch: SeqBatch, h: tf.Tensor2D): HistoryBias {
+  private lastListenBias(batch: SeqBatch): HistoryBias {
     const M = batch.rows.length;
     const items = Int32Array.from(batch.rows, (r) => batch.inputs[r]!);
     const isTarget = Float32Array.from(items, (x, m) => (x === batch.targets[m] ? 1 : 0));
@@ -716,7 +716,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         isTarget: tf.tensor2d(isTarget, [M, 1]),
         features: tf.ones([M, 1, 1]) as tf.Tensor3D,
       },
-      coef: tf.mul(tf.onesLike(h.slice([0, 0], [M, 1])), this.w('last.b')) as tf.Tensor2D, // [M, 1]
+      coef: tf.mul(tf.ones([M, 1]), this.w('last.b')) as tf.Tensor2D, // [M, 1]
     };
   }
 
@@ -1012,7 +1012,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         pop[0] = Number.NEGATIVE_INFINITY;
         out[i] = pop;
       } else {
-        pending.push({ i, ids: ids.slice(-maxlen), plays: playCountBuckets(ids).slice(-maxlen), all: ids });
+        // Play-count buckets are an input only with playCounts (0, padding, otherwise).
+        const plays = this.config.playCounts
+          ? playCountBuckets(ids).slice(-maxlen)
+          : new Uint8Array(Math.min(maxlen, ids.length));
+        pending.push({ i, ids: ids.slice(-maxlen), plays, all: ids });
       }
     });
     // Shortest histories first, in chunks of 64: each chunk is padded only to its own longest history
