@@ -1,9 +1,9 @@
 // Benchmark tooling: README section replacement, the run-all subset option and the ground-truth gap tools.
 import { describe, expect, it } from 'vitest';
 import { selectBenches } from '../bench/run-all.js';
-import { gapDecomposition, targetKinds } from '../bench/truth-gap.js';
+import { expectedHitRate, gapDecomposition, targetKinds } from '../bench/truth-gap.js';
 import { replaceSections } from '../bench/update-readme.js';
-import { generateWorld, truthCases } from '../src/data/generate.js';
+import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
 
 describe('replaceSections', () => {
   const readme = [
@@ -90,5 +90,38 @@ describe('gapDecomposition', () => {
       else expect(sameArtist).toBe(false);
     });
     expect(new Set(kinds.map((k) => k.kind)).size).toBeGreaterThan(1);
+  });
+
+  it('expectedHitRate: the ceiling scores its own reference under both protocols, ties count against', () => {
+    const ceilingScores = cases.map((c) => {
+      const row = new Float32Array(ids.length + 1).fill(-1e9);
+      const step = steps.get(`${c.userId}|${c.history.length}`)!;
+      step.filtered.tracks.forEach((t, m) => {
+        row[index(t)!] = Math.log(step.filtered.probs[m]!);
+      });
+      return row;
+    });
+    const source = { scores: ceilingScores, index };
+    expect(expectedHitRate(world, cases, source, 10)).toBeCloseTo(
+      bestAchievableHitRate(world.truth, cases, 10, { excludeHistory: false }),
+      5,
+    );
+    expect(expectedHitRate(world, cases, source, 10, { excludeHistory: true })).toBeCloseTo(
+      bestAchievableHitRate(world.truth, cases, 10),
+      5,
+    );
+    // A constant scorer ties every track with every other: nothing is in its top 10.
+    const flat = cases.map(() => new Float32Array(ids.length + 1));
+    expect(expectedHitRate(world, cases, { scores: flat, index }, 10)).toBe(0);
+    // One track scored on top of a flat row is a hit exactly when k >= 1, worth its true probability.
+    const c = cases[0]!;
+    const step = steps.get(`${c.userId}|${c.history.length}`)!;
+    const best = step.filtered.probs.indexOf(Math.max(...step.filtered.probs));
+    const row = new Float32Array(ids.length + 1);
+    row[index(step.filtered.tracks[best]!)!] = 1;
+    expect(expectedHitRate(world, [c], { scores: [row], index }, 1)).toBeCloseTo(
+      step.filtered.probs[best]!,
+      10,
+    );
   });
 });
