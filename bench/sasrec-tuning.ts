@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     hbias: { type: 'string' },
     repeat: { type: 'string' },
     lastbias: { type: 'string' },
+    tied: { type: 'string' },
   },
 });
 
@@ -67,6 +68,7 @@ const options: SASRecOptions = {
   ...(values.hbias ? { historyBias: values.hbias === '1' } : {}),
   ...(values.repeat ? { repeat: values.repeat === '1' } : {}),
   ...(values.lastbias ? { lastBias: values.lastbias === '1' } : {}),
+  ...(values.tied ? { tiedEmbeddings: values.tied === '1' } : {}),
   ...(values.dim ? { dim: num(values.dim)! } : {}),
   ...(values.lr ? { learningRate: num(values.lr)! } : {}),
   ...(values.heads ? { heads: num(values.heads)! } : {}),
@@ -107,6 +109,7 @@ const stepsPerEpoch = batchesPerEpoch(windows.length, model.config.batchSize);
 const line = {
   data: values.data,
   backend: backend.name,
+  host: process.env.ENCORE_HOST ?? (await import('node:os')).hostname(),
   load: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),
   config: {
     maxlen: model.config.maxlen,
@@ -124,6 +127,7 @@ const line = {
     historyBias: model.config.historyBias,
     repeat: model.config.repeat,
     lastBias: model.config.lastBias,
+    tiedEmbeddings: model.config.tiedEmbeddings,
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },

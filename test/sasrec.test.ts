@@ -130,12 +130,14 @@ describe('SASRec determinism and persistence', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
-  it('with playCounts, historyBias and lastBias: deterministic, saved and restored exactly, no leaks', async () => {
+  it('with playCounts, historyBias, lastBias or untied embeddings: deterministic, saved and restored exactly, no leaks', async () => {
     const histories = [['t1', 't2', 't3', 't1', 't2'], ['t9'], ['t20', 't1', 't20']];
     const before = tf.memory().numTensors;
     for (const extra of [
       { playCounts: true, historyBias: true },
       { playCounts: true, lastBias: true, loss: 'sampled-softmax', negatives: 8 },
+      { tiedEmbeddings: false },
+      { tiedEmbeddings: false, loss: 'bce' },
     ] as SASRecOptions[]) {
       const a = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
       const b = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
@@ -251,6 +253,7 @@ describe('SASRec training options', () => {
       [{ historyBias: 'on' as never }, 'historyBias'],
       [{ historyBias: true, loss: 'bce' }, 'loss'],
       [{ lastBias: null as never }, 'lastBias'],
+      [{ tiedEmbeddings: 0 as never }, 'tiedEmbeddings'],
       [{ epohcs: 3 } as never, 'epohcs'],
     ];
     const before = tf.memory().numTensors;

@@ -57,7 +57,9 @@ function reference(model: SASRec, history: readonly string[]): Float32Array {
       tf.tensor2d(Int32Array.from(plays), [1, last.length], 'int32'),
     ); // [L, d]
     const row = h.slice([last.length - 1, 0], [1, -1]); // [1, d]
-    const scores = tf.matMul(row, model.variables.item_emb!, false, true).dataSync() as Float32Array;
+    // The output table: the item table, or its own with untied embeddings.
+    const table = model.variables.out_emb ?? model.variables.item_emb!;
+    const scores = tf.matMul(row, table, false, true).dataSync() as Float32Array;
     // The learned last-listen logit (lastBias) as the training loss defines it.
     const lastBias = model.variables['last.b'];
     if (lastBias && last.length > 0) scores[last.at(-1)!] = scores[last.at(-1)!]! + lastBias.dataSync()[0]!;
@@ -90,6 +92,7 @@ describe('SASRec fast serving path', () => {
     { norm: 'pre', heads: 2, blocks: 1 },
     { norm: 'pre', heads: 1, blocks: 2, playCounts: true, lastBias: true },
     { norm: 'post', heads: 1, blocks: 1, historyBias: true },
+    { norm: 'pre', heads: 1, blocks: 1, tiedEmbeddings: false },
   ] as const) {
     it(`equals the full forward pass (${JSON.stringify(variant)})`, async () => {
       const model = await SASRec.fit(data, { ...TINY, ...variant });
@@ -108,17 +111,20 @@ describe('SASRec fast serving path', () => {
   }
 
   it('follows weight changes (cached tables are rebuilt after setWeights)', async () => {
-    const model = await SASRec.fit(data, TINY);
-    const history = histories[0]!;
-    const [before] = await model.scoreAll([history]);
-    const w = model.getWeights();
-    for (const x of [w.item_emb!, w['b1.f2.w']!])
-      for (let j = 0; j < x.length; j++) x[j] = x[j]! * 1.5 + 0.01;
-    model.setWeights(w);
-    const [after] = await model.scoreAll([history]);
-    expect(Math.abs(after![5]! - before![5]!)).toBeGreaterThan(1e-6);
-    expectClose(after!, reference(model, history));
-    model.dispose();
+    for (const tiedEmbeddings of [true, false]) {
+      const model = await SASRec.fit(data, { ...TINY, tiedEmbeddings });
+      const history = histories[0]!;
+      const [before] = await model.scoreAll([history]);
+      const w = model.getWeights();
+      // Untied, only the output table scores: changing it alone must change the scores.
+      const changed = tiedEmbeddings ? [w.item_emb!, w['b1.f2.w']!] : [w.out_emb!];
+      for (const x of changed) for (let j = 0; j < x.length; j++) x[j] = x[j]! * 1.5 + 0.01;
+      model.setWeights(w);
+      const [after] = await model.scoreAll([history]);
+      expect(Math.abs(after![5]! - before![5]!)).toBeGreaterThan(1e-6);
+      expectClose(after!, reference(model, history));
+      model.dispose();
+    }
   });
 });
 

@@ -151,6 +151,14 @@ export interface SASRecHyperParams {
    * and -6.8 points on three generated worlds (`bench/results/sasrec-tuning.jsonl`).
    */
   lastBias: boolean;
+  /**
+   * Score the next track with the input item table (`logit(x) = h · E_x`, the SASRec paper's choice) or,
+   * when false, with a separate output table (`h · O_x`, V x d more weights). One shared table must place a
+   * track close to what follows it *and* to what it follows, so the model blurs a track's exact successor
+   * (the next song of an album) with its neighbours (the artist's other songs), and the residual path makes
+   * the track just played its own top guess. Default true.
+   */
+  tiedEmbeddings: boolean;
 }
 
 /**
@@ -234,6 +242,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   playCounts: false,
   historyBias: true,
   lastBias: false,
+  tiedEmbeddings: true,
 });
 
 const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers'] as const;
@@ -296,6 +305,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   if (typeof o.skipsAsNegatives !== 'boolean')
     throw new InvalidOptionError('skipsAsNegatives', 'a boolean', o.skipsAsNegatives);
   if (typeof o.repeat !== 'boolean') throw new InvalidOptionError('repeat', 'a boolean', o.repeat);
+  if (typeof o.tiedEmbeddings !== 'boolean')
+    throw new InvalidOptionError('tiedEmbeddings', 'a boolean', o.tiedEmbeddings);
   if (typeof o.historyBias !== 'boolean')
     throw new InvalidOptionError('historyBias', 'a boolean', o.historyBias);
   // On by default for softmax losses only; asked for explicitly with a binary loss, it is an error.
@@ -344,6 +355,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
 function weightShapes(h: SASRecHyperParams, numItems: number): Record<string, number[]> {
   const d = h.dim;
   const shapes: Record<string, number[]> = { item_emb: [numItems + 1, d], pos_emb: [h.maxlen, d] };
+  if (!h.tiedEmbeddings) shapes.out_emb = [numItems + 1, d]; // output table; row 0: padding
   if (h.playCounts) shapes.play_emb = [PLAY_COUNT_BUCKETS, d]; // row 0: padding
   if (usesLastBias(h)) shapes['last.b'] = [1];
   if (h.historyBias) {
@@ -381,7 +393,7 @@ function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string,
     if (shape.length === 2) {
       const std = Math.sqrt(2 / (shape[0]! + shape[1]!)); // xavier normal; pos_emb: sqrt(2 / (maxlen + d))
       for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
-      if (name === 'item_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
+      if (name === 'item_emb' || name === 'out_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
       if (name === 'hist.w') a.fill(0); // starts as plain SASRec: no history bias
     } else if (name.endsWith('.g')) {
       a.fill(1);
@@ -530,6 +542,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     return this.vars[name]!;
   }
 
+  /** The table that scores next tracks: `item_emb`, or `out_emb` when `tiedEmbeddings` is false. */
+  private outputTableName(): 'item_emb' | 'out_emb' {
+    return this.config.tiedEmbeddings ? 'item_emb' : 'out_emb';
+  }
+
   /** `[L, L]` additive causal mask, sliced from the model's `[maxlen, maxlen]` one (a tidy'd temporary). */
   private causal(L: number): tf.Tensor2D {
     return this.causalMask.slice([0, 0], [L, L]);
@@ -645,7 +662,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const plays = tf.tensor2d(batch.plays, [B, L], 'int32');
     const hAll = this.encode(ids, plays, rng); // [B * L, d]
     const h = embeddingLookup(hAll, tf.tensor1d(batch.rows, 'int32')) as tf.Tensor2D; // [M, d], target rows only
-    const table = this.w('item_emb') as tf.Tensor as tf.Tensor2D; // [V + 1, d]
+    const table = this.w(this.outputTableName()) as tf.Tensor as tf.Tensor2D; // [V + 1, d]
     const targets = tf.tensor1d(batch.targets, 'int32'); // [M]
     const withUnlikelihood = batch.unlikely.some((u) => u > 0);
     const negatives = tf.tensor1d(batch.negatives, 'int32');
@@ -1074,6 +1091,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    */
   private servingTables(): ServingTables {
     const items = this.w('item_emb');
+    const out = this.w(this.outputTableName());
     const pos = this.w('pos_emb');
     const play = this.vars.play_emb;
     const last = this.vars['last.b'];
@@ -1081,6 +1099,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     if (
       c &&
       c.itemsId === items.dataId &&
+      c.outId === out.dataId &&
       c.posId === pos.dataId &&
       c.playId === play?.dataId &&
       c.lastId === last?.dataId
@@ -1089,12 +1108,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     c?.itemsT.dispose();
     this.serving = {
       itemsId: items.dataId,
+      outId: out.dataId,
       posId: pos.dataId,
       playId: play?.dataId,
       play: play ? (play.dataSync() as Float32Array) : undefined,
       lastId: last?.dataId,
       lastBias: last ? last.dataSync()[0]! : 0,
-      itemsT: tf.tidy(() => tf.transpose(items)) as tf.Tensor2D, // [d, V + 1]
+      itemsT: tf.tidy(() => tf.transpose(out)) as tf.Tensor2D, // [d, V + 1], the output table
       items: items.dataSync() as Float32Array, // [(V + 1) * d]
       pos: pos.dataSync() as Float32Array, // [maxlen * d]
     };
@@ -1239,6 +1259,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       playCounts: raw.playCounts ?? false, // models saved before play counts existed have none
       historyBias: raw.historyBias ?? false,
       lastBias: raw.lastBias ?? false,
+      tiedEmbeddings: raw.tiedEmbeddings ?? true, // models saved before the option existed share one table
     } as SASRecHyperParams;
     const shapes = weightShapes(hp, contents.vocabulary.size);
     const weights: Record<string, Float32Array> = {};
@@ -1272,8 +1293,9 @@ const MIN_REPEAT_CASES = 20;
 /** Weights laid out for serving, valid while the variables keep the recorded `dataId`s. */
 interface ServingTables {
   itemsId: object;
+  outId: object;
   posId: object;
-  /** `[d, V + 1]` transposed item table. */
+  /** `[d, V + 1]` transposed output table (the item table unless `tiedEmbeddings` is false). */
   itemsT: tf.Tensor2D;
   /** Item table rows, `[(V + 1) * d]`. */
   items: Float32Array;
