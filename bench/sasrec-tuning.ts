@@ -16,7 +16,7 @@ import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { batchesPerEpoch, buildWindows } from '../src/train/batches.js';
 import type { LossName } from '../src/train/losses.js';
-import { expectedHitRate } from './truth-gap.js';
+import { expectedMetrics } from './truth-gap.js';
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +76,12 @@ const options: SASRecOptions = {
 };
 const markov = await ItemTransition.fit(train);
 const markovTest = await evaluate(markov, test, { k: [10] });
+const markovSource = {
+  scores: await markov.scoreAll(cases.map((c) => c.history)),
+  index: (t: string) => markov.vocabulary.index(t),
+};
+const markovExpAll = expectedMetrics(world, cases, markovSource, 10);
+const markovExpExcl = expectedMetrics(world, cases, markovSource, 10, { excludeHistory: true });
 markov.dispose();
 
 const curve: [number, number][] = [];
@@ -97,8 +103,8 @@ const source = {
   scores: await model.scoreAll(cases.map((c) => c.history)),
   index: (t: string) => model.vocabulary.index(t),
 };
-const expectedAll = expectedHitRate(world, cases, source, 10);
-const expectedExcl = expectedHitRate(world, cases, source, 10, { excludeHistory: true });
+const expectedAll = expectedMetrics(world, cases, source, 10);
+const expectedExcl = expectedMetrics(world, cases, source, 10, { excludeHistory: true });
 const tr = model.trainResult!;
 // Steps per epoch (approximate: auto validation holds out one listen of up to 1,000 users).
 const windows = buildWindows(train.sequences, {
@@ -151,11 +157,15 @@ const line = {
     hr10: truthAll.hr[10],
     ceilingHr10: Number(ceilingAll.toFixed(4)),
     ratio: Number((truthAll.hr[10]! / ceilingAll).toFixed(4)),
-    expectedHr10: Number(expectedAll.toFixed(4)),
-    expectedRatio: Number((expectedAll / ceilingAll).toFixed(4)),
+    expectedHr10: Number(expectedAll.hr.toFixed(4)),
+    expectedNdcg10: Number(expectedAll.ndcg.toFixed(4)),
+    expectedRatio: Number((expectedAll.hr / ceilingAll).toFixed(4)),
+    markovExpectedNdcg10: Number(markovExpAll.ndcg.toFixed(4)),
   },
-  expectedHr10: Number(expectedExcl.toFixed(4)),
-  expectedRatio: Number((expectedExcl / ceiling).toFixed(4)),
+  expectedHr10: Number(expectedExcl.hr.toFixed(4)),
+  expectedNdcg10: Number(expectedExcl.ndcg.toFixed(4)),
+  expectedRatio: Number((expectedExcl.hr / ceiling).toFixed(4)),
+  markovExpectedNdcg10: Number(markovExpExcl.ndcg.toFixed(4)),
   repeatHead: model.repeatHead ?? null,
 };
 model.dispose();

@@ -158,50 +158,58 @@ export function targetKinds(
   });
 }
 
+/** HR@k and NDCG@k in expectation over the true next-track distributions (see {@link expectedMetrics}). */
+export interface ExpectedMetrics {
+  hr: number;
+  ndcg: number;
+}
+
 /**
- * HR@k in expectation over each case's true next-track distribution: the sum, over the tracks the model
- * ranks in its top k (ties counted against each track, as `evaluate` does), of their ground-truth
- * probability. `bestAchievableHitRate` is this same quantity for the ceiling's own ranking, so the ratio of
- * the two compares like with like, without the noise of one sampled target per case (with 500 cases, a
- * realised HR@10 near 0.37 has a standard error of about 0.02, 5% of the ceiling).
+ * HR@k and NDCG@k in expectation over each case's true next-track distribution: every track x the model
+ * ranks at r <= k (ties counted against it, as `evaluate` does: r = 1 + the others scoring at least as
+ * high) adds P(x) to HR and P(x) / log2(r + 1) to NDCG. `bestAchievableHitRate` is the same HR for the
+ * ceiling's own ranking, so the two compare like with like, without the noise of one sampled target per
+ * case (with 500 cases, a realised HR@10 near 0.37 has a standard error of about 0.02, 5% of the ceiling).
  *
  * @param options.excludeHistory when true, history tracks are left out of the ranking and their mass
  *   counts as a miss (the default protocol). Default false: every track ranked.
  * @example
  * ```ts
- * const hr = expectedHitRate(world, cases, { scores, index: (t) => model.vocabulary.index(t) }, 10);
+ * const { hr, ndcg } = expectedMetrics(world, cases, { scores, index: (t) => model.vocabulary.index(t) }, 10);
  * ```
  */
-export function expectedHitRate(
+export function expectedMetrics(
   world: GeneratedWorld,
   cases: readonly EvalCase[],
   source: DistributionSource,
   k: number,
   { excludeHistory = false }: { excludeHistory?: boolean } = {},
-): number {
+): ExpectedMetrics {
   const steps = new Map(world.truth.steps.map((s) => [`${s.userId}|${s.index}`, s]));
-  let sum = 0;
+  let hr = 0;
+  let ndcg = 0;
   cases.forEach((c, i) => {
     const step = steps.get(`${c.userId}|${c.history.length}`);
     if (!step) throw new Error(`no ground truth for ${c.userId} at listen ${c.history.length}`);
     const row = source.scores[i]!;
     const skip = new Set<number>();
     if (excludeHistory) for (const t of c.history) skip.add(source.index(t) ?? -1);
-    const ranked: number[] = [];
-    for (let j = 1; j < row.length; j++) if (!skip.has(j)) ranked.push(row[j]!);
-    ranked.sort((a, b) => b - a);
-    // A track is in the top k (ties against it) when fewer than k others score at least as high: its
-    // score must exceed the k-th best score of the others, i.e. be > ranked[k - 1] when it is among them.
-    const kth = ranked[k - 1] ?? Number.NEGATIVE_INFINITY;
-    const kPlus1 = ranked[k] ?? Number.NEGATIVE_INFINITY;
+    // The k + 1 best scores among the ranked tracks, descending: a track scoring s is at rank
+    // r = #(ranked tracks scoring >= s) (itself included, ties against it), and r <= k needs s >= top[k - 1].
+    const top: number[] = [];
+    for (let j = 1; j < row.length; j++) if (!skip.has(j)) top.push(row[j]!);
+    top.sort((a, b) => b - a);
+    top.length = Math.min(top.length, k + 1);
     step.filtered.tracks.forEach((t, m) => {
       const j = source.index(t);
       if (j === undefined || skip.has(j)) return;
       const s = row[j]!;
-      // Among the others, the k-th best is ranked[k] if s is itself within the top k, else ranked[k - 1].
-      const rivals = s >= kth ? kPlus1 : kth;
-      if (s > rivals) sum += step.filtered.probs[m]!;
+      let r = 0;
+      while (r < top.length && top[r]! >= s) r++;
+      if (r > k || r === 0) return;
+      hr += step.filtered.probs[m]!;
+      ndcg += step.filtered.probs[m]! / Math.log2(r + 1);
     });
   });
-  return sum / cases.length;
+  return { hr: hr / cases.length, ndcg: ndcg / cases.length };
 }

@@ -1,7 +1,7 @@
 // Benchmark tooling: README section replacement, the run-all subset option and the ground-truth gap tools.
 import { describe, expect, it } from 'vitest';
 import { selectBenches } from '../bench/run-all.js';
-import { expectedHitRate, gapDecomposition, targetKinds } from '../bench/truth-gap.js';
+import { expectedMetrics, gapDecomposition, targetKinds } from '../bench/truth-gap.js';
 import { replaceSections } from '../bench/update-readme.js';
 import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
 
@@ -92,7 +92,7 @@ describe('gapDecomposition', () => {
     expect(new Set(kinds.map((k) => k.kind)).size).toBeGreaterThan(1);
   });
 
-  it('expectedHitRate: the ceiling scores its own reference under both protocols, ties count against', () => {
+  it('expectedMetrics: the ceiling scores its own reference under both protocols, ties count against', () => {
     const ceilingScores = cases.map((c) => {
       const row = new Float32Array(ids.length + 1).fill(-1e9);
       const step = steps.get(`${c.userId}|${c.history.length}`)!;
@@ -102,26 +102,31 @@ describe('gapDecomposition', () => {
       return row;
     });
     const source = { scores: ceilingScores, index };
-    expect(expectedHitRate(world, cases, source, 10)).toBeCloseTo(
+    expect(expectedMetrics(world, cases, source, 10).hr).toBeCloseTo(
       bestAchievableHitRate(world.truth, cases, 10, { excludeHistory: false }),
       5,
     );
-    expect(expectedHitRate(world, cases, source, 10, { excludeHistory: true })).toBeCloseTo(
+    expect(expectedMetrics(world, cases, source, 10, { excludeHistory: true }).hr).toBeCloseTo(
       bestAchievableHitRate(world.truth, cases, 10),
       5,
     );
     // A constant scorer ties every track with every other: nothing is in its top 10.
     const flat = cases.map(() => new Float32Array(ids.length + 1));
-    expect(expectedHitRate(world, cases, { scores: flat, index }, 10)).toBe(0);
+    expect(expectedMetrics(world, cases, { scores: flat, index }, 10)).toEqual({ hr: 0, ndcg: 0 });
     // One track scored on top of a flat row is a hit exactly when k >= 1, worth its true probability.
     const c = cases[0]!;
     const step = steps.get(`${c.userId}|${c.history.length}`)!;
     const best = step.filtered.probs.indexOf(Math.max(...step.filtered.probs));
     const row = new Float32Array(ids.length + 1);
     row[index(step.filtered.tracks[best]!)!] = 1;
-    expect(expectedHitRate(world, [c], { scores: [row], index }, 1)).toBeCloseTo(
-      step.filtered.probs[best]!,
-      10,
-    );
+    const p = step.filtered.probs[best]!;
+    expect(expectedMetrics(world, [c], { scores: [row], index }, 1).hr).toBeCloseTo(p, 10);
+    // A second track tied with it: both at rank 2 (ties against), a miss at k = 1, NDCG 1/log2(3) at k = 2.
+    const second = step.filtered.probs.findIndex((_, m) => m !== best);
+    row[index(step.filtered.tracks[second]!)!] = 1;
+    expect(expectedMetrics(world, [c], { scores: [row], index }, 1).hr).toBe(0);
+    const both = expectedMetrics(world, [c], { scores: [row], index }, 2);
+    expect(both.hr).toBeCloseTo(p + step.filtered.probs[second]!, 10);
+    expect(both.ndcg).toBeCloseTo(both.hr / Math.log2(3), 10);
   });
 });

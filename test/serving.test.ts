@@ -57,8 +57,9 @@ function reference(model: SASRec, history: readonly string[]): Float32Array {
       tf.tensor2d(Int32Array.from(plays), [1, last.length], 'int32'),
     ); // [L, d]
     const row = h.slice([last.length - 1, 0], [1, -1]); // [1, d]
-    // The output table: the item table, or its own with untied embeddings.
-    const table = model.variables.out_emb ?? model.variables.item_emb!;
+    // The output table: the item table, plus its learned correction with untied embeddings.
+    const out = model.variables.out_emb;
+    const table = out ? tf.add(model.variables.item_emb!, out) : model.variables.item_emb!;
     const scores = tf.matMul(row, table, false, true).dataSync() as Float32Array;
     // The learned last-listen logit (lastBias) as the training loss defines it.
     const lastBias = model.variables['last.b'];
