@@ -135,10 +135,14 @@ export interface SASRecHyperParams {
    * `logit(x) = h · E_x + c(h) · f(x)` with `f` play-count and recency features (`HISTORY_BIAS_FEATURES`)
    * and `c(h) = h W + b`, so how likely a replay is, and which one, depends on what was just played; the
    * base logits are then free to rank new tracks. Needs a softmax loss: default true with `'auto'`, `'ce'`
-   * and `'sampled-softmax'`, false with `'bce'` and `'gbce'` (asking for it there is an error). Measured in
-   * the README's model section: NDCG@10 with the history excluded rose on all three generated worlds tried
-   * (shipped data 0.125 -> 0.134), at about 1.1-1.6x the training time; HR@10 with every track ranked rose
-   * on one world and fell on two (-6.4 to +4.9 points of the ceiling).
+   * and `'sampled-softmax'`, false with `'bce'` and `'gbce'` (asking for it there is an error). Measured
+   * in expectation over the true next-track distributions of three generated worlds (parallel CPU runs,
+   * `bench/results/sasrec-tuning.jsonl`), it makes no measurable difference there: HR@10 with the history
+   * excluded 0.158 / 0.153 / 0.157 with it, 0.161 / 0.153 / 0.158 without; with every track ranked 0.347 /
+   * 0.366 / 0.341 against 0.345 / 0.367 / 0.342. The differences once read from one sampled target per case
+   * (up to 6 points of the ceiling) were that sample's noise. It costs 1.1-1.6x the training time. It stays
+   * on because the generator's replays follow a fixed favourite list, while on real logs how likely a
+   * replay is depends on the moment (RepeatNet's finding), which is what it models.
    */
   historyBias: boolean;
   /**
@@ -158,7 +162,10 @@ export interface SASRecHyperParams {
    * what follows it *and* to what it follows, so a tied model blurs a track's exact successor (the next song
    * of an album) with its neighbours (the artist's other songs). A fully separate output table, measured on
    * the shipped data, ranked successors first more often but lost HR@10 (0.343 against 0.354 in expectation,
-   * every track ranked); the correction keeps most of both. Default true.
+   * every track ranked); the correction keeps most of both. Default true: in expectation over the true
+   * next-track distributions of three generated worlds it raised NDCG@10 with every track ranked by
+   * 0.014-0.017 but lowered HR@10 with the history excluded by 0.002-0.011, and left NDCG@10 there as it
+   * was (`bench/results/sasrec-tuning.jsonl`).
    */
   tiedEmbeddings: boolean;
 }
@@ -203,7 +210,9 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
  * Why `plateauDecay: 0.5`: with a constant rate the validation score stalls within a few epochs while the
  * steps are still large. Halving on each stall, measured with `bench/sasrec-tuning.ts` (one worker):
  * shipped data test HR@10 0.480 -> 0.492, NDCG@10 0.332 -> 0.343; `generateWorld({ seed: 7 })` 0.456 ->
- * 0.468, 0.318 -> 0.335; training runs a few epochs longer (18 vs 17 and 14 vs 11 epochs).
+ * 0.468, 0.318 -> 0.335; training runs a few epochs longer (18 vs 17 and 14 vs 11 epochs). These runs and
+ * the maxlen runs below predate the 2026-11-26 fix of the history-excluded protocol (a replayed target
+ * leaked), so their absolute numbers are higher than today's; each compares two settings on one protocol.
  *
  * Why maxlen 50 although half of the shipped test targets repeat a track heard more than 50 listens
  * earlier: measured with `bench/sasrec-tuning.ts` (one worker, 2 shared cores) on the shipped data and on
