@@ -326,6 +326,17 @@ describe('SASRec loss auto and memory limits', () => {
     expect(err).toBeInstanceOf(InvalidOptionError);
     expect((err as InvalidOptionError).option).toBe('dim');
     expect((err as Error).message).toMatch(/item table/);
+    // Untied embeddings add a second table: dim 30,000 fits the budget tied (~1.8 GiB), not untied.
+    const untied = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      dim: 30_000,
+      maxlen: 2,
+      batchSize: 1,
+      tiedEmbeddings: false,
+    }).catch((e: unknown) => e);
+    expect(untied).toBeInstanceOf(InvalidOptionError);
+    expect((untied as InvalidOptionError).option).toBe('dim');
+    expect((untied as Error).message).toMatch(/two \[2002, 30000\] item tables/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

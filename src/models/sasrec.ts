@@ -440,12 +440,13 @@ const TABLE_BUDGET_BYTES = 2.5 * 2 ** 30;
  */
 function checkTableMemory(h: SASRecHyperParams, numItems: number): void {
   if (tf.getBackend() === 'tensorflow') return;
-  const bytes = TABLE_COPIES * 4 * (numItems + 1) * h.dim;
+  const tables = h.tiedEmbeddings ? 1 : 2; // untied: the output correction is a second table
+  const bytes = tables * TABLE_COPIES * 4 * (numItems + 1) * h.dim;
   if (bytes > TABLE_BUDGET_BYTES) {
-    const maxDim = Math.floor(TABLE_BUDGET_BYTES / (TABLE_COPIES * 4 * (numItems + 1)));
+    const maxDim = Math.floor(TABLE_BUDGET_BYTES / (tables * TABLE_COPIES * 4 * (numItems + 1)));
     throw new InvalidOptionError(
       'dim',
-      `small enough that ${numItems} tracks x dim fit in memory: training holds about ${TABLE_COPIES} copies of the [${numItems + 1}, ${h.dim}] item table (weights, Adam state, gradients), about ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${TABLE_BUDGET_BYTES / 2 ** 30} GiB budget of the ${tf.getBackend()} backend`,
+      `small enough that ${numItems} tracks x dim fit in memory: training holds about ${TABLE_COPIES} copies of ${tables === 1 ? 'the' : 'each of the two'} [${numItems + 1}, ${h.dim}] item table${tables === 1 ? '' : 's'} (weights, Adam state, gradients), about ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${TABLE_BUDGET_BYTES / 2 ** 30} GiB budget of the ${tf.getBackend()} backend`,
       h.dim,
       maxDim >= 1
         ? `Use dim <= ${maxDim}, drop rare tracks (Dataset.fromListens(..., { minTrackListens })), or the native backend (@tensorflow/tfjs-node)`
