@@ -9,6 +9,9 @@
 // many hits each part is worth. The category table says which kinds of targets the hits are lost on.
 import type { GeneratedWorld } from '../src/data/generate.js';
 import type { EvalCase } from '../src/data/types.js';
+import { type ExpectedMetrics, expectedFromScores } from '../src/eval/expected.js';
+
+export type { ExpectedMetrics };
 
 /** A model's next-track distribution per case, over indices 0..n-1 (`index` maps track ids to them). */
 export interface DistributionSource {
@@ -158,21 +161,9 @@ export function targetKinds(
   });
 }
 
-/** HR@k and NDCG@k in expectation over the true next-track distributions (see {@link expectedMetrics}). */
-export interface ExpectedMetrics {
-  hr: number;
-  ndcg: number;
-}
-
 /**
- * HR@k and NDCG@k in expectation over each case's true next-track distribution: every track x the model
- * ranks at r <= k (ties counted against it, as `evaluate` does: r = 1 + the others scoring at least as
- * high) adds P(x) to HR and P(x) / log2(r + 1) to NDCG. `bestAchievableHitRate` is the same HR for the
- * ceiling's own ranking, so the two compare like with like, without the noise of one sampled target per
- * case (with 500 cases, a realised HR@10 near 0.37 has a standard error of about 0.02, 5% of the ceiling).
+ * {@link expectedFromScores} for a {@link DistributionSource}, every track ranked unless `excludeHistory`.
  *
- * @param options.excludeHistory when true, history tracks are left out of the ranking and their mass
- *   counts as a miss (the default protocol). Default false: every track ranked.
  * @example
  * ```ts
  * const { hr, ndcg } = expectedMetrics(world, cases, { scores, index: (t) => model.vocabulary.index(t) }, 10);
@@ -185,31 +176,5 @@ export function expectedMetrics(
   k: number,
   { excludeHistory = false }: { excludeHistory?: boolean } = {},
 ): ExpectedMetrics {
-  const steps = new Map(world.truth.steps.map((s) => [`${s.userId}|${s.index}`, s]));
-  let hr = 0;
-  let ndcg = 0;
-  cases.forEach((c, i) => {
-    const step = steps.get(`${c.userId}|${c.history.length}`);
-    if (!step) throw new Error(`no ground truth for ${c.userId} at listen ${c.history.length}`);
-    const row = source.scores[i]!;
-    const skip = new Set<number>();
-    if (excludeHistory) for (const t of c.history) skip.add(source.index(t) ?? -1);
-    // The k + 1 best scores among the ranked tracks, descending: a track scoring s is at rank
-    // r = #(ranked tracks scoring >= s) (itself included, ties against it), and r <= k needs s >= top[k - 1].
-    const top: number[] = [];
-    for (let j = 1; j < row.length; j++) if (!skip.has(j)) top.push(row[j]!);
-    top.sort((a, b) => b - a);
-    top.length = Math.min(top.length, k + 1);
-    step.filtered.tracks.forEach((t, m) => {
-      const j = source.index(t);
-      if (j === undefined || skip.has(j)) return;
-      const s = row[j]!;
-      let r = 0;
-      while (r < top.length && top[r]! >= s) r++;
-      if (r > k || r === 0) return;
-      hr += step.filtered.probs[m]!;
-      ndcg += step.filtered.probs[m]! / Math.log2(r + 1);
-    });
-  });
-  return { hr: hr / cases.length, ndcg: ndcg / cases.length };
+  return expectedFromScores(world.truth, cases, source.scores, source.index, { k, excludeHistory });
 }

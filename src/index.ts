@@ -84,6 +84,8 @@ export {
 } from './errors.js';
 export type { ComparisonRow } from './eval/compare.js';
 export { compare, formatComparison } from './eval/compare.js';
+export type { ExpectedMetrics, ExpectedOptions } from './eval/expected.js';
+export { evaluateExpected } from './eval/expected.js';
 export type { Candidates, EvaluateOptions, EvaluationProtocol, EvaluationResult } from './eval/metrics.js';
 export { evaluate } from './eval/metrics.js';
 export type { TableColumn } from './eval/table.js';

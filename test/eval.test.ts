@@ -1,11 +1,15 @@
 // Evaluation: hand-computed metrics on fixed scorers, ties against the model, sampled protocols, tables.
 import { describe, expect, it } from 'vitest';
 import { Dataset, Vocabulary } from '../src/data/dataset.js';
+import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
+import { leaveOneOut } from '../src/data/splits.js';
 import type { EvalCase } from '../src/data/types.js';
-import { InvalidOptionError } from '../src/errors.js';
+import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 import { compare, formatComparison } from '../src/eval/compare.js';
+import { evaluateExpected } from '../src/eval/expected.js';
 import { type EvaluateOptions, evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
+import { ItemTransition, Popularity } from '../src/models/baselines.js';
 import { BaseRecommender } from '../src/models/recommender.js';
 import { createRng } from '../src/util/random.js';
 
@@ -305,5 +309,55 @@ describe('compare and tables', () => {
         'sasrec           -      7',
       ].join('\n'),
     );
+  });
+});
+
+describe('evaluateExpected: accuracy in expectation over a generated world', () => {
+  const world = generateWorld({ seed: 5, users: 60, artists: 80 });
+  const cases = truthCases(world, 'test');
+  const { train } = leaveOneOut(Dataset.fromListens(world.listens));
+
+  it('stays under the ceiling on both protocols, and a better model scores higher', async () => {
+    const markov = await ItemTransition.fit(train);
+    const pop = await Popularity.fit(train);
+    for (const excludeHistory of [true, false]) {
+      const ceiling = bestAchievableHitRate(world.truth, cases, 10, { excludeHistory });
+      const m = await evaluateExpected(markov, world.truth, cases, { k: 10, excludeHistory });
+      const p = await evaluateExpected(pop, world.truth, cases, { k: 10, excludeHistory });
+      expect(m.hr).toBeGreaterThan(0);
+      expect(m.hr).toBeLessThanOrEqual(ceiling + 1e-9);
+      expect(p.hr).toBeLessThan(m.hr); // this world is strongly first-order
+      expect(m.ndcg).toBeLessThanOrEqual(m.hr); // each hit is worth at most its probability
+      expect(m.ndcg).toBeGreaterThan(m.hr / Math.log2(11));
+    }
+    // The default protocol is evaluate()'s: history excluded.
+    expect(await evaluateExpected(markov, world.truth, cases)).toEqual(
+      await evaluateExpected(markov, world.truth, cases, { k: 10, excludeHistory: true }),
+    );
+  });
+
+  it('counts ties against the model: a constant scorer earns nothing', async () => {
+    const ids = world.tracks.map((t) => t.trackId);
+    const flat = new FixedScorer(ids, () => new Float32Array(ids.length));
+    expect(await evaluateExpected(flat, world.truth, cases, { excludeHistory: false })).toEqual({
+      hr: 0,
+      ndcg: 0,
+    });
+  });
+
+  it('names the bad option, and rejects a case that is not a full listening prefix', async () => {
+    const pop = await Popularity.fit(train);
+    for (const [options, name] of [
+      [{ k: 0 }, 'k'],
+      [{ k: 2.5 }, 'k'],
+      [{ excludeHistory: 'yes' as never }, 'excludeHistory'],
+    ] as const) {
+      const err = await evaluateExpected(pop, world.truth, cases, options).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe(name);
+    }
+    await expect(evaluateExpected(pop, world.truth, [])).rejects.toThrow(InvalidOptionError);
+    const cut = { ...cases[0]!, history: cases[0]!.history.slice(1) };
+    await expect(evaluateExpected(pop, world.truth, [cut])).rejects.toThrow(InvalidDataError);
   });
 });

@@ -1235,23 +1235,10 @@ export function bestAchievableHitRate(
   if (!Array.isArray(cases) || cases.length === 0) {
     throw new InvalidOptionError('cases', 'a non-empty array of evaluation cases', cases);
   }
-  const index = new Map<string, TruthStep>();
-  for (const s of truth.steps) index.set(`${s.userId}\u0000${s.index}`, s);
+  const stepOf = truthStepFinder(truth);
   let total = 0;
   for (const c of cases) {
-    const step = index.get(`${c.userId}\u0000${c.history.length}`);
-    if (!step || step.trackId !== c.target) {
-      throw new InvalidDataError(
-        `No ground-truth step for user ${JSON.stringify(c.userId)} at position ${c.history.length} with target ${JSON.stringify(c.target)}`,
-        [
-          {
-            column: 'history',
-            value: String(c.history.length),
-            expected: `a full listening prefix whose next listen has a truth step (truthFor: ${truth.truthFor})`,
-          },
-        ],
-      );
-    }
+    const step = stepOf(c);
     const { tracks, probs } = knows === 'mood' ? step : step.filtered;
     const hist = excludeHistory ? new Set(c.history) : undefined;
     // Probabilities of the tracks the target is ranked against, descending (probs is sorted).
@@ -1267,6 +1254,38 @@ export function bestAchievableHitRate(
     }
   }
   return total / cases.length;
+}
+
+/**
+ * A lookup of each case's ground-truth step: the step of the same user at position `history.length` whose
+ * played track is `target`.
+ *
+ * @throws {InvalidDataError} from the lookup, when a case has no matching truth step.
+ * @example
+ * ```ts
+ * const stepOf = truthStepFinder(world.truth);
+ * const { tracks, probs } = stepOf(truthCases(world, 'test')[0]!).filtered;
+ * ```
+ */
+export function truthStepFinder(truth: GroundTruth): (c: EvalCase) => TruthStep {
+  const index = new Map<string, TruthStep>();
+  for (const s of truth.steps) index.set(`${s.userId}\u0000${s.index}`, s);
+  return (c) => {
+    const step = index.get(`${c.userId}\u0000${c.history.length}`);
+    if (!step || step.trackId !== c.target) {
+      throw new InvalidDataError(
+        `No ground-truth step for user ${JSON.stringify(c.userId)} at position ${c.history.length} with target ${JSON.stringify(c.target)}`,
+        [
+          {
+            column: 'history',
+            value: String(c.history.length),
+            expected: `a full listening prefix whose next listen has a truth step (truthFor: ${truth.truthFor})`,
+          },
+        ],
+      );
+    }
+    return step;
+  };
 }
 
 /** Number of entries >= x in a descending array (binary search). */
