@@ -406,9 +406,9 @@ function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string,
     if (shape.length === 2) {
       const std = Math.sqrt(2 / (shape[0]! + shape[1]!)); // xavier normal; pos_emb: sqrt(2 / (maxlen + d))
       for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
-      if (name === 'item_emb' || name === 'out_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
+      if (name === 'item_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
       if (name === 'hist.w') a.fill(0); // starts as plain SASRec: no history bias
-      if (name === 'out_emb') a.fill(0); // untied output table E + O starts tied
+      if (name === 'out_emb') a.fill(0); // untied output table E + O starts tied (padding row included)
     } else if (name.endsWith('.g')) {
       a.fill(1);
     }
