@@ -8,6 +8,7 @@ import { type GroundTruth, truthStepFinder } from '../data/generate.js';
 import type { EvalCase } from '../data/types.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Recommender } from '../models/recommender.js';
+import { expectedAtK } from './expectation.js';
 
 /** HR@k and NDCG@k in expectation over the true next-track distributions. */
 export interface ExpectedMetrics {
@@ -63,26 +64,18 @@ export function expectedFromScores(
   let hr = 0;
   let ndcg = 0;
   cases.forEach((c, i) => {
-    const step = stepOf(c);
-    const row = scores[i]!;
+    const { tracks, probs } = stepOf(c).filtered;
     const skip = new Set<number>();
     if (excludeHistory) for (const t of c.history) skip.add(index(t) ?? -1);
-    // The k + 1 best scores among the ranked tracks, descending. A track scoring s sits at rank
-    // r = #(ranked tracks scoring >= s), itself included, so ties count against it.
-    const top: number[] = [];
-    for (let j = 1; j < row.length; j++) if (!skip.has(j)) top.push(row[j]!);
-    top.sort((a, b) => b - a);
-    top.length = Math.min(top.length, k + 1);
-    step.filtered.tracks.forEach((t, m) => {
-      const j = index(t);
-      if (j === undefined || skip.has(j)) return; // unknown to the model, or left out: a miss
-      const s = row[j]!;
-      let r = 0;
-      while (r < top.length && top[r]! >= s) r++;
-      if (r === 0 || r > k) return;
-      hr += step.filtered.probs[m]!;
-      ndcg += step.filtered.probs[m]! / Math.log2(r + 1);
-    });
+    const e = expectedAtK(
+      scores[i]!,
+      tracks.map((t, m) => [index(t), probs[m]!] as const),
+      k,
+      skip,
+      1, // column 0 is padding
+    );
+    hr += e.hr;
+    ndcg += e.ndcg;
   });
   return { hr: hr / cases.length, ndcg: ndcg / cases.length };
 }
