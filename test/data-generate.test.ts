@@ -267,6 +267,8 @@ describe('ground truth', () => {
     expect(learner).toBeGreaterThan(0.5 * ceiling);
     expect(learner).toBeLessThan(ceiling + 0.01);
     expect(() => generatorAwareHitRate(options, 0)).toThrow(/`k`/);
+    // With the history excluded, a replay is a miss for the learner too: it stays under that ceiling.
+    expect(generatorAwareHitRate(options, 10)).toBeLessThan(bestAchievableHitRate(w.truth, cases, 10) + 0.01);
   });
 
   it('an observer of track ids alone (no skips, no session starts) lands just under the ceiling', () => {
@@ -278,6 +280,9 @@ describe('ground truth', () => {
     expect(tracksOnly).toBeGreaterThan(0.8 * ceiling);
     expect(tracksOnly).toBeLessThan(ceiling + 0.02);
     expect(() => tracksOnlyHitRate(options, 0)).toThrow(/`k`/);
+    expect(tracksOnlyHitRate(options, 10)).toBeLessThan(
+      bestAchievableHitRate(w.truth, truthCases(w, 'test'), 10) + 0.02,
+    );
   });
 
   it('bounds hit rate: bestAchievableHitRate is in (0, 1] and grows with k', () => {

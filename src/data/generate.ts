@@ -1,5 +1,6 @@
 // Generated music world: a synthetic catalogue, listeners with tastes and moods, their listens, and the true next-track distributions.
 import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { expectedAtK } from '../eval/expectation.js';
 import { createRng, hashSeed, type Rng } from '../util/random.js';
 import type { EvalCase, Listen, SkipLevel, Track } from './types.js';
 
@@ -1427,9 +1428,9 @@ function testHitRate(
 }
 
 /**
- * Expected hits at k of ranking by `scores` when the next track follows `truth` (as bestAchievableHitRate
- * counts them): track x is a hit when fewer than k rivals (tracks outside the history, with
- * excludeHistory) score >= scores[x].
+ * Expected hits at k of ranking by `scores` when the next track follows `truth`, counted as
+ * bestAchievableHitRate and `evaluate()` count them: ties against, and with `excludeHistory` the history's
+ * tracks are out of the ranking and their probability is a miss.
  */
 function expectedHits(
   scores: Float64Array,
@@ -1438,17 +1439,9 @@ function expectedHits(
   excludeHistory: boolean,
   k: number,
 ): number {
-  const seen = excludeHistory ? new Set(history) : undefined;
-  const rivals: number[] = [];
-  for (let j = 0; j < scores.length; j++) if (!seen?.has(j)) rivals.push(scores[j]!);
-  rivals.sort((x, y) => y - x);
-  let expected = 0;
-  for (let x = 0; x < scores.length; x++) {
-    if (truth[x]! === 0) continue;
-    const rank = countAtLeast(rivals, scores[x]!) - (seen?.has(x) ? 0 : 1) + 1;
-    if (rank <= k) expected += truth[x]!;
-  }
-  return expected;
+  const entries: [number, number][] = [];
+  for (let x = 0; x < truth.length; x++) if (truth[x]! > 0) entries.push([x, truth[x]!]);
+  return expectedAtK(scores, entries, k, new Set(excludeHistory ? history : [])).hr;
 }
 
 /** Listens before the test listen that {@link tracksOnlyHitRate}'s filter reads (the mood forgets fast). */
