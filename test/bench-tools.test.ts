@@ -55,9 +55,9 @@ describe('gapDecomposition', () => {
     return i < 0 ? undefined : i + 1;
   };
   const steps = new Map(world.truth.steps.map((s) => [`${s.userId}|${s.index}`, s]));
-
-  it('gives the ceiling every row when the model is the ceiling, and a constant scorer nothing', () => {
-    const ceilingScores = cases.map((c) => {
+  /** The ceiling as a model: each case's row holds the log of its filtered next-track probabilities. */
+  const ceilingLogScores = () =>
+    cases.map((c) => {
       const row = new Float32Array(ids.length + 1).fill(-1e9);
       const step = steps.get(`${c.userId}|${c.history.length}`)!;
       step.filtered.tracks.forEach((t, m) => {
@@ -65,6 +65,9 @@ describe('gapDecomposition', () => {
       });
       return row;
     });
+
+  it('gives the ceiling every row when the model is the ceiling, and a constant scorer nothing', () => {
+    const ceilingScores = ceilingLogScores();
     const d = gapDecomposition(world, cases, { scores: ceilingScores, index }, 10);
     const hr = (s: string) => d.rows.find((r) => r.swapped === s)!.hr;
     expect(hr('g, r, q')).toBeGreaterThan(0);
@@ -93,14 +96,7 @@ describe('gapDecomposition', () => {
   });
 
   it('expectedMetrics: the ceiling scores its own reference under both protocols, ties count against', () => {
-    const ceilingScores = cases.map((c) => {
-      const row = new Float32Array(ids.length + 1).fill(-1e9);
-      const step = steps.get(`${c.userId}|${c.history.length}`)!;
-      step.filtered.tracks.forEach((t, m) => {
-        row[index(t)!] = Math.log(step.filtered.probs[m]!);
-      });
-      return row;
-    });
+    const ceilingScores = ceilingLogScores();
     const source = { scores: ceilingScores, index };
     expect(expectedMetrics(world, cases, source, 10).hr).toBeCloseTo(
       bestAchievableHitRate(world.truth, cases, 10, { excludeHistory: false }),
