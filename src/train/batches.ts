@@ -319,7 +319,7 @@ export function makeBatch(
  *
  * @example
  * ```ts
- * emptyHistory().rows.length; // 0
+ * emptyHistory().items.length; // 0
  * ```
  */
 export function emptyHistory(): SeqBatch['history'] {
