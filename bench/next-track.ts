@@ -134,26 +134,26 @@ async function main(): Promise<void> {
   await run('item-knn', 'defaults', () => ItemKNN.fit(train));
   const sasOpts: SASRecOptions = { progress: false, maxSeconds: MAX_SECONDS };
   const sas = await run('sasrec', 'defaults', () => SASRec.fit(train, sasOpts));
-  // The same model without its repeat head (the transformer's softmax alone): what the head adds.
+  // The same trained model without its post-hoc parts, fitted after training on the validation cases:
+  // first without the transition mix, then also without the repeat head (the transformer's softmax alone).
   const sasModel = sas.model as SASRec;
-  const head = sasModel.repeatHead;
+  const { repeatHead, transitionHead } = sasModel;
+  const ablate = async (name: string, options: string) => {
+    const r = await evaluate(sasModel, test, { k: [K], train });
+    const all = await evaluate(sasModel, test, { k: [K], train, excludeHistory: false });
+    const expected = truthKnown ? await expectedOf(sasModel) : undefined;
+    rows.push({
+      ...rowOf(name, options, r, all, rows.find((x) => x.model === 'sasrec')!.trainSeconds, sasModel),
+      ...(expected ? { expected } : {}),
+    });
+    console.log(`  ${name}: NDCG@10 ${r.ndcg[K]!.toFixed(4)} (all tracks ranked ${all.ndcg[K]!.toFixed(4)})`);
+  };
+  sasModel.transitionHead = undefined;
+  await ablate('sasrec (no transition mix)', 'transitionMix: false');
   sasModel.repeatHead = undefined;
-  const plain = await evaluate(sasModel, test, { k: [K], train });
-  const plainAll = await evaluate(sasModel, test, { k: [K], train, excludeHistory: false });
-  const plainExpected = truthKnown ? await expectedOf(sasModel) : undefined;
-  sasModel.repeatHead = head;
-  rows.push({
-    ...rowOf(
-      'sasrec (no repeat head)',
-      'repeat: false',
-      plain,
-      plainAll,
-      rows.at(-1)!.trainSeconds,
-      sasModel,
-    ),
-    ...(plainExpected ? { expected: plainExpected } : {}),
-  });
-  console.log(`  sasrec (no repeat head): NDCG@10 ${plain.ndcg[K]!.toFixed(4)}`);
+  await ablate('sasrec (no post-hoc heads)', 'repeat: false, transitionMix: false');
+  sasModel.repeatHead = repeatHead;
+  sasModel.transitionHead = transitionHead;
   await run('sasrec (no history bias)', 'historyBias: false', () =>
     SASRec.fit(train, { ...sasOpts, historyBias: false }),
   );
@@ -287,11 +287,14 @@ async function main(): Promise<void> {
   // ranking a replay first costs a slot: the protocol cannot flatter a model that favours the history.
   const allItems = { k: [K], excludeHistory: false };
   const sasHrAll = (await evaluate(truthModel, cases, allItems)).hr[K]!;
-  const savedHead = truthModel.repeatHead;
+  // The transformer alone: without the repeat head and the transition mix fitted after training.
+  const saved = { repeat: truthModel.repeatHead, transition: truthModel.transitionHead };
   truthModel.repeatHead = undefined;
+  truthModel.transitionHead = undefined;
   const plainHr = (await evaluate(truthModel, cases, { k: [K] })).hr[K]!;
   const plainHrAll = (await evaluate(truthModel, cases, allItems)).hr[K]!;
-  truthModel.repeatHead = savedHead;
+  truthModel.repeatHead = saved.repeat;
+  truthModel.transitionHead = saved.transition;
   const bestAll = bestAchievableHitRate(world.truth, cases, K, { excludeHistory: false });
   // Where the all-tracks gap is: the model's (replay chance, which replay, which new track) swapped for the
   // ceiling's one part at a time, and hits by kind of target.
@@ -361,10 +364,10 @@ async function main(): Promise<void> {
   const fmt = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(
     `Ground truth (generateWorld(${FAST ? '{ users: 150 }' : ''}), ${cases.length} test cases). Reference: an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log.\n` +
-      `  All tracks ranked (excludeHistory: false; ranking by probability is optimal here): best achievable HR@10 ${bestAll.toFixed(4)} (in expectation over the true next-track distribution). SASRec in expectation ${sasExpAll.toFixed(4)} = ${fmt(ratioExpAll)} (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}; on the sampled targets ${sasHrAll.toFixed(4)} = ${fmt(ratioAll)} (standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)} of the ceiling); without the repeat head ${plainHrAll.toFixed(4)} = ${fmt(plainHrAll / bestAll)}\n` +
+      `  All tracks ranked (excludeHistory: false; ranking by probability is optimal here): best achievable HR@10 ${bestAll.toFixed(4)} (in expectation over the true next-track distribution). SASRec in expectation ${sasExpAll.toFixed(4)} = ${fmt(ratioExpAll)} (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}; on the sampled targets ${sasHrAll.toFixed(4)} = ${fmt(ratioAll)} (standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)} of the ceiling); without the repeat head and transition mix ${plainHrAll.toFixed(4)} = ${fmt(plainHrAll / bestAll)}\n` +
       `  A learner that knows the generator and catalogue but estimates each listener's profile from the history (generatorAwareHitRate): ${learnerAll.toFixed(4)} = ${fmt(learnerAll / bestAll)} of the ceiling\n` +
       `  The ceiling's filter for an observer of track ids alone, without skip levels or session starts (tracksOnlyHitRate, approximate): ${tracksOnlyAll.toFixed(4)} = ${fmt(tracksOnlyAll / bestAll)} of the ceiling\n` +
-      `  Default protocol (history excluded, a replayed target a miss): best achievable ${best.toFixed(4)}, SASRec in expectation ${sasExp.toFixed(4)} = ${fmt(sasExp / best)}, on the sampled targets ${sasHr.toFixed(4)} = ${fmt(ratio)} (without the repeat head ${plainHr.toFixed(4)} = ${fmt(plainHr / best)}); with the hidden mood also known the reference is ${bestWithMood.toFixed(4)} (${fmt(ratioWithMood)} in expectation)`,
+      `  Default protocol (history excluded, a replayed target a miss): best achievable ${best.toFixed(4)}, SASRec in expectation ${sasExp.toFixed(4)} = ${fmt(sasExp / best)}, on the sampled targets ${sasHr.toFixed(4)} = ${fmt(ratio)} (without the repeat head and transition mix ${plainHr.toFixed(4)} = ${fmt(plainHr / best)}); with the hidden mood also known the reference is ${bestWithMood.toFixed(4)} (${fmt(ratioWithMood)} in expectation)`,
   );
   const swapTable = formatTable(
     [
@@ -410,7 +413,7 @@ async function main(): Promise<void> {
     '',
     `E[...]: in expectation over the generator's true next-track distribution of each test case (the ceiling's own estimator, without the noise of one sampled target per case: with ${test.length} cases the standard error of a realised HR@10 near 0.35 is about 0.02).`,
     '',
-    `Leave-one-out on \`data/listens.csv\` (${test.length} users), full ranking against all ${ds.vocabulary.size} tracks. HR, NDCG and MRR: the default protocol, history excluded (${replayShare} of the targets are replays, which no model can hit there); "all": every track ranked, replays included (\`excludeHistory: false\`). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioExpAll)} of the best achievable HR@10 in expectation over the true next-track distributions (${sasExpAll.toFixed(3)} of ${bestAll.toFixed(3)}; the ceiling is counted the same way), and ${fmt(ratioAll)} on the one sampled target per case in the table (${sasHrAll.toFixed(3)}, ${fmt(plainHrAll / bestAll)} without its repeat head; standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)}); a learner that knows the generator's structure but estimates each listener's profile reaches ${fmt(learnerAll / bestAll)}, and the ceiling's filter without the skip levels and session starts a recommender never sees still reaches ${fmt(tracksOnlyAll / bestAll)}. With the history excluded it reaches ${fmt(sasExp / best)} of ${best.toFixed(3)} in expectation (${fmt(ratio)} on the sampled targets). Where the all-tracks gap is: giving SASRec the ceiling's replay chance alone makes ${swapHr('g').toFixed(3)}, its choice among history tracks ${swapHr('r').toFixed(3)}, its choice among new tracks ${swapHr('q').toFixed(3)} (both choices: ${swapHr('r, q').toFixed(3)}).`,
+    `Leave-one-out on \`data/listens.csv\` (${test.length} users), full ranking against all ${ds.vocabulary.size} tracks. HR, NDCG and MRR: the default protocol, history excluded (${replayShare} of the targets are replays, which no model can hit there); "all": every track ranked, replays included (\`excludeHistory: false\`). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioExpAll)} of the best achievable HR@10 in expectation over the true next-track distributions (${sasExpAll.toFixed(3)} of ${bestAll.toFixed(3)}; the ceiling is counted the same way), and ${fmt(ratioAll)} on the one sampled target per case in the table (${sasHrAll.toFixed(3)}, ${fmt(plainHrAll / bestAll)} without its repeat head and transition mix; standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)}); a learner that knows the generator's structure but estimates each listener's profile reaches ${fmt(learnerAll / bestAll)}, and the ceiling's filter without the skip levels and session starts a recommender never sees still reaches ${fmt(tracksOnlyAll / bestAll)}. With the history excluded it reaches ${fmt(sasExp / best)} of ${best.toFixed(3)} in expectation (${fmt(ratio)} on the sampled targets). Where the all-tracks gap is: giving SASRec the ceiling's replay chance alone makes ${swapHr('g').toFixed(3)}, its choice among history tracks ${swapHr('r').toFixed(3)}, its choice among new tracks ${swapHr('q').toFixed(3)} (both choices: ${swapHr('r, q').toFixed(3)}).`,
     '',
   ].join('\n');
   const out = {
@@ -432,7 +435,7 @@ async function main(): Promise<void> {
       sasrecHr10: sasHr,
       ratio,
       ratioWithMood,
-      sasrecNoRepeatHeadHr10: plainHr,
+      sasrecNoHeadsHr10: plainHr,
       sasrecExpectedHr10: sasExp,
       allItems: {
         bestAchievableHr10: bestAll,
@@ -442,7 +445,7 @@ async function main(): Promise<void> {
         expectedRatio: ratioExpAll,
         generatorAwareLearnerHr10: learnerAll,
         tracksOnlyObserverHr10: tracksOnlyAll,
-        sasrecNoRepeatHeadHr10: plainHrAll,
+        sasrecNoHeadsHr10: plainHrAll,
       },
       ceilingExpected,
       judgedOn:

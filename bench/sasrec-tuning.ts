@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     repeat: { type: 'string' },
     lastbias: { type: 'string' },
     tied: { type: 'string' },
+    mix: { type: 'string' },
   },
 });
 
@@ -69,6 +70,7 @@ const options: SASRecOptions = {
   ...(values.repeat ? { repeat: values.repeat === '1' } : {}),
   ...(values.lastbias ? { lastBias: values.lastbias === '1' } : {}),
   ...(values.tied ? { tiedEmbeddings: values.tied === '1' } : {}),
+  ...(values.mix ? { transitionMix: values.mix === '1' } : {}),
   ...(values.dim ? { dim: num(values.dim)! } : {}),
   ...(values.lr ? { learningRate: num(values.lr)! } : {}),
   ...(values.heads ? { heads: num(values.heads)! } : {}),
@@ -105,6 +107,22 @@ const source = {
 };
 const expectedAll = expectedMetrics(world, cases, source, 10);
 const expectedExcl = expectedMetrics(world, cases, source, 10, { excludeHistory: true });
+// The same model without its transition mix (paired ablation: the mix is fitted after training).
+const mix = model.transitionHead;
+model.transitionHead = undefined;
+const plainSource = { ...source, scores: await model.scoreAll(cases.map((c) => c.history)) };
+model.transitionHead = mix;
+const plainExcl = expectedMetrics(world, cases, plainSource, 10, { excludeHistory: true });
+const plainAll = expectedMetrics(world, cases, plainSource, 10);
+const round4 = (x: number) => Number(x.toFixed(4));
+const withoutMix = mix
+  ? {
+      expectedHr10: round4(plainExcl.hr),
+      expectedNdcg10: round4(plainExcl.ndcg),
+      allExpectedHr10: round4(plainAll.hr),
+      allExpectedNdcg10: round4(plainAll.ndcg),
+    }
+  : null;
 const tr = model.trainResult!;
 // Steps per epoch (approximate: auto validation holds out one listen of up to 1,000 users).
 const windows = buildWindows(train.sequences, {
@@ -134,6 +152,7 @@ const line = {
     repeat: model.config.repeat,
     lastBias: model.config.lastBias,
     tiedEmbeddings: model.config.tiedEmbeddings,
+    transitionMix: model.config.transitionMix,
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },
@@ -167,6 +186,8 @@ const line = {
   expectedRatio: Number((expectedExcl.hr / ceiling).toFixed(4)),
   markovExpectedNdcg10: Number(markovExpExcl.ndcg.toFixed(4)),
   repeatHead: model.repeatHead ?? null,
+  transitionHead: mix ?? null,
+  withoutMix,
 };
 model.dispose();
 console.log(JSON.stringify(line));

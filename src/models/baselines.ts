@@ -1,23 +1,13 @@
 // Non-neural baselines every results table needs: most-popular, first-order item transitions, item-KNN.
 import type { Dataset, Vocabulary } from '../data/dataset.js';
-import { EncoreError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { type Csr, countTransitions, csrArrays, readCsr, toCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
 import { BaseRecommender } from './recommender.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared pieces
 // ---------------------------------------------------------------------------------------------------------
-
-/** Largest integer a float32 holds exactly; sparse indices are stored as float32 in `weights.bin`. */
-const FLOAT32_EXACT = 2 ** 24;
-
-/** A sparse row-compressed matrix over vocabulary indices (rows and columns 0..n, row 0 empty). */
-interface Csr {
-  /** `rowPtr[i]..rowPtr[i+1]` are row i's entries; length n + 2. */
-  rowPtr: Int32Array;
-  cols: Int32Array;
-  vals: Float32Array;
-}
 
 function checkNumber(option: string, value: unknown, min: number, max: number, expected: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
@@ -45,73 +35,6 @@ function checkTrain(train: unknown, model: string): asserts train is Dataset {
 /** Float32 copy of the training counts (exact for counts below 2^24). */
 function countsOf(train: Dataset): Float32Array {
   return Float32Array.from(train.itemCounts);
-}
-
-/**
- * Builds a CSR matrix from `key = row * stride + col -> value` entries, keeping per row only the `keep`
- * largest values (ties to the lower column), columns sorted ascending within each row.
- */
-function toCsr(
-  entries: Map<number, number>,
-  rows: number,
-  stride: number,
-  keep = Number.POSITIVE_INFINITY,
-): Csr {
-  const perRow: { c: number; v: number }[][] = Array.from({ length: rows }, () => []);
-  for (const [key, v] of entries) {
-    const r = Math.floor(key / stride);
-    perRow[r]!.push({ c: key - r * stride, v });
-  }
-  const rowPtr = new Int32Array(rows + 1);
-  let nnz = 0;
-  for (let r = 0; r < rows; r++) {
-    let row = perRow[r]!;
-    if (row.length > keep) {
-      row.sort((a, b) => b.v - a.v || a.c - b.c);
-      row = row.slice(0, keep);
-    }
-    row.sort((a, b) => a.c - b.c);
-    perRow[r] = row;
-    nnz += row.length;
-    rowPtr[r + 1] = nnz;
-  }
-  const cols = new Int32Array(nnz);
-  const vals = new Float32Array(nnz);
-  let p = 0;
-  for (const row of perRow) {
-    for (const e of row) {
-      cols[p] = e.c;
-      vals[p] = e.v;
-      p++;
-    }
-  }
-  return { rowPtr, cols, vals };
-}
-
-function csrArrays(csr: Csr, prefix: string) {
-  const nnz = csr.cols.length;
-  if (nnz >= FLOAT32_EXACT) {
-    throw new EncoreError(`Cannot save ${prefix}: ${nnz} non-zeros exceed the 2^24 limit of float32 indices`);
-  }
-  return [
-    { name: `${prefix}.rowPtr`, shape: [csr.rowPtr.length], data: Float32Array.from(csr.rowPtr) },
-    { name: `${prefix}.cols`, shape: [nnz], data: Float32Array.from(csr.cols) },
-    { name: `${prefix}.vals`, shape: [nnz], data: Float32Array.from(csr.vals) },
-  ];
-}
-
-function readCsr(contents: ModelContents, prefix: string, dir: string): Csr {
-  const n = contents.vocabulary.size;
-  const rowPtr = Int32Array.from(getArray(contents, `${prefix}.rowPtr`, dir).data);
-  const cols = Int32Array.from(getArray(contents, `${prefix}.cols`, dir).data);
-  const vals = Float32Array.from(getArray(contents, `${prefix}.vals`, dir).data);
-  if (rowPtr.length !== n + 2 || rowPtr[n + 1] !== cols.length || cols.length !== vals.length) {
-    throw new InvalidModelFileError(dir, `${prefix} arrays do not match the vocabulary of ${n} tracks`);
-  }
-  for (const c of cols) {
-    if (c < 1 || c > n) throw new InvalidModelFileError(dir, `${prefix} has column ${c} outside 1..${n}`);
-  }
-  return { rowPtr, cols, vals };
 }
 
 function readCounts(contents: ModelContents, dir: string): Float32Array {
@@ -298,15 +221,8 @@ export class ItemTransition extends CountRecommender {
   static async fit(train: Dataset, options: ItemTransitionOptions = {}): Promise<ItemTransition> {
     const opts = ItemTransition.resolve(options);
     checkTrain(train, 'ItemTransition');
-    const stride = train.vocabulary.size + 1;
-    const pairs = new Map<number, number>();
-    for (const seq of train.sequences.values()) {
-      for (let p = 1; p < seq.length; p++) {
-        const key = seq[p - 1]! * stride + seq[p]!;
-        pairs.set(key, (pairs.get(key) ?? 0) + 1);
-      }
-    }
-    return new ItemTransition(train.vocabulary, countsOf(train), toCsr(pairs, stride, stride), opts);
+    const transitions = countTransitions(train.sequences.values(), train.vocabulary.size);
+    return new ItemTransition(train.vocabulary, countsOf(train), transitions, opts);
   }
 
   private static resolve(options: ItemTransitionOptions): Required<ItemTransitionOptions> {
