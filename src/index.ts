@@ -123,6 +123,13 @@ export {
 } from './models/repeat.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
+export type { TransitionCase, TransitionMix } from './models/transition-mix.js';
+export {
+  applyTransitionMix,
+  fitTransitionMix,
+  parseTransitionMix,
+  transitionLogLikelihood,
+} from './models/transition-mix.js';
 export {
   blendCompositionChart,
   modelComparisonChart,

@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -40,6 +41,34 @@ describe('countTransitions and csrRow', () => {
     expect(row2.total).toBe(2);
     expect(csrRow(t, 1).total).toBe(2);
     expect(csrRow(t, 3).total).toBe(0);
+  });
+
+  it('agrees with counting every pair one by one, on any sequences', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 12 }), { maxLength: 6 }),
+        (seqs) => {
+          const t = countTransitions(
+            seqs.map((q) => Int32Array.from(q)),
+            6,
+          );
+          const naive = new Map<string, number>();
+          for (const q of seqs)
+            for (let i = 1; i < q.length; i++)
+              naive.set(`${q[i - 1]}>${q[i]}`, (naive.get(`${q[i - 1]}>${q[i]}`) ?? 0) + 1);
+          const got = new Map<string, number>();
+          for (let a = 0; a <= 6; a++) {
+            const { cols, vals } = csrRow(t, a);
+            cols.forEach((b, k) => {
+              got.set(`${a}>${b}`, vals[k]!);
+            });
+            expect([...cols]).toEqual([...cols].sort((x, y) => x - y)); // columns ascending
+          }
+          expect(got).toEqual(naive);
+          expect(t.rowPtr.length).toBe(8);
+        },
+      ),
+    );
   });
 });
 

@@ -3,8 +3,16 @@
 import { EncoreError, InvalidModelFileError } from '../errors.js';
 import { getArray, type ModelContents } from './persist.js';
 
-/** Largest integer a float32 holds exactly; sparse indices are stored as float32 in `weights.bin`. */
-const FLOAT32_EXACT = 2 ** 24;
+/**
+ * Largest integer a float32 holds exactly; sparse indices are stored as float32 in `weights.bin`, so a
+ * saved matrix holds fewer non-zeros than this.
+ *
+ * @example
+ * ```ts
+ * if (countTransitions(seqs, n).cols.length >= CSR_MAX_NONZEROS) console.log('too many to save');
+ * ```
+ */
+export const CSR_MAX_NONZEROS = 2 ** 24;
 
 /** A sparse row-compressed matrix over vocabulary indices (rows and columns 0..n, row 0 empty). */
 export interface Csr {
@@ -17,6 +25,11 @@ export interface Csr {
 /**
  * Builds a CSR matrix from `key = row * stride + col -> value` entries, keeping per row only the `keep`
  * largest values (ties to the lower column), columns sorted ascending within each row.
+ *
+ * @example
+ * ```ts
+ * const csr = toCsr(new Map([[1 * 3 + 2, 5]]), 3, 3); // row 1 has column 2 with value 5
+ * ```
  */
 export function toCsr(
   entries: Map<number, number>,
@@ -55,9 +68,17 @@ export function toCsr(
   return { rowPtr, cols, vals };
 }
 
+/**
+ * A CSR matrix as the named float32 arrays of a saved model (`prefix.rowPtr`, `.cols`, `.vals`).
+ *
+ * @example
+ * ```ts
+ * await writeModelDir(dir, { type, config, vocabulary, arrays: [...csrArrays(transitions, 'transitions')] });
+ * ```
+ */
 export function csrArrays(csr: Csr, prefix: string) {
   const nnz = csr.cols.length;
-  if (nnz >= FLOAT32_EXACT) {
+  if (nnz >= CSR_MAX_NONZEROS) {
     throw new EncoreError(`Cannot save ${prefix}: ${nnz} non-zeros exceed the 2^24 limit of float32 indices`);
   }
   return [
@@ -67,6 +88,15 @@ export function csrArrays(csr: Csr, prefix: string) {
   ];
 }
 
+/**
+ * Reads back {@link csrArrays}' arrays, checked against the vocabulary.
+ *
+ * @throws {InvalidModelFileError} when the arrays do not match the vocabulary or a column is out of range.
+ * @example
+ * ```ts
+ * const transitions = readCsr(contents, 'transitions', dir);
+ * ```
+ */
 export function readCsr(contents: ModelContents, prefix: string, dir: string): Csr {
   const n = contents.vocabulary.size;
   const rowPtr = Int32Array.from(getArray(contents, `${prefix}.rowPtr`, dir).data);
@@ -90,15 +120,33 @@ export function readCsr(contents: ModelContents, prefix: string, dir: string): C
  * ```
  */
 export function countTransitions(sequences: Iterable<ArrayLike<number>>, n: number): Csr {
+  // Sort-based: a Map of pairs is capped at 2^24 entries by V8, and keys a * (n + 1) + b stay exact doubles.
   const stride = n + 1;
-  const pairs = new Map<number, number>();
-  for (const seq of sequences) {
-    for (let p = 1; p < seq.length; p++) {
-      const key = seq[p - 1]! * stride + seq[p]!;
-      pairs.set(key, (pairs.get(key) ?? 0) + 1);
+  let pairs = 0;
+  const seqs = [...sequences];
+  for (const seq of seqs) pairs += Math.max(0, seq.length - 1);
+  const keys = new Float64Array(pairs);
+  let p = 0;
+  for (const seq of seqs) for (let i = 1; i < seq.length; i++) keys[p++] = seq[i - 1]! * stride + seq[i]!;
+  keys.sort();
+  let distinct = 0;
+  for (let i = 0; i < keys.length; i++) if (i === 0 || keys[i] !== keys[i - 1]) distinct++;
+  const rowPtr = new Int32Array(stride + 1);
+  const cols = new Int32Array(distinct);
+  const vals = new Float32Array(distinct);
+  let d = -1;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (i === 0 || key !== keys[i - 1]) {
+      d++;
+      const row = Math.floor(key / stride);
+      cols[d] = key - row * stride;
+      rowPtr[row + 1]!++;
     }
+    vals[d]!++;
   }
-  return toCsr(pairs, stride, stride);
+  for (let r = 0; r < stride; r++) rowPtr[r + 1]! += rowPtr[r]!;
+  return { rowPtr, cols, vals };
 }
 
 /**

@@ -41,7 +41,7 @@ import {
 } from '../train/parallel.js';
 import { type EpochLogs, type TrainableModel, type TrainResult, train } from '../train/trainer.js';
 import { createRng, type Rng } from '../util/random.js';
-import { type Csr, countTransitions, csrArrays, csrRow, readCsr } from './csr.js';
+import { CSR_MAX_NONZEROS, type Csr, countTransitions, csrArrays, csrRow, readCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
 import { BaseRecommender } from './recommender.js';
 import {
@@ -876,6 +876,18 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     if (Array.isArray(v)) validation = v;
     else if (v === 'auto') ({ sequences, validation } = autoValidation(trainSet, createRng(rng.fork())));
 
+    // The transition mix's counts, on the sequences trained on (with 'auto' validation its targets are not
+    // in them); counted before training so a table too big to save fails now, not after hours of training.
+    const transitions =
+      hp.transitionMix && validation.length >= MIN_REPEAT_CASES
+        ? countTransitions(sequences.values(), V)
+        : undefined;
+    if (transitions && transitions.cols.length >= CSR_MAX_NONZEROS)
+      throw new InvalidOptionError(
+        'transitionMix',
+        `false for this data: it has ${transitions.cols.length} distinct transitions, and a saved model holds fewer than ${CSR_MAX_NONZEROS}`,
+        true,
+      );
     const rewards = options.reward ? computeRewards(trainSet, options.reward) : undefined;
     let skips: Map<string, Uint8Array> | undefined;
     if (hp.skipsAsNegatives) {
@@ -954,9 +966,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     }
     if (hp.repeat && validation.length >= MIN_REPEAT_CASES)
       model.repeatHead = await model.fitRepeat(validation);
-    if (hp.transitionMix && validation.length >= MIN_REPEAT_CASES) {
-      // Counted on the sequences trained on: with 'auto' validation its targets are not in the counts.
-      model.transitions = countTransitions(sequences.values(), V);
+    if (transitions) {
+      model.transitions = transitions;
       model.transitionHead = await model.fitTransition(validation);
     }
     return model;
