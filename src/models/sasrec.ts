@@ -144,13 +144,15 @@ export interface SASRecHyperParams {
    * and `c(h) = h W + b`, so how likely a replay is, and which one, depends on what was just played; the
    * base logits are then free to rank new tracks. Needs a softmax loss: default true with `'auto'`, `'ce'`
    * and `'sampled-softmax'`, false with `'bce'` and `'gbce'` (asking for it there is an error). Measured
-   * in expectation over the true next-track distributions of three generated worlds (parallel CPU runs,
+   * in expectation over the true next-track distributions of three generated worlds (dropout 0.25, before
+   * the transition mix; parallel CPU runs,
    * `bench/results/sasrec-tuning.jsonl`), it makes no measurable difference to HR@10 there: with the
    * history excluded 0.158 / 0.153 / 0.157 with it, 0.161 / 0.153 / 0.158 without; with every track ranked
    * 0.347 / 0.366 / 0.341 against 0.345 / 0.367 / 0.342. The differences once read from one sampled target
    * per case (up to 6 points of the ceiling) were that sample's noise. NDCG@10 with the history excluded
-   * is higher with it on the shipped world (0.114 against 0.107 in expectation, `bench/next-track.ts`), and
-   * within +-0.004 in paired untied runs on three worlds. It costs 1.1-1.6x the training time. It stays
+   * was higher with it on the shipped world at dropout 0.25 (0.114 against 0.107 in expectation,
+   * `bench/next-track.ts`), equal with today's defaults (0.118 both), and within +-0.004 in paired untied
+   * runs on three worlds. It costs 1.1-1.6x the training time. It stays
    * on because the generator's replays follow a fixed favourite list, while on real logs how likely a
    * replay is depends on the moment (RepeatNet's finding), which is what it models.
    */
@@ -173,7 +175,8 @@ export interface SASRecHyperParams {
    * of an album) with its neighbours (the artist's other songs). A fully separate output table, measured on
    * the shipped data, ranked successors first more often but lost HR@10 (0.343 against 0.354 in expectation,
    * every track ranked); the correction keeps most of both. Default true: in expectation over the true
-   * next-track distributions of three generated worlds it raised NDCG@10 with every track ranked by
+   * next-track distributions of three generated worlds (dropout 0.25, before the transition mix) it raised
+   * NDCG@10 with every track ranked by
    * 0.014-0.017 but lowered HR@10 with the history excluded by 0.002-0.011, and left NDCG@10 there as it
    * was (`bench/results/sasrec-tuning.jsonl`).
    */
