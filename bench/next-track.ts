@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const sasOpts: SASRecOptions = { progress: false, maxSeconds: MAX_SECONDS };
   const sas = await run('sasrec', 'defaults', () => SASRec.fit(train, sasOpts));
   // The same trained model without its post-hoc parts, fitted after training on the validation cases:
-  // first without the transition mix, then also without the repeat head (the transformer's softmax alone).
+  // first without the transition term, then also without the repeat head (the transformer's softmax alone).
   const sasModel = sas.model as SASRec;
   const { repeatHead, transitionHead } = sasModel;
   const ablate = async (name: string, options: string) => {
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     console.log(`  ${name}: NDCG@10 ${r.ndcg[K]!.toFixed(4)} (all tracks ranked ${all.ndcg[K]!.toFixed(4)})`);
   };
   sasModel.transitionHead = undefined;
-  await ablate('sasrec (no transition mix)', 'transitionMix: false');
+  await ablate('sasrec (no transition term)', 'transitionMix: false');
   sasModel.repeatHead = undefined;
   await ablate('sasrec (no post-hoc heads)', 'repeat: false, transitionMix: false');
   sasModel.repeatHead = repeatHead;
@@ -287,7 +287,7 @@ async function main(): Promise<void> {
   // ranking a replay first costs a slot: the protocol cannot flatter a model that favours the history.
   const allItems = { k: [K], excludeHistory: false };
   const sasHrAll = (await evaluate(truthModel, cases, allItems)).hr[K]!;
-  // The transformer alone: without the repeat head and the transition mix fitted after training.
+  // The transformer alone: without the repeat head and the transition term fitted after training.
   const saved = { repeat: truthModel.repeatHead, transition: truthModel.transitionHead };
   truthModel.repeatHead = undefined;
   truthModel.transitionHead = undefined;
@@ -364,10 +364,10 @@ async function main(): Promise<void> {
   const fmt = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(
     `Ground truth (generateWorld(${FAST ? '{ users: 150 }' : ''}), ${cases.length} test cases). Reference: an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log.\n` +
-      `  All tracks ranked (excludeHistory: false; ranking by probability is optimal here): best achievable HR@10 ${bestAll.toFixed(4)} (in expectation over the true next-track distribution). SASRec in expectation ${sasExpAll.toFixed(4)} = ${fmt(ratioExpAll)} (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}; on the sampled targets ${sasHrAll.toFixed(4)} = ${fmt(ratioAll)} (standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)} of the ceiling); without the repeat head and transition mix ${plainHrAll.toFixed(4)} = ${fmt(plainHrAll / bestAll)}\n` +
+      `  All tracks ranked (excludeHistory: false; ranking by probability is optimal here): best achievable HR@10 ${bestAll.toFixed(4)} (in expectation over the true next-track distribution). SASRec in expectation ${sasExpAll.toFixed(4)} = ${fmt(ratioExpAll)} (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}; on the sampled targets ${sasHrAll.toFixed(4)} = ${fmt(ratioAll)} (standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)} of the ceiling); without the repeat head and transition term ${plainHrAll.toFixed(4)} = ${fmt(plainHrAll / bestAll)}\n` +
       `  A learner that knows the generator and catalogue but estimates each listener's profile from the history (generatorAwareHitRate): ${learnerAll.toFixed(4)} = ${fmt(learnerAll / bestAll)} of the ceiling\n` +
       `  The ceiling's filter for an observer of track ids alone, without skip levels or session starts (tracksOnlyHitRate, approximate): ${tracksOnlyAll.toFixed(4)} = ${fmt(tracksOnlyAll / bestAll)} of the ceiling\n` +
-      `  Default protocol (history excluded, a replayed target a miss): best achievable ${best.toFixed(4)}, SASRec in expectation ${sasExp.toFixed(4)} = ${fmt(sasExp / best)}, on the sampled targets ${sasHr.toFixed(4)} = ${fmt(ratio)} (without the repeat head and transition mix ${plainHr.toFixed(4)} = ${fmt(plainHr / best)}); with the hidden mood also known the reference is ${bestWithMood.toFixed(4)} (${fmt(ratioWithMood)} in expectation)`,
+      `  Default protocol (history excluded, a replayed target a miss): best achievable ${best.toFixed(4)}, SASRec in expectation ${sasExp.toFixed(4)} = ${fmt(sasExp / best)}, on the sampled targets ${sasHr.toFixed(4)} = ${fmt(ratio)} (without the repeat head and transition term ${plainHr.toFixed(4)} = ${fmt(plainHr / best)}); with the hidden mood also known the reference is ${bestWithMood.toFixed(4)} (${fmt(ratioWithMood)} in expectation)`,
   );
   const swapTable = formatTable(
     [
@@ -413,7 +413,7 @@ async function main(): Promise<void> {
     '',
     `E[...]: in expectation over the generator's true next-track distribution of each test case (the ceiling's own estimator, without the noise of one sampled target per case: with ${test.length} cases the standard error of a realised HR@10 near 0.35 is about 0.02).`,
     '',
-    `Leave-one-out on \`data/listens.csv\` (${test.length} users), full ranking against all ${ds.vocabulary.size} tracks. HR, NDCG and MRR: the default protocol, history excluded (${replayShare} of the targets are replays, which no model can hit there); "all": every track ranked, replays included (\`excludeHistory: false\`). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioExpAll)} of the best achievable HR@10 in expectation over the true next-track distributions (${sasExpAll.toFixed(3)} of ${bestAll.toFixed(3)}; the ceiling is counted the same way), and ${fmt(ratioAll)} on the one sampled target per case in the table (${sasHrAll.toFixed(3)}, ${fmt(plainHrAll / bestAll)} without its repeat head and transition mix; standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)}); a learner that knows the generator's structure but estimates each listener's profile reaches ${fmt(learnerAll / bestAll)}, and the ceiling's filter without the skip levels and session starts a recommender never sees still reaches ${fmt(tracksOnlyAll / bestAll)}. With the history excluded it reaches ${fmt(sasExp / best)} of ${best.toFixed(3)} in expectation (${fmt(ratio)} on the sampled targets). Where the all-tracks gap is: giving SASRec the ceiling's replay chance alone makes ${swapHr('g').toFixed(3)}, its choice among history tracks ${swapHr('r').toFixed(3)}, its choice among new tracks ${swapHr('q').toFixed(3)} (both choices: ${swapHr('r, q').toFixed(3)}).`,
+    `Leave-one-out on \`data/listens.csv\` (${test.length} users), full ranking against all ${ds.vocabulary.size} tracks. HR, NDCG and MRR: the default protocol, history excluded (${replayShare} of the targets are replays, which no model can hit there); "all": every track ranked, replays included (\`excludeHistory: false\`). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioExpAll)} of the best achievable HR@10 in expectation over the true next-track distributions (${sasExpAll.toFixed(3)} of ${bestAll.toFixed(3)}; the ceiling is counted the same way), and ${fmt(ratioAll)} on the one sampled target per case in the table (${sasHrAll.toFixed(3)}, ${fmt(plainHrAll / bestAll)} without its repeat head and transition term; standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)}); a learner that knows the generator's structure but estimates each listener's profile reaches ${fmt(learnerAll / bestAll)}, and the ceiling's filter without the skip levels and session starts a recommender never sees still reaches ${fmt(tracksOnlyAll / bestAll)}. With the history excluded it reaches ${fmt(sasExp / best)} of ${best.toFixed(3)} in expectation (${fmt(ratio)} on the sampled targets). Where the all-tracks gap is: giving SASRec the ceiling's replay chance alone makes ${swapHr('g').toFixed(3)}, its choice among history tracks ${swapHr('r').toFixed(3)}, its choice among new tracks ${swapHr('q').toFixed(3)} (both choices: ${swapHr('r, q').toFixed(3)}).`,
     '',
   ].join('\n');
   const out = {

@@ -123,12 +123,12 @@ export {
 } from './models/repeat.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
-export type { TransitionCase, TransitionMix } from './models/transition-mix.js';
+export type { TransitionMix, TransitionRow } from './models/transition-mix.js';
 export {
   applyTransitionMix,
-  fitTransitionMix,
   parseTransitionMix,
-  transitionLogLikelihood,
+  TRANSITION_GRID,
+  TransitionMixFit,
 } from './models/transition-mix.js';
 export {
   blendCompositionChart,

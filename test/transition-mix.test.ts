@@ -1,4 +1,4 @@
-// The first-order transition mix: maximum-likelihood fit, scoring, and SASRec's use of it.
+// The first-order transition term: maximum-likelihood fit, scoring, and SASRec's use of it.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,10 +15,9 @@ import { loadModel } from '../src/models/persist.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import {
   applyTransitionMix,
-  fitTransitionMix,
   parseTransitionMix,
-  type TransitionCase,
-  transitionLogLikelihood,
+  TRANSITION_GRID,
+  TransitionMixFit,
 } from '../src/models/transition-mix.js';
 import { createRng } from '../src/util/random.js';
 
@@ -72,76 +71,72 @@ describe('countTransitions and csrRow', () => {
   });
 });
 
-describe('fitTransitionMix', () => {
-  it('trusts counts that predict the target, and not counts that do not', () => {
-    // The last track went to the target in 8 of 10 transitions while the model gave it 1%.
-    const predictive: TransitionCase[] = Array.from({ length: 50 }, (_, i) => ({
-      modelProb: 0.01,
-      count: i % 5 === 0 ? 0 : 8,
-      total: 10,
-    }));
-    const mix = fitTransitionMix(predictive);
-    expect(mix.weight).toBeGreaterThan(0.5);
-    expect(transitionLogLikelihood(predictive, mix)).toBeGreaterThan(transitionLogLikelihood(predictive) + 1);
-    // Counts that never contain the target: mixing only takes mass from the model.
-    const useless: TransitionCase[] = Array.from({ length: 50 }, () => ({
-      modelProb: 0.2,
-      count: 0,
-      total: 10,
-    }));
-    expect(fitTransitionMix(useless).weight).toBe(0);
-    expect(transitionLogLikelihood(useless, fitTransitionMix(useless))).toBeCloseTo(
-      transitionLogLikelihood(useless),
-      12,
-    );
+describe('TransitionMixFit', () => {
+  // Rows of 20 tracks: the model ranks tracks 1..20 by index (20 best); the target is track 3.
+  const row = Float32Array.from({ length: 21 }, (_, j) => (j === 0 ? Number.NEGATIVE_INFINITY : j / 4));
+
+  it('turns the term on when counts find targets the model ranks low', () => {
+    const fit = new TransitionMixFit();
+    // The last listen led to the target 60 times and to track 18 once: the target should rise.
+    for (let i = 0; i < 10; i++) fit.add(row, 3, { cols: [3, 18], vals: [60, 1] });
+    const { mix, ndcg, baseline } = fit.result();
+    expect(baseline).toBe(0); // rank 18 without the term
+    expect(mix.weight).toBeGreaterThan(0);
+    expect(ndcg).toBeGreaterThan(0.3);
   });
 
-  it('trusts rarely seen tracks less than often seen ones (the smoothing)', () => {
-    // Often-seen last tracks predict well; once-seen ones are noise.
-    const cases: TransitionCase[] = [];
-    for (let i = 0; i < 40; i++) cases.push({ modelProb: 0.02, count: 45, total: 50 });
-    for (let i = 0; i < 40; i++) cases.push({ modelProb: 0.3, count: 0, total: 1 });
-    const mix = fitTransitionMix(cases);
-    expect(mix.weight).toBeGreaterThan(0.5);
-    expect(mix.smoothing).toBeGreaterThan(1);
-    expect(transitionLogLikelihood(cases, mix)).toBeGreaterThan(
-      transitionLogLikelihood(cases, { weight: mix.weight, smoothing: 0.25 }),
-    );
+  it('keeps it off when counts point away from the targets', () => {
+    const fit = new TransitionMixFit();
+    // The model has the target (20) first; the counts only ever saw other tracks.
+    for (let i = 0; i < 10; i++) fit.add(row, 20, { cols: [1, 2], vals: [50, 50] });
+    const { mix, ndcg, baseline } = fit.result();
+    expect(mix.weight).toBe(0);
+    expect(ndcg).toBe(1);
+    expect(baseline).toBe(1);
   });
 
-  it('names bad cases', () => {
-    expect(() => fitTransitionMix([])).toThrow(InvalidOptionError);
-    expect(() => fitTransitionMix([{ modelProb: 0.1, count: 3, total: 2 }])).toThrow(/cases\[0\]/);
-    expect(() => fitTransitionMix([{ modelProb: Number.NaN, count: 0, total: 2 }])).toThrow(/modelProb/);
+  it('counts ties against the target', () => {
+    const flat = Float32Array.from({ length: 21 }, (_, j) => (j === 0 ? Number.NEGATIVE_INFINITY : 0));
+    const fit = new TransitionMixFit();
+    fit.add(flat, 3, { cols: [], vals: [] });
+    expect(fit.result().ndcg).toBe(0); // 20 tied tracks: the target ranks last
+  });
+
+  it('names bad input', () => {
+    expect(() => new TransitionMixFit().result()).toThrow(InvalidOptionError);
+    expect(() => new TransitionMixFit().add(row, 0, { cols: [], vals: [] })).toThrow(/target/);
+    expect(() => new TransitionMixFit().add(row, 3, { cols: [30], vals: [1] })).toThrow(/cols\[0\]/);
+    expect(() => new TransitionMixFit().add(row, 3, { cols: [3], vals: [-1] })).toThrow(/vals\[0\]/);
+    expect(TRANSITION_GRID[0]).toEqual({ weight: 0, smoothing: 1 });
   });
 });
 
 describe('applyTransitionMix', () => {
-  it('gives log-probabilities of the mix and keeps the order of tracks never reached', () => {
+  it('adds weight * log(1 + count / smoothing), renormalises, and keeps the order of tracks never reached', () => {
     const row = Float32Array.of(Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 0);
-    const mix = { weight: 0.5, smoothing: 2 };
+    const mix = { weight: 1, smoothing: 2 };
     const out = row.slice();
-    applyTransitionMix(out, mix, { cols: [3, 4], vals: [6, 2], total: 8 });
+    applyTransitionMix(out, mix, { cols: [3, 4], vals: [30, 2] });
     let sum = 0;
     for (let j = 1; j < out.length; j++) sum += Math.exp(out[j]!);
     expect(sum).toBeCloseTo(1, 5);
-    const mu = (0.5 * 8) / (8 + 2);
-    let z = 0;
-    for (let j = 1; j < row.length; j++) z += Math.exp(row[j]!);
-    expect(Math.exp(out[3]!)).toBeCloseTo(((1 - mu) * Math.exp(0.5)) / z + (mu * 6) / 8, 5);
-    expect(Math.exp(out[1]!)).toBeCloseTo(((1 - mu) * Math.exp(2)) / z, 5);
-    expect(out[1]!).toBeGreaterThan(out[2]!); // untouched tracks keep their order
-    expect(out[2]!).toBeGreaterThan(out[5]!);
+    // P(3) / P(1) = exp(0.5 + log(1 + 30 / 2) - 2)
+    expect(out[3]! - out[1]!).toBeCloseTo(0.5 + Math.log(16) - 2, 5);
+    expect(out[4]! - out[5]!).toBeCloseTo(-1 + Math.log(2), 5);
+    expect(out[1]! - out[2]!).toBeCloseTo(1, 5); // untouched tracks keep their gaps
     expect(out[3]!).toBeGreaterThan(out[1]!); // the frequent successor now leads
-    // A last track never seen as a predecessor: only normalised.
+    // No transitions out of the last listen: only normalised.
     const plain = row.slice();
-    applyTransitionMix(plain, mix, { cols: [], vals: [], total: 0 });
-    expect(Math.exp(plain[1]!)).toBeCloseTo(Math.exp(2) / z, 5);
+    applyTransitionMix(plain, mix, { cols: [], vals: [] });
+    expect(plain[1]! - plain[2]!).toBeCloseTo(1, 5);
+    let z = 0;
+    for (let j = 1; j < plain.length; j++) z += Math.exp(plain[j]!);
+    expect(z).toBeCloseTo(1, 5);
   });
 
-  it('reads a saved mix back and rejects malformed ones', () => {
-    expect(parseTransitionMix({ weight: 0.3, smoothing: 2 })).toEqual({ weight: 0.3, smoothing: 2 });
-    expect(parseTransitionMix({ weight: 1, smoothing: 2 })).toBeUndefined();
+  it('reads a saved term back and rejects malformed ones', () => {
+    expect(parseTransitionMix({ weight: 1.5, smoothing: 2 })).toEqual({ weight: 1.5, smoothing: 2 });
+    expect(parseTransitionMix({ weight: -1, smoothing: 2 })).toBeUndefined();
     expect(parseTransitionMix({ weight: 0.3, smoothing: 0 })).toBeUndefined();
     expect(parseTransitionMix('0.3')).toBeUndefined();
   });
@@ -171,7 +166,7 @@ function albumListens(users: number, seed: number): Listen[] {
 
 const FAST: SASRecOptions = { dim: 16, blocks: 1, maxlen: 8, batchSize: 32, epochs: 1, progress: false };
 
-describe('SASRec with the transition mix', () => {
+describe('SASRec with the transition term', () => {
   it('fits the mix on validation cases, ranks exact successors higher, and saves it with the model', async () => {
     const before = tf.memory().numTensors;
     const { train, test } = leaveOneOut(Dataset.fromListens(albumListens(150, 1)));
@@ -220,7 +215,7 @@ describe('SASRec with the transition mix', () => {
     model.dispose();
     const file = path.join(where, 'model.json');
     const json = JSON.parse(await readFile(file, 'utf8'));
-    json.config.transitionHead = { weight: 2, smoothing: 1 };
+    json.config.transitionHead = { weight: 2, smoothing: -1 };
     await writeFile(file, JSON.stringify(json));
     await expect(loadModel(where)).rejects.toThrow(InvalidModelFileError);
     await expect(loadModel(where)).rejects.toThrow(/transitionHead/);

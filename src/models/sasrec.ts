@@ -58,10 +58,9 @@ import {
 } from './repeat.js';
 import {
   applyTransitionMix,
-  fitTransitionMix,
   parseTransitionMix,
-  type TransitionCase,
   type TransitionMix,
+  TransitionMixFit,
 } from './transition-mix.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -145,7 +144,7 @@ export interface SASRecHyperParams {
    * base logits are then free to rank new tracks. Needs a softmax loss: default true with `'auto'`, `'ce'`
    * and `'sampled-softmax'`, false with `'bce'` and `'gbce'` (asking for it there is an error). Measured
    * in expectation over the true next-track distributions of three generated worlds (dropout 0.25, before
-   * the transition mix; parallel CPU runs,
+   * the transition term; parallel CPU runs,
    * `bench/results/sasrec-tuning.jsonl`), it makes no measurable difference to HR@10 there: with the
    * history excluded 0.158 / 0.153 / 0.157 with it, 0.161 / 0.153 / 0.158 without; with every track ranked
    * 0.347 / 0.366 / 0.341 against 0.345 / 0.367 / 0.342. The differences once read from one sampled target
@@ -175,20 +174,19 @@ export interface SASRecHyperParams {
    * of an album) with its neighbours (the artist's other songs). A fully separate output table, measured on
    * the shipped data, ranked successors first more often but lost HR@10 (0.343 against 0.354 in expectation,
    * every track ranked); the correction keeps most of both. Default true: in expectation over the true
-   * next-track distributions of three generated worlds (dropout 0.25, before the transition mix) it raised
+   * next-track distributions of three generated worlds (dropout 0.25, before the transition term) it raised
    * NDCG@10 with every track ranked by
    * 0.014-0.017 but lowered HR@10 with the history excluded by 0.002-0.011, and left NDCG@10 there as it
    * was (`bench/results/sasrec-tuning.jsonl`).
    */
   tiedEmbeddings: boolean;
   /**
-   * After training (and the repeat head), mix in the last listen's first-order transition counts from the
-   * training sequences: `P(x) = (1 - mu) P_model(x) + mu c(last -> x) / n`, `mu = weight * n / (n + s)` with
-   * n the last track's transitions, weight and s fitted by maximum likelihood on the validation cases (see
+   * After training (and the repeat head), add the last listen's first-order transition counts from the
+   * training sequences as a product of experts: `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) /
+   * smoothing) - log Z`, with weight and smoothing chosen on the validation cases by NDCG@10 (see
    * `src/models/transition-mix.ts`; weight 0 when the counts do not help). The tied item table blurs a
-   * track's exact successor with its neighbours; counts are exact where a transition was seen often.
-   * Needs validation cases (not `validation: 'none'`). Default true (`bench/next-track.ts` has the
-   * ablation).
+   * track's exact successor with its neighbours; counts are exact where a transition was seen. Needs
+   * validation cases (not `validation: 'none'`). Default true (`bench/next-track.ts` has the ablation).
    */
   transitionMix: boolean;
 }
@@ -559,11 +557,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    */
   repeatHead: RepeatHead | undefined;
   /**
-   * The fitted transition mix (see {@link SASRecHyperParams.transitionMix}); undefined while training, with
+   * The fitted transition term (see {@link SASRecHyperParams.transitionMix}); undefined while training, with
    * `transitionMix: false`, or without validation cases.
    */
   transitionHead: TransitionMix | undefined;
-  /** Training transition counts between vocabulary indices, kept with the transition mix. */
+  /** Training transition counts between vocabulary indices, kept with the transition term. */
   private transitions: Csr | undefined;
 
   private constructor(
@@ -879,7 +877,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     if (Array.isArray(v)) validation = v;
     else if (v === 'auto') ({ sequences, validation } = autoValidation(trainSet, createRng(rng.fork())));
 
-    // The transition mix's counts, on the sequences trained on (with 'auto' validation its targets are not
+    // The transition term's counts, on the sequences trained on (with 'auto' validation its targets are not
     // in them); counted before training so a table too big to save fails now, not after hours of training.
     const transitions =
       hp.transitionMix && validation.length >= MIN_REPEAT_CASES
@@ -1019,9 +1017,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   }
 
   /**
-   * Fits the transition mix on held-out cases, from the model's probabilities with the repeat head (if any)
-   * and the training transition counts of each case's last listen. Cases whose target is unknown, or whose
-   * history has no known track, are left out.
+   * Chooses the transition term on held-out cases (see {@link TransitionMixFit}): the grid point with the
+   * best NDCG@10, every track ranked, over the model's scores with the repeat head (if any) and the
+   * training transitions out of each case's last listen. Cases whose target is unknown, or whose history
+   * has no known track, are left out.
    *
    * @example
    * ```ts
@@ -1031,7 +1030,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   async fitTransition(cases: readonly EvalCase[]): Promise<TransitionMix> {
     const transitions = this.transitions;
     if (!transitions) throw new InvalidDataError('fitTransition: this model has no transition counts');
-    const mixCases: TransitionCase[] = [];
+    const fit = new TransitionMixFit();
+    let used = 0;
     for (let s = 0; s < cases.length; s += 256) {
       const part = cases.slice(s, s + 256);
       const rows = await this.scoreWith(
@@ -1042,21 +1042,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         const target = this.vocabulary.index(c.target);
         const ids = this.indices(c.history);
         if (target === undefined || ids.length === 0) return;
-        const row = rows[i]!;
-        const { cols, vals, total } = csrRow(transitions, ids[ids.length - 1]!);
-        const at = cols.indexOf(target);
-        mixCases.push({
-          modelProb: Math.exp(row[target]! - rowLogSumExp(row)),
-          count: at < 0 ? 0 : vals[at]!,
-          total,
-        });
+        fit.add(rows[i]!, target, csrRow(transitions, ids[ids.length - 1]!));
+        used++;
       });
     }
-    if (mixCases.length === 0)
+    if (used === 0)
       throw new InvalidDataError(
         'fitTransition: no case has both a known target and a known track in its history',
       );
-    return fitTransitionMix(mixCases);
+    return fit.result().mix;
   }
 
   /**
@@ -1136,7 +1130,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /**
    * {@link SASRec.scoreAll} with explicit post-hoc heads (none: the transformer's logits alone): the repeat
-   * mixture first, then the transition mix.
+   * mixture first, then the transition term.
    */
   private async scoreWith(
     histories: readonly (readonly string[])[],
@@ -1381,7 +1375,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       if (!transitionHead)
         throw new InvalidModelFileError(
           dir,
-          'config.transitionHead is not { weight: number in [0, 1), smoothing: number > 0 }',
+          'config.transitionHead is not { weight: number >= 0, smoothing: number > 0 }',
         );
     }
     let repeatHead: RepeatHead | undefined;
