@@ -186,7 +186,9 @@ export interface SASRecHyperParams {
    * smoothing) - log Z`, with weight and smoothing chosen on the validation cases by NDCG@10 (see
    * `src/models/transition-mix.ts`; weight 0 when the counts do not help). The tied item table blurs a
    * track's exact successor with its neighbours; counts are exact where a transition was seen. Needs
-   * validation cases (not `validation: 'none'`). Default true (`bench/next-track.ts` has the ablation).
+   * validation cases (not `validation: 'none'`); cases passed as `validation` should not have their target
+   * listens in the training set, or the choice is optimistic (the default `'auto'` holds them out).
+   * Default true (`bench/next-track.ts` has the ablation).
    */
   transitionMix: boolean;
 }
