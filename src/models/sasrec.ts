@@ -183,8 +183,8 @@ export interface SASRecHyperParams {
    */
   tiedEmbeddings: boolean;
   /**
-   * After training (and the repeat head), add the last listen's first-order transition counts from the
-   * training sequences as a product of experts: `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) /
+   * After training, add the last listen's first-order transition counts from the training sequences to
+   * the model's scores (before the repeat head, which is then fitted on top) as a product of experts: `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) /
    * smoothing) - log Z`, with weight and smoothing chosen on the validation cases by NDCG@10 (see
    * `src/models/transition-mix.ts`; weight 0 when the counts do not help). The tied item table blurs a
    * track's exact successor with its neighbours; counts are exact where a transition was seen. Needs
@@ -969,12 +969,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     } finally {
       await pool?.close();
     }
-    if (hp.repeat && validation.length >= MIN_REPEAT_CASES)
-      model.repeatHead = await model.fitRepeat(validation);
+    // Post-hoc heads on the validation cases: first the transition term on the model's own scores, then
+    // the repeat mixture over the scores with the term.
     if (transitions) {
       model.transitions = transitions;
       model.transitionHead = await model.fitTransition(validation);
     }
+    if (hp.repeat && validation.length >= MIN_REPEAT_CASES)
+      model.repeatHead = await model.fitRepeat(validation);
     return model;
   }
 
@@ -994,7 +996,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       const part = cases.slice(s, s + 256);
       const rows = await this.scoreWith(
         part.map((c) => c.history),
-        {},
+        this.transitionHead ? { transition: this.transitionHead } : {},
       );
       part.forEach((c, i) => {
         const target = this.vocabulary.index(c.target);
@@ -1040,7 +1042,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       const part = cases.slice(s, s + 256);
       const rows = await this.scoreWith(
         part.map((c) => c.history),
-        this.repeatHead ? { repeat: this.repeatHead } : {},
+        {},
       );
       part.forEach((c, i) => {
         const target = this.vocabulary.index(c.target);
@@ -1200,9 +1202,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           });
         }
         // With a head, scores are log P(track | history) of the mixture.
-        if (heads.repeat) applyRepeatHead(row, historyFeatures(p.all, maxlen), heads.repeat, lastId);
+        // The transition term sharpens the model's Q; the repeat mixture then splits the mass between Q and
+        // the history's replays with its own fitted gate.
         if (heads.transition && this.transitions)
           applyTransitionMix(row, heads.transition, csrRow(this.transitions, lastId));
+        if (heads.repeat) applyRepeatHead(row, historyFeatures(p.all, maxlen), heads.repeat, lastId);
         out[p.i] = row;
       });
     }

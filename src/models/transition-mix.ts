@@ -1,4 +1,5 @@
-// First-order transition term: the last step of SASRec's next-track scores.
+// First-order transition term: SASRec's scores sharpened by counted transitions, after training and
+// before the repeat mixture (which is fitted on top of it).
 //
 // A self-attention model with one shared item table places a track close both to what follows it and to
 // what it follows, so it blurs the exact successor (the next song of an album, the song a listener always
