@@ -150,9 +150,8 @@ export interface SASRecHyperParams {
    * 0.347 / 0.366 / 0.341 against 0.345 / 0.367 / 0.342. The differences once read from one sampled target
    * per case (up to 6 points of the ceiling) were that sample's noise. NDCG@10 with the history excluded
    * was higher with it on the shipped world at dropout 0.25 (0.114 against 0.107 in expectation,
-   * `bench/next-track.ts`), close with today's defaults (0.123 with it, 0.122 without), and within +-0.004 in paired untied
-   * runs on three worlds. It costs 1.1-1.6x the training time. It stays
-   * on because the generator's replays follow a fixed favourite list, while on real logs how likely a
+   * `bench/next-track.ts`), close with today's defaults (0.123 with it, 0.122 without), and within
+   * +-0.004 in paired untied runs on three worlds. It costs 1.1-1.6x the training time. It stays on because the generator's replays follow a fixed favourite list, while on real logs how likely a
    * replay is depends on the moment (RepeatNet's finding), which is what it models.
    */
   historyBias: boolean;
