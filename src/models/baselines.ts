@@ -1,7 +1,7 @@
 // Non-neural baselines every results table needs: most-popular, first-order item transitions, item-KNN.
 import type { Dataset, Vocabulary } from '../data/dataset.js';
 import { InvalidModelFileError, InvalidOptionError } from '../errors.js';
-import { type Csr, countTransitions, csrArrays, readCsr, toCsr } from './csr.js';
+import { type Csr, countTransitions, csrArrays, csrRow, readCsr, toCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
 import { BaseRecommender } from './recommender.js';
 
@@ -241,9 +241,7 @@ export class ItemTransition extends CountRecommender {
     const n = this.vocabulary.size;
     const { smoothing: a, backoff: b } = this.options;
     const last = indices[indices.length - 1]!;
-    const { rowPtr, cols, vals } = this.transitions;
-    let rowSum = 0;
-    for (let p = rowPtr[last]!; p < rowPtr[last + 1]!; p++) rowSum += vals[p]!;
+    const { cols, vals, total: rowSum } = csrRow(this.transitions, last);
     const denom = rowSum + a * n;
     // P(j | last) = (T + a) / denom, or uniform when the row is empty and unsmoothed.
     const base = denom > 0 ? a / denom : 1 / n;
@@ -252,8 +250,7 @@ export class ItemTransition extends CountRecommender {
       const pop = this.total > 0 ? this.popularity[j]! / this.total : 1 / n;
       out[j] = (1 - b) * base + b * pop;
     }
-    if (denom > 0)
-      for (let p = rowPtr[last]!; p < rowPtr[last + 1]!; p++) out[cols[p]!]! += ((1 - b) * vals[p]!) / denom;
+    if (denom > 0) for (let p = 0; p < cols.length; p++) out[cols[p]!]! += ((1 - b) * vals[p]!) / denom;
     const scores = Float32Array.from(out);
     scores[0] = 0;
     return scores;

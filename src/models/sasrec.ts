@@ -151,8 +151,9 @@ export interface SASRecHyperParams {
    * per case (up to 6 points of the ceiling) were that sample's noise. NDCG@10 with the history excluded
    * was higher with it on the shipped world at dropout 0.25 (0.114 against 0.107 in expectation,
    * `bench/next-track.ts`), close with today's defaults (0.123 with it, 0.122 without), and within
-   * +-0.004 in paired untied runs on three worlds. It costs 1.1-1.6x the training time. It stays on because the generator's replays follow a fixed favourite list, while on real logs how likely a
-   * replay is depends on the moment (RepeatNet's finding), which is what it models.
+   * +-0.004 in paired untied runs on three worlds. It costs 1.1-1.6x the training time. It stays on
+   * because the generator's replays follow a fixed favourite list, while on real logs how likely a replay
+   * is depends on the moment (RepeatNet's finding), which is what it models.
    */
   historyBias: boolean;
   /**
@@ -183,8 +184,9 @@ export interface SASRecHyperParams {
   tiedEmbeddings: boolean;
   /**
    * After training, add the last listen's first-order transition counts from the training sequences to
-   * the model's scores (before the repeat head, which is then fitted on top) as a product of experts: `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) /
-   * smoothing) - log Z`, with weight and smoothing chosen on the validation cases by NDCG@10 (see
+   * the model's scores (before the repeat head, which is then fitted on top) as a product of experts:
+   * `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) / smoothing) - log Z`, with weight and
+   * smoothing chosen on the validation cases by NDCG@10 (see
    * `src/models/transition-mix.ts`; weight 0 when the counts do not help). The tied item table blurs a
    * track's exact successor with its neighbours; counts are exact where a transition was seen. Needs
    * validation cases (not `validation: 'none'`); cases passed as `validation` should not have their target
@@ -242,13 +244,12 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
  * (`bench/sasrec-tuning.ts`, `bench/results/sasrec-tuning.jsonl`: runs capped at 470 s, about 14 epochs,
  * on a 16-core host with one thread each, except seed 7 at 0.25 and 0.35 and the shipped data at 0.25 and
  * 0.35, trained to early stopping on the 2-core VM), for dropout 0.25 / 0.3 / 0.35 / 0.4:
- * `generateWorld({ seed: 11 })` 0.157 /
- * 0.157 / 0.158 / 0.161; seed 13 0.168 / 0.171 / 0.173 / 0.143; seed 7 0.153 / 0.157 / 0.155 / 0.145; the
- * shipped data 0.157 / 0.162 / 0.164 / 0.158. NDCG@10 moves the same way. Higher rates delay the point
- * where the transformer starts to learn beyond popularity and the history bias: 0.4 had not reached it
- * within 14 epochs on two of the four worlds, and 0.5 never reached it on the shipped data (19 epochs,
- * HR@10 0.044). 0.3 gains on all four and keeps the most distance from that cliff; it trains a few epochs
- * longer than 0.25.
+ * `generateWorld({ seed: 11 })` 0.157 / 0.157 / 0.158 / 0.161; seed 13 0.168 / 0.171 / 0.173 / 0.143;
+ * seed 7 0.153 / 0.157 / 0.155 / 0.145; the shipped data 0.157 / 0.162 / 0.164 / 0.158. NDCG@10 moves the
+ * same way. Higher rates delay the point where the transformer starts to learn beyond popularity and the
+ * history bias: 0.4 had not reached it within 14 epochs on two of the four worlds, and 0.5 never reached
+ * it on the shipped data (19 epochs, HR@10 0.044). 0.3 gains on all four and keeps the most distance from
+ * that cliff; it trains a few epochs longer than 0.25.
  *
  * Why maxlen 50 although half of the shipped test targets repeat a track heard more than 50 listens
  * earlier: measured with `bench/sasrec-tuning.ts` (one worker, 2 shared cores) on the shipped data and on
@@ -980,9 +981,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   }
 
   /**
-   * Fits the repeat-aware mixture on held-out cases, from the sequence model's probabilities without any
-   * head. Cases whose target is unknown to the vocabulary, or whose history has no known track (scored by
-   * popularity, not by the model), are left out.
+   * Fits the repeat-aware mixture on held-out cases, from the sequence model's probabilities with the
+   * transition term (if any) and without a repeat head. Cases whose target is unknown to the vocabulary, or
+   * whose history has no known track (scored by popularity, not by the model), are left out.
    *
    * @example
    * ```ts
@@ -991,41 +992,27 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    */
   async fitRepeat(cases: readonly EvalCase[]): Promise<RepeatHead> {
     const repeatCases: RepeatCase[] = [];
-    for (let s = 0; s < cases.length; s += 256) {
-      const part = cases.slice(s, s + 256);
-      const rows = await this.scoreWith(
-        part.map((c) => c.history),
-        this.transitionHead ? { transition: this.transitionHead } : {},
-      );
-      part.forEach((c, i) => {
-        const target = this.vocabulary.index(c.target);
-        const ids = this.indices(c.history);
-        if (target === undefined || ids.length === 0) return;
-        const row = rows[i]!;
-        const history = historyFeatures(ids, this.config.maxlen);
-        const logZ = rowLogSumExp(row);
-        const last = ids[ids.length - 1]!;
-        repeatCases.push({
-          history,
-          targetItem: history.items.indexOf(target),
-          modelProb: Math.exp(row[target]! - logZ),
-          lastProb: Math.exp(row[last]! - logZ),
-          targetIsLast: target === last,
-        });
+    const heads = this.transitionHead ? { transition: this.transitionHead } : {};
+    await this.forEachHeldOut('fitRepeat', cases, heads, (row, target, ids) => {
+      const history = historyFeatures(ids, this.config.maxlen);
+      const logZ = rowLogSumExp(row);
+      const last = ids[ids.length - 1]!;
+      repeatCases.push({
+        history,
+        targetItem: history.items.indexOf(target),
+        modelProb: Math.exp(row[target]! - logZ),
+        lastProb: Math.exp(row[last]! - logZ),
+        targetIsLast: target === last,
       });
-    }
-    if (repeatCases.length === 0)
-      throw new InvalidDataError(
-        'fitRepeat: no case has both a known target and a known track in its history',
-      );
+    });
     return fitRepeatHead(repeatCases);
   }
 
   /**
    * Chooses the transition term on held-out cases (see {@link TransitionMixFit}): the grid point with the
-   * best NDCG@10, every track ranked, over the model's scores with the repeat head (if any) and the
-   * training transitions out of each case's last listen. Cases whose target is unknown, or whose history
-   * has no known track, are left out.
+   * best NDCG@10, every track ranked, over the transformer's own scores (no repeat head: that is fitted on
+   * top of the term) and the training transitions out of each case's last listen. Cases whose target is
+   * unknown, or whose history has no known track, are left out.
    *
    * @example
    * ```ts
@@ -1036,26 +1023,43 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const transitions = this.transitions;
     if (!transitions) throw new InvalidDataError('fitTransition: this model has no transition counts');
     const fit = new TransitionMixFit();
+    await this.forEachHeldOut('fitTransition', cases, {}, (row, target, ids) => {
+      fit.add(row, target, csrRow(transitions, ids[ids.length - 1]!));
+    });
+    return fit.result().mix;
+  }
+
+  /**
+   * Scores held-out cases in chunks of 256 with the given heads and calls `visit` with each usable case's
+   * score row, target index and history indices. Cases whose target is unknown to the vocabulary, or whose
+   * history has no known track (scored by popularity, not by the model), are left out; none left is an
+   * error naming `caller`.
+   */
+  private async forEachHeldOut(
+    caller: string,
+    cases: readonly EvalCase[],
+    heads: { repeat?: RepeatHead; transition?: TransitionMix },
+    visit: (row: Float32Array, target: number, ids: number[]) => void,
+  ): Promise<void> {
     let used = 0;
     for (let s = 0; s < cases.length; s += 256) {
       const part = cases.slice(s, s + 256);
       const rows = await this.scoreWith(
         part.map((c) => c.history),
-        {},
+        heads,
       );
       part.forEach((c, i) => {
         const target = this.vocabulary.index(c.target);
         const ids = this.indices(c.history);
         if (target === undefined || ids.length === 0) return;
-        fit.add(rows[i]!, target, csrRow(transitions, ids[ids.length - 1]!));
+        visit(rows[i]!, target, ids);
         used++;
       });
     }
     if (used === 0)
       throw new InvalidDataError(
-        'fitTransition: no case has both a known target and a known track in its history',
+        `${caller}: no case has both a known target and a known track in its history`,
       );
-    return fit.result().mix;
   }
 
   /**
@@ -1134,8 +1138,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   }
 
   /**
-   * {@link SASRec.scoreAll} with explicit post-hoc heads (none: the transformer's logits alone): the repeat
-   * mixture first, then the transition term.
+   * {@link SASRec.scoreAll} with explicit post-hoc heads (none: the transformer's logits alone): the
+   * transition term first, then the repeat mixture.
    */
   private async scoreWith(
     histories: readonly (readonly string[])[],
@@ -1200,9 +1204,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
             row[x] = row[x]! + v;
           });
         }
-        // With a head, scores are log P(track | history) of the mixture.
-        // The transition term sharpens the model's Q; the repeat mixture then splits the mass between Q and
-        // the history's replays with its own fitted gate.
+        // With a head, scores are log P(track | history). The transition term sharpens the model's Q; the
+        // repeat mixture then splits the mass between Q and the history's replays with its own fitted gate.
         if (heads.transition && this.transitions)
           applyTransitionMix(row, heads.transition, csrRow(this.transitions, lastId));
         if (heads.repeat) applyRepeatHead(row, historyFeatures(p.all, maxlen), heads.repeat, lastId);
