@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     lastbias: { type: 'string' },
     tied: { type: 'string' },
     mix: { type: 'string' },
+    artists: { type: 'string', default: '1' },
+    seed: { type: 'string' },
   },
 });
 
@@ -71,6 +73,8 @@ const options: SASRecOptions = {
   ...(values.lastbias ? { lastBias: values.lastbias === '1' } : {}),
   ...(values.tied ? { tiedEmbeddings: values.tied === '1' } : {}),
   ...(values.mix ? { transitionMix: values.mix === '1' } : {}),
+  ...(values.artists === '1' ? { artists: world.tracks } : {}),
+  ...(values.seed ? { seed: num(values.seed)! } : {}),
   ...(values.dim ? { dim: num(values.dim)! } : {}),
   ...(values.lr ? { learningRate: num(values.lr)! } : {}),
   ...(values.heads ? { heads: num(values.heads)! } : {}),
@@ -154,6 +158,8 @@ const line = {
     lastBias: model.config.lastBias,
     tiedEmbeddings: model.config.tiedEmbeddings,
     transitionMix: model.config.transitionMix,
+    artists: model.artistInfo?.artists ?? 0,
+    seed: model.config.seed,
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },

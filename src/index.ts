@@ -121,6 +121,8 @@ export {
   repeatLogLikelihood,
   rowLogSumExp,
 } from './models/repeat.js';
+export type { ArtistIndex, ArtistSource } from './models/artists.js';
+export { artistIndex } from './models/artists.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
 export type { TransitionMix, TransitionRow } from './models/transition-mix.js';

@@ -229,12 +229,15 @@ describe('commands', () => {
     const out = path.join(dir, 'sasrec');
     const r = json<{
       epochs: { epoch: number; loss: number; valNdcg10: number }[];
+      artists: { artists: number; tracksWithArtist: number } | null;
       validation: { hr: Record<string, number> };
     }>(
       await run(
         'train',
         '--data',
         listens,
+        '--tracks',
+        tracks,
         '--model',
         'sasrec',
         '--out',
@@ -248,6 +251,8 @@ describe('commands', () => {
     );
     expect(tf.memory().numTensors).toBe(before);
     expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(r.artists?.artists).toBe(36); // --tracks: one artist embedding per artist of the catalogue
+    expect(r.artists?.tracksWithArtist).toBeGreaterThan(0);
     expect(r.epochs[0]!.loss).toBeGreaterThan(0);
     expect(r.epochs[0]!.valNdcg10).toBeGreaterThanOrEqual(0);
     expect(r.validation.hr['10']).toBeGreaterThanOrEqual(0);

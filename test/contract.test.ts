@@ -39,3 +39,20 @@ runRecommenderContract('SASRec', async () => {
   });
   return { model, train };
 });
+
+// With artist embeddings (artist = track number mod 7), and the post-hoc heads fitted on 'auto' validation.
+runRecommenderContract('SASRec with artists and heads', async () => {
+  const train = syntheticTrain(5);
+  const artists = new Map(train.vocabulary.ids.slice(1).map((t) => [t, `a${Number(t.slice(1)) % 7}`]));
+  const model = await SASRec.fit(train, {
+    dim: 16,
+    blocks: 1,
+    maxlen: 12,
+    epochs: 2,
+    batchSize: 32,
+    seed: 7,
+    artists,
+    progress: false,
+  });
+  return { model, train };
+});

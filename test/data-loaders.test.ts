@@ -237,6 +237,22 @@ describe('loadListens: formats', () => {
     ]);
   });
 
+  it('returns each Last.fm track with its artist id, for artist embeddings', async () => {
+    const r = await loadListens(fmt('lastfm-1k.tsv'), { format: 'lastfm-1k' });
+    expect(r.tracks?.map((t) => [t.trackId, t.artistId, t.artist])).toEqual([
+      [
+        'Deep Dish - Fuck Me Im Famous (Pacha Ibiza)-09-28-2007',
+        'f1b1cf71-bd35-4e99-8624-24a6e15f133a',
+        'Deep Dish',
+      ],
+      ['f7c1f8f8-b935-45ed-8fc8-7def69d92a10', 'a7f7df4a-77d8-4f12-8acd-5c60c93f4de8', '坂本龍一'],
+      ['The Beatles - Hey "Jude", again', '6fa26b1b-cf98-4fb6-bde4-b24d6b6b7ae1', 'The Beatles'],
+    ]);
+    // Every listen's track is in the catalogue; other formats have none.
+    expect(new Set(r.tracks?.map((t) => t.trackId))).toEqual(new Set(r.listens.map((l) => l.trackId)));
+    expect((await loadListens(fmt('sequences-pairs.txt'), { format: 'sequences' })).tracks).toBeUndefined();
+  });
+
   it('reports Last.fm lines with a wrong number of fields by physical line', async () => {
     const file = path.join(tmp, 'lastfm-bad.tsv');
     fs.writeFileSync(file, 'u1\t2009-05-04T23:08:57Z\ta\tA\ttr\tT\nu1\t2009-05-04T23:08:57Z\ta\n');

@@ -1,9 +1,7 @@
 // The repeat-aware mixture: features, maximum-likelihood fit, scoring, and SASRec's use of it.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../src/backend.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import { leaveOneOut } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
@@ -19,15 +17,9 @@ import {
 } from '../src/models/repeat.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { createRng } from '../src/util/random.js';
+import { useWasmWorkdir } from './helpers/workdir.js';
 
-let dir: string;
-beforeAll(async () => {
-  await initBackend({ backend: 'wasm', verbose: false });
-  dir = await mkdtemp(path.join(tmpdir(), 'encore-repeat-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const under = useWasmWorkdir('encore-repeat-');
 
 describe('historyFeatures', () => {
   it('gives each distinct track its log play count, recency, last-listen and in-window flags', () => {
@@ -173,8 +165,8 @@ describe('SASRec with the repeat head', () => {
     biased.dispose();
     expect(biasedHr).toBeGreaterThan(without.hr[10]! + 0.05);
     // Saved and loaded with the model: identical scores.
-    await model.save(path.join(dir, 'm'));
-    const loaded = (await loadModel(path.join(dir, 'm'))) as SASRec;
+    await model.save(under('m'));
+    const loaded = (await loadModel(under('m'))) as SASRec;
     expect(loaded.repeatHead).toEqual(head);
     const h = test[0]!.history;
     expect(await loaded.score(h, ['t1', 't2', 't3'])).toEqual(await model.score(h, ['t1', 't2', 't3']));
@@ -208,10 +200,10 @@ describe('SASRec with the repeat head', () => {
   it('refuses a saved model whose repeat head is malformed', async () => {
     const ds = Dataset.fromListens(favouriteListens(30, 3));
     const model = await SASRec.fit(ds, { ...FAST, epochs: 1 });
-    const where = path.join(dir, 'bad');
+    const where = under('bad');
     await model.save(where);
     model.dispose();
-    const file = path.join(where, 'model.json');
+    const file = `${where}/model.json`;
     const json = JSON.parse(await readFile(file, 'utf8'));
     json.config.repeatHead = { gate: 'high', weights: [1] };
     await writeFile(file, JSON.stringify(json));

@@ -1,10 +1,8 @@
 // The first-order transition term: maximum-likelihood fit, scoring, and SASRec's use of it.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../src/backend.js';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import { leaveOneOut } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
@@ -20,15 +18,9 @@ import {
   TransitionMixFit,
 } from '../src/models/transition-mix.js';
 import { createRng } from '../src/util/random.js';
+import { useWasmWorkdir } from './helpers/workdir.js';
 
-let dir: string;
-beforeAll(async () => {
-  await initBackend({ backend: 'wasm', verbose: false });
-  dir = await mkdtemp(path.join(tmpdir(), 'encore-transition-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const under = useWasmWorkdir('encore-transition-');
 
 describe('countTransitions and csrRow', () => {
   it('counts consecutive pairs per row', () => {
@@ -181,8 +173,8 @@ describe('SASRec with the transition term', () => {
     expect(withMix.hr[1]!).toBeGreaterThan(without.hr[1]! + 0.05);
     expect(withMix.ndcg[10]!).toBeGreaterThan(without.ndcg[10]!);
     // Saved and loaded with the model: the same mix, the same scores.
-    await model.save(path.join(dir, 'm'));
-    const loaded = (await loadModel(path.join(dir, 'm'))) as SASRec;
+    await model.save(under('m'));
+    const loaded = (await loadModel(under('m'))) as SASRec;
     expect(loaded.transitionHead).toEqual(mix);
     const h = test[0]!.history;
     const ids = ['a0-1', 'a0-2', 'a3-5', 'x1'];
@@ -210,10 +202,10 @@ describe('SASRec with the transition term', () => {
     const ds = Dataset.fromListens(albumListens(40, 3));
     const model = await SASRec.fit(ds, FAST);
     expect(model.transitionHead).toBeDefined();
-    const where = path.join(dir, 'bad');
+    const where = under('bad');
     await model.save(where);
     model.dispose();
-    const file = path.join(where, 'model.json');
+    const file = `${where}/model.json`;
     const json = JSON.parse(await readFile(file, 'utf8'));
     json.config.transitionHead = { weight: 2, smoothing: -1 };
     await writeFile(file, JSON.stringify(json));

@@ -35,10 +35,26 @@ type Backend = 'tensorflow' | 'wasm' | 'cpu';
 
 /** Loads a listens file into a Dataset, with CLI-friendly errors. */
 async function loadDataset(file: string, format: ListenFormat, option = '--data'): Promise<Dataset> {
+  return (await loadData(file, format, option)).dataset;
+}
+
+/**
+ * Loads a listens file into a Dataset, with the catalogue for SASRec's artist embeddings: the `tracksFile`
+ * CSV (`--tracks`) when given, else the tracks a Last.fm 1K file names, else none.
+ */
+async function loadData(
+  file: string,
+  format: ListenFormat,
+  option = '--data',
+  tracksFile?: string,
+): Promise<{ dataset: Dataset; tracks: Track[] | undefined }> {
   await requireFile(option, file, DATA_FIX);
-  const { listens } = await loadListens(file, { format });
-  if (listens.length === 0) throw new CliError(`${option} file has no listens: ${file}`, DATA_FIX);
-  return Dataset.fromListens(listens);
+  if (tracksFile !== undefined)
+    await requireFile('--tracks', tracksFile, 'pass a tracks CSV (see data/README.md)');
+  const loaded = await loadListens(file, { format });
+  if (loaded.listens.length === 0) throw new CliError(`${option} file has no listens: ${file}`, DATA_FIX);
+  const tracks = tracksFile !== undefined ? (await loadTracks(tracksFile)).tracks : loaded.tracks;
+  return { dataset: Dataset.fromListens(loaded.listens), tracks };
 }
 
 async function openModel(dir: string): Promise<Recommender> {
@@ -139,6 +155,8 @@ export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Prom
 export interface TrainCommandOptions {
   data: string;
   format: ListenFormat;
+  /** Tracks CSV whose artists SASRec embeds (a Last.fm 1K `--data` brings its own). */
+  tracks?: string;
   model: 'sasrec' | 'popularity' | 'item-transition' | 'item-knn';
   out: string;
   epochs?: number;
@@ -163,7 +181,14 @@ async function fitModel(
   io: CliIo,
   type: TrainCommandOptions['model'],
   train: Dataset,
-  opts: { epochs?: number; dim?: number; seed: number; maxSeconds?: number; validation: EvalCase[] },
+  opts: {
+    epochs?: number;
+    dim?: number;
+    seed: number;
+    maxSeconds?: number;
+    validation: EvalCase[];
+    artists?: Track[];
+  },
   history: EpochRecord[],
 ): Promise<Recommender> {
   if (type === 'popularity') return Popularity.fit(train);
@@ -176,6 +201,7 @@ async function fitModel(
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
     ...(opts.dim !== undefined ? { dim: opts.dim } : {}),
     ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+    ...(opts.artists ? { artists: opts.artists } : {}),
     onEpochEnd: (epoch, logs) => {
       history.push({
         epoch,
@@ -197,7 +223,7 @@ async function fitModel(
  * ```
  */
 export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<void> {
-  const dataset = await loadDataset(opts.data, opts.format);
+  const { dataset, tracks } = await loadData(opts.data, opts.format, '--data', opts.tracks);
   await initBackend(opts.backend ? { backend: opts.backend } : {});
   const split = leaveOneOut(dataset);
   if (split.validation.length === 0) {
@@ -214,6 +240,7 @@ export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<vo
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
     ...(opts.dim !== undefined ? { dim: opts.dim } : {}),
     ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+    ...(tracks ? { artists: tracks } : {}),
   };
   const model = await fitModel(io, opts.model, split.train, fitOpts, history);
   try {
@@ -226,6 +253,7 @@ export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<vo
       data: { file: opts.data, users: dataset.users.length, tracks: dataset.vocabulary.size },
       fitSeconds,
       epochs: history,
+      artists: model instanceof SASRec ? (model.artistInfo ?? null) : null,
       validation: metricsJson(result),
     };
     emit(io, opts.json, json, () =>
@@ -578,6 +606,8 @@ export interface ReportCommandOptions {
   out: string;
   data?: string;
   format: ListenFormat;
+  /** Tracks CSV with `--data`: artists for SASRec and the Blend's track details. */
+  tracks?: string;
   epochs: number;
   dim: number;
   users: number;
@@ -608,7 +638,7 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
   let catalogue: Track[] | undefined;
   let source: string;
   if (opts.data !== undefined) {
-    dataset = await loadDataset(opts.data, opts.format);
+    ({ dataset, tracks: catalogue } = await loadData(opts.data, opts.format, '--data', opts.tracks));
     source = opts.data;
   } else {
     const world = generateWorld({ seed: opts.seed, users: opts.users });
@@ -640,6 +670,7 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
         epochs: opts.epochs,
         dim: opts.dim,
         ...(opts.maxSeconds !== undefined ? { maxSeconds: opts.maxSeconds } : {}),
+        ...(catalogue ? { artists: catalogue } : {}),
       },
       history,
     );

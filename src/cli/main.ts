@@ -90,6 +90,7 @@ function buildProgram(io: CliIo): Command {
     .description('split leave-one-out, fit a model, save it and print validation metrics')
     .requiredOption('--data <csv>', 'listens file')
     .addOption(formatOption())
+    .option('--tracks <csv>', "tracks file: SASRec learns from each track's artist")
     .addOption(new Option('--model <type>', 'model to train').choices(MODEL_TYPES).makeOptionMandatory())
     .requiredOption('--out <dir>', 'directory to save the model to')
     .addOption(new Option('--epochs <n>', 'maximum training epochs (sasrec)').argParser(intOption(1)))
@@ -178,6 +179,7 @@ function buildProgram(io: CliIo): Command {
     .option('--out <dir>', 'report directory', 'report')
     .option('--data <csv>', 'listens file (default: a generated world)')
     .addOption(formatOption())
+    .option('--tracks <csv>', "tracks file with --data: SASRec learns from each track's artist")
     .addOption(
       new Option('--epochs <n>', 'most SASRec epochs (early stopping may end sooner)')
         .argParser(intOption(1))

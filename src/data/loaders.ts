@@ -288,6 +288,12 @@ export interface LoadListensResult {
    * each invalid line one row): `listens.length + issues.length === rows`.
    */
   rows: number;
+  /**
+   * `'lastfm-1k'` only: the tracks the file names, with their artist (`artistId` is `artid`, or `artname`
+   * when `artid` is empty; tracks with neither are left out), in order of first appearance. Pass them to
+   * `SASRec.fit(train, { artists: tracks })` for artist embeddings.
+   */
+  tracks?: Track[];
 }
 
 /** Options of {@link loadTracks}. */
@@ -898,7 +904,12 @@ function buildMssdListen(get: Getter<MssdColumn>, time: TimeRules): Listen {
   return listen;
 }
 
-async function loadLastfm(file: string, c: Collector<Listen>, time: TimeRules): Promise<void> {
+async function loadLastfm(
+  file: string,
+  c: Collector<Listen>,
+  time: TimeRules,
+  catalogue: Map<string, Track>,
+): Promise<void> {
   const dups = new DuplicateIndex(c.items);
   const lines: number[] = [];
   await streamLines(file, (text, line) => {
@@ -915,7 +926,7 @@ async function loadLastfm(file: string, c: Collector<Listen>, time: TimeRules): 
             '6 tab-separated fields: userid, timestamp, artid, artname, traid, traname',
           );
         }
-        const [user, stamp, , artname, traid, traname] = f as [
+        const [user, stamp, artid, artname, traid, traname] = f as [
           string,
           string,
           string,
@@ -930,6 +941,10 @@ async function loadLastfm(file: string, c: Collector<Listen>, time: TimeRules): 
           if (traname.trim() === '') fail('traname', traname, 'a track name when traid is empty');
           trackId = `${artname} - ${traname}`;
         }
+        // The track's artist: its MusicBrainz id, or its name when the id is empty (first row wins).
+        const artistId = artid.trim() || artname.trim();
+        if (artistId !== '' && !catalogue.has(trackId))
+          catalogue.set(trackId, { trackId, title: traname.trim(), artistId, artist: artname.trim() });
         return { userId, trackId, timestamp };
       },
       (l) => acceptListen(c, dups, lines, l, line),
@@ -985,7 +1000,8 @@ function finish<T>(c: Collector<T>, what: string): void {
  *   epoch seconds from 10^8 up to 10^11 (see {@link parseTimestamp} and `timestampUnit`). Other header names
  *   map in with `columns`. Extra columns are ignored.
  * - `'lastfm-1k'`: Last.fm 1K TSV without header (`userid \t timestamp \t artid \t artname \t traid \t traname`).
- *   The track id is `traid`, or `"artname - traname"` when `traid` is empty.
+ *   The track id is `traid`, or `"artname - traname"` when `traid` is empty. The result also has `tracks`:
+ *   each track with its artist, for SASRec's artist embeddings.
  * - `'mssd'`: Spotify Music Streaming Sessions Dataset log CSV. It has no user id, so `userId` and `sessionId` are
  *   the `session_id`; `timestamp` is `date` (UTC midnight) plus `session_position` seconds, which keeps play order;
  *   `skipLevel` is 1, 2 or 3 for the earliest true of `skip_1`, `skip_2`, `skip_3` (cumulative flags), else 0;
@@ -1045,8 +1061,12 @@ export async function loadListens(
     await loadCsvListens(file, c, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map(), (get) =>
       buildMssdListen(get, time),
     );
-  } else if (format === 'lastfm-1k') await loadLastfm(file, c, time);
-  else await loadSequences(file, c);
+  } else if (format === 'lastfm-1k') {
+    const catalogue = new Map<string, Track>();
+    await loadLastfm(file, c, time, catalogue);
+    finish(c, 'row');
+    return { listens: c.items, issues: c.issues, rows: c.rows, tracks: [...catalogue.values()] };
+  } else await loadSequences(file, c);
   finish(c, 'row');
   return { listens: c.items, issues: c.issues, rows: c.rows };
 }

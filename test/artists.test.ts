@@ -1,0 +1,184 @@
+// Artist side information: resolving track -> artist, and SASRec's artist embeddings.
+import { readFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { tf } from '../src/backend.js';
+import { Dataset, Vocabulary } from '../src/data/dataset.js';
+import type { Listen } from '../src/data/types.js';
+import { InvalidModelFileError, InvalidOptionError } from '../src/errors.js';
+import { artistIndex } from '../src/models/artists.js';
+import { loadModel } from '../src/models/persist.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { createRng } from '../src/util/random.js';
+import { useWasmWorkdir } from './helpers/workdir.js';
+
+const under = useWasmWorkdir('encore-artists-');
+
+describe('artistIndex', () => {
+  const vocab = Vocabulary.from(['t1', 't2', 't3', 't4']);
+
+  it('numbers artists in vocabulary order from a Map or from track records, 0 for none', () => {
+    const fromMap = artistIndex(
+      vocab,
+      new Map([
+        ['t3', 'b'],
+        ['t1', 'a'],
+        ['t2', 'b'],
+        ['other', 'c'],
+      ]),
+    );
+    const order = vocab.ids.slice(1);
+    expect(order).toHaveLength(4);
+    const expected = new Int32Array(5);
+    const numbers = new Map<string, number>();
+    const artistOf: Record<string, string> = { t1: 'a', t2: 'b', t3: 'b' };
+    order.forEach((t, k) => {
+      const a = artistOf[t];
+      if (a === undefined) return;
+      if (!numbers.has(a)) numbers.set(a, numbers.size + 1);
+      expected[k + 1] = numbers.get(a)!;
+    });
+    expect(Array.from(fromMap.of)).toEqual(Array.from(expected));
+    expect(fromMap.count).toBe(2);
+    expect(fromMap.tracksWithArtist).toBe(3); // t4 has none; 'other' is not in the vocabulary
+    const fromRecords = artistIndex(vocab, [
+      { trackId: 't1', artistId: 'a' },
+      { trackId: 't2', artistId: 'b' },
+      { trackId: 't3', artistId: 'b' },
+      { trackId: 't1', artistId: 'a' }, // a repeat that agrees is fine
+    ]);
+    expect(fromRecords).toEqual(fromMap);
+  });
+
+  it('names the entry of a bad or conflicting artist, and refuses a source that covers no track', () => {
+    const conflict = () =>
+      artistIndex(vocab, [
+        { trackId: 't1', artistId: 'a' },
+        { trackId: 't1', artistId: 'z' },
+      ]);
+    expect(conflict).toThrow(InvalidOptionError);
+    expect(conflict).toThrow(/artists\[1\].*already given artist a/);
+    expect(() => artistIndex(vocab, [{ trackId: 't1', artistId: '' }])).toThrow(/artists\[0\]/);
+    expect(() => artistIndex(vocab, [{ trackId: 't1' } as never])).toThrow(/artists\[0\]/);
+    expect(() => artistIndex(vocab, new Map([['t1', 5 as never]]))).toThrow(/artists\.get\("t1"\)/);
+    expect(() => artistIndex(vocab, 'a' as never)).toThrow(/Map from track id/);
+    expect(() => artistIndex(vocab, new Map([['nope', 'a']]))).toThrow(/none of the 4 tracks/);
+  });
+});
+
+/**
+ * 20 artists of 40 tracks each; every listener plays runs of 5-10 tracks by one artist, each track drawn
+ * at random from the artist's 40, so a track is heard only a few times but an artist often: the next track
+ * is "some track by the same artist", which artist embeddings share across tracks.
+ */
+function artistRuns(users: number, seed: number): { listens: Listen[]; artists: Map<string, string> } {
+  const rng = createRng(seed);
+  const listens: Listen[] = [];
+  const artists = new Map<string, string>();
+  for (let a = 0; a < 20; a++) for (let k = 0; k < 40; k++) artists.set(`a${a}-${k}`, `artist${a}`);
+  for (let u = 0; u < users; u++) {
+    let t = 0;
+    while (t < 30) {
+      const a = rng.int(20);
+      const run = 5 + rng.int(6);
+      for (let k = 0; k < run && t < 30; k++, t++)
+        listens.push({ userId: `u${u}`, trackId: `a${a}-${rng.int(40)}`, timestamp: t * 60_000 });
+    }
+  }
+  return { listens, artists };
+}
+
+const FAST: SASRecOptions = { dim: 16, blocks: 1, maxlen: 8, batchSize: 32, epochs: 2, progress: false };
+
+/** Share of the top 10 (history included) that is by the artist of the last listen, over `histories`. */
+async function sameArtistShare(
+  model: SASRec,
+  histories: string[][],
+  artists: Map<string, string>,
+): Promise<number> {
+  let same = 0;
+  for (const h of histories) {
+    const recs = await model.recommend(h, { k: 10, excludeHistory: false });
+    same += recs.filter((r) => artists.get(r.trackId) === artists.get(h[h.length - 1]!)).length / 10;
+  }
+  return same / histories.length;
+}
+
+describe('SASRec with artist embeddings', () => {
+  it('learns "same artist next" across rarely heard tracks, saves and loads it, and leaks no tensors', async () => {
+    const before = tf.memory().numTensors;
+    const { listens, artists } = artistRuns(120, 1);
+    const ds = Dataset.fromListens(listens);
+    // The transformer alone (no post-hoc heads): its embeddings are what is compared.
+    const opts: SASRecOptions = { ...FAST, epochs: 10, validation: 'none' };
+    const withArtists = await SASRec.fit(ds, { ...opts, artists });
+    const plain = await SASRec.fit(ds, opts);
+    expect(withArtists.artistInfo).toEqual({ artists: 20, tracksWithArtist: ds.vocabulary.size });
+    expect(plain.artistInfo).toBeUndefined();
+    const histories = artistRuns(40, 99).listens.reduce<string[][]>((acc, l, i) => {
+      if (i % 30 === 0) acc.push([]);
+      const h = acc[acc.length - 1]!;
+      if (h.length < 6) h.push(l.trackId);
+      return acc;
+    }, []);
+    const shareWith = await sameArtistShare(withArtists, histories, artists);
+    const sharePlain = await sameArtistShare(plain, histories, artists);
+    expect(shareWith).toBeGreaterThan(0.5);
+    expect(shareWith).toBeGreaterThan(sharePlain + 0.2);
+    // Saved with the model: identical scores after loading.
+    await withArtists.save(under('m'));
+    const loaded = (await loadModel(under('m'))) as SASRec;
+    expect(loaded.artistInfo).toEqual(withArtists.artistInfo);
+    const ids = ['a0-1', 'a0-2', 'a3-5', 'a19-39'];
+    expect(await loaded.score(histories[0]!, ids)).toEqual(await withArtists.score(histories[0]!, ids));
+    loaded.dispose();
+    withArtists.dispose();
+    plain.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is the same model for the same seed, and off with artistEmbeddings: false', async () => {
+    const { listens, artists } = artistRuns(30, 2);
+    const ds = Dataset.fromListens(listens);
+    const opts: SASRecOptions = { ...FAST, epochs: 1, artists, validation: 'none' };
+    const a = await SASRec.fit(ds, opts);
+    const b = await SASRec.fit(ds, opts);
+    expect(b.getWeights().artist_emb).toEqual(a.getWeights().artist_emb);
+    expect(Array.from(a.getWeights().artist_emb!).some((x) => x !== 0)).toBe(true); // it was trained
+    a.dispose();
+    b.dispose();
+    const off = await SASRec.fit(ds, { ...opts, artistEmbeddings: false });
+    expect(off.artistInfo).toBeUndefined();
+    expect(off.getWeights().artist_emb).toBeUndefined();
+    off.dispose();
+    await expect(SASRec.fit(ds, { ...opts, artistEmbeddings: 'yes' as never })).rejects.toThrow(
+      /artistEmbeddings/,
+    );
+    await expect(SASRec.fit(ds, { ...opts, artists: new Map([['zz', 'a']]) })).rejects.toThrow(
+      InvalidOptionError,
+    );
+  });
+
+  it('refuses a saved model whose artist map is malformed', async () => {
+    const { listens, artists } = artistRuns(30, 3);
+    const model = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      epochs: 1,
+      artists,
+      validation: 'none',
+    });
+    const where = under('bad');
+    await model.save(where);
+    model.dispose();
+    const file = `${where}/model.json`;
+    const json = JSON.parse(await readFile(file, 'utf8'));
+    json.config.artistCount = 2.5;
+    await writeFile(file, JSON.stringify(json));
+    await expect(loadModel(where)).rejects.toThrow(InvalidModelFileError);
+    await expect(loadModel(where)).rejects.toThrow(/artistCount is 2.5/);
+    json.config.artistCount = 3; // fewer than the saved indices use
+    await writeFile(file, JSON.stringify(json));
+    await expect(loadModel(where)).rejects.toThrow(
+      /artist_of\[\d+\] is \d+, not an artist index in \[0, 3\]/,
+    );
+  });
+});
