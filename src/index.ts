@@ -90,6 +90,8 @@ export type { Candidates, EvaluateOptions, EvaluationProtocol, EvaluationResult 
 export { evaluate } from './eval/metrics.js';
 export type { TableColumn } from './eval/table.js';
 export { formatTable } from './eval/table.js';
+export type { ArtistIndex, ArtistSource } from './models/artists.js';
+export { artistIndex } from './models/artists.js';
 export type { ItemKNNOptions, ItemTransitionOptions, PopularityOptions } from './models/baselines.js';
 export { ItemKNN, ItemTransition, Popularity } from './models/baselines.js';
 export type { ModelContents, StoredArray } from './models/persist.js';
@@ -121,8 +123,6 @@ export {
   repeatLogLikelihood,
   rowLogSumExp,
 } from './models/repeat.js';
-export type { ArtistIndex, ArtistSource } from './models/artists.js';
-export { artistIndex } from './models/artists.js';
 export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
 export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
 export type { TransitionMix, TransitionRow } from './models/transition-mix.js';

@@ -325,7 +325,7 @@ describe('SASRec loss auto and memory limits', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidOptionError);
     expect((err as InvalidOptionError).option).toBe('dim');
-    expect((err as Error).message).toMatch(/item table/);
+    expect((err as Error).message).toMatch(/track table/);
     // Untied embeddings add a second table: dim 30,000 fits the budget tied (~1.8 GiB), not untied.
     const untied = await SASRec.fit(Dataset.fromListens(listens), {
       ...FAST,
@@ -336,7 +336,17 @@ describe('SASRec loss auto and memory limits', () => {
     }).catch((e: unknown) => e);
     expect(untied).toBeInstanceOf(InvalidOptionError);
     expect((untied as InvalidOptionError).option).toBe('dim');
-    expect((untied as Error).message).toMatch(/two \[2002, 30000\] item tables/);
+    expect((untied as Error).message).toMatch(/each of the 2 \[2002, 30000\] track tables/);
+    // So do artists (the composed track table and the artist table).
+    const withArtists = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      dim: 30_000,
+      maxlen: 2,
+      batchSize: 1,
+      artists: new Map(Array.from({ length: 2001 }, (_, i) => [`t${i}`, `a${i % 10}`])),
+    }).catch((e: unknown) => e);
+    expect(withArtists).toBeInstanceOf(InvalidOptionError);
+    expect((withArtists as Error).message).toMatch(/and of the \[11, 30000\] artist table/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

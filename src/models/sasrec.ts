@@ -504,15 +504,18 @@ const TABLE_BUDGET_BYTES = 2.5 * 2 ** 30;
  * memory, instead of an opaque allocation failure (wasm: "memory access out of bounds") mid-training. The
  * native `tensorflow` backend has no such ceiling and is not checked.
  */
-function checkTableMemory(h: SASRecHyperParams, numItems: number): void {
+function checkTableMemory(h: SASRecHyperParams, numItems: number, numArtists = 0): void {
   if (tf.getBackend() === 'tensorflow') return;
-  const tables = h.tiedEmbeddings ? 1 : 2; // untied: the output correction is a second table
-  const bytes = tables * TABLE_COPIES * 4 * (numItems + 1) * h.dim;
+  // Untied: the output correction is a second table. Artists: the composed track table E + A[artist]
+  // (counted as a third) and the artist table itself.
+  const tables = (h.tiedEmbeddings ? 1 : 2) + (numArtists > 0 ? 1 : 0);
+  const rows = tables * (numItems + 1) + (numArtists > 0 ? numArtists + 1 : 0);
+  const bytes = TABLE_COPIES * 4 * rows * h.dim;
   if (bytes > TABLE_BUDGET_BYTES) {
-    const maxDim = Math.floor(TABLE_BUDGET_BYTES / (tables * TABLE_COPIES * 4 * (numItems + 1)));
+    const maxDim = Math.floor(TABLE_BUDGET_BYTES / (TABLE_COPIES * 4 * rows));
     throw new InvalidOptionError(
       'dim',
-      `small enough that ${numItems} tracks x dim fit in memory: training holds about ${TABLE_COPIES} copies of ${tables === 1 ? 'the' : 'each of the two'} [${numItems + 1}, ${h.dim}] item table${tables === 1 ? '' : 's'} (weights, Adam state, gradients), about ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${TABLE_BUDGET_BYTES / 2 ** 30} GiB budget of the ${tf.getBackend()} backend`,
+      `small enough that ${numItems} tracks x dim fit in memory: training holds about ${TABLE_COPIES} copies of ${tables === 1 ? 'the' : `each of the ${tables}`} [${numItems + 1}, ${h.dim}] track table${tables === 1 ? '' : 's'}${numArtists > 0 ? ` and of the [${numArtists + 1}, ${h.dim}] artist table` : ''} (weights, Adam state, gradients), about ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${TABLE_BUDGET_BYTES / 2 ** 30} GiB budget of the ${tf.getBackend()} backend`,
       h.dim,
       maxDim >= 1
         ? `Use dim <= ${maxDim}, drop rare tracks (Dataset.fromListens(..., { minTrackListens })), or the native backend (@tensorflow/tfjs-node)`
@@ -922,12 +925,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         ? { negatives: AUTO_SAMPLED_NEGATIVES }
         : {}),
     };
-    checkTableMemory(hp, V);
-    if (hp.loss === 'ce') ceChunkRows(V); // throws when even one row of logits is too big
     const artists =
       hp.artistEmbeddings && options.artists !== undefined
         ? artistIndex(trainSet.vocabulary, options.artists)
         : undefined;
+    checkTableMemory(hp, V, artists?.count);
+    if (hp.loss === 'ce') ceChunkRows(V); // throws when even one row of logits is too big
     const rng = createRng(hp.seed);
     const initRng = createRng(rng.fork());
     const dataRng = createRng(rng.fork());
