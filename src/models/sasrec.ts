@@ -151,7 +151,7 @@ export interface SASRecHyperParams {
    * 0.347 / 0.366 / 0.341 against 0.345 / 0.367 / 0.342. The differences once read from one sampled target
    * per case (up to 6 points of the ceiling) were that sample's noise. NDCG@10 with the history excluded
    * was higher with it on the shipped world at dropout 0.25 (0.114 against 0.107 in expectation,
-   * `bench/next-track.ts`), close with today's defaults (0.123 with it, 0.122 without), and within
+   * `bench/next-track.ts`), equal with today's defaults and artists (0.127 with it and without), and within
    * +-0.004 in paired untied runs on three worlds. It costs 1.1-1.6x the training time. It stays on
    * because the generator's replays follow a fixed favourite list, while on real logs how likely a replay
    * is depends on the moment (RepeatNet's finding), which is what it models.
@@ -179,8 +179,9 @@ export interface SASRecHyperParams {
    * NDCG@10 with every track ranked by 0.014-0.017 but lowered HR@10 with the history excluded by
    * 0.002-0.011, and left NDCG@10 there as it was (`bench/results/sasrec-tuning.jsonl`). With today's
    * defaults the transition term ({@link SASRecHyperParams.transitionMix}) does the same job: on the
-   * shipped data tied and untied score the same NDCG@10 with every track ranked (0.242 in expectation),
-   * and untied scores lower HR@10 with the history excluded (0.152 against 0.163; `bench/next-track.ts`).
+   * shipped data tied and untied score about the same NDCG@10 with every track ranked (0.241 against
+   * 0.244 in expectation), and untied lower HR@10 with the history excluded (0.157 against 0.172;
+   * `bench/next-track.ts`).
    */
   tiedEmbeddings: boolean;
   /**
