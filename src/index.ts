@@ -130,6 +130,7 @@ export {
   applyTransitionMix,
   parseTransitionMix,
   TRANSITION_GRID,
+  TRANSITION_TRUST_MARGIN,
   TransitionMixFit,
 } from './models/transition-mix.js';
 export {

@@ -15,6 +15,7 @@ import {
   applyTransitionMix,
   parseTransitionMix,
   TRANSITION_GRID,
+  TRANSITION_TRUST_MARGIN,
   TransitionMixFit,
 } from '../src/models/transition-mix.js';
 import { createRng } from '../src/util/random.js';
@@ -85,6 +86,23 @@ describe('TransitionMixFit', () => {
     expect(mix.weight).toBe(0);
     expect(ndcg).toBe(1);
     expect(baseline).toBe(1);
+  });
+
+  it('trusts the counts over the model (weight above 1) only when that beats the product weights by 5%', () => {
+    // Case A: the model already ranks the target first, no counts. Case B: the target (rank 18) followed
+    // the last listen once; only weight 8 lifts it to rank 1 (weight 4: rank 7; 1 or 2: outside the top 10).
+    const a = (fit: TransitionMixFit) => fit.add(row, 20, { cols: [], vals: [] });
+    const b = (fit: TransitionMixFit) => fit.add(row, 3, { cols: [3], vals: [1] });
+    const clear = new TransitionMixFit();
+    for (let i = 0; i < 10; i++) a(clear);
+    b(clear); // trust 11 hits' worth against 10: +10%
+    expect(TRANSITION_TRUST_MARGIN).toBe(0.05);
+    expect(clear.result().mix).toEqual({ weight: 8, smoothing: 1 });
+    const slight = new TransitionMixFit();
+    for (let i = 0; i < 30; i++) a(slight);
+    b(slight); // 31 against 30: +3.3%, under the margin
+    expect(slight.result().mix).toEqual({ weight: 0, smoothing: 1 });
+    expect(TRANSITION_GRID).toHaveLength(22);
   });
 
   it('counts ties against the target', () => {
