@@ -14,7 +14,9 @@
 // term is for ranking. Maximum likelihood would pick a far smaller weight (0.1 on the shipped data, where
 // NDCG@10 peaks near 1), because the model already carries part of the same information and a product
 // counts it twice; the scores stay normalised log-probabilities but are less calibrated than the
-// model's own. With no first-order signal in the data the choice is weight 0 and the term is off.
+// model's own. With no first-order signal in the data the choice is weight 0 and the term is off. Where
+// the transformer has not learned the data (a sparse catalogue, little training), "trust" weights above 1
+// let the counts outrank it, a backoff: they must beat the best product weight by a 5% margin.
 // (FPMC, Rendle et al. 2010, adds a Markov chain to a factor model in the same spirit; here the chain is
 // counted, not factorised.)
 import { InvalidOptionError } from '../errors.js';
