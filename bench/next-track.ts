@@ -170,8 +170,8 @@ async function main(): Promise<void> {
   await run('sasrec (no transition term)', 'transitionMix: false', () =>
     SASRec.fit(train, { ...sasOpts, transitionMix: false }),
   );
-  await run('sasrec (no history bias)', 'historyBias: false', () =>
-    SASRec.fit(train, { ...sasOpts, historyBias: false }),
+  await run('sasrec (history bias)', 'historyBias: true', () =>
+    SASRec.fit(train, { ...sasOpts, historyBias: true }),
   );
   await run('sasrec (untied output)', 'tiedEmbeddings: false', () =>
     SASRec.fit(train, { ...sasOpts, tiedEmbeddings: false }),

@@ -157,9 +157,9 @@ describe('SASRec with the repeat head', () => {
     const without = await evaluate(model, test, { k: [10], excludeHistory: false });
     model.repeatHead = head;
     expect(withHead.hr[10]!).toBeGreaterThan(without.hr[10]! + 0.05);
-    // The learned history bias (on by default) sees the favourites end to end: even without a head it beats
-    // the plain transformer.
-    const biased = await SASRec.fit(train, FAST);
+    // The learned history bias (historyBias: true) sees the favourites end to end: even without a head it
+    // beats the plain transformer.
+    const biased = await SASRec.fit(train, { ...FAST, historyBias: true });
     biased.repeatHead = undefined;
     const biasedHr = (await evaluate(biased, test, { k: [10], excludeHistory: false })).hr[10]!;
     biased.dispose();
