@@ -187,8 +187,8 @@ export interface SASRecHyperParams {
    * NDCG@10 with every track ranked by 0.014-0.017 but lowered HR@10 with the history excluded by
    * 0.002-0.011, and left NDCG@10 there as it was (`bench/results/sasrec-tuning.jsonl`). With today's
    * defaults the transition term ({@link SASRecHyperParams.transitionMix}) does the same job: on the
-   * shipped data tied and untied score about the same NDCG@10 with every track ranked (0.241 against
-   * 0.244 in expectation), and untied lower HR@10 with the history excluded (0.157 against 0.172;
+   * shipped data tied and untied score about the same NDCG@10 with every track ranked (0.242 against
+   * 0.243 in expectation), and untied lower HR@10 with the history excluded (0.161 against 0.175;
    * `bench/next-track.ts`).
    */
   tiedEmbeddings: boolean;
