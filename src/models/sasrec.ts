@@ -155,9 +155,6 @@ export interface SASRecHyperParams {
    * Earlier measurements, with it on: in expectation over the true next-track distributions of three
    * generated worlds (dropout 0.25, before the transition term; parallel CPU runs,
    * `bench/results/sasrec-tuning.jsonl`), it made no measurable difference to HR@10 there: with the
-   * in expectation over the true next-track distributions of three generated worlds (dropout 0.25, before
-   * the transition term; parallel CPU runs,
-   * `bench/results/sasrec-tuning.jsonl`), it makes no measurable difference to HR@10 there: with the
    * history excluded 0.158 / 0.153 / 0.157 with it, 0.161 / 0.153 / 0.158 without; with every track ranked
    * 0.347 / 0.366 / 0.341 against 0.345 / 0.367 / 0.342. NDCG@10 with the history excluded was higher with
    * it on the shipped world at dropout 0.25 (0.114 against 0.107 in expectation) and within +-0.004 in
@@ -675,8 +672,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * `[V + 1, d]` output table: the track vectors, or with untied embeddings those plus `O`, a per-track
    * correction that starts at zero (a new tensor then: call inside a tidy or gradient scope).
    */
-  private outputTable(): tf.Tensor2D {
-    const items = this.itemTable();
+  private outputTable(items: tf.Tensor2D = this.itemTable()): tf.Tensor2D {
     return this.config.tiedEmbeddings ? items : tf.add(items, this.w('out_emb'));
   }
 
@@ -742,11 +738,16 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * with `playCounts`). Dropout is on when `rng` is given.
    * @returns `[B * L, d]`, rows of padding positions zeroed before the final layer norm.
    */
-  private encode(ids: tf.Tensor2D, plays: tf.Tensor2D, rng?: Rng): tf.Tensor2D {
+  private encode(
+    ids: tf.Tensor2D,
+    plays: tf.Tensor2D,
+    rng?: Rng,
+    items: tf.Tensor2D = this.itemTable(),
+  ): tf.Tensor2D {
     const [B, L] = ids.shape;
     const { dim: d, maxlen } = this.config;
     const mask = tf.cast(tf.notEqual(ids, 0), 'float32').reshape([B * L, 1]); // [B * L, 1]
-    const emb = embeddingLookup(this.itemTable(), ids); // [B, L, d]
+    const emb = embeddingLookup(items, ids); // [B, L, d]
     const pos = this.w('pos_emb').slice([maxlen - L, 0], [L, d]); // [L, d], right-aligned positions (broadcast over B)
     let x0 = tf.add(tf.mul(emb, Math.sqrt(d)), pos).reshape([B * L, d]) as tf.Tensor2D; // [B * L, d]
     if (this.config.playCounts) {
@@ -793,9 +794,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const rng = createRng(batch.seed);
     const ids = tf.tensor2d(batch.inputs, [B, L], 'int32');
     const plays = tf.tensor2d(batch.plays, [B, L], 'int32');
-    const hAll = this.encode(ids, plays, rng); // [B * L, d]
+    const items = this.itemTable(); // [V + 1, d], built once for the input and the output
+    const hAll = this.encode(ids, plays, rng, items); // [B * L, d]
     const h = embeddingLookup(hAll, tf.tensor1d(batch.rows, 'int32')) as tf.Tensor2D; // [M, d], target rows only
-    const table = this.outputTable(); // [V + 1, d]
+    const table = this.outputTable(items); // [V + 1, d]
     const targets = tf.tensor1d(batch.targets, 'int32'); // [M]
     const withUnlikelihood = batch.unlikely.some((u) => u > 0);
     const negatives = tf.tensor1d(batch.negatives, 'int32');
@@ -1325,6 +1327,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     )
       return c;
     c?.itemsT.dispose();
+    let itemData: Float32Array = new Float32Array(0);
+    const itemsT = tf.tidy(() => {
+      const table = this.itemTable(); // the item table itself, or E + A[artist] with artists
+      itemData = table.dataSync() as Float32Array; // [(V + 1) * d]
+      return tf.transpose(this.outputTable(table)) as tf.Tensor2D; // [d, V + 1], the output table
+    });
     this.serving = {
       itemsId: items.dataId,
       outId: out.dataId,
@@ -1334,10 +1342,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       play: play ? (play.dataSync() as Float32Array) : undefined,
       lastId: last?.dataId,
       lastBias: last ? last.dataSync()[0]! : 0,
-      itemsT: tf.tidy(() => tf.transpose(this.outputTable())) as tf.Tensor2D, // [d, V + 1], the output table
-      items: artist
-        ? tf.tidy(() => this.itemTable().dataSync() as Float32Array)
-        : (items.dataSync() as Float32Array), // [(V + 1) * d]
+      itemsT,
+      items: itemData,
       pos: pos.dataSync() as Float32Array, // [maxlen * d]
     };
     return this.serving;
