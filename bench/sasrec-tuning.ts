@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -43,16 +43,19 @@ const { values } = parseArgs({
     artists: { type: 'string', default: '1' },
     seed: { type: 'string' },
     catalogue: { type: 'string' },
+    users: { type: 'string' },
   },
 });
 
 const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
 const seed = values.data === 'shipped' ? undefined : Number(values.data!.replace('seed', ''));
 const backend = await initBackend();
-// --catalogue N: a world of N artists (10 tracks each; the shipped world has 200), the same listeners.
+// --catalogue N: a world of N artists (10 tracks each; the shipped world has 200); --users N: N listeners
+// (the shipped world has 500).
 const world = generateWorld({
   ...(seed === undefined ? {} : { seed }),
   ...(values.catalogue ? { artists: Number(values.catalogue) } : {}),
+  ...(values.users ? { users: Number(values.users) } : {}),
 });
 const ds = Dataset.fromListens(world.listens);
 const { train, test } = leaveOneOut(ds);
@@ -143,6 +146,7 @@ const stepsPerEpoch = batchesPerEpoch(windows.length, model.config.batchSize);
 const line = {
   data: values.data,
   ...(values.catalogue ? { catalogueArtists: Number(values.catalogue) } : {}),
+  ...(values.users ? { worldUsers: Number(values.users) } : {}),
   backend: backend.name,
   host: process.env.ENCORE_HOST ?? (await import('node:os')).hostname(),
   load: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),

@@ -469,19 +469,23 @@ function usesLastBias(h: SASRecHyperParams): boolean {
   );
 }
 
+/**
+ * Matrices that start at zero, so the model starts as plain SASRec: `hist.w` (no history bias), `out_emb`
+ * (the untied output table E + O starts tied) and `artist_emb` (E + A starts as E). They draw nothing from
+ * the seeded stream, so the other weights start the same with or without them for the same seed.
+ */
+const ZERO_INIT = new Set(['hist.w', 'out_emb', 'artist_emb']);
+
 /** Initial values as in the PyTorch reference: Xavier-normal matrices and item table, N(0, 2/(maxlen+d)) positions, LN = (1, 0), biases 0. */
 function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const a = new Float32Array(n);
-    if (shape.length === 2) {
+    if (shape.length === 2 && !ZERO_INIT.has(name)) {
       const std = Math.sqrt(2 / (shape[0]! + shape[1]!)); // xavier normal; pos_emb: sqrt(2 / (maxlen + d))
       for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
       if (name === 'item_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
-      if (name === 'hist.w') a.fill(0); // starts as plain SASRec: no history bias
-      if (name === 'out_emb') a.fill(0); // untied output table E + O starts tied (padding row included)
-      if (name === 'artist_emb') a.fill(0); // E + A starts as plain SASRec
     } else if (name.endsWith('.g')) {
       a.fill(1);
     }
