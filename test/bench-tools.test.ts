@@ -39,7 +39,14 @@ describe('replaceSections', () => {
 
 describe('selectBenches', () => {
   it('runs everything by default and a subset in run order with --only', () => {
-    expect(selectBenches([])).toEqual(['next-track', 'perf', 'blend', 'long-term', 'reward-training']);
+    expect(selectBenches([])).toEqual([
+      'next-track',
+      'sparse',
+      'perf',
+      'blend',
+      'long-term',
+      'reward-training',
+    ]);
     expect(selectBenches(['--only', 'blend,perf'])).toEqual(['perf', 'blend']);
     expect(selectBenches(['--only=long-term'])).toEqual(['long-term']);
     expect(() => selectBenches(['--only', 'perf,nope'])).toThrow(/nope/);

@@ -98,7 +98,7 @@ export interface SASRecHyperParams {
   negatives: number;
   /** gBCE calibration t in [0, 1]. Default 0.75. */
   gbceT: number;
-  /** Adam learning rate. Default 5e-3. */
+  /** Adam learning rate. Default 1e-3 (5e-3 until 2026-11-26; see {@link SASREC_DEFAULTS} for why). */
   learningRate: number;
   /** Steps of linear learning-rate warmup at the start of training. Default 100. */
   warmupSteps: number;
@@ -256,7 +256,7 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
 /**
  * Defaults of {@link SASRec.fit}, tuned for sparse, short music listening sequences: full-softmax
  * cross-entropy (converges in few epochs and beats BCE by far) up to 20,000 tracks and 1,024-negative
- * sampled softmax beyond (`loss: 'auto'`), d=64, 2 blocks, maxlen 50, dropout 0.3, Adam at 5e-3 after a
+ * sampled softmax beyond (`loss: 'auto'`), d=64, 2 blocks, maxlen 50, dropout 0.3, Adam at 1e-3 after a
  * 100-step linear warmup, 16 windows per batch (a small data set
  * gives only a few dozen batches of 128 per epoch, far too few updates), the learning rate halved after
  * every epoch without validation improvement, early stopping on validation NDCG@10 (every track ranked).
@@ -303,7 +303,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   loss: 'auto',
   negatives: 256,
   gbceT: 0.75,
-  learningRate: 5e-3,
+  learningRate: 1e-3,
   warmupSteps: 100,
   plateauDecay: 0.5,
   batchSize: 16,
