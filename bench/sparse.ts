@@ -63,9 +63,9 @@ async function benchWorld(
   console.log(
     `\n${name}: ${ds.users.length} sequences (mean length ${meanLength.toFixed(1)}), ${ds.vocabulary.size} tracks, ${ds.numListens} listens (${(ds.numListens / ds.vocabulary.size).toFixed(1)} per track); ${test.length} test cases`,
   );
-  const run = async (model: string, fit: () => Promise<Recommender>) => {
+  const run = async (model: string, trainModel: () => Promise<Recommender>) => {
     const t0 = performance.now();
-    const m = await fit();
+    const m = await trainModel();
     const trainSeconds = (performance.now() - t0) / 1000;
     const r = await evaluate(m, test, { k: [K], train });
     const all = await evaluate(m, test, { k: [K], train, excludeHistory: false });
