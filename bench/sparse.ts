@@ -1,7 +1,7 @@
 // Sparse and short music data: does SASRec with default options beat the count baselines where real
 // catalogues live, not only on the dense shipped world?
 //
-// Run: npx tsx bench/sparse.ts   (about 30 minutes on 2 cores with wasm; ENCORE_FAST=1 for a smoke run)
+// Run: npx tsx bench/sparse.ts   (about an hour on 2 cores with wasm; ENCORE_FAST=1 for a smoke run)
 // Two generated worlds, leave-one-out, full ranking, the default protocol (history excluded) plus every
 // track ranked:
 //   - "sparse catalogue": generateWorld({ artists: 800 }): 500 listeners with long histories, 7,925 tracks
