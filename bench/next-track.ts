@@ -11,69 +11,29 @@ import {
 import { loadListens, loadTracks } from '../src/data/loaders.js';
 import { leaveOneOut } from '../src/data/splits.js';
 import type { EvalCase, Listen } from '../src/data/types.js';
-import { type EvaluationResult, evaluate } from '../src/eval/metrics.js';
+import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { writeFileAtomic } from '../src/util/fs.js';
+import { type ModelRow, modelRow, ROW_K, timed } from './model-row.js';
 import { type ExpectedMetrics, expectedMetrics, gapDecomposition, targetKinds } from './truth-gap.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 // Default options end by early stopping (about 200 s here on 2 idle cores); the cap only guards against a
 // runaway fit.
 const MAX_SECONDS = Number(process.env.ENCORE_MAX_SECONDS ?? (FAST ? 30 : 900));
-const K = 10;
+const K = ROW_K;
 /** "Clear margin": SASRec's NDCG@10 at least this much above a baseline's, relative. */
 const MARGIN = 0.1;
 /** Ground-truth target: SASRec's HR@10 as a share of the best achievable HR@10. */
 const TRUTH_TARGET = 0.9;
 
-interface Row {
-  model: string;
+interface Row extends ModelRow {
   options: string;
-  hr10: number;
-  ndcg10: number;
-  mrr: number;
-  coverage10: number;
-  /** Every track ranked, replays included (excludeHistory: false). */
-  hr10All: number;
-  ndcg10All: number;
-  trainSeconds: number;
   /** In expectation over the generator's true next-track distributions (shipped data only). */
   expected?: { excluded: ExpectedMetrics; all: ExpectedMetrics };
-  epochs?: number;
-  bestEpoch?: number;
-  stoppedBy?: string;
-}
-
-async function timed<T>(f: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const t0 = performance.now();
-  const value = await f();
-  return { value, seconds: (performance.now() - t0) / 1000 };
-}
-
-function rowOf(
-  model: string,
-  options: string,
-  r: EvaluationResult,
-  all: EvaluationResult,
-  seconds: number,
-  m?: Recommender,
-): Row {
-  const tr = m instanceof SASRec ? m.trainResult : undefined;
-  return {
-    model,
-    options,
-    hr10: r.hr[K]!,
-    ndcg10: r.ndcg[K]!,
-    mrr: r.mrr,
-    coverage10: r.coverage[K]!,
-    hr10All: all.hr[K]!,
-    ndcg10All: all.ndcg[K]!,
-    trainSeconds: seconds,
-    ...(tr ? { epochs: tr.epochs, bestEpoch: tr.bestEpoch, stoppedBy: tr.stoppedBy } : {}),
-  };
 }
 
 /** True when both listen lists hold the same (user, track, timestamp) sequence. */
@@ -118,17 +78,13 @@ async function main(): Promise<void> {
   };
   const run = async (name: string, options: string, fit: () => Promise<Recommender>) => {
     const { value: m, seconds } = await timed(fit);
-    const r = await evaluate(m, test, { k: [K], train });
-    const all = await evaluate(m, test, { k: [K], train, excludeHistory: false });
-    rows.push({
-      ...rowOf(name, options, r, all, seconds, m),
-      ...(truthKnown ? { expected: await expectedOf(m) } : {}),
-    });
+    const row = await modelRow(name, m, test, train, seconds);
+    rows.push({ ...row, options, ...(truthKnown ? { expected: await expectedOf(m) } : {}) });
     models.push(m);
     console.log(
-      `  ${name}: NDCG@10 ${r.ndcg[K]!.toFixed(4)} (all tracks ranked ${all.ndcg[K]!.toFixed(4)}), ${seconds.toFixed(1)} s`,
+      `  ${name}: NDCG@10 ${row.ndcg10.toFixed(4)} (all tracks ranked ${row.ndcg10All.toFixed(4)}), ${seconds.toFixed(1)} s`,
     );
-    return { model: m, result: r };
+    return { model: m };
   };
   await run('popularity', 'defaults', () => Popularity.fit(train));
   await run('item-transition', 'defaults', () => ItemTransition.fit(train));
@@ -146,22 +102,17 @@ async function main(): Promise<void> {
   sasModel.repeatHead = undefined;
   sasModel.transitionHead = undefined;
   {
-    const r = await evaluate(sasModel, test, { k: [K], train });
-    const all = await evaluate(sasModel, test, { k: [K], train, excludeHistory: false });
-    const expected = truthKnown ? await expectedOf(sasModel) : undefined;
     const name = 'sasrec (no post-hoc heads)';
+    const row = await modelRow(name, sasModel, test, train, rows.at(-1)!.trainSeconds);
+    const expected = truthKnown ? await expectedOf(sasModel) : undefined;
     rows.push({
-      ...rowOf(
-        name,
-        'repeat: false, transitionMix: false (same model)',
-        r,
-        all,
-        rows.at(-1)!.trainSeconds,
-        sasModel,
-      ),
+      ...row,
+      options: 'repeat: false, transitionMix: false (same model)',
       ...(expected ? { expected } : {}),
     });
-    console.log(`  ${name}: NDCG@10 ${r.ndcg[K]!.toFixed(4)} (all tracks ranked ${all.ndcg[K]!.toFixed(4)})`);
+    console.log(
+      `  ${name}: NDCG@10 ${row.ndcg10.toFixed(4)} (all tracks ranked ${row.ndcg10All.toFixed(4)})`,
+    );
   }
   sasModel.repeatHead = repeatHead;
   sasModel.transitionHead = transitionHead;

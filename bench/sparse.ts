@@ -15,30 +15,26 @@ import { Dataset } from '../src/data/dataset.js';
 import { type GeneratedWorld, generateWorld } from '../src/data/generate.js';
 import { leaveOneOut } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
-import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import type { Recommender } from '../src/models/recommender.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { writeFileAtomic } from '../src/util/fs.js';
+import { type ModelRow, modelRow, ROW_K, timed } from './model-row.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
-const K = 10;
+const K = ROW_K;
 /** Longest session kept in the short-sessions world (MSSD sessions hold 10 to 20 tracks). */
 const MAX_SESSION = 20;
 
-interface Row {
+interface Row extends ModelRow {
   world: string;
-  model: string;
-  hr10: number;
-  ndcg10: number;
-  mrr: number;
-  hr10All: number;
-  ndcg10All: number;
-  trainSeconds: number;
-  epochs?: string;
+  /** The transition term's chosen weight (SASRec only). */
   transitionWeight?: number;
 }
+
+/** "21 (16, patience)": epochs run, the best epoch and why training ended; empty for a count model. */
+const epochsOf = (r: Row) => (r.epochs === undefined ? '' : `${r.epochs} (${r.bestEpoch}, ${r.stoppedBy})`);
 
 /** Every session of `listens` as a listener of its own (user id = session id), cut to `maxLength`. */
 function sessionsAsListeners(listens: readonly Listen[], maxLength: number): Listen[] {
@@ -64,22 +60,10 @@ async function benchWorld(
     `\n${name}: ${ds.users.length} sequences (mean length ${meanLength.toFixed(1)}), ${ds.vocabulary.size} tracks, ${ds.numListens} listens (${(ds.numListens / ds.vocabulary.size).toFixed(1)} per track); ${test.length} test cases`,
   );
   const run = async (model: string, trainModel: () => Promise<Recommender>) => {
-    const t0 = performance.now();
-    const m = await trainModel();
-    const trainSeconds = (performance.now() - t0) / 1000;
-    const r = await evaluate(m, test, { k: [K], train });
-    const all = await evaluate(m, test, { k: [K], train, excludeHistory: false });
-    const tr = m instanceof SASRec ? m.trainResult : undefined;
+    const { value: m, seconds } = await timed(trainModel);
     const row: Row = {
       world: name,
-      model,
-      hr10: r.hr[K]!,
-      ndcg10: r.ndcg[K]!,
-      mrr: r.mrr,
-      hr10All: all.hr[K]!,
-      ndcg10All: all.ndcg[K]!,
-      trainSeconds,
-      ...(tr ? { epochs: `${tr.epochs} (${tr.bestEpoch}, ${tr.stoppedBy})` } : {}),
+      ...(await modelRow(model, m, test, train, seconds)),
       ...(m instanceof SASRec && m.transitionHead ? { transitionWeight: m.transitionHead.weight } : {}),
     };
     rows.push(row);
@@ -124,7 +108,7 @@ async function main(): Promise<void> {
       { key: 'hr10All', header: `HR@${K} all` },
       { key: 'ndcg10All', header: `NDCG@${K} all` },
       { key: 'trainSeconds', header: 'train s', format: (v) => (v as number).toFixed(1) },
-      { key: 'epochs', header: 'epochs (best, stop)', format: (v) => (v === undefined ? '' : String(v)) },
+      { key: 'epochs', header: 'epochs (best, stop)', format: (_, r) => epochsOf(r as unknown as Row) },
       { key: 'transitionWeight', header: 'term weight', format: (v) => (v === undefined ? '' : String(v)) },
     ],
     rows as unknown as Record<string, unknown>[],
@@ -143,7 +127,7 @@ async function main(): Promise<void> {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.world} | ${r.model} | ${r.hr10.toFixed(3)} | ${r.ndcg10.toFixed(3)} | ${r.mrr.toFixed(3)} | ${r.hr10All.toFixed(3)} | ${r.ndcg10All.toFixed(3)} | ${r.trainSeconds.toFixed(1)} | ${r.epochs ?? ''} | ${r.transitionWeight ?? ''} |`,
+        `| ${r.world} | ${r.model} | ${r.hr10.toFixed(3)} | ${r.ndcg10.toFixed(3)} | ${r.mrr.toFixed(3)} | ${r.hr10All.toFixed(3)} | ${r.ndcg10All.toFixed(3)} | ${r.trainSeconds.toFixed(1)} | ${epochsOf(r)} | ${r.transitionWeight ?? ''} |`,
     ),
     '',
     ...lifts.map((l) => `- ${l}.`),
