@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500] [--listens 200]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -14,7 +14,7 @@ import { leaveOneOut } from '../src/data/splits.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
-import { batchesPerEpoch, buildWindows } from '../src/train/batches.js';
+import { batchesPerEpoch, WindowPool } from '../src/train/batches.js';
 import type { LossName } from '../src/train/losses.js';
 import { expectedMetrics } from './truth-gap.js';
 
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     catalogue: { type: 'string' },
     users: { type: 'string' },
+    listens: { type: 'string' },
   },
 });
 
@@ -51,11 +52,12 @@ const num = (s: string | undefined) => (s === undefined ? undefined : Number(s))
 const seed = values.data === 'shipped' ? undefined : Number(values.data!.replace('seed', ''));
 const backend = await initBackend();
 // --catalogue N: a world of N artists (10 tracks each; the shipped world has 200); --users N: N listeners
-// (the shipped world has 500).
+// (the shipped world has 500); --listens N: N listens per listener on average (the shipped world has 200).
 const world = generateWorld({
   ...(seed === undefined ? {} : { seed }),
   ...(values.catalogue ? { artists: Number(values.catalogue) } : {}),
   ...(values.users ? { users: Number(values.users) } : {}),
+  ...(values.listens ? { meanListensPerUser: Number(values.listens) } : {}),
 });
 const ds = Dataset.fromListens(world.listens);
 const { train, test } = leaveOneOut(ds);
@@ -138,15 +140,16 @@ const withoutMix = mix
   : null;
 const tr = model.trainResult!;
 // Steps per epoch (approximate: auto validation holds out one listen of up to 1,000 users).
-const windows = buildWindows(train.sequences, {
+const windows = new WindowPool(train.sequences, {
   maxlen: model.config.maxlen,
   maxWindowsPerUser: model.config.maxWindowsPerUser,
 });
-const stepsPerEpoch = batchesPerEpoch(windows.length, model.config.batchSize);
+const stepsPerEpoch = batchesPerEpoch(windows.perEpoch, model.config.batchSize);
 const line = {
   data: values.data,
   ...(values.catalogue ? { catalogueArtists: Number(values.catalogue) } : {}),
   ...(values.users ? { worldUsers: Number(values.users) } : {}),
+  ...(values.listens ? { meanListensPerUser: Number(values.listens) } : {}),
   backend: backend.name,
   host: process.env.ENCORE_HOST ?? (await import('node:os')).hostname(),
   load: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),
@@ -173,11 +176,14 @@ const line = {
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },
+  // Since 2026-11-26 each epoch draws the older windows of long histories afresh (WindowPool); earlier
+  // lines without this field trained on the most recent windows only.
+  windowSampling: 'resampled',
   users: ds.users.length,
   tracks: ds.vocabulary.size,
   listens: ds.numListens,
   fitSeconds: Number(fitSeconds.toFixed(1)),
-  windows: windows.length,
+  windows: windows.perEpoch,
   stepsPerEpoch,
   epochs: tr.epochs,
   bestEpoch: tr.bestEpoch,

@@ -11,6 +11,7 @@ import {
   NegativeSampler,
   playCountBucket,
   playCountBuckets,
+  WindowPool,
 } from '../src/train/batches.js';
 import {
   AUTO_CE_MAX_ITEMS,
@@ -355,6 +356,41 @@ describe('batches', () => {
       [4, 5, 6, 7],
       [8, 9],
     ]);
+  });
+
+  it('draws older windows of long histories afresh each epoch, keeping the recent half of the cap', () => {
+    // u1: 41 items, maxlen 4 -> windows ending at 41, 37, 33, ..., 5: 10 windows; cap 4 keeps 2 recent.
+    const long = new Map([
+      ['u1', Int32Array.from({ length: 41 }, (_, i) => i + 1)],
+      ['u2', Int32Array.of(8, 9, 10)],
+    ]);
+    const pool = new WindowPool(long, { maxlen: 4, maxWindowsPerUser: 4 });
+    expect(pool.total).toBe(11);
+    expect(pool.perEpoch).toBe(5);
+    const rng = createRng(3);
+    const seen = new Set<number>();
+    for (let e = 0; e < 30; e++) {
+      const w = pool.epoch(rng);
+      expect(w).toHaveLength(5);
+      const u1 = w.filter((x) => x.seq.length === 41).map((x) => x.start);
+      expect(u1.slice(0, 2)).toEqual([36, 32]); // the two most recent, every epoch
+      expect(new Set(u1).size).toBe(4); // no window twice in one epoch
+      for (const s of u1) seen.add(s);
+      // Views agree with the sequence and targets keep their weights.
+      for (const x of w) {
+        expect([...x.items]).toEqual([...x.seq.subarray(x.start, x.start + x.items.length)]);
+        expect(x.weights).toHaveLength(x.items.length - 1);
+      }
+    }
+    expect(seen.size).toBe(10); // over the epochs every window of the long history is trained on
+    // Same seed, same draws; users within the cap draw nothing.
+    const a = pool.epoch(createRng(9)).map((x) => x.start);
+    expect(pool.epoch(createRng(9)).map((x) => x.start)).toEqual(a);
+    const short = new WindowPool(seqs, { maxlen: 3, maxWindowsPerUser: 5 });
+    const r1 = createRng(5);
+    short.epoch(r1);
+    expect(r1.next()).toBe(createRng(5).next());
+    expect(pool.recent().map((x) => x.start)).toEqual([36, 32, 28, 24, 0]);
   });
 
   it('buckets play counts by log2 and counts plays over the whole sequence, not just the window', () => {

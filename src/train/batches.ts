@@ -61,14 +61,15 @@ export function playCountBuckets(seq: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-/** Options of {@link buildWindows}. */
+/** Options of {@link buildWindows} and {@link WindowPool}. */
 export interface WindowOptions {
   /** Longest input; windows hold up to `maxlen + 1` items. */
   maxlen: number;
   /**
-   * At most this many windows per user. A user with more than `maxlen + 1` items is cut into windows from
-   * the end backwards whose targets do not overlap (each listen is a target once per epoch) until this cap;
-   * the oldest listens of very long histories are dropped beyond it.
+   * At most this many windows per user and epoch. A user's sequence is cut into windows from the end
+   * backwards whose targets do not overlap (each listen is a target at most once per epoch).
+   * {@link buildWindows} keeps the most recent `maxWindowsPerUser`; a {@link WindowPool} keeps them all and
+   * draws a fresh set for each epoch.
    */
   maxWindowsPerUser: number;
   /** Per user, one reward per item (aligned with the sequence). Negative rewards count as 0. */
@@ -77,9 +78,129 @@ export interface WindowOptions {
   skips?: ReadonlyMap<string, Uint8Array>;
 }
 
+/** One user's sequence with its per-item arrays, from which windows are cut as views (no copies). */
+interface UserTrack {
+  seq: Int32Array;
+  plays: Uint8Array;
+  /** Per item: weight as a target (index 0 unused). */
+  weights: Float32Array;
+  unlikely: Uint8Array;
+  /** Window starts, most recent window first; window `w` is `seq[starts[w] .. ends[w])`. */
+  starts: number[];
+  ends: number[];
+}
+
+function userTrack(user: string, seq: Int32Array, options: WindowOptions): UserTrack | undefined {
+  if (seq.length < 2) return undefined;
+  const rewards = options.rewards?.get(user);
+  const skips = options.skips?.get(user);
+  const weights = new Float32Array(seq.length);
+  const unlikely = new Uint8Array(seq.length);
+  for (let i = 1; i < seq.length; i++) {
+    const skipped = skips ? skips[i] === 1 : false;
+    unlikely[i] = skipped ? 1 : 0;
+    weights[i] = skipped ? 0 : rewards ? Math.max(0, rewards[i]!) : 1;
+  }
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let end = seq.length; end >= 2; ) {
+    const start = Math.max(0, end - options.maxlen - 1);
+    starts.push(start);
+    ends.push(end);
+    end = start + 1; // the next window's last item is this window's first (its first target's input)
+  }
+  return { seq, plays: playCountBuckets(seq), weights, unlikely, starts, ends };
+}
+
+function windowOf(u: UserTrack, w: number): TrainingWindow {
+  const start = u.starts[w]!;
+  const end = u.ends[w]!;
+  return {
+    items: u.seq.subarray(start, end),
+    weights: u.weights.subarray(start + 1, end),
+    unlikely: u.unlikely.subarray(start + 1, end),
+    plays: u.plays.subarray(start, end),
+    seq: u.seq,
+    start,
+  };
+}
+
 /**
- * Cuts each user's sequence into training windows (see {@link WindowOptions.maxWindowsPerUser}).
- * Sequences shorter than 2 items yield nothing.
+ * Every training window of every user, from which each epoch takes at most `maxWindowsPerUser` per user:
+ * a user with no more windows than that gives them all, every epoch; a longer history gives its most
+ * recent half of the cap every epoch and fills the other half with older windows drawn afresh each epoch
+ * (`rng`), so over the epochs the model learns from the whole history at the cost per epoch of the cap.
+ * (Keeping only the most recent windows throws away most of a long history: a listener with 2,000 listens
+ * and the default cap of 8 windows of 50 would train on the last 400.)
+ *
+ * @example
+ * ```ts
+ * const pool = new WindowPool(train.sequences, { maxlen: 50, maxWindowsPerUser: 8 });
+ * const windows = pool.epoch(createRng(1)); // pool.perEpoch windows
+ * ```
+ */
+export class WindowPool {
+  private readonly users: UserTrack[] = [];
+  /** Windows every epoch yields. */
+  readonly perEpoch: number;
+  /** Windows in all (at least `perEpoch`). */
+  readonly total: number;
+
+  constructor(
+    sequences: ReadonlyMap<string, Int32Array>,
+    private readonly options: WindowOptions,
+  ) {
+    let perEpoch = 0;
+    let total = 0;
+    for (const [user, seq] of sequences) {
+      const u = userTrack(user, seq, options);
+      if (!u) continue;
+      this.users.push(u);
+      perEpoch += Math.min(u.starts.length, options.maxWindowsPerUser);
+      total += u.starts.length;
+    }
+    this.perEpoch = perEpoch;
+    this.total = total;
+  }
+
+  /** The most recent `maxWindowsPerUser` windows of each user (no randomness). */
+  recent(): TrainingWindow[] {
+    const out: TrainingWindow[] = [];
+    for (const u of this.users) {
+      const n = Math.min(u.starts.length, this.options.maxWindowsPerUser);
+      for (let w = 0; w < n; w++) out.push(windowOf(u, w));
+    }
+    return out;
+  }
+
+  /** One epoch's windows. Draws from `rng` only for users with more windows than the cap. */
+  epoch(rng: Rng): TrainingWindow[] {
+    const cap = this.options.maxWindowsPerUser;
+    const keep = Math.ceil(cap / 2);
+    const out: TrainingWindow[] = [];
+    for (const u of this.users) {
+      const n = u.starts.length;
+      if (n <= cap) {
+        for (let w = 0; w < n; w++) out.push(windowOf(u, w));
+        continue;
+      }
+      for (let w = 0; w < keep; w++) out.push(windowOf(u, w));
+      // cap - keep distinct older windows, uniformly (partial Fisher-Yates over keep..n-1).
+      const older = Array.from({ length: n - keep }, (_, i) => keep + i);
+      for (let i = 0; i < cap - keep; i++) {
+        const j = i + rng.int(older.length - i);
+        [older[i], older[j]] = [older[j]!, older[i]!];
+        out.push(windowOf(u, older[i]!));
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Cuts each user's sequence into training windows and keeps the most recent `maxWindowsPerUser` per user
+ * (see {@link WindowOptions.maxWindowsPerUser}; {@link WindowPool} draws older ones too). Sequences shorter
+ * than 2 items yield nothing. Windows are views into per-user arrays (`seq` is shared, not copied).
  *
  * @example
  * ```ts
@@ -91,29 +212,7 @@ export function buildWindows(
   sequences: ReadonlyMap<string, Int32Array>,
   options: WindowOptions,
 ): TrainingWindow[] {
-  const out: TrainingWindow[] = [];
-  for (const [user, seq] of sequences) {
-    const rewards = options.rewards?.get(user);
-    const skips = options.skips?.get(user);
-    const plays = playCountBuckets(seq);
-    let end = seq.length; // exclusive
-    for (let w = 0; w < options.maxWindowsPerUser && end >= 2; w++) {
-      const start = Math.max(0, end - options.maxlen - 1);
-      const items = seq.slice(start, end);
-      const n = items.length - 1;
-      const weights = new Float32Array(n);
-      const unlikely = new Uint8Array(n);
-      for (let t = 0; t < n; t++) {
-        const src = start + t + 1; // index of the target in the user's sequence
-        const skipped = skips ? skips[src] === 1 : false;
-        unlikely[t] = skipped ? 1 : 0;
-        weights[t] = skipped ? 0 : rewards ? Math.max(0, rewards[src]!) : 1;
-      }
-      out.push({ items, weights, unlikely, plays: plays.slice(start, end), seq, start });
-      end = start + 1; // the next window's last item is this window's first (its first target's input)
-    }
-  }
-  return out;
+  return new WindowPool(sequences, options).recent();
 }
 
 /**
