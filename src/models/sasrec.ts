@@ -191,8 +191,9 @@ export interface SASRecHyperParams {
    * NDCG@10 with every track ranked by 0.014-0.017 but lowered HR@10 with the history excluded by
    * 0.002-0.011, and left NDCG@10 there as it was (`bench/results/sasrec-tuning.jsonl`). With today's
    * defaults the transition term ({@link SASRecHyperParams.transitionMix}) does most of the same job: on
-   * the shipped data untied scores a little higher NDCG@10 with every track ranked (0.246 against 0.239 in
-   * expectation) and lower HR@10 with the history excluded (0.173 against 0.177; `bench/next-track.ts`).
+   * the shipped data untied scores the same NDCG@10 with every track ranked (0.247 in expectation; 0.246
+   * against 0.239 with 8 training windows per listener) and lower HR@10 with the history excluded (0.169
+   * against 0.175; `bench/next-track.ts`).
    */
   tiedEmbeddings: boolean;
   /**
@@ -218,8 +219,9 @@ export interface SASRecHyperParams {
    * history excluded from 0.163 to 0.172 on the shipped data, 0.159 to 0.167 on
    * `generateWorld({ seed: 7 })` and 0.159 to 0.168 on seed 11, NDCG@10 there from 0.123 to 0.127, 0.121
    * to 0.125 and 0.118 to 0.122; with every track ranked NDCG@10 moved by -0.001 to +0.002. With today's
-   * defaults on the shipped data: HR@10 0.154 to 0.177 with the history excluded and 0.341 to 0.378 with
-   * every track ranked (`bench/next-track.ts`, `bench/results/sasrec-tuning.jsonl`).
+   * defaults on the shipped data: HR@10 0.166 to 0.175 with the history excluded and 0.366 to 0.368 with
+   * every track ranked, NDCG@10 0.120 to 0.129 and 0.236 to 0.247 (0.154 to 0.177 and 0.341 to 0.378 in
+   * HR@10 with 8 training windows per listener; `bench/next-track.ts`, `bench/results/sasrec-tuning.jsonl`).
    */
   artistEmbeddings: boolean;
 }
