@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500] [--listens 200]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     catalogue: { type: 'string' },
     users: { type: 'string' },
     listens: { type: 'string' },
+    days: { type: 'string' },
   },
 });
 
@@ -52,12 +53,14 @@ const num = (s: string | undefined) => (s === undefined ? undefined : Number(s))
 const seed = values.data === 'shipped' ? undefined : Number(values.data!.replace('seed', ''));
 const backend = await initBackend();
 // --catalogue N: a world of N artists (10 tracks each; the shipped world has 200); --users N: N listeners
-// (the shipped world has 500); --listens N: N listens per listener on average (the shipped world has 200).
+// (the shipped world has 500); --listens N: N listens per listener on average (the shipped world has 200);
+// --days N: N days of listening (the shipped world has 60).
 const world = generateWorld({
   ...(seed === undefined ? {} : { seed }),
   ...(values.catalogue ? { artists: Number(values.catalogue) } : {}),
   ...(values.users ? { users: Number(values.users) } : {}),
   ...(values.listens ? { meanListensPerUser: Number(values.listens) } : {}),
+  ...(values.days ? { days: Number(values.days) } : {}),
 });
 const ds = Dataset.fromListens(world.listens);
 const { train, test } = leaveOneOut(ds);
@@ -150,6 +153,7 @@ const line = {
   ...(values.catalogue ? { catalogueArtists: Number(values.catalogue) } : {}),
   ...(values.users ? { worldUsers: Number(values.users) } : {}),
   ...(values.listens ? { meanListensPerUser: Number(values.listens) } : {}),
+  ...(values.days ? { days: Number(values.days) } : {}),
   backend: backend.name,
   host: process.env.ENCORE_HOST ?? (await import('node:os')).hostname(),
   load: (await import('node:os')).loadavg().map((x) => Number(x.toFixed(2))),
