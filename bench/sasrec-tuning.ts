@@ -180,9 +180,9 @@ const line = {
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
   },
-  // Since 2026-11-26 each epoch draws the older windows of long histories afresh (WindowPool); earlier
-  // lines without this field trained on the most recent windows only.
-  windowSampling: 'resampled',
+  // The most recent maxWindowsPerUser windows of each listener ('resampled' lines: a 2026-11-26 trial that
+  // drew older windows afresh each epoch).
+  windowSampling: 'recent',
   users: ds.users.length,
   tracks: ds.vocabulary.size,
   listens: ds.numListens,

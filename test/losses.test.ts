@@ -358,39 +358,28 @@ describe('batches', () => {
     ]);
   });
 
-  it('draws older windows of long histories afresh each epoch, keeping the recent half of the cap', () => {
-    // u1: 41 items, maxlen 4 -> windows ending at 41, 37, 33, ..., 5: 10 windows; cap 4 keeps 2 recent.
+  it('keeps the most recent windows of a long history as views of its sequence, with aligned rewards', () => {
+    // u1: 41 items, maxlen 4 -> windows ending at 41, 37, 33, ..., 5: 10 windows; cap 4 keeps 4.
     const long = new Map([
       ['u1', Int32Array.from({ length: 41 }, (_, i) => i + 1)],
       ['u2', Int32Array.of(8, 9, 10)],
     ]);
-    const pool = new WindowPool(long, { maxlen: 4, maxWindowsPerUser: 4 });
+    const rewards = new Map([['u1', Float32Array.from({ length: 41 }, (_, i) => (i % 3) - 1)]]);
+    const pool = new WindowPool(long, { maxlen: 4, maxWindowsPerUser: 4, rewards });
     expect(pool.total).toBe(11);
     expect(pool.perEpoch).toBe(5);
-    const rng = createRng(3);
-    const seen = new Set<number>();
-    for (let e = 0; e < 30; e++) {
-      const w = pool.epoch(rng);
-      expect(w).toHaveLength(5);
-      const u1 = w.filter((x) => x.seq.length === 41).map((x) => x.start);
-      expect(u1.slice(0, 2)).toEqual([36, 32]); // the two most recent, every epoch
-      expect(new Set(u1).size).toBe(4); // no window twice in one epoch
-      for (const s of u1) seen.add(s);
-      // Views agree with the sequence and targets keep their weights.
-      for (const x of w) {
-        expect([...x.items]).toEqual([...x.seq.subarray(x.start, x.start + x.items.length)]);
-        expect(x.weights).toHaveLength(x.items.length - 1);
-      }
+    const w = pool.recent();
+    expect(w.map((x) => x.start)).toEqual([36, 32, 28, 24, 0]);
+    for (const x of w) {
+      expect([...x.items]).toEqual([...x.seq.subarray(x.start, x.start + x.items.length)]);
+      expect(x.weights).toHaveLength(x.items.length - 1);
     }
-    expect(seen.size).toBe(10); // over the epochs every window of the long history is trained on
-    // Same seed, same draws; users within the cap draw nothing.
-    const a = pool.epoch(createRng(9)).map((x) => x.start);
-    expect(pool.epoch(createRng(9)).map((x) => x.start)).toEqual(a);
-    const short = new WindowPool(seqs, { maxlen: 3, maxWindowsPerUser: 5 });
-    const r1 = createRng(5);
-    short.epoch(r1);
-    expect(r1.next()).toBe(createRng(5).next());
-    expect(pool.recent().map((x) => x.start)).toEqual([36, 32, 28, 24, 0]);
+    // The target of window 0's first position is item 37 (index 37): reward (37 % 3) - 1 = 0 -> weight 0.
+    const r = rewards.get('u1')!;
+    expect([...w[0]!.weights]).toEqual([...r.subarray(37, 41)].map((v) => Math.max(0, v)));
+    expect(buildWindows(long, { maxlen: 4, maxWindowsPerUser: 4 }).map((x) => x.start)).toEqual([
+      36, 32, 28, 24, 0,
+    ]);
   });
 
   it('buckets play counts by log2 and counts plays over the whole sequence, not just the window', () => {

@@ -66,10 +66,9 @@ export interface WindowOptions {
   /** Longest input; windows hold up to `maxlen + 1` items. */
   maxlen: number;
   /**
-   * At most this many windows per user and epoch. A user's sequence is cut into windows from the end
-   * backwards whose targets do not overlap (each listen is a target at most once per epoch).
-   * {@link buildWindows} keeps the most recent `maxWindowsPerUser`; a {@link WindowPool} keeps them all and
-   * draws a fresh set for each epoch.
+   * At most this many windows per user: a user's sequence is cut into windows from the end backwards
+   * whose targets do not overlap (each listen is a target at most once per epoch), and the most recent
+   * `maxWindowsPerUser` are kept; older listens of very long histories are not trained on.
    */
   maxWindowsPerUser: number;
   /** Per user, one reward per item (aligned with the sequence). Negative rewards count as 0. */
@@ -126,22 +125,18 @@ function windowOf(u: UserTrack, w: number): TrainingWindow {
 }
 
 /**
- * Every training window of every user, from which each epoch takes at most `maxWindowsPerUser` per user:
- * a user with no more windows than that gives them all, every epoch; a longer history gives its most
- * recent half of the cap every epoch and fills the other half with older windows drawn afresh each epoch
- * (`rng`), so over the epochs the model learns from the whole history at the cost per epoch of the cap.
- * (Keeping only the most recent windows throws away most of a long history: a listener with 2,000 listens
- * and the default cap of 8 windows of 50 would train on the last 400.)
+ * Every training window of every user (views into per-user arrays, no copies); {@link WindowPool.recent}
+ * gives the most recent `maxWindowsPerUser` of each user, what an epoch trains on.
  *
  * @example
  * ```ts
- * const pool = new WindowPool(train.sequences, { maxlen: 50, maxWindowsPerUser: 8 });
- * const windows = pool.epoch(createRng(1)); // pool.perEpoch windows
+ * const pool = new WindowPool(train.sequences, { maxlen: 50, maxWindowsPerUser: 32 });
+ * const windows = pool.recent(); // pool.perEpoch windows
  * ```
  */
 export class WindowPool {
   private readonly users: UserTrack[] = [];
-  /** Windows every epoch yields. */
+  /** Windows an epoch trains on. */
   readonly perEpoch: number;
   /** Windows in all (at least `perEpoch`). */
   readonly total: number;
@@ -172,34 +167,11 @@ export class WindowPool {
     }
     return out;
   }
-
-  /** One epoch's windows. Draws from `rng` only for users with more windows than the cap. */
-  epoch(rng: Rng): TrainingWindow[] {
-    const cap = this.options.maxWindowsPerUser;
-    const keep = Math.ceil(cap / 2);
-    const out: TrainingWindow[] = [];
-    for (const u of this.users) {
-      const n = u.starts.length;
-      if (n <= cap) {
-        for (let w = 0; w < n; w++) out.push(windowOf(u, w));
-        continue;
-      }
-      for (let w = 0; w < keep; w++) out.push(windowOf(u, w));
-      // cap - keep distinct older windows, uniformly (partial Fisher-Yates over keep..n-1).
-      const older = Array.from({ length: n - keep }, (_, i) => keep + i);
-      for (let i = 0; i < cap - keep; i++) {
-        const j = i + rng.int(older.length - i);
-        [older[i], older[j]] = [older[j]!, older[i]!];
-        out.push(windowOf(u, older[i]!));
-      }
-    }
-    return out;
-  }
 }
 
 /**
  * Cuts each user's sequence into training windows and keeps the most recent `maxWindowsPerUser` per user
- * (see {@link WindowOptions.maxWindowsPerUser}; {@link WindowPool} draws older ones too). Sequences shorter
+ * (see {@link WindowOptions.maxWindowsPerUser}). Sequences shorter
  * than 2 items yield nothing. Windows are views into per-user arrays (`seq` is shared, not copied).
  *
  * @example
