@@ -14,7 +14,7 @@ import { leaveOneOut } from '../src/data/splits.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
-import { batchesPerEpoch, WindowPool } from '../src/train/batches.js';
+import { batchesPerEpoch, buildWindows } from '../src/train/batches.js';
 import type { LossName } from '../src/train/losses.js';
 import { expectedMetrics } from './truth-gap.js';
 
@@ -143,11 +143,11 @@ const withoutMix = mix
   : null;
 const tr = model.trainResult!;
 // Steps per epoch (approximate: auto validation holds out one listen of up to 1,000 users).
-const windows = new WindowPool(train.sequences, {
+const windows = buildWindows(train.sequences, {
   maxlen: model.config.maxlen,
   maxWindowsPerUser: model.config.maxWindowsPerUser,
 });
-const stepsPerEpoch = batchesPerEpoch(windows.perEpoch, model.config.batchSize);
+const stepsPerEpoch = batchesPerEpoch(windows.length, model.config.batchSize);
 const line = {
   data: values.data,
   ...(values.catalogue ? { catalogueArtists: Number(values.catalogue) } : {}),
@@ -187,7 +187,7 @@ const line = {
   tracks: ds.vocabulary.size,
   listens: ds.numListens,
   fitSeconds: Number(fitSeconds.toFixed(1)),
-  windows: windows.perEpoch,
+  windows: windows.length,
   stepsPerEpoch,
   epochs: tr.epochs,
   bestEpoch: tr.bestEpoch,

@@ -11,7 +11,6 @@ import {
   NegativeSampler,
   playCountBucket,
   playCountBuckets,
-  WindowPool,
 } from '../src/train/batches.js';
 import {
   AUTO_CE_MAX_ITEMS,
@@ -365,10 +364,9 @@ describe('batches', () => {
       ['u2', Int32Array.of(8, 9, 10)],
     ]);
     const rewards = new Map([['u1', Float32Array.from({ length: 41 }, (_, i) => (i % 3) - 1)]]);
-    const pool = new WindowPool(long, { maxlen: 4, maxWindowsPerUser: 4, rewards });
-    expect(pool.total).toBe(11);
-    expect(pool.perEpoch).toBe(5);
-    const w = pool.recent();
+    expect(buildWindows(long, { maxlen: 4, maxWindowsPerUser: 100 })).toHaveLength(11);
+    const w = buildWindows(long, { maxlen: 4, maxWindowsPerUser: 4, rewards });
+    expect(w).toHaveLength(5);
     expect(w.map((x) => x.start)).toEqual([36, 32, 28, 24, 0]);
     for (const x of w) {
       expect([...x.items]).toEqual([...x.seq.subarray(x.start, x.start + x.items.length)]);

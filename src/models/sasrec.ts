@@ -6,13 +6,13 @@ import { InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../
 import { computeRewards, type RewardHook } from '../rewards/hook.js';
 import {
   batchesPerEpoch,
+  buildWindows,
   epochBatches,
   NegativeSampler,
   type NegativeSpec,
   PLAY_COUNT_BUCKETS,
   playCountBuckets,
   type SeqBatch,
-  WindowPool,
 } from '../train/batches.js';
 import {
   AUTO_SAMPLED_NEGATIVES,
@@ -1027,14 +1027,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           Uint8Array.from(ls, (l) => (l.skipLevel === 1 || l.skipLevel === 2 ? 1 : 0)),
         );
     }
-    const windows = new WindowPool(sequences, {
+    const windows = buildWindows(sequences, {
       maxlen: hp.maxlen,
       maxWindowsPerUser: hp.maxWindowsPerUser,
       ...(rewards ? { rewards } : {}),
       ...(skips ? { skips } : {}),
     });
-    const epochWindows = windows.recent();
-    if (windows.perEpoch === 0) {
+    if (windows.length === 0) {
       throw new InvalidDataError(
         'SASRec.fit needs at least one user with 2 or more listens to learn transitions from',
       );
@@ -1062,8 +1061,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     try {
       pool = await startGradientPool<SeqBatch>(model, {
         workers: resolveWorkers(options.workers, {
-          macsPerStep: stepMacs(hp, V, Math.min(windows.perEpoch, hp.batchSize)),
-          steps: batchesPerEpoch(windows.perEpoch, hp.batchSize) * hp.epochs,
+          macsPerStep: stepMacs(hp, V, Math.min(windows.length, hp.batchSize)),
+          steps: batchesPerEpoch(windows.length, hp.batchSize) * hp.epochs,
         }),
         replica: model.replicaSpec(),
         split: (b, n) => splitSeqBatch(b, n, spec.kind),
@@ -1079,14 +1078,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         decays,
         batches: () =>
           epochBatches(
-            epochWindows,
+            windows,
             hp.batchSize,
             spec,
             sampler,
             dataRng,
             hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined,
           ),
-        batchesPerEpoch: batchesPerEpoch(windows.perEpoch, hp.batchSize),
+        batchesPerEpoch: batchesPerEpoch(windows.length, hp.batchSize),
         ...(validation.length > 0 ? { validate: () => model.ndcgAt10(validation) } : {}),
         patience: hp.patience,
         maxSeconds: hp.maxSeconds,

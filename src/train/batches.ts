@@ -61,7 +61,7 @@ export function playCountBuckets(seq: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-/** Options of {@link buildWindows} and {@link WindowPool}. */
+/** Options of {@link buildWindows}. */
 export interface WindowOptions {
   /** Longest input; windows hold up to `maxlen + 1` items. */
   maxlen: number;
@@ -77,102 +77,10 @@ export interface WindowOptions {
   skips?: ReadonlyMap<string, Uint8Array>;
 }
 
-/** One user's sequence with its per-item arrays, from which windows are cut as views (no copies). */
-interface UserTrack {
-  seq: Int32Array;
-  plays: Uint8Array;
-  /** Per item: weight as a target (index 0 unused). */
-  weights: Float32Array;
-  unlikely: Uint8Array;
-  /** Window starts, most recent window first; window `w` is `seq[starts[w] .. ends[w])`. */
-  starts: number[];
-  ends: number[];
-}
-
-function userTrack(user: string, seq: Int32Array, options: WindowOptions): UserTrack | undefined {
-  if (seq.length < 2) return undefined;
-  const rewards = options.rewards?.get(user);
-  const skips = options.skips?.get(user);
-  const weights = new Float32Array(seq.length);
-  const unlikely = new Uint8Array(seq.length);
-  for (let i = 1; i < seq.length; i++) {
-    const skipped = skips ? skips[i] === 1 : false;
-    unlikely[i] = skipped ? 1 : 0;
-    weights[i] = skipped ? 0 : rewards ? Math.max(0, rewards[i]!) : 1;
-  }
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (let end = seq.length; end >= 2; ) {
-    const start = Math.max(0, end - options.maxlen - 1);
-    starts.push(start);
-    ends.push(end);
-    end = start + 1; // the next window's last item is this window's first (its first target's input)
-  }
-  return { seq, plays: playCountBuckets(seq), weights, unlikely, starts, ends };
-}
-
-function windowOf(u: UserTrack, w: number): TrainingWindow {
-  const start = u.starts[w]!;
-  const end = u.ends[w]!;
-  return {
-    items: u.seq.subarray(start, end),
-    weights: u.weights.subarray(start + 1, end),
-    unlikely: u.unlikely.subarray(start + 1, end),
-    plays: u.plays.subarray(start, end),
-    seq: u.seq,
-    start,
-  };
-}
-
-/**
- * Every training window of every user (views into per-user arrays, no copies); {@link WindowPool.recent}
- * gives the most recent `maxWindowsPerUser` of each user, what an epoch trains on.
- *
- * @example
- * ```ts
- * const pool = new WindowPool(train.sequences, { maxlen: 50, maxWindowsPerUser: 32 });
- * const windows = pool.recent(); // pool.perEpoch windows
- * ```
- */
-export class WindowPool {
-  private readonly users: UserTrack[] = [];
-  /** Windows an epoch trains on. */
-  readonly perEpoch: number;
-  /** Windows in all (at least `perEpoch`). */
-  readonly total: number;
-
-  constructor(
-    sequences: ReadonlyMap<string, Int32Array>,
-    private readonly options: WindowOptions,
-  ) {
-    let perEpoch = 0;
-    let total = 0;
-    for (const [user, seq] of sequences) {
-      const u = userTrack(user, seq, options);
-      if (!u) continue;
-      this.users.push(u);
-      perEpoch += Math.min(u.starts.length, options.maxWindowsPerUser);
-      total += u.starts.length;
-    }
-    this.perEpoch = perEpoch;
-    this.total = total;
-  }
-
-  /** The most recent `maxWindowsPerUser` windows of each user (no randomness). */
-  recent(): TrainingWindow[] {
-    const out: TrainingWindow[] = [];
-    for (const u of this.users) {
-      const n = Math.min(u.starts.length, this.options.maxWindowsPerUser);
-      for (let w = 0; w < n; w++) out.push(windowOf(u, w));
-    }
-    return out;
-  }
-}
-
 /**
  * Cuts each user's sequence into training windows and keeps the most recent `maxWindowsPerUser` per user
- * (see {@link WindowOptions.maxWindowsPerUser}). Sequences shorter
- * than 2 items yield nothing. Windows are views into per-user arrays (`seq` is shared, not copied).
+ * (see {@link WindowOptions.maxWindowsPerUser}). Sequences shorter than 2 items yield nothing. `items` and
+ * `plays` are views into the user's arrays (`seq` is shared, not copied).
  *
  * @example
  * ```ts
@@ -184,7 +92,29 @@ export function buildWindows(
   sequences: ReadonlyMap<string, Int32Array>,
   options: WindowOptions,
 ): TrainingWindow[] {
-  return new WindowPool(sequences, options).recent();
+  const out: TrainingWindow[] = [];
+  for (const [user, seq] of sequences) {
+    const rewards = options.rewards?.get(user);
+    const skips = options.skips?.get(user);
+    const plays = playCountBuckets(seq);
+    let end = seq.length; // exclusive
+    for (let w = 0; w < options.maxWindowsPerUser && end >= 2; w++) {
+      const start = Math.max(0, end - options.maxlen - 1);
+      const items = seq.subarray(start, end);
+      const n = items.length - 1;
+      const weights = new Float32Array(n);
+      const unlikely = new Uint8Array(n);
+      for (let t = 0; t < n; t++) {
+        const src = start + t + 1; // index of the target in the user's sequence
+        const skipped = skips ? skips[src] === 1 : false;
+        unlikely[t] = skipped ? 1 : 0;
+        weights[t] = skipped ? 0 : rewards ? Math.max(0, rewards[src]!) : 1;
+      }
+      out.push({ items, weights, unlikely, plays: plays.subarray(start, end), seq, start });
+      end = start + 1; // the next window's last item is this window's first (its first target's input)
+    }
+  }
+  return out;
 }
 
 /**
