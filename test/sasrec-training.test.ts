@@ -93,6 +93,41 @@ describe('learning-rate decay on plateau', () => {
   });
 });
 
+describe('minimum steps per epoch', () => {
+  /** 12 listeners with 30 listens each: with maxlen 10 and batch 8, one pass is a handful of steps. */
+  const listens: Listen[] = [];
+  for (let u = 0; u < 12; u++)
+    for (let i = 0; i < 30; i++)
+      listens.push({ userId: `u${u}`, trackId: `t${(u + i * 3) % 17}`, timestamp: i });
+  const validation = [{ userId: 'u0', history: ['t0', 't3', 't6'], target: 't9' }];
+  const opts = { dim: 8, blocks: 1, maxlen: 10, batchSize: 8, epochs: 2, progress: false, validation };
+  const stepsOf = (m: SASRec) => m.trainResult!.history.map((h) => h.steps);
+
+  it('makes an epoch as many passes as it takes to reach minStepsPerEpoch steps when validating', async () => {
+    const ds = Dataset.fromListens(listens);
+    const one = await SASRec.fit(ds, { ...opts, minStepsPerEpoch: 1 });
+    const pass = stepsOf(one)[0]!;
+    one.dispose();
+    expect(pass).toBeGreaterThan(1);
+    const before = tf.memory().numTensors;
+    const model = await SASRec.fit(ds, { ...opts, minStepsPerEpoch: 2 * pass + 1 });
+    // Three passes are the fewest that reach 2 * pass + 1 steps.
+    expect(stepsOf(model)).toEqual([3 * pass, 3 * pass]);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // Without validation there is nothing to act on: an epoch stays one pass.
+    const plain = await SASRec.fit(ds, { ...opts, validation: 'none', minStepsPerEpoch: 2 * pass + 1 });
+    expect(stepsOf(plain)).toEqual([pass, pass]);
+    plain.dispose();
+  });
+
+  it('rejects a minStepsPerEpoch that is not an integer >= 1', async () => {
+    const ds = Dataset.fromListens(listens);
+    await expect(SASRec.fit(ds, { minStepsPerEpoch: 0 })).rejects.toThrow(/minStepsPerEpoch/);
+    await expect(SASRec.fit(ds, { minStepsPerEpoch: 2.5 })).rejects.toThrow(InvalidOptionError);
+  });
+});
+
 describe('SASRec gradients', () => {
   it('match a plain-autodiff reference of the same forward pass (tf.gather, tf.matMul, tf.logSumExp)', async () => {
     // With playCounts: the play-count embedding is part of the input.

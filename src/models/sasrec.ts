@@ -111,6 +111,12 @@ export interface SASRecHyperParams {
   batchSize: number;
   /** Maximum epochs. Default 60 (early stopping usually ends training sooner). */
   epochs: number;
+  /**
+   * Fewest optimiser steps in an epoch: when one pass over the training windows is shorter, an epoch is
+   * that many passes (each reshuffled), so validation, the plateau decay and patience act on a comparable
+   * amount of training whatever the data size. 1 makes every epoch one pass. Default MINSTEPS.
+   */
+  minStepsPerEpoch: number;
   /** Seed of initialisation, dropout, batch order and negatives. Default 42. */
   seed: number;
   /** Epochs without validation improvement before stopping. Default 5. */
@@ -353,6 +359,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   plateauDecay: 0.5,
   batchSize: 16,
   epochs: 60,
+  minStepsPerEpoch: 256,
   seed: 42,
   patience: 5,
   maxSeconds: Number.POSITIVE_INFINITY,
@@ -417,6 +424,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError('plateauDecay', 'a number in (0, 1]', o.plateauDecay);
   posInt('batchSize');
   posInt('epochs');
+  posInt('minStepsPerEpoch');
   if (!isInt(o.seed)) throw new InvalidOptionError('seed', 'an integer', o.seed);
   posInt('patience');
   if (typeof o.maxSeconds !== 'number' || !(o.maxSeconds > 0))
@@ -1057,12 +1065,16 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       artists,
     );
     model.logQ = sampler.q;
+    // When validating, an epoch is as many passes over the windows as it takes to reach minStepsPerEpoch
+    // steps; without validation an epoch is one pass.
+    const perPass = batchesPerEpoch(windows.length, hp.batchSize);
+    const passes = validation.length > 0 ? Math.ceil(hp.minStepsPerEpoch / perPass) : 1;
     let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
     try {
       pool = await startGradientPool<SeqBatch>(model, {
         workers: resolveWorkers(options.workers, {
           macsPerStep: stepMacs(hp, V, Math.min(windows.length, hp.batchSize)),
-          steps: batchesPerEpoch(windows.length, hp.batchSize) * hp.epochs,
+          steps: passes * perPass * hp.epochs,
         }),
         replica: model.replicaSpec(),
         split: (b, n) => splitSeqBatch(b, n, spec.kind),
@@ -1076,16 +1088,18 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         warmupSteps: hp.warmupSteps,
         plateauDecay: hp.plateauDecay,
         decays,
-        batches: () =>
-          epochBatches(
-            windows,
-            hp.batchSize,
-            spec,
-            sampler,
-            dataRng,
-            hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined,
-          ),
-        batchesPerEpoch: batchesPerEpoch(windows.length, hp.batchSize),
+        batches: function* () {
+          for (let pass = 0; pass < passes; pass++)
+            yield* epochBatches(
+              windows,
+              hp.batchSize,
+              spec,
+              sampler,
+              dataRng,
+              hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined,
+            );
+        },
+        batchesPerEpoch: passes * perPass,
         ...(validation.length > 0 ? { validate: () => model.ndcgAt10(validation) } : {}),
         patience: hp.patience,
         maxSeconds: hp.maxSeconds,

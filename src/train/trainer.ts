@@ -26,6 +26,8 @@ export interface TrainableModel<B> {
 export interface EpochLogs {
   /** Mean training loss over the epoch's batches. */
   loss: number;
+  /** Optimiser steps (batches) in the epoch. */
+  steps: number;
   /** Validation NDCG@10 after the epoch, when validating. */
   valNdcg10?: number;
   /** Wall-clock seconds of the epoch (training and validation). */
@@ -187,7 +189,7 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
         n++;
         bar.tick(loss);
       }
-      const logs: EpochLogs = { loss: n ? lossSum / n : Number.NaN, seconds: 0 };
+      const logs: EpochLogs = { loss: n ? lossSum / n : Number.NaN, steps: n, seconds: 0 };
       if (options.validate) {
         const score = await options.validate();
         logs.valNdcg10 = score;
