@@ -189,6 +189,8 @@ const line = {
   // The most recent maxWindowsPerUser windows of each listener ('resampled' lines: a 2026-11-26 trial that
   // drew older windows afresh each epoch).
   windowSampling: 'recent',
+  // Trial of 2026-11-26: auto validation holding out the last ceil(N / listeners) listens of each listener.
+  ...(process.env.ENCORE_VAL_CASES ? { validationCasesTarget: Number(process.env.ENCORE_VAL_CASES) } : {}),
   users: ds.users.length,
   tracks: ds.vocabulary.size,
   listens: ds.numListens,
