@@ -121,6 +121,19 @@ describe('minimum steps per epoch', () => {
     plain.dispose();
   });
 
+  it('ends a multi-pass epoch at the first pass boundary past maxSeconds', async () => {
+    const ds = Dataset.fromListens(listens);
+    const one = await SASRec.fit(ds, { ...opts, minStepsPerEpoch: 1, epochs: 1 });
+    const pass = stepsOf(one)[0]!;
+    one.dispose();
+    const before = tf.memory().numTensors;
+    const quick = await SASRec.fit(ds, { ...opts, minStepsPerEpoch: 10 * pass, maxSeconds: 1e-3 });
+    expect(stepsOf(quick)).toEqual([pass]);
+    expect(quick.trainResult).toMatchObject({ epochs: 1, stoppedBy: 'maxSeconds' });
+    quick.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects a minStepsPerEpoch that is not an integer >= 1', async () => {
     const ds = Dataset.fromListens(listens);
     await expect(SASRec.fit(ds, { minStepsPerEpoch: 0 })).rejects.toThrow(/minStepsPerEpoch/);

@@ -123,7 +123,10 @@ export interface SASRecHyperParams {
   seed: number;
   /** Epochs without validation improvement before stopping. Default 5. */
   patience: number;
-  /** Stop after the epoch that crosses this budget (seconds). Default Infinity. */
+  /**
+   * Stop after the epoch that crosses this budget (seconds); an epoch of several passes
+   * (`minStepsPerEpoch`) ends at the first pass boundary past it. Default Infinity.
+   */
   maxSeconds: number;
   /** Decoupled weight decay on weight matrices and embeddings. Default 0. */
   weightDecay: number;
@@ -1084,6 +1087,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // steps; without validation an epoch is one pass.
     const perPass = batchesPerEpoch(windows.length, hp.batchSize);
     const passes = validation.length > 0 ? Math.ceil(hp.minStepsPerEpoch / perPass) : 1;
+    let trainStart = 0;
     let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
     try {
       pool = await startGradientPool<SeqBatch>(model, {
@@ -1103,8 +1107,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         warmupSteps: hp.warmupSteps,
         plateauDecay: hp.plateauDecay,
         decays,
-        batches: function* () {
-          for (let pass = 0; pass < passes; pass++)
+        batches: function* (epoch) {
+          if (epoch === 1) trainStart = performance.now();
+          for (let pass = 0; pass < passes; pass++) {
+            // A spent time budget ends a multi-pass epoch at the next pass boundary (the trainer then stops).
+            if (pass > 0 && (performance.now() - trainStart) / 1000 >= hp.maxSeconds) return;
             yield* epochBatches(
               windows,
               hp.batchSize,
@@ -1113,6 +1120,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
               dataRng,
               hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined,
             );
+          }
         },
         batchesPerEpoch: passes * perPass,
         ...(validation.length > 0 ? { validate: () => model.ndcgAt10(validation) } : {}),
