@@ -187,10 +187,9 @@ const line = {
     maxSeconds: options.maxSeconds,
   },
   // The most recent maxWindowsPerUser windows of each listener ('resampled' lines: a 2026-11-26 trial that
-  // drew older windows afresh each epoch).
+  // drew older windows afresh each epoch). Lines tagged validationCasesTarget: a 2026-11-26 trial (its code
+  // is gone) that held out the last ceil(500 / listeners) listens of each listener as validation cases.
   windowSampling: 'recent',
-  // Trial of 2026-11-26: auto validation holding out the last ceil(N / listeners) listens of each listener.
-  ...(process.env.ENCORE_VAL_CASES ? { validationCasesTarget: Number(process.env.ENCORE_VAL_CASES) } : {}),
   users: ds.users.length,
   tracks: ds.vocabulary.size,
   listens: ds.numListens,

@@ -1087,7 +1087,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // steps; without validation an epoch is one pass.
     const perPass = batchesPerEpoch(windows.length, hp.batchSize);
     const passes = validation.length > 0 ? Math.ceil(hp.minStepsPerEpoch / perPass) : 1;
-    let trainStart = 0;
+    const historyWindow = hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined;
     let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
     try {
       pool = await startGradientPool<SeqBatch>(model, {
@@ -1107,19 +1107,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         warmupSteps: hp.warmupSteps,
         plateauDecay: hp.plateauDecay,
         decays,
-        batches: function* (epoch) {
-          if (epoch === 1) trainStart = performance.now();
+        batches: function* (_epoch, outOfTime) {
           for (let pass = 0; pass < passes; pass++) {
             // A spent time budget ends a multi-pass epoch at the next pass boundary (the trainer then stops).
-            if (pass > 0 && (performance.now() - trainStart) / 1000 >= hp.maxSeconds) return;
-            yield* epochBatches(
-              windows,
-              hp.batchSize,
-              spec,
-              sampler,
-              dataRng,
-              hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined,
-            );
+            if (pass > 0 && outOfTime()) return;
+            yield* epochBatches(windows, hp.batchSize, spec, sampler, dataRng, historyWindow);
           }
         },
         batchesPerEpoch: passes * perPass,

@@ -51,8 +51,11 @@ export interface TrainOptions<B> {
    * validation score (training goes on from the current weights). Default 1 (constant rate).
    */
   plateauDecay?: number;
-  /** The batches of epoch `epoch` (1-based). */
-  batches: (epoch: number) => Iterable<B>;
+  /**
+   * The batches of epoch `epoch` (1-based). `outOfTime()` tells whether `maxSeconds` is spent, so an
+   * epoch made of several passes can end early at a pass boundary (the trainer then stops after it).
+   */
+  batches: (epoch: number, outOfTime: () => boolean) => Iterable<B>;
   /** Batches per epoch, for the progress bar. */
   batchesPerEpoch: number;
   /** Validation score after each epoch (higher is better), e.g. NDCG@10. Enables early stopping. */
@@ -168,6 +171,7 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
   const optimizer = createOptimizer(model, options);
   const bar = createProgress(options.progress, options.label ?? 'train');
   const start = performance.now();
+  const outOfTime = () => (performance.now() - start) / 1000 >= options.maxSeconds;
   const history: EpochLogs[] = [];
   let best: { score: number; epoch: number; weights: Record<string, Float32Array> } | undefined;
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
@@ -180,7 +184,7 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
       bar.startEpoch(epoch, options.batchesPerEpoch);
       let lossSum = 0;
       let n = 0;
-      for (const batch of options.batches(epoch)) {
+      for (const batch of options.batches(epoch, outOfTime)) {
         const { loss, grads } = options.computeGradients
           ? await options.computeGradients(batch)
           : model.computeGradients(batch);
@@ -212,7 +216,7 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
         stoppedBy = 'patience';
         break;
       }
-      if ((performance.now() - start) / 1000 >= options.maxSeconds) {
+      if (outOfTime()) {
         stoppedBy = epoch < options.epochs ? 'maxSeconds' : 'epochs';
         break;
       }
