@@ -13,10 +13,9 @@ import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/ge
 import { leaveOneOut } from '../src/data/splits.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
-import { autoValidation, SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { batchesPerEpoch, buildWindows } from '../src/train/batches.js';
 import type { LossName } from '../src/train/losses.js';
-import { createRng } from '../src/util/random.js';
 import { expectedMetrics } from './truth-gap.js';
 
 const { values } = parseArgs({
@@ -190,11 +189,9 @@ const line = {
   // The most recent maxWindowsPerUser windows of each listener ('resampled' lines: a 2026-11-26 trial that
   // drew older windows afresh each epoch). Lines tagged validationCasesTarget: a 2026-11-26 trial (its code
   // is gone) that held out the last ceil(500 / listeners) listens of each listener as validation cases.
+  // Lines with validationCases and validationRule: a 2026-11-26 evening trial (its code is gone) of more
+  // validation cases per listener when listeners are few; validationRule names the arm.
   windowSampling: 'recent',
-  // 'auto' validation cases (their count does not depend on the seed). Lines before 2026-11-26 18:50 have
-  // no field: they held out one listen per listener (at most 1,000). Lines with validationRule name the
-  // rule of a trial; lines without it use the rule of their commit.
-  validationCases: autoValidation(train, createRng(0)).validation.length,
   users: ds.users.length,
   tracks: ds.vocabulary.size,
   listens: ds.numListens,

@@ -4,7 +4,7 @@ import { initBackend, tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
 import { InvalidOptionError } from '../src/errors.js';
-import { autoValidation, SASRec } from '../src/models/sasrec.js';
+import { SASRec } from '../src/models/sasrec.js';
 import { buildWindows, makeBatch, NegativeSampler } from '../src/train/batches.js';
 import { createOptimizer, type TrainableModel, train } from '../src/train/trainer.js';
 import { createRng } from '../src/util/random.js';
@@ -263,52 +263,5 @@ describe('SASRec gradients', () => {
     ref.value.dispose();
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
-  });
-});
-
-describe("'auto' validation cases", () => {
-  /** `users` listeners with `length` listens each, over a 40-track catalogue. */
-  function listeners(users: number, length: number): Dataset {
-    const listens: Listen[] = [];
-    for (let u = 0; u < users; u++)
-      for (let i = 0; i < length; i++)
-        listens.push({ userId: `u${u}`, trackId: `t${(u + 3 * i) % 40}`, timestamp: i });
-    return Dataset.fromListens(listens);
-  }
-
-  it('holds out the last listen of each user when users are many or histories short', () => {
-    const ds = listeners(50, 150);
-    const { sequences, validation } = autoValidation(ds, createRng(1));
-    expect(validation).toHaveLength(50);
-    for (const c of validation) {
-      const seq = ds.sequence(c.userId);
-      expect(c.history).toHaveLength(seq.length - 1);
-      expect(c.target).toBe(ds.vocabulary.id(seq[seq.length - 1]!));
-      expect(sequences.get(c.userId)).toHaveLength(seq.length - 1);
-    }
-  });
-
-  it('holds out up to 10 of the last listens of users with at least 2,000 listens when users are few', () => {
-    const ds = listeners(40, 2000); // ceil(1000 / 40) = 25, capped at 10
-    const { sequences, validation } = autoValidation(ds, createRng(1));
-    expect(validation).toHaveLength(400);
-    const seq = ds.sequence('u7');
-    const mine = validation.filter((c) => c.userId === 'u7');
-    // In time order: each case's history is everything before its target, and none of the targets is trained on.
-    expect(mine.map((c) => c.history.length)).toEqual(Array.from({ length: 10 }, (_, j) => 1990 + j));
-    expect(mine.map((c) => c.target)).toEqual(Array.from(seq.subarray(1990), (i) => ds.vocabulary.id(i)));
-    expect(sequences.get('u7')).toHaveLength(1990);
-    // 1,999 listens give one case, as do 3; 300 users of 2,000 listens give ceil(1000 / 300) = 4 each.
-    const mixed = Dataset.fromListens([
-      ...listeners(30, 1999).listens(),
-      ...Array.from({ length: 3 }, (_, i) => ({ userId: 'short', trackId: `t${i}`, timestamp: i })),
-      ...Array.from({ length: 2000 }, (_, i) => ({ userId: 'long', trackId: `t${i % 40}`, timestamp: i })),
-    ]);
-    const counts = new Map<string, number>();
-    for (const c of autoValidation(mixed, createRng(1)).validation)
-      counts.set(c.userId, (counts.get(c.userId) ?? 0) + 1);
-    expect([counts.get('u0'), counts.get('short'), counts.get('long')]).toEqual([1, 1, 10]);
-    expect(autoValidation(listeners(300, 2000), createRng(1)).validation).toHaveLength(1200);
-    expect(autoValidation(listeners(19, 2000), createRng(1)).validation).toHaveLength(0);
   });
 });

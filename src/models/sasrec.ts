@@ -246,9 +246,7 @@ export interface SASRecHyperParams {
 export interface SASRecOptions extends Partial<SASRecHyperParams> {
   /**
    * Early-stopping cases. Default `'auto'`: hold out the last listen of up to 1,000 users (seeded choice among
-   * users with >= 3 listens; needs >= 20 such users) from training and stop on their NDCG@10. With fewer
-   * than 1,000 users, users with at least 2,000 listens give ceil(1000 / users) of their last listens (at
-   * most 10), so a few hundred long histories still give about 1,000 cases.
+   * users with >= 3 listens; needs >= 20 such users) from training and stop on their NDCG@10.
    * `'none'` trains all `epochs` on everything. An array uses those cases (and trains on all listens).
    */
   validation?: EvalCase[] | 'auto' | 'none';
@@ -1703,51 +1701,31 @@ export function createSASRecReplica(init: SASRecReplicaInit): SASRec {
   return SASRec.replica(init);
 }
 
-/** Validation cases `'auto'` aims for: the last listen of up to this many users, more listens when users are fewer. */
-const AUTO_VALIDATION_CASES = 1000;
-/** Most listens held out per user by `'auto'` validation. */
-const AUTO_VALIDATION_PER_USER = 10;
-/** `'auto'` validation holds out more than one listen only of users with at least this many. */
-const AUTO_VALIDATION_LONG_HISTORY = 2000;
-
 /**
  * Holds out the last listen of up to 1,000 users (seeded, >= 3 listens each) as validation cases. Many
  * cases matter more than the listens they cost: with few, NDCG@10 is too noisy to pick the best epoch.
- * With fewer than 1,000 users, a user with at least 2,000 listens gives ceil(1000 / users) (at most 10)
- * of their last listens, 0.5% of them or less: 120 listeners with thousands of listens each give about
- * 800 cases instead of 120. Shorter histories give one case each: holding out 2 to 3 of the last listens
- * of listeners with a few hundred was mixed on the generated worlds (see SASREC_DEFAULTS).
- *
- * @example
- * ```ts
- * const { sequences, validation } = autoValidation(train, createRng(42)); // what `validation: 'auto'` uses
- * ```
  */
-export function autoValidation(
+function autoValidation(
   ds: Dataset,
   rng: Rng,
 ): { sequences: ReadonlyMap<string, Int32Array>; validation: EvalCase[] } {
   const eligible = ds.users.filter((u) => ds.sequence(u).length >= 3);
-  const n = Math.min(AUTO_VALIDATION_CASES, eligible.length);
+  const n = Math.min(1000, eligible.length);
   if (n < 20) return { sequences: ds.sequences, validation: [] };
   const chosen = new Set(rng.shuffle(eligible.slice()).slice(0, n));
-  const perUser = Math.min(AUTO_VALIDATION_PER_USER, Math.ceil(AUTO_VALIDATION_CASES / n));
-  const ids = ds.vocabulary.ids;
   const sequences = new Map<string, Int32Array>();
   const validation: EvalCase[] = [];
   for (const [u, seq] of ds.sequences) {
-    if (!chosen.has(u)) {
-      sequences.set(u, seq);
-      continue;
-    }
-    const held = seq.length >= AUTO_VALIDATION_LONG_HISTORY ? perUser : 1;
-    sequences.set(u, seq.subarray(0, seq.length - held));
-    for (let at = seq.length - held; at < seq.length; at++) {
+    if (chosen.has(u)) {
+      sequences.set(u, seq.subarray(0, seq.length - 1));
+      const ids = ds.vocabulary.ids;
       validation.push({
         userId: u,
-        history: Array.from(seq.subarray(0, at), (i) => ids[i]!),
-        target: ids[seq[at]!]!,
+        history: Array.from(seq.subarray(0, seq.length - 1), (i) => ids[i]!),
+        target: ids[seq[seq.length - 1]!]!,
       });
+    } else {
+      sequences.set(u, seq);
     }
   }
   return { sequences, validation };
