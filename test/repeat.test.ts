@@ -12,6 +12,7 @@ import {
   applyRepeatHead,
   fitRepeatHead,
   historyFeatures,
+  parseRepeatHead,
   type RepeatCase,
   repeatLogLikelihood,
 } from '../src/models/repeat.js';
@@ -91,6 +92,31 @@ describe('fitRepeatHead', () => {
     );
   });
 
+  it('learns modelWeight when the model knows which replay comes next, and leaves it near 0 when not', () => {
+    // Every case replays one of four once-played history tracks; the sequence model's logits point at it
+    // (with noise) when `informative`, and are noise otherwise. Counts and recency cannot tell them apart.
+    const contextCases = (informative: boolean, seed: number): RepeatCase[] => {
+      const rng = createRng(seed);
+      return Array.from({ length: 300 }, () => {
+        const history = historyFeatures([1, 2, 3, 4], 50);
+        const targetItem = rng.int(4);
+        const modelLogits = history.items.map(
+          (_, k) => (informative && k === targetItem ? 2 : 0) + rng.normal(),
+        );
+        return { history, targetItem, modelProb: 0.001, modelLogits };
+      });
+    };
+    const cases = contextCases(true, 5);
+    const head = fitRepeatHead(cases);
+    expect(head.modelWeight).toBeGreaterThan(0.5);
+    expect(repeatLogLikelihood(cases, head)).toBeGreaterThan(
+      repeatLogLikelihood(cases, { ...head, modelWeight: 0 }) + 0.1,
+    );
+    expect(Math.abs(fitRepeatHead(contextCases(false, 6)).modelWeight)).toBeLessThan(0.2);
+    // Cases without model logits leave it at its start, 0.
+    expect(fitRepeatHead(syntheticCases(0.6, 100, 7)).modelWeight).toBe(0);
+  });
+
   it('rejects no cases and bad options, naming them', () => {
     expect(() => fitRepeatHead([])).toThrow(InvalidOptionError);
     expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { steps: 0 })).toThrow(/`steps`/);
@@ -101,7 +127,7 @@ describe('fitRepeatHead', () => {
 describe('applyRepeatHead', () => {
   it('gives log-probabilities that sum to 1, raises history tracks and keeps the order of the rest', () => {
     const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 3]);
-    const head = { gate: 0, replayWeight: 0, lastWeight: 0, weights: [1, 0, 0, 0] };
+    const head = { gate: 0, replayWeight: 0, lastWeight: 0, weights: [1, 0, 0, 0], modelWeight: 0 };
     const out = row.slice();
     applyRepeatHead(out, historyFeatures([4, 4, 2], 50), head);
     let total = 0;
@@ -121,6 +147,26 @@ describe('applyRepeatHead', () => {
     expect(sum).toBeCloseTo(1, 5);
     expect(down[2]!).toBeLessThan(out[2]! - 0.2); // 0.209 -> 0.167: only its Q part shrinks, R keeps its share
     expect(down[5]!).toBeGreaterThan(out[5]!);
+  });
+
+  it('with modelWeight, chooses among history tracks by the model too', () => {
+    // Tracks 4, 3 and 1 played once each; the model ranks 1 > 3 > 4.
+    const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 3]);
+    const head = { gate: 2, replayWeight: 0, lastWeight: 0, weights: [0, 0, 0, 0], modelWeight: 0 };
+    const flat = row.slice();
+    applyRepeatHead(flat, historyFeatures([4, 3, 1], 50), head);
+    const ctx = row.slice();
+    applyRepeatHead(ctx, historyFeatures([4, 3, 1], 50), { ...head, modelWeight: 3 });
+    expect(ctx[1]! - ctx[4]!).toBeGreaterThan(flat[1]! - flat[4]! + 1);
+    let total = 0;
+    for (let j = 1; j < ctx.length; j++) total += Math.exp(ctx[j]!);
+    expect(total).toBeCloseTo(1, 5);
+  });
+
+  it('reads heads saved before modelWeight existed as modelWeight 0', () => {
+    const old = { gate: -1, replayWeight: 0.5, lastWeight: -2, weights: [1, 0, 0, 0] };
+    expect(parseRepeatHead(old)).toEqual({ ...old, modelWeight: 0 });
+    expect(parseRepeatHead({ ...old, modelWeight: 'x' })).toBeUndefined();
   });
 });
 

@@ -6,12 +6,13 @@
 //   P(x | history) = g * R(x | history) + (1 - g) * Q'(x | history)
 //
 // Q is the model's softmax over the catalogue; R is a softmax over the tracks in the whole history with
-// logits `w · f(x)` from a few count and recency features; g is the chance that the next listen is a
+// logits `w · f(x) + modelWeight * log Q(x)` from a few count and recency features and the model's own
+// view of the moment (which favourite fits what was just played); g is the chance that the next listen is a
 // replay, `g = sigmoid(gate + replayWeight * logit(this history's replay rate))`, since listeners differ
 // a lot in how much they replay. Q' is Q with the last listen's probability scaled by exp(lastWeight) and
 // renormalised: a transformer's residual path makes the track just played its own top guess (it was on
 // 382 of 500 shipped test cases), whatever the data says about immediate repeats; lastWeight learns from
-// the data how often a track really follows itself. gate, replayWeight, lastWeight and w are fitted by maximum likelihood on held-out next listens (RepeatNet, Ren et al. 2019,
+// the data how often a track really follows itself. gate, replayWeight, lastWeight, w and modelWeight are fitted by maximum likelihood on held-out next listens (RepeatNet, Ren et al. 2019,
 // has the same repeat/explore split with learned, not fitted, parts).
 import { InvalidOptionError } from '../errors.js';
 
@@ -43,6 +44,11 @@ export interface RepeatHead {
   weights: number[];
   /** Log-factor on Q of the last listen (0 leaves Q as it is). */
   lastWeight: number;
+  /**
+   * Weight of the model's own log-probability in R's logits, so which replay is likely depends on what was
+   * just played (0: R is context-free, as heads saved before it existed).
+   */
+  modelWeight: number;
 }
 
 /** The distinct tracks of a history with their features. */
@@ -105,13 +111,21 @@ function gateOf(head: RepeatHead, h: HistoryFeatures): number {
   return sigmoid(head.gate + head.replayWeight * h.replayLogit);
 }
 
-/** R over a history's distinct tracks: softmax of `w · f`. */
-function repeatProbs(h: HistoryFeatures, weights: readonly number[]): Float64Array {
+/**
+ * R over a history's distinct tracks: softmax of `w · f + modelWeight * log Q`, with `modelLogits[k]` the
+ * model's logit of `h.items[k]` (any common shift: R is a softmax).
+ */
+function repeatProbs(
+  h: HistoryFeatures,
+  weights: readonly number[],
+  modelWeight = 0,
+  modelLogits?: ArrayLike<number>,
+): Float64Array {
   const m = h.items.length;
   const logits = new Float64Array(m);
   let max = Number.NEGATIVE_INFINITY;
   for (let k = 0; k < m; k++) {
-    let v = 0;
+    let v = modelLogits && modelWeight !== 0 ? modelWeight * modelLogits[k]! : 0;
     for (let f = 0; f < F; f++) v += weights[f]! * h.features[k * F + f]!;
     logits[k] = v;
     if (v > max) max = v;
@@ -136,6 +150,11 @@ export interface RepeatCase {
   lastProb?: number;
   /** Whether the target is the last listen again. Default false. */
   targetIsLast?: boolean;
+  /**
+   * The model's logit (log Q up to a shared constant) of each of `history.items`, for the context-aware
+   * replay choice. Without it the case does not inform `modelWeight`.
+   */
+  modelLogits?: ArrayLike<number>;
 }
 
 /** Q' of the target and of the last listen: Q with the last listen scaled by `exp(lastWeight)`, renormalised. */
@@ -164,7 +183,7 @@ export interface FitRepeatOptions {
  * @throws {InvalidOptionError} when `cases` is empty or an option is out of range.
  * @example
  * ```ts
- * const head = fitRepeatHead(cases); // { gate: -0.7, replayWeight: 1, weights: [1.5, 0, -4, -0.1] }
+ * const head = fitRepeatHead(cases); // { gate: -0.7, replayWeight: 1, weights: [1.5, 0, -4, -0.1], modelWeight: 0.2 }
  * ```
  */
 export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOptions = {}): RepeatHead {
@@ -176,21 +195,23 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
   if (!Number.isInteger(steps) || steps < 1) throw new InvalidOptionError('steps', 'an integer >= 1', steps);
   if (!(lr > 0)) throw new InvalidOptionError('learningRate', 'a number > 0', lr);
   if (!(l2 >= 0)) throw new InvalidOptionError('l2', 'a number >= 0', l2);
-  // theta = [gate, replayWeight, lastWeight, w_1..w_F]; start: one replay in four, more plays -> more likely.
+  // theta = [gate, replayWeight, lastWeight, w_1..w_F, modelWeight]; start: one replay in four, more plays
+  // -> more likely, the model's scores not used.
   const W0 = 3; // index of the first feature weight
-  const theta = [-1, 0, 0, 1, 0, 0, 0];
+  const MW = W0 + F; // index of modelWeight
+  const theta = [-1, 0, 0, 1, 0, 0, 0, 0];
   const m1 = new Float64Array(theta.length);
   const m2 = new Float64Array(theta.length);
   for (let t = 1; t <= steps; t++) {
     const grad = new Float64Array(theta.length);
-    const w = theta.slice(W0);
+    const w = theta.slice(W0, MW);
     for (const c of cases) {
       const g = sigmoid(theta[0]! + theta[1]! * c.history.replayLogit);
       const { qt, qLast } = adjustedQ(c, theta[2]!);
       let r = 0;
       let probs: Float64Array | undefined;
       if (c.targetItem >= 0) {
-        probs = repeatProbs(c.history, w);
+        probs = repeatProbs(c.history, w, theta[MW]!, c.modelLogits);
         r = probs[c.targetItem]!;
       }
       const p = Math.max(g * r + (1 - g) * qt, 1e-300);
@@ -207,6 +228,12 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
           for (let k = 0; k < probs.length; k++) mean += probs[k]! * h.features[k * F + f]!;
           grad[f + W0] = grad[f + W0]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
         }
+        const lq = c.modelLogits;
+        if (lq) {
+          let mean = 0;
+          for (let k = 0; k < probs.length; k++) mean += probs[k]! * lq[k]!;
+          grad[MW] = grad[MW]! + (g * r * (lq[c.targetItem]! - mean)) / p;
+        }
       }
     }
     for (let j = 0; j < theta.length; j++) {
@@ -217,7 +244,13 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
       theta[j] = theta[j]! + (lr * (m1[j]! / (1 - 0.9 ** t))) / (Math.sqrt(m2[j]! / (1 - 0.999 ** t)) + 1e-8);
     }
   }
-  return { gate: theta[0]!, replayWeight: theta[1]!, lastWeight: theta[2]!, weights: theta.slice(W0) };
+  return {
+    gate: theta[0]!,
+    replayWeight: theta[1]!,
+    lastWeight: theta[2]!,
+    weights: theta.slice(W0, MW),
+    modelWeight: theta[MW]!,
+  };
 }
 
 /**
@@ -235,7 +268,10 @@ export function repeatLogLikelihood(cases: readonly RepeatCase[], head?: RepeatH
     let p = c.modelProb;
     if (head) {
       const g = gateOf(head, c.history);
-      const r = c.targetItem >= 0 ? repeatProbs(c.history, head.weights)[c.targetItem]! : 0;
+      const r =
+        c.targetItem >= 0
+          ? repeatProbs(c.history, head.weights, head.modelWeight, c.modelLogits)[c.targetItem]!
+          : 0;
       p = g * r + (1 - g) * adjustedQ(c, head.lastWeight).qt;
     }
     sum += Math.log(Math.max(p, 1e-300));
@@ -277,13 +313,14 @@ export function applyRepeatHead(
   head: RepeatHead,
   last?: number,
 ): void {
+  const modelLogits = head.modelWeight !== 0 ? history.items.map((x) => row[x]!) : undefined; // log Q + const
   if (last !== undefined && head.lastWeight !== 0) row[last] = row[last]! + head.lastWeight; // Q -> Q'
   const logZ = rowLogSumExp(row);
   const g = gateOf(head, history);
   const keep = Math.log(1 - g);
   const q = history.items.map((x) => Math.exp(row[x]! - logZ));
   for (let j = 1; j < row.length; j++) row[j] = row[j]! - logZ + keep;
-  const r = repeatProbs(history, head.weights);
+  const r = repeatProbs(history, head.weights, head.modelWeight, modelLogits);
   history.items.forEach((x, k) => {
     row[x] = Math.log(g * r[k]! + (1 - g) * q[k]!);
   });
@@ -299,9 +336,11 @@ export function parseRepeatHead(v: unknown): RepeatHead | undefined {
   const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
   const replayWeight = h.replayWeight ?? 0;
   const lastWeight = h.lastWeight ?? 0;
-  if (!finite(h.gate) || !finite(replayWeight) || !finite(lastWeight)) return undefined;
+  const modelWeight = h.modelWeight ?? 0;
+  if (!finite(h.gate) || !finite(replayWeight) || !finite(lastWeight) || !finite(modelWeight))
+    return undefined;
   if (!Array.isArray(h.weights) || h.weights.length !== F || !h.weights.every(finite)) return undefined;
-  return { gate: h.gate, replayWeight, lastWeight, weights: [...h.weights] };
+  return { gate: h.gate, replayWeight, lastWeight, weights: [...h.weights], modelWeight };
 }
 
 /**

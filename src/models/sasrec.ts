@@ -1162,6 +1162,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         modelProb: Math.exp(row[target]! - logZ),
         lastProb: Math.exp(row[last]! - logZ),
         targetIsLast: target === last,
+        modelLogits: history.items.map((x) => row[x]!),
       });
     });
     return fitRepeatHead(repeatCases);
@@ -1575,7 +1576,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       if (!repeatHead) {
         throw new InvalidModelFileError(
           dir,
-          'config.repeatHead is not { gate: number, replayWeight: number, lastWeight: number, weights: number[4] }',
+          'config.repeatHead is not { gate: number, replayWeight: number, lastWeight: number, weights: number[4], modelWeight?: number }',
         );
       }
     }
