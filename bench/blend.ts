@@ -65,7 +65,13 @@ if (process.env.ENCORE_BLEND_MODEL_DIR) {
 } else if (wanted === 'sasrec') {
   try {
     const { SASRec } = await import('../src/models/sasrec.js');
-    model = await SASRec.fit(trainSet, { epochs: 30, seed: 42, progress: false, maxSeconds: 150, artists: tracks });
+    model = await SASRec.fit(trainSet, {
+      epochs: 30,
+      seed: 42,
+      progress: false,
+      maxSeconds: 150,
+      artists: tracks,
+    });
     modelName = 'sasrec';
   } catch (e) {
     console.warn(`SASRec unavailable (${(e as Error).message}); using ItemKNN`);
