@@ -222,11 +222,26 @@ md.log(
 );
 
 // --- Per strategy, pooled over sizes, per group type.
-const pooled = (type: GroupType, strategy: string) => {
-  const rs = rows.filter((r) => r.type === type && r.strategy === strategy);
+const pooled = (type: GroupType | 'all', strategy: string) => {
+  const rs = rows.filter((r) => (type === 'all' || r.type === type) && r.strategy === strategy);
   const mean = (f: (r: Row) => number) => rs.reduce((s, r) => s + f(r), 0) / Math.max(1, rs.length);
-  return { ndcg: mean((r) => r.ndcg), minMax: mean((r) => r.minMax), zeroRecall: mean((r) => r.zeroRecall) };
+  return {
+    ndcg: mean((r) => r.ndcg),
+    minMax: mean((r) => r.minMax),
+    zeroRecall: mean((r) => r.zeroRecall),
+    jain: mean((r) => r.jain),
+  };
 };
+const strategies = [...new Set(rows.map((r) => r.strategy))];
+const overall = Object.fromEntries(strategies.map((s) => [s, pooled('all', s)]));
+md.log(
+  `\nAll groups (pooled over types and sizes): NDCG@20 / min-max / zero-recall / Jain — ${strategies
+    .map((s) => {
+      const p = overall[s]!;
+      return `${s} ${p.ndcg.toFixed(4)} / ${p.minMax.toFixed(3)} / ${p.zeroRecall.toFixed(3)} / ${p.jain.toFixed(3)}`;
+    })
+    .join(', ')}`,
+);
 const div = pooled('divergent', DEFAULT);
 const avg = pooled('divergent', 'average');
 const gf = pooled('divergent', 'gfar');
@@ -292,6 +307,7 @@ const out = {
   rows,
   defaultStrategy: DEFAULT,
   divergentCheck: { default: div, average: avg, gfar: gf, ...check },
+  overall,
   latency10x50Ms: { median, runs: times },
   tasteMatchRandomPairs: { q25: q(0.25), median: q(0.5), q75: q(0.75) },
 };
