@@ -118,7 +118,7 @@ function gateOf(head: RepeatHead, h: HistoryFeatures): number {
 function repeatProbs(
   h: HistoryFeatures,
   weights: readonly number[],
-  modelWeight = 0,
+  modelWeight: number,
   modelLogits?: ArrayLike<number>,
 ): Float64Array {
   const m = h.items.length;
