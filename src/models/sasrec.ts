@@ -300,7 +300,7 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
  * shipped 0.240 against 0.239 with every track ranked) and was first kept out as closer to the cliff.
  * Paired runs with today's other defaults moved the default to 2e-3 (`bench/sasrec-tuning.ts`, one worker,
  * in expectation, NDCG@10 with the history excluded / with every track ranked, 1e-3 -> 2e-3; lines 142,
- * 144, 149, 153 and 162-165 of `bench/results/sasrec-tuning.jsonl`): on the long-history world (`--users
+ * 144, 149, 153, 160 and 162-165 of `bench/results/sasrec-tuning.jsonl`): on the long-history world (`--users
  * 120 --listens 4000 --days 180 --catalogue 1200`, listens only, 11,980 tracks, about 2,600 listens per
  * listener, the shape of Last.fm 1K) 0.0539 / 0.1975 -> 0.0598 / 0.2040 (seed 42; the transformer alone
  * 0.125 -> 0.155 with every track ranked; the 2e-3 run reached the 2,400 s cap in epoch 15, best 13) and
