@@ -232,22 +232,20 @@ const pooled = (type: GroupType | 'all', strategy: string) => {
     jain: mean((r) => r.jain),
   };
 };
-const strategies = [...new Set(rows.map((r) => r.strategy))];
-const overall = Object.fromEntries(strategies.map((s) => [s, pooled('all', s)]));
+/** "NDCG@20 / min-max / zero-recall" of a pooled line, with the Jain index when asked. */
+const pooledText = (p: ReturnType<typeof pooled>, jain = false) =>
+  `${p.ndcg.toFixed(4)} / ${p.minMax.toFixed(3)} / ${p.zeroRecall.toFixed(3)}${jain ? ` / ${p.jain.toFixed(3)}` : ''}`;
+const overall = Object.fromEntries(STRATEGIES.map((s) => [s, pooled('all', s)]));
 md.log(
-  `\nAll groups (pooled over types and sizes): NDCG@20 / min-max / zero-recall / Jain — ${strategies
-    .map((s) => {
-      const p = overall[s]!;
-      return `${s} ${p.ndcg.toFixed(4)} / ${p.minMax.toFixed(3)} / ${p.zeroRecall.toFixed(3)} / ${p.jain.toFixed(3)}`;
-    })
-    .join(', ')}`,
+  `\nAll groups (pooled over types and sizes): NDCG@20 / min-max / zero-recall / Jain — ${STRATEGIES.map(
+    (s) => `${s} ${pooledText(overall[s]!, true)}`,
+  ).join(', ')}`,
 );
 const div = pooled('divergent', DEFAULT);
 const avg = pooled('divergent', 'average');
 const gf = pooled('divergent', 'gfar');
 md.log(
-  `\nDivergent groups (pooled over sizes): NDCG@20 / min-max / zero-recall — ${DEFAULT} ${div.ndcg.toFixed(4)} / ${div.minMax.toFixed(3)} / ${div.zeroRecall.toFixed(3)}, ` +
-    `gfar ${gf.ndcg.toFixed(4)} / ${gf.minMax.toFixed(3)} / ${gf.zeroRecall.toFixed(3)}, average ${avg.ndcg.toFixed(4)} / ${avg.minMax.toFixed(3)} / ${avg.zeroRecall.toFixed(3)}`,
+  `\nDivergent groups (pooled over sizes): NDCG@20 / min-max / zero-recall — ${DEFAULT} ${pooledText(div)}, gfar ${pooledText(gf)}, average ${pooledText(avg)}`,
 );
 const check = {
   minMaxBetter: div.minMax > avg.minMax,
