@@ -123,8 +123,19 @@ export {
   repeatLogLikelihood,
   rowLogSumExp,
 } from './models/repeat.js';
-export type { NormPosition, SASRecHyperParams, SASRecOptions } from './models/sasrec.js';
-export { SASREC_DEFAULTS, SASRec } from './models/sasrec.js';
+export type {
+  LearningRateOption,
+  NormPosition,
+  SASRecHyperParams,
+  SASRecOptions,
+} from './models/sasrec.js';
+export {
+  AUTO_LEARNING_RATE,
+  AUTO_LEARNING_RATE_ARTISTS,
+  resolveLearningRate,
+  SASREC_DEFAULTS,
+  SASRec,
+} from './models/sasrec.js';
 export type { TransitionMix, TransitionRow } from './models/transition-mix.js';
 export {
   applyTransitionMix,

@@ -7,7 +7,13 @@ import type { Listen } from '../src/data/types.js';
 import { InvalidModelFileError, InvalidOptionError } from '../src/errors.js';
 import { artistIndex } from '../src/models/artists.js';
 import { loadModel } from '../src/models/persist.js';
-import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import {
+  AUTO_LEARNING_RATE,
+  AUTO_LEARNING_RATE_ARTISTS,
+  resolveLearningRate,
+  SASRec,
+  type SASRecOptions,
+} from '../src/models/sasrec.js';
 import { createRng } from '../src/util/random.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
@@ -173,6 +179,36 @@ describe('SASRec with artist embeddings', () => {
     );
     await expect(SASRec.fit(ds, { ...opts, artists: new Map([['zz', 'a']]) })).rejects.toThrow(
       InvalidOptionError,
+    );
+  });
+
+  it("resolves learningRate 'auto' to 1e-3 with artist embeddings and 2e-3 without, and records it", async () => {
+    expect(resolveLearningRate('auto', true)).toBe(1e-3);
+    expect(resolveLearningRate('auto', false)).toBe(2e-3);
+    expect(resolveLearningRate(5e-4, true)).toBe(5e-4);
+    const { listens, artists } = artistRuns(30, 4);
+    const ds = Dataset.fromListens(listens);
+    const opts: SASRecOptions = { ...FAST, epochs: 1, validation: 'none' };
+    const rateOf = async (o: SASRecOptions) => {
+      const model = await SASRec.fit(ds, o);
+      const rate = model.config.learningRate;
+      if (o.artists && o.artistEmbeddings !== false) {
+        // The saved config holds the resolved rate, so a reloaded model reports what it was trained with.
+        const where = under(`rate-${rate}`);
+        await model.save(where);
+        const back = await loadModel(where);
+        expect((back as SASRec).config.learningRate).toBe(rate);
+        back.dispose();
+      }
+      model.dispose();
+      return rate;
+    };
+    expect(await rateOf({ ...opts, artists })).toBe(AUTO_LEARNING_RATE_ARTISTS);
+    expect(await rateOf(opts)).toBe(AUTO_LEARNING_RATE);
+    expect(await rateOf({ ...opts, artists, artistEmbeddings: false })).toBe(AUTO_LEARNING_RATE);
+    expect(await rateOf({ ...opts, artists, learningRate: 3e-3 })).toBe(3e-3);
+    await expect(SASRec.fit(ds, { ...opts, learningRate: 'fast' as never })).rejects.toThrow(
+      /`learningRate`.*'auto' or a finite number > 0.*fast/s,
     );
   });
 
