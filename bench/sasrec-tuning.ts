@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     patience: { type: 'string' },
     minsteps: { type: 'string' },
     wd: { type: 'string' },
+    ema: { type: 'string' },
     dim: { type: 'string' },
     lr: { type: 'string' },
     heads: { type: 'string' },
@@ -84,6 +85,7 @@ const options: SASRecOptions = {
   ...(values.patience ? { patience: num(values.patience)! } : {}),
   ...(values.minsteps ? { minStepsPerEpoch: num(values.minsteps)! } : {}),
   ...(values.wd ? { weightDecay: num(values.wd)! } : {}),
+  ...(values.ema ? { ema: num(values.ema)! } : {}),
   ...(values.plays ? { playCounts: values.plays === '1' } : {}),
   ...(values.hbias ? { historyBias: values.hbias === '1' } : {}),
   ...(values.repeat ? { repeat: values.repeat === '1' } : {}),
@@ -172,6 +174,7 @@ const line = {
     blocks: model.config.blocks,
     learningRate: model.config.learningRate,
     weightDecay: model.config.weightDecay,
+    ema: model.config.ema,
     plateauDecay: model.config.plateauDecay,
     patience: model.config.patience,
     minStepsPerEpoch: model.config.minStepsPerEpoch,

@@ -93,6 +93,86 @@ describe('learning-rate decay on plateau', () => {
   });
 });
 
+describe('weight averaging (ema)', () => {
+  /** A one-variable model with a constant gradient, so Adam moves w by -learningRate per step. */
+  function averagedModel(): TrainableModel<null> & { w: tf.Variable } {
+    const w = tf.tidy(() => tf.variable(tf.zeros([2]), true, 'ema-test-w'));
+    return {
+      w,
+      variables: { w },
+      computeGradients: () => ({ loss: 0, grads: { w: tf.ones([2]) } }),
+      getWeights: () => ({ w: Float32Array.from(w.dataSync()) }),
+      setWeights: (x) => tf.tidy(() => w.assign(tf.tensor(x.w!, [2]))),
+    };
+  }
+  /** The moving average after each step of the raw trajectory -0.1, -0.2, ... (decay min(ema, (1+t)/(10+t))). */
+  function expectedAverages(steps: number, ema: number): number[] {
+    const out: number[] = [];
+    let avg = 0;
+    for (let t = 0; t < steps; t++) {
+      const d = Math.min(ema, (1 + t) / (10 + t));
+      avg = d * avg + (1 - d) * -0.1 * (t + 1);
+      out.push(avg);
+    }
+    return out;
+  }
+
+  it('validates and keeps the averaged weights while training goes on from the raw ones', async () => {
+    const before = tf.memory().numTensors;
+    const model = averagedModel();
+    const validated: number[] = [];
+    const raw: number[] = [];
+    const result = await train(model, {
+      epochs: 3,
+      learningRate: 0.1,
+      ema: 0.9,
+      batches: () => [null, null, null, null],
+      batchesPerEpoch: 4,
+      // Higher w scores better, so epoch 1 (the least negative average) is the best.
+      validate: async () => {
+        validated.push(model.w.dataSync()[0]!);
+        return validated.at(-1)!;
+      },
+      onEpochEnd: () => {
+        raw.push(model.w.dataSync()[0]!);
+      },
+      patience: 5,
+      maxSeconds: Number.POSITIVE_INFINITY,
+    });
+    const avg = expectedAverages(12, 0.9);
+    validated.forEach((v, e) => expect(v).toBeCloseTo(avg[4 * e + 3]!, 5));
+    // Training was not moved by the averaging: the raw weights took 4 steps of 0.1 per epoch.
+    raw.forEach((v, e) => expect(v).toBeCloseTo(-0.4 * (e + 1), 5));
+    expect(result.bestEpoch).toBe(1);
+    expect(model.w.dataSync()[0]!).toBeCloseTo(avg[3]!, 5);
+    model.w.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('returns the average of the last step without validation, and rejects an ema outside [0, 1)', async () => {
+    const before = tf.memory().numTensors;
+    const model = averagedModel();
+    await train(model, {
+      epochs: 2,
+      learningRate: 0.1,
+      ema: 0.5,
+      batches: () => [null, null, null],
+      batchesPerEpoch: 3,
+      patience: 1,
+      maxSeconds: Number.POSITIVE_INFINITY,
+    });
+    expect(model.w.dataSync()[1]!).toBeCloseTo(expectedAverages(6, 0.5)[5]!, 5);
+    model.w.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const ds = Dataset.fromListens([
+      { userId: 'u', trackId: 'a', timestamp: 1 },
+      { userId: 'u', trackId: 'b', timestamp: 2 },
+    ]);
+    await expect(SASRec.fit(ds, { ema: 1 })).rejects.toThrow(/ema/);
+    await expect(SASRec.fit(ds, { ema: -0.1 })).rejects.toThrow(InvalidOptionError);
+  });
+});
+
 describe('minimum steps per epoch', () => {
   /** 12 listeners with 30 listens each: with maxlen 10 and batch 8, one pass is a handful of steps. */
   const listens: Listen[] = [];

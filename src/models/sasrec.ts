@@ -183,6 +183,12 @@ export interface SASRecHyperParams {
   /** Decoupled weight decay on weight matrices and embeddings. Default 0. */
   weightDecay: number;
   /**
+   * Polyak averaging of the weights: in [0, 1); above 0, training keeps an exponential moving average of
+   * the weights with this decay per step and validates, keeps and returns the averaged weights (see
+   * `TrainOptions.ema`). 0 turns it off. Default 0.
+   */
+  ema: number;
+  /**
    * Training windows per user. A history is cut from the end backwards into windows of `maxlen + 1`
    * listens whose targets do not overlap, and the most recent this many are trained on (32 windows of 50:
    * the last 1,600 listens). Default 32 (8 until 2026-11-26; see {@link SASREC_DEFAULTS} for why).
@@ -452,6 +458,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   patience: 5,
   maxSeconds: Number.POSITIVE_INFINITY,
   weightDecay: 0,
+  ema: 0,
   maxWindowsPerUser: 32,
   skipsAsNegatives: false,
   repeat: true,
@@ -523,6 +530,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   if (typeof o.weightDecay !== 'number' || !(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) {
     throw new InvalidOptionError('weightDecay', 'a finite number >= 0', o.weightDecay);
   }
+  if (typeof o.ema !== 'number' || !(o.ema >= 0 && o.ema < 1))
+    throw new InvalidOptionError('ema', 'a number in [0, 1)', o.ema);
   posInt('maxWindowsPerUser');
   if (typeof o.skipsAsNegatives !== 'boolean')
     throw new InvalidOptionError('skipsAsNegatives', 'a boolean', o.skipsAsNegatives);
@@ -1180,6 +1189,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         learningRate,
         beta2: 0.98,
         weightDecay: hp.weightDecay,
+        ema: hp.ema,
         warmupSteps: hp.warmupSteps,
         plateauDecay: hp.plateauDecay,
         decays,
@@ -1666,6 +1676,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       tiedEmbeddings: raw.tiedEmbeddings ?? true, // models saved before the option existed share one table
       transitionMix: raw.transitionMix ?? false,
       artistEmbeddings: raw.artistEmbeddings ?? true,
+      ema: raw.ema ?? 0,
     } as SASRecHyperParams;
     const shapes = weightShapes(hp, contents.vocabulary.size, artists?.count);
     const weights: Record<string, Float32Array> = {};

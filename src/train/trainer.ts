@@ -65,6 +65,13 @@ export interface TrainOptions<B> {
   /** Stop after the epoch that crosses this many seconds. */
   maxSeconds: number;
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  /**
+   * Polyak averaging: when in (0, 1), the trainer keeps an exponential moving average of the weights,
+   * `avg = d * avg + (1 - d) * w` after every step with `d = min(ema, (1 + t) / (10 + t))` at step t (so
+   * the start-up weights are soon forgotten), and validates, keeps and returns the averaged weights, not
+   * the raw ones. Training itself goes on from the raw weights. Default 0 (off).
+   */
+  ema?: number;
   /** Progress bar (only on a TTY). */
   progress?: boolean;
   /** Label of the progress bar. */
@@ -169,12 +176,15 @@ export function createOptimizer<B>(
  */
 export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B>): Promise<TrainResult> {
   const optimizer = createOptimizer(model, options);
+  const average =
+    options.ema !== undefined && options.ema > 0 ? createAverage(model, options.ema) : undefined;
   const bar = createProgress(options.progress, options.label ?? 'train');
   const start = performance.now();
   const outOfTime = () => (performance.now() - start) / 1000 >= options.maxSeconds;
   const history: EpochLogs[] = [];
   let best: { score: number; epoch: number; weights: Record<string, Float32Array> } | undefined;
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
+  let finalAverage: Record<string, Float32Array> | undefined;
   let sinceBest = 0;
   let epoch = 0;
   try {
@@ -189,16 +199,22 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
           ? await options.computeGradients(batch)
           : model.computeGradients(batch);
         optimizer.apply(grads);
+        average?.update();
         lossSum += loss;
         n++;
         bar.tick(loss);
       }
       const logs: EpochLogs = { loss: n ? lossSum / n : Number.NaN, steps: n, seconds: 0 };
       if (options.validate) {
+        // With averaging, the averaged weights are scored (and kept); the raw ones are put back after.
+        const raw = average ? model.getWeights() : undefined;
+        if (average) model.setWeights(average.weights());
         const score = await options.validate();
+        const scored = model.getWeights();
+        if (raw) model.setWeights(raw);
         logs.valNdcg10 = score;
         if (!best || score > best.score) {
-          best = { score, epoch, weights: model.getWeights() };
+          best = { score, epoch, weights: scored };
           sinceBest = 0;
         } else {
           sinceBest++;
@@ -224,13 +240,50 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
   } finally {
     bar.stop();
     optimizer.dispose();
+    if (average && !best) finalAverage = average.weights();
+    average?.dispose();
   }
-  if (best && best.epoch !== epoch) model.setWeights(best.weights);
+  if (best && (average || best.epoch !== epoch)) model.setWeights(best.weights);
+  else if (!best && finalAverage) model.setWeights(finalAverage);
   return {
     epochs: epoch,
     bestEpoch: best ? best.epoch : epoch,
     ...(best ? { bestScore: best.score } : {}),
     stoppedBy,
     history,
+  };
+}
+
+/** The moving average of a model's weights kept by {@link train} with `ema`. */
+interface WeightAverage {
+  update(): void;
+  weights(): Record<string, Float32Array>;
+  dispose(): void;
+}
+
+function createAverage<B>(model: TrainableModel<B>, ema: number): WeightAverage {
+  const names = Object.keys(model.variables);
+  const avg: Record<string, tf.Variable> = {};
+  for (const name of names) avg[name] = tf.tidy(() => tf.variable(tf.clone(model.variables[name]!), false));
+  let t = 0;
+  return {
+    update() {
+      const d = Math.min(ema, (1 + t) / (10 + t));
+      t++;
+      tf.tidy(() => {
+        for (const name of names) {
+          const a = avg[name]!;
+          a.assign(tf.add(tf.mul(a, d), tf.mul(model.variables[name]!, 1 - d)));
+        }
+      });
+    },
+    weights() {
+      const out: Record<string, Float32Array> = {};
+      for (const name of names) out[name] = Float32Array.from(avg[name]!.dataSync() as Float32Array);
+      return out;
+    },
+    dispose() {
+      for (const name of names) avg[name]!.dispose();
+    },
   };
 }
