@@ -140,9 +140,13 @@ describe('weight averaging (ema)', () => {
       maxSeconds: Number.POSITIVE_INFINITY,
     });
     const avg = expectedAverages(12, 0.9);
-    validated.forEach((v, e) => expect(v).toBeCloseTo(avg[4 * e + 3]!, 5));
+    validated.forEach((v, e) => {
+      expect(v).toBeCloseTo(avg[4 * e + 3]!, 5);
+    });
     // Training was not moved by the averaging: the raw weights took 4 steps of 0.1 per epoch.
-    raw.forEach((v, e) => expect(v).toBeCloseTo(-0.4 * (e + 1), 5));
+    raw.forEach((v, e) => {
+      expect(v).toBeCloseTo(-0.4 * (e + 1), 5);
+    });
     expect(result.bestEpoch).toBe(1);
     expect(model.w.dataSync()[0]!).toBeCloseTo(avg[3]!, 5);
     model.w.dispose();
