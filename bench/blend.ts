@@ -26,7 +26,9 @@ import { createMarkdownLog } from './markdown-log.js';
 const md = createMarkdownLog();
 
 const FAST = process.env.ENCORE_FAST === '1';
-const GROUPS_PER_CELL = FAST ? 3 : 12;
+// 48 groups a cell (12 until 2026-11-27): with 12 the divergent round-robin-vs-average check flipped between
+// runs; the paired difference below now comes with its standard error.
+const GROUPS_PER_CELL = FAST ? 3 : 48;
 const SIZES = [2, 5, 10] as const;
 const TYPES = ['random', 'similar', 'divergent'] as const;
 const STRATEGIES: BlendStrategyName[] = [
@@ -37,7 +39,7 @@ const STRATEGIES: BlendStrategyName[] = [
   'round-robin',
   'gfar',
 ];
-const DEFAULT: BlendStrategyName = 'round-robin';
+const DEFAULT: BlendStrategyName = 'gfar';
 const K = 20;
 const DATE = '2024-03-01';
 
@@ -155,6 +157,8 @@ interface Row {
   ms: number;
 }
 const rows: Row[] = [];
+/** Per `${type}|${strategy}`: each group's min/max ratio and zero-recall, in the same group order. */
+const perGroup = new Map<string, { minMax: number[]; zeroRecall: number[]; ndcg: number[] }>();
 const rng = createRng(2024);
 for (const type of TYPES) {
   for (const size of SIZES) {
@@ -181,6 +185,11 @@ for (const type of TYPES) {
         acc.minNdcg += ev.minNdcg;
         acc.minMax += ev.minMaxRatio;
         acc.zeroRecall += ev.zeroRecall;
+        const key = `${type}|${strategy}`;
+        if (!perGroup.has(key)) perGroup.set(key, { minMax: [], zeroRecall: [], ndcg: [] });
+        perGroup.get(key)!.ndcg.push(ev.meanNdcg);
+        perGroup.get(key)!.minMax.push(ev.minMaxRatio);
+        perGroup.get(key)!.zeroRecall.push(ev.zeroRecall);
         acc.jain += ev.jain;
         acc.tasteMatch += result.tasteMatch;
       }
@@ -243,19 +252,58 @@ md.log(
 );
 const div = pooled('divergent', DEFAULT);
 const avg = pooled('divergent', 'average');
-const gf = pooled('divergent', 'gfar');
+/** The runner-up design to show beside the default: the other fairness-aware strategy. */
+const OTHER: BlendStrategyName = DEFAULT === 'gfar' ? 'round-robin' : 'gfar';
+const other = pooled('divergent', OTHER);
 md.log(
-  `\nDivergent groups (pooled over sizes): NDCG@20 / min-max / zero-recall — ${DEFAULT} ${pooledText(div)}, gfar ${pooledText(gf)}, average ${pooledText(avg)}`,
+  `\nDivergent groups (pooled over sizes): NDCG@20 / min-max / zero-recall — ${DEFAULT} ${pooledText(div)}, ${OTHER} ${pooledText(other)}, average ${pooledText(avg)}`,
 );
 const check = {
   minMaxBetter: div.minMax > avg.minMax,
   zeroRecallBetter: div.zeroRecall < avg.zeroRecall,
   ndcgWithin10Percent: div.ndcg >= 0.9 * avg.ndcg,
 };
+/** Mean and standard error of the per-group difference a - b over the same groups (a paired comparison). */
+const paired = (a: number[], b: number[]) => {
+  const d = a.map((x, i) => x - b[i]!);
+  const mean = d.reduce((s, x) => s + x, 0) / d.length;
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, d.length - 1));
+  return { mean, se: sd / Math.sqrt(d.length), groups: d.length };
+};
+const divPairs = {
+  minMax: paired(perGroup.get(`divergent|${DEFAULT}`)!.minMax, perGroup.get('divergent|average')!.minMax),
+  zeroRecall: paired(
+    perGroup.get(`divergent|${DEFAULT}`)!.zeroRecall,
+    perGroup.get('divergent|average')!.zeroRecall,
+  ),
+};
+const pm = (p: { mean: number; se: number }) =>
+  `${p.mean >= 0 ? '+' : ''}${p.mean.toFixed(3)} ± ${p.se.toFixed(3)}`;
 md.log(
-  `\nDivergent groups, ${DEFAULT} vs average: min/max ${div.minMax.toFixed(3)} vs ${avg.minMax.toFixed(3)} (${check.minMaxBetter ? 'better' : 'NOT better'}), ` +
-    `zero-recall ${div.zeroRecall.toFixed(3)} vs ${avg.zeroRecall.toFixed(3)} (${check.zeroRecallBetter ? 'better' : 'NOT better'}), ` +
+  `\nDivergent groups, ${DEFAULT} vs average: min/max ${div.minMax.toFixed(3)} vs ${avg.minMax.toFixed(3)} (${check.minMaxBetter ? 'better' : 'NOT better'}; paired difference ${pm(divPairs.minMax)} SE over ${divPairs.minMax.groups} groups), ` +
+    `zero-recall ${div.zeroRecall.toFixed(3)} vs ${avg.zeroRecall.toFixed(3)} (${check.zeroRecallBetter ? 'better' : 'NOT better'}; ${pm(divPairs.zeroRecall)}), ` +
     `NDCG@20 ${div.ndcg.toFixed(4)} vs ${avg.ndcg.toFixed(4)} (${check.ndcgWithin10Percent ? 'within 10%' : 'MORE than 10% lower'})`,
+);
+
+// Every strategy against the default over all groups (types and sizes), paired by group.
+const allOf = (strategy: string, f: 'minMax' | 'zeroRecall' | 'ndcg') =>
+  TYPES.flatMap((type) => perGroup.get(`${type}|${strategy}`)?.[f] ?? []);
+const againstDefault = Object.fromEntries(
+  STRATEGIES.filter((s) => s !== DEFAULT).map((s) => [
+    s,
+    {
+      ndcg: paired(allOf(s, 'ndcg'), allOf(DEFAULT, 'ndcg')),
+      minMax: paired(allOf(s, 'minMax'), allOf(DEFAULT, 'minMax')),
+      zeroRecall: paired(allOf(s, 'zeroRecall'), allOf(DEFAULT, 'zeroRecall')),
+    },
+  ]),
+);
+md.log(
+  `\nEach strategy minus ${DEFAULT}, paired over all ${allOf(DEFAULT, 'ndcg').length} groups (mean ± SE): NDCG@20 / min-max / zero-recall — ${Object.entries(
+    againstDefault,
+  )
+    .map(([s, d]) => `${s} ${pm(d.ndcg)} / ${pm(d.minMax)} / ${pm(d.zeroRecall)}`)
+    .join(', ')}`,
 );
 
 // --- Latency of a 10-member, 50-track Blend (model loaded, default options).
@@ -304,7 +352,8 @@ const out = {
   groupsPerCell: GROUPS_PER_CELL,
   rows,
   defaultStrategy: DEFAULT,
-  divergentCheck: { default: div, average: avg, gfar: gf, ...check },
+  divergentCheck: { default: div, average: avg, [OTHER]: other, ...check, pairedDifference: divPairs },
+  againstDefault,
   overall,
   latency10x50Ms: { median, runs: times },
   tasteMatchRandomPairs: { q25: q(0.25), median: q(0.5), q75: q(0.75) },

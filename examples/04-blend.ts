@@ -121,7 +121,7 @@ console.log(
 
 // %% 6. Plug in your own strategy: a generator yielding candidate positions.
 // This one lets the member with the fewest tracks so far choose next (ties: first member) — a simpler cousin
-// of the default round-robin.
+// of round-robin.
 const fewestFirst: BlendStrategy = function* fewestFirst(ctx) {
   const taken = new Array<number>(ctx.members).fill(0);
   for (;;) {

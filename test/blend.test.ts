@@ -126,6 +126,21 @@ describe('validation', () => {
 });
 
 describe('known answers', () => {
+  it('uses GFAR by default, which serves two members with disjoint tastes about equally', async () => {
+    const { model } = world(2, 20);
+    const members = [
+      { id: 'ana', history: genreHistory(0, 20, 10, 1) },
+      { id: 'ben', history: genreHistory(1, 20, 10, 2) },
+    ];
+    const r = await blend(members, { model, size: 10, coherence: 0, rotation: 0, familiar: 0 });
+    expect(r.strategy).toBe('gfar');
+    const ana = r.tracks.filter((t) => t.attributedTo.includes('ana')).length;
+    const ben = r.tracks.filter((t) => t.attributedTo.includes('ben')).length;
+    // GFAR balances relevance, not turns: each member gets close to half of the playlist.
+    expect(Math.min(ana, ben)).toBeGreaterThanOrEqual(4);
+    expect(r.tracks).toHaveLength(10);
+  });
+
   it('round-robin alternates two members with disjoint tastes', async () => {
     const { model } = world(2, 20);
     const members = [
@@ -404,7 +419,13 @@ describe('properties', () => {
   it('the daily rotation keeps round-robin shares equal', async () => {
     const members = [0, 1, 2].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 11) }));
     for (let d = 1; d <= 5; d++) {
-      const r = await blend(members, { model, tracks, size: 15, date: `2024-07-0${d}` });
+      const r = await blend(members, {
+        model,
+        tracks,
+        size: 15,
+        date: `2024-07-0${d}`,
+        strategy: 'round-robin',
+      });
       expect(r.strategy).toBe('round-robin');
       for (const m of members) expect(r.tracks.filter((t) => t.attributedTo.includes(m.id))).toHaveLength(5);
     }

@@ -704,7 +704,6 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
             {
               model: models.sasrec,
               size: 30,
-              strategy: 'round-robin',
               date: '2024-03-01',
               ...(catalogue ? { tracks: catalogue } : {}),
             },

@@ -150,9 +150,7 @@ function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('--size <n>', 'playlist length').argParser(intOption(1)).default(50))
     .addOption(
-      new Option('--strategy <name>', 'group aggregation strategy')
-        .choices(BLEND_STRATEGIES)
-        .default('round-robin'),
+      new Option('--strategy <name>', 'group aggregation strategy').choices(BLEND_STRATEGIES).default('gfar'),
     )
     .addOption(
       new Option('--date <YYYY-MM-DD>', 'day of the Blend (it refreshes daily)').argParser(dateOption),
