@@ -202,6 +202,31 @@ describe('known answers', () => {
     expect(r.members.find((m) => m.id === 'ana')!.share).toBeCloseTo(8 / 12, 5);
   });
 
+  it('weights: GFAR ignores them here, so unequal weights default to round-robin', async () => {
+    const { model } = world(2, 20);
+    const run = async (w: number, strategy?: 'gfar') => {
+      const members = [
+        { id: 'ana', history: genreHistory(0, 20, 10, 1), weight: w },
+        { id: 'ben', history: genreHistory(1, 20, 10, 2), weight: 1 },
+      ];
+      const r = await blend(members, {
+        model,
+        size: 12,
+        coherence: 0,
+        rotation: 0,
+        ...(strategy ? { strategy } : {}),
+      });
+      return { strategy: r.strategy, share: r.members.find((m) => m.id === 'ana')!.share };
+    };
+    // GFAR: a member's top track has relevance 1, which zeroes their factor at once; weight changes nothing.
+    expect((await run(3, 'gfar')).share).toBe((await run(1, 'gfar')).share);
+    const even = await run(1);
+    const heavy = await run(3);
+    expect(even.strategy).toBe('gfar');
+    expect(heavy.strategy).toBe('round-robin');
+    expect(heavy.share).toBeGreaterThan(even.share);
+  });
+
   it('taste match: 100 for identical histories, lower as tastes diverge', async () => {
     const { model } = world(3, 20);
     const a = genreHistory(0, 20, 15, 1);

@@ -46,7 +46,7 @@ export interface BlendOptions {
   model?: Recommender;
   /** Number of tracks, 1-500. Default 50. */
   size?: number;
-  /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'` (`'round-robin'` until 2026-11-27; see {@link blend}). */
+  /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'`, or `'round-robin'` when members' weights differ (`'round-robin'` always until 2026-11-27; see {@link blend}). */
   strategy?: BlendStrategyName | BlendStrategy;
   /** The day the Blend is for (`YYYY-MM-DD` or a `Date`, UTC). Same members + same day = same playlist. Default today. */
   date?: string | Date;
@@ -202,7 +202,8 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {
     throw new InvalidOptionError('size', 'an integer from 1 to 500', size);
   }
-  const s = options.strategy ?? 'gfar';
+  // GFAR for equal say; round-robin (D'Hondt) when weights differ, since GFAR's gains barely feel them.
+  const s = options.strategy ?? (weights.every((w) => w === weights[0]) ? 'gfar' : 'round-robin');
   let strategy: BlendStrategy;
   let strategyName: string;
   if (typeof s === 'function') {
@@ -277,7 +278,10 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
  *    D'Hondt-proportional to `weight`; the default until 2026-11-27, chosen on 12 groups per cell): with
  *    SASRec mean NDCG@20 +0.021 ± 0.002, zero-recall -0.012 ± 0.005 and min/max ratio +0.007 ± 0.007;
  *    with ItemKNN +0.017 ± 0.002, -0.010 ± 0.004 and +0.010 ± 0.007. `'average'` and `'borda'` have a
- *    little more NDCG@20 but leave more members with nothing they play (zero-recall +0.02 to +0.03).
+ *    little more NDCG@20 but leave more members with nothing they play (zero-recall +0.03 to +0.05).
+ *    When members' weights differ the default is `'round-robin'`, whose turns are D'Hondt-proportional
+ *    to them: GFAR's relevance of a member's top track is 1, which zeroes that member's factor at once,
+ *    so a heavier member gets no more of the playlist (tested).
  * 3. **Daily refresh.** The first 60% of the strategy's order (the core) stays; the rest is a sample,
  *    seeded by the member ids and `date`, from the next band of the order (stratified by member, so
  *    each member keeps their share of the strategy's order), so about 70% of tracks stay

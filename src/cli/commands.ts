@@ -370,7 +370,7 @@ export interface BlendCommandOptions {
   model: string;
   member: { id: string; file: string }[];
   size: number;
-  strategy: string;
+  strategy?: string;
   date?: string;
   tracks?: string;
   backend?: Backend;
@@ -424,7 +424,7 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
     const result = await blend(members, {
       model,
       size: opts.size,
-      strategy: opts.strategy as BlendStrategyName,
+      ...(opts.strategy !== undefined ? { strategy: opts.strategy as BlendStrategyName } : {}),
       ...(opts.date !== undefined ? { date: opts.date } : {}),
       ...(tracks ? { tracks } : {}),
     });

@@ -150,7 +150,7 @@ function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('--size <n>', 'playlist length').argParser(intOption(1)).default(50))
     .addOption(
-      new Option('--strategy <name>', 'group aggregation strategy').choices(BLEND_STRATEGIES).default('gfar'),
+      new Option('--strategy <name>', 'group aggregation strategy (default gfar)').choices(BLEND_STRATEGIES),
     )
     .addOption(
       new Option('--date <YYYY-MM-DD>', 'day of the Blend (it refreshes daily)').argParser(dateOption),
