@@ -210,11 +210,12 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
         const raw = average ? model.getWeights() : undefined;
         if (average) model.setWeights(average.weights());
         const score = await options.validate();
-        const scored = model.getWeights();
+        const improved = !best || score > best.score;
+        const scored = improved ? model.getWeights() : undefined; // the scored (averaged) weights
         if (raw) model.setWeights(raw);
         logs.valNdcg10 = score;
-        if (!best || score > best.score) {
-          best = { score, epoch, weights: scored };
+        if (improved) {
+          best = { score, epoch, weights: scored! };
           sinceBest = 0;
         } else {
           sinceBest++;
