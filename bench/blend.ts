@@ -157,7 +157,7 @@ interface Row {
   ms: number;
 }
 const rows: Row[] = [];
-/** Per `${type}|${strategy}`: each group's min/max ratio and zero-recall, in the same group order. */
+/** Per `${type}|${strategy}`: each group's min/max ratio, zero-recall and NDCG@20, in the same group order. */
 const perGroup = new Map<string, { minMax: number[]; zeroRecall: number[]; ndcg: number[] }>();
 const rng = createRng(2024);
 for (const type of TYPES) {
@@ -186,10 +186,11 @@ for (const type of TYPES) {
         acc.minMax += ev.minMaxRatio;
         acc.zeroRecall += ev.zeroRecall;
         const key = `${type}|${strategy}`;
-        if (!perGroup.has(key)) perGroup.set(key, { minMax: [], zeroRecall: [], ndcg: [] });
-        perGroup.get(key)!.ndcg.push(ev.meanNdcg);
-        perGroup.get(key)!.minMax.push(ev.minMaxRatio);
-        perGroup.get(key)!.zeroRecall.push(ev.zeroRecall);
+        const cell = perGroup.get(key) ?? { minMax: [], zeroRecall: [], ndcg: [] };
+        perGroup.set(key, cell);
+        cell.ndcg.push(ev.meanNdcg);
+        cell.minMax.push(ev.minMaxRatio);
+        cell.zeroRecall.push(ev.zeroRecall);
         acc.jain += ev.jain;
         acc.tasteMatch += result.tasteMatch;
       }
@@ -270,11 +271,14 @@ const paired = (a: number[], b: number[]) => {
   const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, d.length - 1));
   return { mean, se: sd / Math.sqrt(d.length), groups: d.length };
 };
+/** One metric of every group of the given types for a strategy, in group order. */
+const groupsOf = (types: readonly GroupType[], strategy: string, f: 'minMax' | 'zeroRecall' | 'ndcg') =>
+  types.flatMap((type) => perGroup.get(`${type}|${strategy}`)?.[f] ?? []);
 const divPairs = {
-  minMax: paired(perGroup.get(`divergent|${DEFAULT}`)!.minMax, perGroup.get('divergent|average')!.minMax),
+  minMax: paired(groupsOf(['divergent'], DEFAULT, 'minMax'), groupsOf(['divergent'], 'average', 'minMax')),
   zeroRecall: paired(
-    perGroup.get(`divergent|${DEFAULT}`)!.zeroRecall,
-    perGroup.get('divergent|average')!.zeroRecall,
+    groupsOf(['divergent'], DEFAULT, 'zeroRecall'),
+    groupsOf(['divergent'], 'average', 'zeroRecall'),
   ),
 };
 const pm = (p: { mean: number; se: number }) =>
@@ -286,8 +290,7 @@ md.log(
 );
 
 // Every strategy against the default over all groups (types and sizes), paired by group.
-const allOf = (strategy: string, f: 'minMax' | 'zeroRecall' | 'ndcg') =>
-  TYPES.flatMap((type) => perGroup.get(`${type}|${strategy}`)?.[f] ?? []);
+const allOf = (strategy: string, f: 'minMax' | 'zeroRecall' | 'ndcg') => groupsOf(TYPES, strategy, f);
 const againstDefault = Object.fromEntries(
   STRATEGIES.filter((s) => s !== DEFAULT).map((s) => [
     s,

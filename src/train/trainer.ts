@@ -184,7 +184,6 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
   const history: EpochLogs[] = [];
   let best: { score: number; epoch: number; weights: Record<string, Float32Array> } | undefined;
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
-  let finalAverage: Record<string, Float32Array> | undefined;
   let sinceBest = 0;
   let epoch = 0;
   try {
@@ -208,10 +207,11 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
       if (options.validate) {
         // With averaging, the averaged weights are scored (and kept); the raw ones are put back after.
         const raw = average ? model.getWeights() : undefined;
-        if (average) model.setWeights(average.weights());
+        const averaged = average?.weights();
+        if (averaged) model.setWeights(averaged);
         const score = await options.validate();
         const improved = !best || score > best.score;
-        const scored = improved ? model.getWeights() : undefined; // the scored (averaged) weights
+        const scored = improved ? (averaged ?? model.getWeights()) : undefined;
         if (raw) model.setWeights(raw);
         logs.valNdcg10 = score;
         if (improved) {
@@ -241,11 +241,11 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
   } finally {
     bar.stop();
     optimizer.dispose();
-    if (average && !best) finalAverage = average.weights();
+    if (average && !best) model.setWeights(average.weights()); // without validation: the last average
     average?.dispose();
   }
+  // With averaging the model holds raw weights here, so the best (averaged) ones always go back.
   if (best && (average || best.epoch !== epoch)) model.setWeights(best.weights);
-  else if (!best && finalAverage) model.setWeights(finalAverage);
   return {
     epochs: epoch,
     bestEpoch: best ? best.epoch : epoch,
