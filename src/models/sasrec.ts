@@ -176,8 +176,9 @@ export interface SASRecHyperParams {
   /** Epochs without validation improvement before stopping. Default 5. */
   patience: number;
   /**
-   * Stop after the epoch that crosses this budget (seconds); an epoch of several passes
-   * (`minStepsPerEpoch`) ends at the first pass boundary past it. Default Infinity.
+   * Training budget in seconds: the epoch in which it runs out ends at the next batch (at least one step is
+   * always taken), is validated, and training stops, so a fit overruns the budget by at most one step and
+   * one validation, even when one pass over a large log takes an hour. Default Infinity.
    */
   maxSeconds: number;
   /** Decoupled weight decay on weight matrices and embeddings. Default 0. */
@@ -1194,10 +1195,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         plateauDecay: hp.plateauDecay,
         decays,
         batches: function* (_epoch, outOfTime) {
+          let steps = 0;
           for (let pass = 0; pass < passes; pass++) {
-            // A spent time budget ends a multi-pass epoch at the next pass boundary (the trainer then stops).
-            if (pass > 0 && outOfTime()) return;
-            yield* epochBatches(windows, hp.batchSize, spec, sampler, dataRng, historyWindow);
+            for (const batch of epochBatches(windows, hp.batchSize, spec, sampler, dataRng, historyWindow)) {
+              // A spent time budget cuts the epoch short at the next batch (the trainer validates and stops):
+              // on a large log one pass can take an hour, far past a budget of minutes.
+              if (steps > 0 && outOfTime()) return;
+              steps++;
+              yield batch;
+            }
           }
         },
         batchesPerEpoch: passes * perPass,

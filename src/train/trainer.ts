@@ -62,7 +62,10 @@ export interface TrainOptions<B> {
   validate?: () => Promise<number>;
   /** Epochs without improvement before stopping (with `validate`). */
   patience: number;
-  /** Stop after the epoch that crosses this many seconds. */
+  /**
+   * Stop after the epoch that crosses this many seconds. `batches` can also end that epoch early through
+   * its `outOfTime` argument (SASRec does, at the next batch).
+   */
   maxSeconds: number;
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
   /**
