@@ -157,6 +157,11 @@ describe('data-parallel gradients', () => {
     expect(resolveWorkers(undefined, { macsPerStep: 1e9, steps: 1000 })).toBe(defaultWorkers());
     expect(resolveWorkers(undefined, { macsPerStep: 1e5, steps: 1000 })).toBe(1); // tiny model: not worth it
     expect(resolveWorkers(undefined, { macsPerStep: 1e9, steps: 3 })).toBe(1); // too few steps
+    // Copying the weights to every worker each step: 400,000 tracks with a sampled loss lose, full softmax gains.
+    expect(resolveWorkers(undefined, { macsPerStep: 3.1e8, steps: 1000, weights: 2.57e7 })).toBe(1);
+    expect(resolveWorkers(undefined, { macsPerStep: 6.2e10, steps: 1000, weights: 2.57e7 })).toBe(
+      defaultWorkers(),
+    );
     const model = await SASRec.fit(data, { ...TINY, epochs: 1, workers: 1 });
     const pool = await startGradientPool(model, {
       workers: 1,

@@ -324,7 +324,8 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
   /**
    * Threads that compute gradients (data-parallel: each takes a slice of every batch; same result as one
    * thread up to float rounding). Default: `os.availableParallelism()` for models big enough to gain
-   * (see `resolveWorkers`), 1 for tiny ones; always 1 on the native `tensorflow` backend.
+   * (see `resolveWorkers`), 1 for tiny ones and for large catalogues with a sampled loss (each step copies
+   * every weight to each worker); always 1 on the native `tensorflow` backend.
    */
   workers?: number;
 }
@@ -1180,6 +1181,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         workers: resolveWorkers(options.workers, {
           macsPerStep: stepMacs(hp, V, Math.min(windows.length, hp.batchSize)),
           steps: passes * perPass * hp.epochs,
+          weights: Object.values(model.variables).reduce((sum, v) => sum + v.size, 0),
         }),
         replica: model.replicaSpec(),
         split: (b, n) => splitSeqBatch(b, n, spec.kind),

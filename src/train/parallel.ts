@@ -122,11 +122,21 @@ function sliceHistory(h: SeqBatch['history'], m0: number, m1: number): SeqBatch[
 export const MIN_PARALLEL_MACS_PER_STEP = 5e7;
 /** Steps per fit below which starting workers (~0.3-1 s) does not pay off. */
 export const MIN_PARALLEL_STEPS = 16;
+/**
+ * Multiply-adds per step, per weight, below which workers lose: every step copies all the weights to each
+ * worker and sums their dense gradients, whose cost grows with the weights, not with the work. Measured on 2
+ * cores with wasm (`bench/loss-cost.ts --workers 1|2`, sampled softmax with 1,024 negatives, seconds per
+ * step one worker -> two): 2,000 tracks 0.198 -> 0.135 (about 1,350 multiply-adds per weight), 20,000 tracks
+ * 0.193 -> 0.175 (225), 100,000 tracks 0.245 -> 0.284 (48), 400,000 tracks 0.375 -> 0.864 (12); full softmax
+ * (about 2,400 per weight) gained at every size.
+ */
+export const MIN_PARALLEL_MACS_PER_WEIGHT = 200;
 
 /**
  * Number of gradient threads to use. An explicit `requested` is used as given (validated); the default is
  * `os.availableParallelism()` when the job is big enough to gain from it (`macsPerStep` >=
- * {@link MIN_PARALLEL_MACS_PER_STEP} and `steps` >= {@link MIN_PARALLEL_STEPS}), else 1. Always 1 on the
+ * {@link MIN_PARALLEL_MACS_PER_STEP}, at least {@link MIN_PARALLEL_MACS_PER_WEIGHT} times `weights`, the
+ * number of weights each step copies to every worker, and `steps` >= {@link MIN_PARALLEL_STEPS}), else 1. Always 1 on the
  * native `tensorflow` backend (it threads by itself). The default depends only on the job, never on the
  * machine's current load, so runs stay reproducible.
  *
@@ -134,11 +144,12 @@ export const MIN_PARALLEL_STEPS = 16;
  * ```ts
  * resolveWorkers(undefined, { macsPerStep: 1e9, steps: 500 }); // 2 on a two-core machine with wasm
  * resolveWorkers(undefined, { macsPerStep: 1e5, steps: 500 }); // 1: too small a model
+ * resolveWorkers(undefined, { macsPerStep: 3e8, steps: 500, weights: 2.6e7 }); // 1: copying 26M weights a step costs more
  * ```
  */
 export function resolveWorkers(
   requested: number | undefined,
-  job: { macsPerStep: number; steps: number } = {
+  job: { macsPerStep: number; steps: number; weights?: number } = {
     macsPerStep: Number.POSITIVE_INFINITY,
     steps: Number.POSITIVE_INFINITY,
   },
@@ -150,6 +161,7 @@ export function resolveWorkers(
   if ((backendInfo()?.name ?? tf.getBackend()) === 'tensorflow') return 1;
   if (requested !== undefined) return requested;
   if (job.macsPerStep < MIN_PARALLEL_MACS_PER_STEP || job.steps < MIN_PARALLEL_STEPS) return 1;
+  if (job.macsPerStep < MIN_PARALLEL_MACS_PER_WEIGHT * (job.weights ?? 0)) return 1;
   return defaultWorkers();
 }
 
