@@ -8,7 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Benchmarks in run order (bench/<name>.ts). */
-export const BENCHES = ['next-track', 'sparse', 'perf', 'blend', 'long-term', 'reward-training'] as const;
+export const BENCHES = [
+  'next-track',
+  'sparse',
+  'perf',
+  'scale',
+  'blend',
+  'long-term',
+  'reward-training',
+] as const;
 
 /**
  * Which benchmarks to run for the command-line arguments (`--only a,b` picks a subset, in run order).

@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../src/util/fs.js';
 
 /** Sections the README carries, in README order. */
-export const SECTIONS = ['next-track', 'sparse', 'blend', 'reward-training', 'long-term', 'perf'] as const;
+export const SECTIONS = [
+  'next-track',
+  'sparse',
+  'blend',
+  'reward-training',
+  'long-term',
+  'perf',
+  'scale',
+] as const;
 
 /**
  * Returns `readme` with each section's body replaced by `bodies[name]` (sections without a body, or without

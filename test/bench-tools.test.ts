@@ -43,11 +43,12 @@ describe('selectBenches', () => {
       'next-track',
       'sparse',
       'perf',
+      'scale',
       'blend',
       'long-term',
       'reward-training',
     ]);
-    expect(selectBenches(['--only', 'blend,perf'])).toEqual(['perf', 'blend']);
+    expect(selectBenches(['--only', 'blend,scale,perf'])).toEqual(['perf', 'scale', 'blend']);
     expect(selectBenches(['--only=long-term'])).toEqual(['long-term']);
     expect(() => selectBenches(['--only', 'perf,nope'])).toThrow(/nope/);
   });

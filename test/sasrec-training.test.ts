@@ -55,6 +55,47 @@ describe('learning-rate warmup', () => {
   });
 });
 
+describe('Adam', () => {
+  it('gives the same weights as tf.train.adam bit for bit, and leaves no tensors behind', () => {
+    const before = tf.memory().numTensors;
+    const rng = createRng(3);
+    const init = {
+      a: Float32Array.from({ length: 12 }, () => rng.normal()),
+      b: Float32Array.from({ length: 5 }, () => rng.normal()),
+    };
+    const vars = () =>
+      tf.tidy(() => ({ a: tf.variable(tf.tensor(init.a, [4, 3])), b: tf.variable(tf.tensor(init.b)) }));
+    const mine = vars();
+    const ref = vars();
+    const model: TrainableModel<null> = {
+      variables: mine,
+      computeGradients: () => ({ loss: 0, grads: {} }),
+      getWeights: () => ({}),
+      setWeights: () => {},
+    };
+    const opt = createOptimizer(model, { learningRate: 0.01, beta2: 0.98 });
+    const adam = tf.train.adam(0.01, 0.9, 0.98, 1e-8);
+    for (let step = 0; step < 5; step++) {
+      const ga = Float32Array.from({ length: 12 }, () => rng.normal());
+      const gb = Float32Array.from({ length: 5 }, () => rng.normal());
+      opt.apply({ a: tf.tensor(ga, [4, 3]), b: tf.tensor(gb) });
+      tf.tidy(() =>
+        adam.applyGradients([
+          { name: ref.a.name, tensor: tf.tensor(ga, [4, 3]) },
+          { name: ref.b.name, tensor: tf.tensor(gb) },
+        ]),
+      );
+    }
+    expect(Array.from(mine.a.dataSync())).toEqual(Array.from(ref.a.dataSync()));
+    expect(Array.from(mine.b.dataSync())).toEqual(Array.from(ref.b.dataSync()));
+    expect(Array.from(mine.a.dataSync())).not.toEqual(Array.from(init.a));
+    opt.dispose();
+    adam.dispose();
+    tf.dispose([mine.a, mine.b, ref.a, ref.b]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('learning-rate decay on plateau', () => {
   it('halves the step after each epoch without validation improvement, and only then', async () => {
     const before = tf.memory().numTensors;

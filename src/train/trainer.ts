@@ -118,6 +118,67 @@ export interface Optimizer {
   dispose(): void;
 }
 
+/**
+ * Adam with the exact arithmetic of `tf.train.adam` (the same kernels in the same order, so the same
+ * weights bit for bit), but each variable updated on its own with its temporaries freed as it goes.
+ * tfjs' `applyGradients` keeps every temporary of every variable until the whole update ends: about 14
+ * copies of the item table on top of the weights, both moments and the gradient, which ran a 900,000-track
+ * table (230 MB at dim 64) out of wasm's 4 GiB heap. Here at most four table-sized temporaries live at once.
+ */
+function createAdam(beta1: number, beta2: number, epsilon: number) {
+  const moments = new Map<tf.Variable, { m: tf.Variable; v: tf.Variable }>();
+  const accBeta1 = tf.tidy(() => tf.scalar(beta1).variable(false));
+  const accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
+  return {
+    apply(variables: Readonly<Record<string, tf.Variable>>, grads: Record<string, tf.Tensor>, lr: number) {
+      const oneMinusAccBeta1 = tf.sub(1, accBeta1);
+      const oneMinusAccBeta2 = tf.sub(1, accBeta2);
+      for (const [name, g] of Object.entries(grads)) {
+        const value = variables[name];
+        if (!value) {
+          g.dispose();
+          continue;
+        }
+        let state = moments.get(value);
+        if (!state) {
+          state = {
+            m: tf.tidy(() => tf.zerosLike(value).variable(false)),
+            v: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
+          moments.set(value, state);
+        }
+        const { m, v } = state;
+        const newM = tf.tidy(() => tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        const newV = tf.tidy(() => tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        g.dispose();
+        const correctedM = tf.div(newM, oneMinusAccBeta1);
+        const correctedV = tf.div(newV, oneMinusAccBeta2);
+        m.assign(newM); // the variables now hold these buffers
+        v.assign(newV);
+        tf.dispose([newM, newV]);
+        const denominator = tf.tidy(() => tf.add(tf.sqrt(correctedV), epsilon));
+        correctedV.dispose();
+        const delta = tf.tidy(() => tf.mul(tf.div(correctedM, denominator), -lr));
+        tf.dispose([correctedM, denominator]);
+        const next = tf.add(delta, value);
+        delta.dispose();
+        value.assign(next);
+        next.dispose();
+      }
+      tf.tidy(() => {
+        accBeta1.assign(tf.mul(accBeta1, beta1));
+        accBeta2.assign(tf.mul(accBeta2, beta2));
+      });
+      tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2]);
+    },
+    dispose() {
+      tf.dispose([accBeta1, accBeta2]);
+      for (const { m, v } of moments.values()) tf.dispose([m, v]);
+      moments.clear();
+    },
+  };
+}
+
 /** Creates the {@link Optimizer} used by {@link train}. */
 export function createOptimizer<B>(
   model: TrainableModel<B>,
@@ -129,26 +190,17 @@ export function createOptimizer<B>(
     warmupSteps?: number;
   },
 ): Optimizer {
-  const adam = tf.train.adam(options.learningRate, 0.9, options.beta2 ?? 0.98, 1e-8);
+  const adam = createAdam(0.9, options.beta2 ?? 0.98, 1e-8);
   const wd = options.weightDecay ?? 0;
   const decays = options.decays ?? (() => true);
   const warmup = Math.max(0, Math.floor(options.warmupSteps ?? 0));
-  // tfjs' Adam reads its (protected) learning rate on every update, so the warmup schedule sets it per step.
-  const scheduled = adam as unknown as { learningRate: number };
   let step = 0;
   let base = options.learningRate;
   return {
     apply(grads) {
       step++;
       const lr = warmup > 0 && step < warmup ? (base * step) / warmup : base;
-      scheduled.learningRate = lr;
-      const named: { name: string; tensor: tf.Tensor }[] = [];
-      for (const [name, g] of Object.entries(grads)) {
-        const v = model.variables[name];
-        if (v) named.push({ name: v.name, tensor: g });
-      }
-      adam.applyGradients(named);
-      for (const g of Object.values(grads)) g.dispose();
+      adam.apply(model.variables, grads, lr); // disposes each gradient once used
       if (wd > 0) {
         const factor = 1 - lr * wd;
         tf.tidy(() => {
