@@ -105,6 +105,54 @@ describe('TransitionMixFit', () => {
     expect(TRANSITION_GRID).toHaveLength(22);
   });
 
+  it('scores every grid point exactly as a scan of the whole row would (property, with ties)', () => {
+    // The reference: add the term to every successor, then count tracks scoring at least the target.
+    const scan = (r: Float32Array, target: number, cols: number[], vals: number[]) =>
+      TRANSITION_GRID.map((mix) => {
+        const extra = new Float64Array(r.length);
+        cols.forEach((c, k) => {
+          extra[c] = mix.weight * Math.log1p(vals[k]! / mix.smoothing);
+        });
+        const t = r[target]! + extra[target]!;
+        let rank = 1;
+        for (let j = 1; j < r.length; j++) if (j !== target && r[j]! + extra[j]! >= t) rank++;
+        return rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
+      });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 2, maxLength: 40 }),
+        fc.nat(),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 30 })), { maxLength: 12 }),
+        (scores, t, pairs) => {
+          const r = Float32Array.from([Number.NEGATIVE_INFINITY, ...scores.map((x) => x / 4)]);
+          const target = 1 + (t % scores.length);
+          const seen = new Set<number>();
+          const cols: number[] = [];
+          const vals: number[] = [];
+          for (const [c, v] of pairs) {
+            const col = 1 + (c % scores.length);
+            if (seen.has(col)) continue;
+            seen.add(col);
+            cols.push(col);
+            vals.push(v);
+          }
+          const expected = scan(r, target, cols, vals);
+          const fit = new TransitionMixFit();
+          fit.add(r, target, { cols, vals });
+          const { mix, ndcg, baseline } = fit.result();
+          const g = TRANSITION_GRID.findIndex(
+            (m) => m.weight === mix.weight && m.smoothing === mix.smoothing,
+          );
+          expect(ndcg).toBe(expected[g]);
+          expect(baseline).toBe(expected[0]);
+          const bestProduct = Math.max(...expected.filter((_, i) => TRANSITION_GRID[i]!.weight <= 1));
+          expect(ndcg).toBeGreaterThanOrEqual(bestProduct);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('counts ties against the target', () => {
     const flat = Float32Array.from({ length: 21 }, (_, j) => (j === 0 ? Number.NEGATIVE_INFINITY : 0));
     const fit = new TransitionMixFit();
