@@ -329,7 +329,6 @@ function fail(column: string | undefined, value: string | undefined, expected: s
   throw new RowError({ column, value, expected });
 }
 
-/** Collects rows or issues, enforcing the strict/skip policy. */
 /**
  * One shared, standalone copy of each distinct string. A field split from a line (or a papaparse chunk) is a
  * slice that keeps its whole parent string alive, so storing fields as they come would hold the raw file
@@ -348,6 +347,7 @@ class Interner {
   }
 }
 
+/** Collects rows or issues, enforcing the strict/skip policy. */
 class Collector<T> {
   readonly items: T[] = [];
   /** Interns the strings kept from each row (see {@link Interner}). */
