@@ -178,7 +178,9 @@ export interface SASRecHyperParams {
   /**
    * Training budget in seconds: the epoch in which it runs out ends at the next batch (at least one step is
    * always taken), is validated, and training stops, so a fit overruns the budget by at most one step and
-   * one validation, even when one pass over a large log takes an hour. Default Infinity.
+   * one validation, even when one pass over a large log takes an hour. A budget that ends training makes the
+   * model depend on the machine's speed (down to the batch), so leave it at Infinity where the same seed
+   * must give the same model. Default Infinity.
    */
   maxSeconds: number;
   /** Decoupled weight decay on weight matrices and embeddings. Default 0. */
@@ -1298,13 +1300,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     let used = 0;
     for (let s = 0; s < cases.length; s += 256) {
       const part = cases.slice(s, s + 256);
-      const rows = await this.scoreWith(
-        part.map((c) => c.history),
-        heads,
-      );
+      const histories = part.map((c) => this.indices(c.history)); // once: histories can be long
+      const rows = await this.scoreIndices(histories, heads);
       part.forEach((c, i) => {
         const target = this.vocabulary.index(c.target);
-        const ids = this.indices(c.history);
+        const ids = histories[i]!;
         if (target === undefined || ids.length === 0) return;
         visit(rows[i]!, target, ids);
         used++;
@@ -1406,13 +1406,26 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     histories: readonly (readonly string[])[],
     heads: { repeat?: RepeatHead; transition?: TransitionMix },
   ): Promise<Float32Array[]> {
+    return this.scoreIndices(
+      histories.map((h) => this.indices(h)),
+      heads,
+    );
+  }
+
+  /**
+   * {@link SASRec.scoreWith} for histories already turned into vocabulary indices (unknown ids left out),
+   * so callers that need the indices too convert a long history once.
+   */
+  private async scoreIndices(
+    histories: readonly number[][],
+    heads: { repeat?: RepeatHead; transition?: TransitionMix },
+  ): Promise<Float32Array[]> {
     if (this.disposed) throw new InvalidDataError('This SASRec model was disposed');
     const { maxlen } = this.config;
     const width = this.vocabulary.size + 1;
     const out: Float32Array[] = new Array(histories.length);
     const pending: { i: number; ids: number[]; plays: Uint8Array; all: number[] }[] = [];
-    histories.forEach((h, i) => {
-      const ids = this.indices(h);
+    histories.forEach((ids, i) => {
       if (ids.length === 0) {
         const pop = this.popularity.slice();
         pop[0] = Number.NEGATIVE_INFINITY;
