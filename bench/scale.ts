@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { initBackend } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import { loadListens } from '../src/data/loaders.js';
@@ -41,7 +42,7 @@ const TRACKS = Number(values.tracks);
 const SECONDS = Number(values.seconds);
 const CASES = Number(values.cases);
 /** Node's default old-space limit on this machine: what a plain `node script.js` may hold. */
-const HEAP_LIMIT_MB = (await import('node:v8')).getHeapStatistics().heap_size_limit / 2 ** 20;
+const HEAP_LIMIT_MB = getHeapStatistics().heap_size_limit / 2 ** 20;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const backend = await initBackend({ verbose: false });
