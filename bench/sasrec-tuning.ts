@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     tied: { type: 'string' },
     mix: { type: 'string' },
     artists: { type: 'string', default: '1' },
+    sparse: { type: 'string' },
     seed: { type: 'string' },
     catalogue: { type: 'string' },
     users: { type: 'string' },
@@ -98,6 +99,7 @@ const options: SASRecOptions = {
   ...(values.lr ? { learningRate: num(values.lr)! } : {}),
   ...(values.heads ? { heads: num(values.heads)! } : {}),
   ...(values.blocks ? { blocks: num(values.blocks)! } : {}),
+  ...(values.sparse ? { sparseUpdates: values.sparse === '1' } : {}),
 };
 const markov = await ItemTransition.fit(train);
 const markovTest = await evaluate(markov, test, { k: [10] });
@@ -175,6 +177,7 @@ const line = {
     learningRate: model.config.learningRate,
     weightDecay: model.config.weightDecay,
     ema: model.config.ema,
+    sparseUpdates: model.config.sparseUpdates,
     plateauDecay: model.config.plateauDecay,
     patience: model.config.patience,
     minStepsPerEpoch: model.config.minStepsPerEpoch,

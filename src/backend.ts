@@ -231,3 +231,26 @@ function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
 }
 
 export { tf };
+
+/**
+ * A copy of `table` with rows `rows` replaced by `values` (`tf.tensorScatterUpdate`), leaving `table` as it
+ * was. The cpu backend's `TensorScatterUpdate` kernel writes into its input's storage, which every tensor
+ * made from the same array shares (and which `dataSync` hands out), so there the table is copied first.
+ *
+ * @param table `[n, d]`. @param rows distinct row indices `[R]`. @param values `[R, d]` new rows.
+ * @returns `[n, d]`, a new tensor.
+ *
+ * @example
+ * ```ts
+ * const next = scatterRows(table, Int32Array.of(0, 7), tf.zeros([2, 64])); // rows 0 and 7 zeroed
+ * ```
+ */
+export function scatterRows(table: tf.Tensor2D, rows: Int32Array, values: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const base =
+      tf.getBackend() === 'cpu'
+        ? tf.tensor2d(Float32Array.from(table.dataSync() as Float32Array), table.shape)
+        : table;
+    return tf.tensorScatterUpdate(base, tf.tensor2d(rows, [rows.length, 1], 'int32'), values);
+  });
+}

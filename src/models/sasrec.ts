@@ -6,7 +6,9 @@ import { InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../
 import { computeRewards, type RewardHook } from '../rewards/hook.js';
 import {
   batchesPerEpoch,
+  batchRows,
   buildWindows,
+  distinctRows,
   epochBatches,
   NegativeSampler,
   type NegativeSpec,
@@ -39,7 +41,13 @@ import {
   splitSeqBatch,
   startGradientPool,
 } from '../train/parallel.js';
-import { type EpochLogs, type TrainableModel, type TrainResult, train } from '../train/trainer.js';
+import {
+  type EpochLogs,
+  type Gradient,
+  type TrainableModel,
+  type TrainResult,
+  train,
+} from '../train/trainer.js';
 import { createRng, type Rng } from '../util/random.js';
 import { type ArtistIndex, type ArtistSource, artistIndex } from './artists.js';
 import { CSR_MAX_NONZEROS, type Csr, countTransitions, csrArrays, csrRow, readCsr } from './csr.js';
@@ -191,6 +199,17 @@ export interface SASRecHyperParams {
    * `TrainOptions.ema`). 0 turns it off. Default 0.
    */
   ema: number;
+  /**
+   * Row-sparse ("lazy") Adam for the track and artist tables: with a sampled loss a step touches only the
+   * rows of its inputs, targets and negatives, so only those rows are gathered, differentiated and updated
+   * (TensorFlow's LazyAdam, PyTorch's SparseAdam), instead of a dense gradient and a dense Adam pass over the
+   * whole table. Rows a step does not touch keep their weights and moments, where dense Adam would keep
+   * moving them on their momentum. Default `'auto'`: on when the loss is `'sampled-softmax'`, `'bce'` or
+   * `'gbce'` (never with `'ce'`, whose softmax touches every row) and gradients run on one thread (the
+   * default there; an explicit `workers` above 1 keeps dense updates). `true` with `'ce'` or with `workers`
+   * above 1 is an error. A trained model's `config.sparseUpdates` is the resolved choice.
+   */
+  sparseUpdates: boolean | 'auto';
   /**
    * Training windows per user. A history is cut from the end backwards into windows of `maxlen + 1`
    * listens whose targets do not overlap, and the most recent this many are trained on (32 windows of 50:
@@ -463,6 +482,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   maxSeconds: Number.POSITIVE_INFINITY,
   weightDecay: 0,
   ema: 0,
+  sparseUpdates: 'auto',
   maxWindowsPerUser: 32,
   skipsAsNegatives: false,
   repeat: true,
@@ -473,6 +493,16 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   transitionMix: true,
   artistEmbeddings: true,
 });
+
+/** A batch's rows of the tables, for a row-sparse step (see `SASRec.rowGradients`). */
+interface RowView {
+  /** Vocabulary index of each local row, ascending; the local batch's ids index this. */
+  ids: Int32Array;
+  /** `[R, d]` track vectors of those rows (with their artist vectors). */
+  items: tf.Tensor2D;
+  /** `[R, d]` their output vectors. */
+  output: tf.Tensor2D;
+}
 
 const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers', 'artists'] as const;
 /** Activations a training step may need before we refuse the configuration (bytes). */
@@ -536,6 +566,20 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   }
   if (typeof o.ema !== 'number' || !(o.ema >= 0 && o.ema < 1))
     throw new InvalidOptionError('ema', 'a number in [0, 1)', o.ema);
+  if (o.sparseUpdates !== 'auto' && typeof o.sparseUpdates !== 'boolean')
+    throw new InvalidOptionError('sparseUpdates', "'auto' or a boolean", o.sparseUpdates);
+  if (o.sparseUpdates === true && o.loss === 'ce')
+    throw new InvalidOptionError(
+      'sparseUpdates',
+      "false or 'auto' with loss 'ce' (its softmax touches every track's row)",
+      true,
+    );
+  if (o.sparseUpdates === true && options.workers !== undefined && options.workers > 1)
+    throw new InvalidOptionError(
+      'sparseUpdates',
+      "false or 'auto' with workers above 1 (row updates run on one thread)",
+      true,
+    );
   posInt('maxWindowsPerUser');
   if (typeof o.skipsAsNegatives !== 'boolean')
     throw new InvalidOptionError('skipsAsNegatives', 'a boolean', o.skipsAsNegatives);
@@ -940,25 +984,26 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * The scalar training loss of one batch (dropout seeded by `batch.seed`). Must be called inside a
    * tape/tidy; see {@link SASRec.computeGradients}.
    */
-  lossFn(batch: SeqBatchSlice): tf.Scalar {
+  lossFn(batch: SeqBatchSlice, view?: RowView): tf.Scalar {
     this.part = batch.part;
     try {
-      return this.lossOf(batch);
+      return this.lossOf(batch, view);
     } finally {
       this.part = undefined;
     }
   }
 
-  private lossOf(batch: SeqBatch): tf.Scalar {
+  /** The loss of a batch over the full tables, or with `view` of a local batch over some of their rows. */
+  private lossOf(batch: SeqBatch, view?: RowView): tf.Scalar {
     const { size: B, length: L } = batch;
     const M = batch.rows.length;
     const rng = createRng(batch.seed);
     const ids = tf.tensor2d(batch.inputs, [B, L], 'int32');
     const plays = tf.tensor2d(batch.plays, [B, L], 'int32');
-    const items = this.itemTable(); // [V + 1, d], built once for the input and the output
+    const items = view?.items ?? this.itemTable(); // [V + 1, d] (or [R, d]), built once for the input and the output
     const hAll = this.encode(ids, plays, rng, items); // [B * L, d]
     const h = embeddingLookup(hAll, tf.tensor1d(batch.rows, 'int32')) as tf.Tensor2D; // [M, d], target rows only
-    const table = this.outputTable(items); // [V + 1, d]
+    const table = view?.output ?? this.outputTable(items); // [V + 1, d] (or [R, d])
     const targets = tf.tensor1d(batch.targets, 'int32'); // [M]
     const withUnlikelihood = batch.unlikely.some((u) => u > 0);
     const negatives = tf.tensor1d(batch.negatives, 'int32');
@@ -987,8 +1032,10 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         break;
       case 'sampled-softmax': {
         const logQ = new Float32Array(batch.negatives.length);
-        for (let j = 0; j < logQ.length; j++)
-          logQ[j] = Math.log(Math.max(1e-12, this.logQ?.[batch.negatives[j]!] ?? 1 / V));
+        for (let j = 0; j < logQ.length; j++) {
+          const id = view ? view.ids[batch.negatives[j]!]! : batch.negatives[j]!;
+          logQ[j] = Math.log(Math.max(1e-12, this.logQ?.[id] ?? 1 / V));
+        }
         terms = sampledSoftmaxTerms(h, table, targets, negatives, tf.tensor1d(logQ), {
           withUnlikelihood,
           ...(history ? { history } : {}),
@@ -1042,7 +1089,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * const { loss, grads } = model.computeGradients(batch);
    * ```
    */
-  computeGradients(batch: SeqBatch): { loss: number; grads: Record<string, tf.Tensor> } {
+  computeGradients(batch: SeqBatch): { loss: number; grads: Record<string, Gradient> } {
+    if (this.config.sparseUpdates === true && this.loss !== 'ce') return this.rowGradients(batch);
     const names = Object.keys(this.vars);
     const list = names.map((n) => this.vars[n]!);
     const { value, grads } = tf.tidy(() => tf.variableGrads(() => this.lossFn(batch), list));
@@ -1054,6 +1102,59 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       if (g) out[n] = g;
     }
     return { loss, grads: out };
+  }
+
+  /**
+   * {@link SASRec.computeGradients} with row-sparse table gradients (`sparseUpdates`): the step runs on
+   * trainable copies of only the table rows its batch touches (`batchRows`), so the gradient of a
+   * 900,000-track table is a few thousand rows instead of a dense `[V + 1, d]` tensor, and the artist
+   * vectors are added to those rows only. Same loss and the same gradient on those rows as the dense step.
+   */
+  private rowGradients(batch: SeqBatch): { loss: number; grads: Record<string, Gradient> } {
+    const { ids, batch: local } = batchRows(batch);
+    const rows: Record<string, Int32Array> = { item_emb: ids };
+    if (!this.config.tiedEmbeddings) rows.out_emb = ids;
+    let artistOf: Int32Array | undefined; // [R] each local row's position among the artist rows
+    if (this.artists) {
+      const of = ids.map((i) => this.artists!.of[i]!);
+      const { rows: artistRows, position } = distinctRows(of);
+      rows.artist_emb = artistRows;
+      artistOf = of.map((a) => position.get(a)!);
+    }
+    const parts: Record<string, tf.Variable> = {};
+    for (const [name, r] of Object.entries(rows))
+      parts[name] = tf.tidy(() => tf.variable(tf.gather(this.w(name), tf.tensor1d(r, 'int32')), true)); // [R, d]
+    try {
+      const dense = Object.keys(this.vars).filter((n) => !rows[n]);
+      const list = [...dense.map((n) => this.vars[n]!), ...Object.values(parts)];
+      const { value, grads } = tf.tidy(() =>
+        tf.variableGrads(() => {
+          const own = parts.item_emb as tf.Tensor as tf.Tensor2D; // [R, d]
+          const items = artistOf
+            ? tf.add(
+                own,
+                embeddingLookup(parts.artist_emb as tf.Tensor as tf.Tensor2D, tf.tensor1d(artistOf, 'int32')),
+              )
+            : own; // [R, d]
+          const output = parts.out_emb ? tf.add(items, parts.out_emb) : items; // [R, d]
+          return this.lossFn(local, { ids, items: items as tf.Tensor2D, output: output as tf.Tensor2D });
+        }, list),
+      );
+      const loss = value.dataSync()[0]!;
+      value.dispose();
+      const out: Record<string, Gradient> = {};
+      for (const n of dense) {
+        const g = grads[this.vars[n]!.name];
+        if (g) out[n] = g;
+      }
+      for (const [n, part] of Object.entries(parts)) {
+        const g = grads[part.name];
+        if (g) out[n] = { rows: rows[n]!, values: g as tf.Tensor2D };
+      }
+      return { loss, grads: out };
+    } finally {
+      for (const part of Object.values(parts)) part.dispose();
+    }
   }
 
   /** Copies of all weights by short name. */
@@ -1107,6 +1208,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // learningRate 'auto' -> 1e-3 with artist embeddings, 2e-3 without; the config records the result.
     const learningRate = resolveLearningRate(hp.learningRate, artists !== undefined);
     hp.learningRate = learningRate;
+    // sparseUpdates 'auto' -> row updates for sampled losses on one thread; the config records the result.
+    const manyWorkers = options.workers !== undefined && options.workers > 1;
+    if (hp.sparseUpdates === true && loss === 'ce')
+      throw new InvalidOptionError(
+        'sparseUpdates',
+        `false or 'auto' here: loss 'auto' resolved to 'ce' for ${V} tracks, whose softmax touches every row`,
+        true,
+      );
+    hp.sparseUpdates = hp.sparseUpdates === 'auto' ? loss !== 'ce' && !manyWorkers : hp.sparseUpdates;
     checkTableMemory(hp, V, artists?.count);
     if (hp.loss === 'ce') ceChunkRows(V); // throws when even one row of logits is too big
     const rng = createRng(hp.seed);
@@ -1180,7 +1290,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
     try {
       pool = await startGradientPool<SeqBatch>(model, {
-        workers: resolveWorkers(options.workers, {
+        // Row updates run on this thread; dense ones may spread over workers.
+        workers: resolveWorkers(hp.sparseUpdates ? (options.workers ?? 1) : options.workers, {
           macsPerStep: stepMacs(hp, V, Math.min(windows.length, hp.batchSize)),
           steps: passes * perPass * hp.epochs,
           weights: Object.values(model.variables).reduce((sum, v) => sum + v.size, 0),

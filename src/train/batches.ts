@@ -407,3 +407,55 @@ export function batchesPerEpoch(windows: number, batchSize: number): number {
   for (let p = 0; p < windows; p += pool) n += Math.ceil(Math.min(pool, windows - p) / batchSize);
   return n;
 }
+
+/**
+ * The distinct values of `ids`, ascending, and each value's position among them.
+ *
+ * @example
+ * ```ts
+ * distinctRows(Int32Array.of(7, 3, 7)); // { rows: [3, 7], position: Map { 3 => 0, 7 => 1 } }
+ * ```
+ */
+export function distinctRows(...ids: ArrayLike<number>[]): {
+  rows: Int32Array;
+  position: Map<number, number>;
+} {
+  const seen = new Set<number>();
+  for (const a of ids) for (let i = 0; i < a.length; i++) seen.add(a[i]!);
+  const rows = Int32Array.from(seen).sort();
+  const position = new Map<number, number>();
+  for (let i = 0; i < rows.length; i++) position.set(rows[i]!, i);
+  return { rows, position };
+}
+
+/**
+ * The track rows a batch touches (its inputs, targets, negatives and history entries, plus the padding
+ * row 0; distinct and ascending) and the batch with every track id replaced by its position among them.
+ * Row 0 stays at position 0, so padding is still id 0. For row-sparse training steps: a step on the local
+ * batch over those rows of the tables computes the same loss as the full batch over the full tables.
+ *
+ * @example
+ * ```ts
+ * const { ids, batch: local } = batchRows(batch); // local.inputs[i] indexes ids; ids[local.inputs[i]] === batch.inputs[i]
+ * ```
+ */
+export function batchRows(batch: SeqBatch): { ids: Int32Array; batch: SeqBatch } {
+  const { rows: ids, position } = distinctRows(
+    [0],
+    batch.inputs,
+    batch.targets,
+    batch.negatives,
+    batch.history.items,
+  );
+  const local = (a: Int32Array) => a.map((x) => position.get(x)!);
+  return {
+    ids,
+    batch: {
+      ...batch,
+      inputs: local(batch.inputs),
+      targets: local(batch.targets),
+      negatives: local(batch.negatives),
+      history: { ...batch.history, items: local(batch.history.items) },
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { backendInfo, tf } from '../backend.js';
 import { InvalidOptionError } from '../errors.js';
 import type { NegativeSpec, SeqBatch } from './batches.js';
-import type { TrainableModel } from './trainer.js';
+import { type TrainableModel, toDenseGradient } from './trainer.js';
 
 /**
  * Which sequences of the full batch a slice holds, so that a slice draws exactly the dropout masks the
@@ -330,12 +330,16 @@ export async function startGradientPool<B>(
         .map((s, i) => handles[i]!.request({ type: 'step', id: nextId++, weights, batch: s.batch }));
       const t1 = performance.now();
       const local = model.computeGradients(slices[0]!.batch);
+      // Row-sparse gradients are summed densely here (lazy row updates are a one-thread path).
+      const localGrads: Record<string, tf.Tensor> = {};
+      for (const [name, g] of Object.entries(local.grads))
+        localGrads[name] = toDenseGradient(g, model.variables[name]!.shape);
       const t2 = performance.now();
       let results: FromWorker[];
       try {
         results = await Promise.all(remote);
       } catch (e) {
-        for (const g of Object.values(local.grads)) g.dispose();
+        for (const g of Object.values(localGrads)) g.dispose();
         throw e;
       }
       const t3 = performance.now();
@@ -343,7 +347,7 @@ export async function startGradientPool<B>(
       let loss = local.loss * w0;
       const grads: Record<string, tf.Tensor> = {};
       tf.tidy(() => {
-        for (const [name, g] of Object.entries(local.grads)) {
+        for (const [name, g] of Object.entries(localGrads)) {
           let sum = w0 === 1 ? g.clone() : tf.mul(g, w0);
           results.forEach((r, i) => {
             if (r.type !== 'grads') return;
@@ -353,7 +357,7 @@ export async function startGradientPool<B>(
           grads[name] = tf.keep(sum);
         }
       });
-      for (const g of Object.values(local.grads)) g.dispose();
+      for (const g of Object.values(localGrads)) g.dispose();
       results.forEach((r, i) => {
         if (r.type === 'grads') loss += r.loss * slices[i + 1]!.weight;
       });

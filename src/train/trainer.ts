@@ -1,6 +1,74 @@
 // The model-agnostic training loop: Adam, decoupled weight decay, early stopping, time budget, callbacks.
-import { tf } from '../backend.js';
+import { scatterRows, tf } from '../backend.js';
 import { createProgress } from './progress.js';
+
+/**
+ * The gradient of a `[rows, d]` table that is zero outside a few rows: row `rows[i]` has gradient
+ * `values[i]`. `rows` are distinct and ascending. A model returns one for an embedding table when a step
+ * touches only some of its rows (a sampled loss), and the optimizer then updates only those rows (lazy Adam).
+ *
+ * @example
+ * ```ts
+ * const g: RowGradient = { rows: Int32Array.of(0, 7), values: tf.zeros([2, 64]) }; // rows 0 and 7 of the table
+ * ```
+ */
+export interface RowGradient {
+  readonly rows: Int32Array;
+  /** `[rows.length, d]`. */
+  readonly values: tf.Tensor2D;
+}
+
+/**
+ * A variable's gradient: dense, or {@link RowGradient} for a table whose step touched only some rows.
+ *
+ * @example
+ * ```ts
+ * const dense: Gradient = tf.zeros([10, 64]);
+ * ```
+ */
+export type Gradient = tf.Tensor | RowGradient;
+
+/**
+ * Whether a gradient is row-sparse.
+ *
+ * @example
+ * ```ts
+ * if (isRowGradient(g)) console.log(g.rows.length, 'rows');
+ * ```
+ */
+export function isRowGradient(g: Gradient): g is RowGradient {
+  return !(g instanceof tf.Tensor);
+}
+
+/**
+ * A gradient as a dense tensor of `shape` (a {@link RowGradient} scattered into zeros); a dense one is
+ * returned as is. Disposes the row gradient's values.
+ *
+ * @example
+ * ```ts
+ * const dense = toDenseGradient(g, variable.shape); // [rows, d]
+ * ```
+ */
+export function toDenseGradient(g: Gradient, shape: number[]): tf.Tensor {
+  if (!isRowGradient(g)) return g;
+  const dense = tf.tidy(() =>
+    tf.scatterND(tf.tensor2d(g.rows, [g.rows.length, 1], 'int32'), g.values, shape),
+  );
+  g.values.dispose();
+  return dense;
+}
+
+/**
+ * Disposes a gradient of either kind.
+ *
+ * @example
+ * ```ts
+ * disposeGradient(g);
+ * ```
+ */
+export function disposeGradient(g: Gradient): void {
+  (isRowGradient(g) ? g.values : g).dispose();
+}
 
 /**
  * What the trainer needs from a model: named variables, a pure step `(weights, batch) -> (loss, grads)`,
@@ -15,7 +83,7 @@ export interface TrainableModel<B> {
   /** Trainable variables by stable short name. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
   /** Loss and gradients for one batch; the caller owns (and disposes) the gradient tensors. */
-  computeGradients(batch: B): { loss: number; grads: Record<string, tf.Tensor> };
+  computeGradients(batch: B): { loss: number; grads: Record<string, Gradient> };
   /** Copies of all weights by short name. */
   getWeights(): Record<string, Float32Array>;
   /** Overwrites weights from {@link TrainableModel.getWeights}'s format. */
@@ -83,7 +151,7 @@ export interface TrainOptions<B> {
    * Computes a batch's loss and gradients instead of `model.computeGradients` (e.g. the data-parallel
    * gradient pool of `startGradientPool` over worker threads), with the model's current weights.
    */
-  computeGradients?: (batch: B) => Promise<{ loss: number; grads: Record<string, tf.Tensor> }>;
+  computeGradients?: (batch: B) => Promise<{ loss: number; grads: Record<string, Gradient> }>;
 }
 
 /** What {@link train} did. */
@@ -112,7 +180,8 @@ export interface TrainResult {
  * ```
  */
 export interface Optimizer {
-  apply(grads: Record<string, tf.Tensor>): void;
+  /** One Adam step; dense gradients update whole variables, {@link RowGradient}s only their rows. */
+  apply(grads: Record<string, Gradient>): void;
   /** Multiplies the learning rate (after warmup) by `factor` from the next step on. */
   scaleLearningRate(factor: number): void;
   dispose(): void;
@@ -127,16 +196,61 @@ export interface Optimizer {
  */
 function createAdam(beta1: number, beta2: number, epsilon: number) {
   const moments = new Map<tf.Variable, { m: tf.Variable; v: tf.Variable }>();
+  const rowMoments = new Map<tf.Variable, { m: Float32Array; v: Float32Array }>();
   const accBeta1 = tf.tidy(() => tf.scalar(beta1).variable(false));
   const accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
+  let t = 0; // steps taken, for the row updates' bias correction
+  /**
+   * Lazy Adam on the rows of a row-sparse gradient (TensorFlow's LazyAdam, PyTorch's SparseAdam): only
+   * those rows' moments and weights move, with the usual bias correction for step t. The moments live in
+   * JavaScript memory, and the new rows go back with one scatter, so a step costs its rows plus one copy of
+   * the table, not a dozen passes over it.
+   */
+  const applyRows = (value: tf.Variable, g: RowGradient, lr: number) => {
+    const [n, d] = value.shape as [number, number];
+    let state = rowMoments.get(value);
+    if (!state) {
+      state = { m: new Float32Array(n * d), v: new Float32Array(n * d) };
+      rowMoments.set(value, state);
+    }
+    const { m, v } = state;
+    const { rows } = g;
+    const grad = g.values.dataSync() as Float32Array; // [R, d]
+    g.values.dispose();
+    const current = tf.tidy(() => tf.gather(value, tf.tensor1d(rows, 'int32')));
+    const w = current.dataSync() as Float32Array; // [R, d]
+    current.dispose();
+    const next = new Float32Array(rows.length * d);
+    const c1 = 1 - beta1 ** t;
+    const c2 = 1 - beta2 ** t;
+    for (let i = 0; i < rows.length; i++) {
+      const at = rows[i]! * d;
+      for (let j = 0; j < d; j++) {
+        const gij = grad[i * d + j]!;
+        m[at + j] = beta1 * m[at + j]! + (1 - beta1) * gij;
+        v[at + j] = beta2 * v[at + j]! + (1 - beta2) * gij * gij;
+        next[i * d + j] = w[i * d + j]! - (lr * (m[at + j]! / c1)) / (Math.sqrt(v[at + j]! / c2) + epsilon);
+      }
+    }
+    const updated = tf.tidy(() =>
+      scatterRows(value as tf.Tensor as tf.Tensor2D, rows, tf.tensor2d(next, [rows.length, d])),
+    );
+    value.assign(updated);
+    updated.dispose();
+  };
   return {
-    apply(variables: Readonly<Record<string, tf.Variable>>, grads: Record<string, tf.Tensor>, lr: number) {
+    apply(variables: Readonly<Record<string, tf.Variable>>, grads: Record<string, Gradient>, lr: number) {
+      t++;
       const oneMinusAccBeta1 = tf.sub(1, accBeta1);
       const oneMinusAccBeta2 = tf.sub(1, accBeta2);
       for (const [name, g] of Object.entries(grads)) {
         const value = variables[name];
         if (!value) {
-          g.dispose();
+          disposeGradient(g);
+          continue;
+        }
+        if (isRowGradient(g)) {
+          applyRows(value, g, lr);
           continue;
         }
         let state = moments.get(value);
@@ -175,6 +289,7 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
       tf.dispose([accBeta1, accBeta2]);
       for (const { m, v } of moments.values()) tf.dispose([m, v]);
       moments.clear();
+      rowMoments.clear();
     },
   };
 }

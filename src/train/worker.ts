@@ -1,8 +1,8 @@
 // Worker-thread entry of the gradient pool: builds a model replica, then answers gradient requests.
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BackendName, initBackend, type tf } from '../backend.js';
+import { type BackendName, initBackend } from '../backend.js';
 import type { ReplicaSpec } from './parallel.js';
-import type { TrainableModel } from './trainer.js';
+import { type TrainableModel, toDenseGradient } from './trainer.js';
 
 interface StepRequest {
   type: 'step';
@@ -34,7 +34,8 @@ try {
       const { loss, grads } = model.computeGradients(msg.batch);
       const out: Record<string, Float32Array> = {};
       const transfer: ArrayBuffer[] = [];
-      for (const [name, g] of Object.entries(grads) as [string, tf.Tensor][]) {
+      for (const [name, grad] of Object.entries(grads)) {
+        const g = toDenseGradient(grad, model.variables[name]!.shape);
         const raw = g.dataSync() as Float32Array;
         const data = backend === 'wasm' ? raw : raw.slice(); // the cpu backend hands out its own storage
         g.dispose();

@@ -1,0 +1,233 @@
+// Row-sparse training (sparseUpdates): batch re-indexing, the row-sparse step against the dense one, lazy Adam, option checks.
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import type { Listen } from '../src/data/types.js';
+import { InvalidOptionError } from '../src/errors.js';
+import {
+  createSASRecReplica,
+  SASRec,
+  type SASRecOptions,
+  type SASRecReplicaInit,
+} from '../src/models/sasrec.js';
+import {
+  batchRows,
+  buildWindows,
+  emptyHistory,
+  makeBatch,
+  NegativeSampler,
+  type SeqBatch,
+} from '../src/train/batches.js';
+import {
+  createOptimizer,
+  disposeGradient,
+  type Gradient,
+  isRowGradient,
+  type TrainableModel,
+} from '../src/train/trainer.js';
+import { createRng } from '../src/util/random.js';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', verbose: false });
+});
+
+/** 40 listeners over 30 tracks by 6 artists. */
+function world(): { ds: Dataset; artists: Map<string, string> } {
+  const rng = createRng(8);
+  const listens: Listen[] = [];
+  for (let u = 0; u < 40; u++) {
+    const n = 4 + rng.int(12);
+    for (let i = 0; i < n; i++) listens.push({ userId: `u${u}`, trackId: `t${rng.int(30)}`, timestamp: i });
+  }
+  const artists = new Map<string, string>();
+  for (let t = 0; t < 30; t++) artists.set(`t${t}`, `a${t % 6}`);
+  return { ds: Dataset.fromListens(listens), artists };
+}
+
+const SMALL: SASRecOptions = {
+  dim: 8,
+  blocks: 1,
+  maxlen: 6,
+  epochs: 1,
+  validation: 'none',
+  progress: false,
+  workers: 1,
+  loss: 'sampled-softmax',
+  negatives: 12,
+};
+
+describe('batchRows', () => {
+  it('re-indexes every id into its distinct ascending rows, keeping padding at 0', () => {
+    const ids = fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(ids, ids, ids, (inputs, targets, negatives) => {
+        const batch: SeqBatch = {
+          size: 1,
+          length: inputs.length,
+          inputs: Int32Array.from(inputs),
+          plays: new Int32Array(inputs.length),
+          rows: new Int32Array(0),
+          targets: Int32Array.from(targets),
+          weights: new Float32Array(targets.length),
+          unlikely: new Float32Array(targets.length),
+          negatives: Int32Array.from(negatives),
+          seed: 1,
+          history: emptyHistory(),
+        };
+        const { ids: rows, batch: local } = batchRows(batch);
+        expect(rows[0]).toBe(0);
+        for (let i = 1; i < rows.length; i++) expect(rows[i]).toBeGreaterThan(rows[i - 1]!);
+        expect(rows.length).toBe(new Set([0, ...inputs, ...targets, ...negatives]).size);
+        for (const key of ['inputs', 'targets', 'negatives'] as const)
+          for (let i = 0; i < batch[key].length; i++) expect(rows[local[key][i]!]).toBe(batch[key][i]);
+      }),
+    );
+  });
+});
+
+describe('row-sparse SASRec step', () => {
+  it('gives the dense step loss, its gradient on the touched rows, and zero gradient elsewhere', async () => {
+    const { ds, artists } = world();
+    // Untied embeddings and artists: all three tables go row-sparse; dropout on: the masks must match.
+    const model = await SASRec.fit(ds, {
+      ...SMALL,
+      artists,
+      tiedEmbeddings: false,
+      dropout: 0.2,
+      sparseUpdates: false,
+    });
+    expect(model.config.sparseUpdates).toBe(false);
+    const init = model.replicaSpec().init as SASRecReplicaInit;
+    const sparse = createSASRecReplica({ ...init, config: { ...init.config, sparseUpdates: true } });
+    sparse.setWeights(model.getWeights());
+    const windows = buildWindows(ds.sequences, { maxlen: 6, maxWindowsPerUser: 2 }).slice(0, 8);
+    const batch = makeBatch(
+      windows,
+      { kind: 'shared', k: 12, distribution: 'popularity' },
+      new NegativeSampler(ds.itemCounts),
+      createRng(4),
+    );
+    const before = tf.memory().numTensors;
+    const dense = model.computeGradients(batch);
+    const rows = sparse.computeGradients(batch);
+    expect(rows.loss).toBeCloseTo(dense.loss, 5);
+    expect(Object.keys(rows.grads).sort()).toEqual(Object.keys(dense.grads).sort());
+    for (const [name, g] of Object.entries(rows.grads)) {
+      const want = (dense.grads[name] as tf.Tensor).dataSync();
+      const d = model.variables[name]!.shape[1] ?? 1;
+      const got = new Float32Array(want.length);
+      if (isRowGradient(g)) {
+        expect(['item_emb', 'out_emb', 'artist_emb']).toContain(name);
+        const values = g.values.dataSync();
+        g.rows.forEach((r, i) => got.set(values.subarray(i * d, (i + 1) * d), r * d));
+      } else {
+        expect(['item_emb', 'out_emb', 'artist_emb']).not.toContain(name);
+        got.set(g.dataSync());
+      }
+      let worst = 0;
+      let scale = 1e-6;
+      for (let i = 0; i < want.length; i++) {
+        worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+        scale = Math.max(scale, Math.abs(want[i]!));
+      }
+      expect(worst / scale, name).toBeLessThan(1e-4);
+    }
+    for (const g of [...Object.values(dense.grads), ...Object.values(rows.grads)]) disposeGradient(g);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    sparse.dispose();
+  });
+});
+
+describe('lazy Adam', () => {
+  it('matches dense Adam on the first step, then moves only the rows a step touches', () => {
+    const before = tf.memory().numTensors;
+    const rng = createRng(5);
+    const init = Float32Array.from({ length: 6 * 4 }, () => rng.normal());
+    const make = () => tf.tidy(() => tf.variable(tf.tensor(init, [6, 4])));
+    const lazy = make();
+    const dense = make();
+    const model = (w: tf.Variable): TrainableModel<null> => ({
+      variables: { w },
+      computeGradients: () => ({ loss: 0, grads: {} }),
+      getWeights: () => ({}),
+      setWeights: () => {},
+    });
+    const lazyOpt = createOptimizer(model(lazy), { learningRate: 0.01 });
+    const denseOpt = createOptimizer(model(dense), { learningRate: 0.01 });
+    const step = (rows: number[]) => {
+      const values = Float32Array.from({ length: rows.length * 4 }, () => rng.normal());
+      const full = new Float32Array(6 * 4);
+      rows.forEach((r, i) => full.set(values.subarray(i * 4, i * 4 + 4), r * 4));
+      const g: Gradient = { rows: Int32Array.from(rows), values: tf.tensor2d(values, [rows.length, 4]) };
+      lazyOpt.apply({ w: g });
+      denseOpt.apply({ w: tf.tensor2d(full, [6, 4]) });
+    };
+    step([1, 4]);
+    const a = lazy.dataSync();
+    const b = dense.dataSync();
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 6);
+    const afterFirst = Float32Array.from(a);
+    step([0, 4]);
+    const c = lazy.dataSync();
+    const row = (x: ArrayLike<number>, r: number) => Array.from(x).slice(r * 4, r * 4 + 4);
+    expect(row(c, 1)).toEqual(row(afterFirst, 1)); // not touched by step 2: frozen (dense Adam keeps moving it)
+    expect(row(dense.dataSync(), 1)).not.toEqual(row(afterFirst, 1));
+    for (const r of [0, 4]) expect(row(c, r)).not.toEqual(row(afterFirst, r));
+    for (const r of [2, 3, 5]) expect(row(c, r)).toEqual(row(init, r));
+    lazyOpt.dispose();
+    denseOpt.dispose();
+    tf.dispose([lazy, dense]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('sparseUpdates option', () => {
+  it("'auto' is on for sampled losses on one thread, off for full softmax and for several workers", async () => {
+    const { ds } = world();
+    const before = tf.memory().numTensors;
+    for (const [options, want] of [
+      [{ loss: 'sampled-softmax' }, true],
+      [{ loss: 'gbce' }, true],
+      [{ loss: 'ce' }, false],
+      [{ loss: 'sampled-softmax', workers: 2 }, false],
+    ] as [SASRecOptions, boolean][]) {
+      const m = await SASRec.fit(ds, { ...SMALL, ...options });
+      expect(m.config.sparseUpdates, JSON.stringify(options)).toBe(want);
+      m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('trains the same model twice from the same seed, without leaking tensors', async () => {
+    const { ds, artists } = world();
+    const before = tf.memory().numTensors;
+    const fit = () => SASRec.fit(ds, { ...SMALL, artists, epochs: 2, seed: 9 });
+    const a = await fit();
+    const b = await fit();
+    expect(a.config.sparseUpdates).toBe(true);
+    const wa = a.getWeights();
+    const wb = b.getWeights();
+    for (const name of Object.keys(wa)) expect(Array.from(wb[name]!), name).toEqual(Array.from(wa[name]!));
+    const recs = await a.recommend(['t1', 't2'], { k: 3 });
+    expect(recs).toHaveLength(3);
+    a.dispose();
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects a bad value, full softmax, and several workers', async () => {
+    const { ds } = world();
+    for (const options of [
+      { sparseUpdates: 'yes' },
+      { sparseUpdates: true, loss: 'ce' },
+      { sparseUpdates: true, loss: 'auto' }, // 'auto' resolves to 'ce' for 30 tracks
+      { sparseUpdates: true, workers: 2 },
+    ] as unknown as SASRecOptions[]) {
+      const err = await SASRec.fit(ds, { ...SMALL, ...options }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(options)).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe('sparseUpdates');
+    }
+  });
+});
