@@ -1,6 +1,7 @@
 // Seconds per SASRec training step with full vs sampled softmax as the catalogue grows: the basis of loss 'auto''s threshold.
 //
-// Run: npx tsx bench/loss-cost.ts [--items 5000,20000,50000] [--users 320] [--workers 1]
+// Run: npx tsx bench/loss-cost.ts [--items 5000,20000,50000] [--users 320] [--workers 1] [--losses ce,sampled-softmax]
+//        [--sparse auto|0|1] [--out bench/results/loss-cost.json]
 // Synthetic listens (every track once, then each user plays 51 tracks drawn by a Zipf law over `items` tracks), SASRec defaults
 // otherwise (d=64, 2 blocks, maxlen 50, batches of 16), one epoch of one window per user, no validation.
 // Prints a table and writes bench/results/loss-cost.json.
@@ -19,12 +20,21 @@ const { values } = parseArgs({
     items: { type: 'string', default: '5000,20000,50000' },
     users: { type: 'string', default: '320' },
     workers: { type: 'string', default: '1' },
+    losses: { type: 'string', default: 'ce,sampled-softmax' },
+    sparse: { type: 'string', default: 'auto' },
+    out: { type: 'string', default: 'bench/results/loss-cost.json' },
   },
 });
 const backend = await initBackend();
 const users = Number(values.users);
-const rows: { items: number; loss: LossName; negatives?: number; steps: number; secondsPerStep: number }[] =
-  [];
+const rows: {
+  items: number;
+  loss: LossName;
+  negatives?: number;
+  sparseUpdates: boolean;
+  steps: number;
+  secondsPerStep: number;
+}[] = [];
 for (const items of values.items!.split(',').map(Number)) {
   // Zipf(1) over the catalogue, sampled by inverse CDF.
   const cdf = new Float64Array(items);
@@ -49,7 +59,7 @@ for (const items of values.items!.split(',').map(Number)) {
     }
   }
   const ds = Dataset.fromListens(listens);
-  for (const loss of ['ce', 'sampled-softmax'] as const) {
+  for (const loss of values.losses!.split(',') as LossName[]) {
     const steps = Math.ceil(users / 16);
     const m = await SASRec.fit(ds, {
       loss,
@@ -59,13 +69,16 @@ for (const items of values.items!.split(',').map(Number)) {
       validation: 'none',
       progress: false,
       workers: Number(values.workers),
+      ...(values.sparse === 'auto' ? {} : { sparseUpdates: values.sparse === '1' }),
     });
     const seconds = m.trainResult!.history[0]!.seconds;
+    const sparseUpdates = m.config.sparseUpdates === true;
     m.dispose();
     const row = {
       items: ds.vocabulary.size,
       loss,
       ...(loss === 'sampled-softmax' ? { negatives: AUTO_SAMPLED_NEGATIVES } : {}),
+      sparseUpdates,
       steps,
       secondsPerStep: Number((seconds / steps).toFixed(4)),
     };
@@ -81,4 +94,4 @@ const out = {
   rows,
 };
 await mkdir('bench/results', { recursive: true });
-await writeFile('bench/results/loss-cost.json', `${JSON.stringify(out, null, 2)}\n`);
+await writeFile(values.out!, `${JSON.stringify(out, null, 2)}\n`);

@@ -196,7 +196,9 @@ const line = {
   // drew older windows afresh each epoch). Lines tagged validationCasesTarget: a 2026-11-26 trial (its code
   // is gone) that held out the last ceil(500 / listeners) listens of each listener as validation cases.
   // Lines with validationCases and validationRule: a 2026-11-26 evening trial (its code is gone) of more
-  // validation cases per listener when listeners are few; validationRule names the arm.
+  // validation cases per listener when listeners are few; validationRule names the arm. Lines whose config
+  // has rowUpdates 'lazy': a 2026-11-27 trial (its code is gone) of sparseUpdates as plain lazy Adam, rows a
+  // step did not touch frozen, without today's catch-up of the moves dense Adam makes on them.
   windowSampling: 'recent',
   users: ds.users.length,
   tracks: ds.vocabulary.size,

@@ -200,14 +200,17 @@ export interface SASRecHyperParams {
    */
   ema: number;
   /**
-   * Row-sparse ("lazy") Adam for the track and artist tables: with a sampled loss a step touches only the
-   * rows of its inputs, targets and negatives, so only those rows are gathered, differentiated and updated
-   * (TensorFlow's LazyAdam, PyTorch's SparseAdam), instead of a dense gradient and a dense Adam pass over the
-   * whole table. Rows a step does not touch keep their weights and moments, where dense Adam would keep
-   * moving them on their momentum. Default `'auto'`: on when the loss is `'sampled-softmax'`, `'bce'` or
+   * Row-sparse training steps for the track and artist tables: with a sampled loss a step touches only the
+   * rows of its inputs, targets and negatives, so only those rows are gathered, differentiated and updated,
+   * instead of a dense `[tracks + 1, d]` gradient and a dense Adam pass over the whole table every step.
+   * Rows a step does not touch still move as dense Adam moves them (their momentum keeps acting): the
+   * optimizer adds those moves in closed form when a row is next touched, and to every row before the
+   * weights are read (validation, the end of training), so the model is the dense one up to float rounding
+   * (tested against dense Adam). Default `'auto'`: on when the loss is `'sampled-softmax'`, `'bce'` or
    * `'gbce'` (never with `'ce'`, whose softmax touches every row) and gradients run on one thread (the
    * default there; an explicit `workers` above 1 keeps dense updates). `true` with `'ce'` or with `workers`
-   * above 1 is an error. A trained model's `config.sparseUpdates` is the resolved choice.
+   * above 1 is an error. A trained model's `config.sparseUpdates` is the resolved choice. With `ema`, the
+   * average is taken over rows not yet caught up.
    */
   sparseUpdates: boolean | 'auto';
   /**
@@ -345,8 +348,9 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
   /**
    * Threads that compute gradients (data-parallel: each takes a slice of every batch; same result as one
    * thread up to float rounding). Default: `os.availableParallelism()` for models big enough to gain
-   * (see `resolveWorkers`), 1 for tiny ones and for large catalogues with a sampled loss (each step copies
-   * every weight to each worker); always 1 on the native `tensorflow` backend.
+   * (see `resolveWorkers`), 1 for tiny ones and with row-sparse updates ({@link SASRecHyperParams.sparseUpdates},
+   * on by default for sampled losses: they run on one thread); always 1 on the native `tensorflow` backend.
+   * An explicit value above 1 with a sampled loss keeps dense updates (`sparseUpdates: 'auto'`).
    */
   workers?: number;
 }

@@ -5,7 +5,8 @@ import { createProgress } from './progress.js';
 /**
  * The gradient of a `[rows, d]` table that is zero outside a few rows: row `rows[i]` has gradient
  * `values[i]`. `rows` are distinct and ascending. A model returns one for an embedding table when a step
- * touches only some of its rows (a sampled loss), and the optimizer then updates only those rows (lazy Adam).
+ * touches only some of its rows (a sampled loss), and the optimizer then works on those rows only, catching
+ * the others up later (see {@link Optimizer.sync}).
  *
  * @example
  * ```ts
@@ -184,8 +185,24 @@ export interface Optimizer {
   apply(grads: Record<string, Gradient>): void;
   /** Multiplies the learning rate (after warmup) by `factor` from the next step on. */
   scaleLearningRate(factor: number): void;
+  /**
+   * Brings the rows of row-sparse variables that recent steps did not touch up to date (the moves dense
+   * Adam makes on their momentum), so the variables hold dense Adam's weights. The trainer calls it before
+   * it reads the weights (validation, snapshots, the end of training).
+   */
+  sync(): void;
   dispose(): void;
 }
+
+/** Row-sparse Adam state of one table: both moments, and the step each row was last brought up to. */
+interface RowState {
+  m: Float32Array;
+  v: Float32Array;
+  last: Int32Array;
+}
+
+/** Zero-gradient steps summed for a row's catch-up; (0.9 / sqrt(0.98))^400 is about 3e-17. */
+const MAX_DRIFT_STEPS = 400;
 
 /**
  * Adam with the exact arithmetic of `tf.train.adam` (the same kernels in the same order, so the same
@@ -193,43 +210,105 @@ export interface Optimizer {
  * tfjs' `applyGradients` keeps every temporary of every variable until the whole update ends: about 14
  * copies of the item table on top of the weights, both moments and the gradient, which ran a 900,000-track
  * table (230 MB at dim 64) out of wasm's 4 GiB heap. Here at most four table-sized temporaries live at once.
+ * A {@link RowGradient} takes the row-sparse path instead: the same Adam, computed in JavaScript on the
+ * touched rows only, with the moves of the steps each row sat out added when it is next touched or synced.
  */
 function createAdam(beta1: number, beta2: number, epsilon: number) {
   const moments = new Map<tf.Variable, { m: tf.Variable; v: tf.Variable }>();
-  const rowMoments = new Map<tf.Variable, { m: Float32Array; v: Float32Array }>();
+  const rowMoments = new Map<tf.Variable, RowState>();
   const accBeta1 = tf.tidy(() => tf.scalar(beta1).variable(false));
   const accBeta2 = tf.tidy(() => tf.scalar(beta2).variable(false));
-  let t = 0; // steps taken, for the row updates' bias correction
+  let t = 0; // steps taken
+  const rates: number[] = [0]; // rates[step]: the learning rate of each step, for the catch-up moves
   /**
-   * Lazy Adam on the rows of a row-sparse gradient (TensorFlow's LazyAdam, PyTorch's SparseAdam): only
-   * those rows' moments and weights move, with the usual bias correction for step t. The moments live in
-   * JavaScript memory, and the new rows go back with one scatter, so a step costs its rows plus one copy of
-   * the table, not a dozen passes over it.
+   * How far dense Adam moves a row, per unit of its `m / sqrt(v)`, over the `k` steps after step `s` in
+   * which the row had no gradient: its moments only decay (`m * beta1^i`, `v * beta2^i`), and each of those
+   * steps still moves it by `lr * m_hat / sqrt(v_hat)`. Summed in closed form per row, so that a row-sparse
+   * step gives dense Adam's weights (up to epsilon) at the cost of the rows it touches:
+   * `sum_i lr_(s+i) * (beta1 / sqrt(beta2))^i * sqrt(1 - beta2^(s+i)) / (1 - beta1^(s+i))`. Terms past a few
+   * hundred steps are below float precision and dropped.
+   */
+  const corrections: number[] = [0]; // corrections[step] = sqrt(1 - beta2^step) / (1 - beta1^step)
+  const drift = (s: number, k: number): number => {
+    const r = beta1 / Math.sqrt(beta2);
+    let sum = 0;
+    let ri = 1;
+    for (let i = 1; i <= Math.min(k, MAX_DRIFT_STEPS); i++) {
+      ri *= r;
+      const step = s + i;
+      corrections[step] ??= Math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step);
+      sum += rates[step]! * ri * corrections[step]!;
+    }
+    return sum;
+  };
+  /**
+   * Brings rows up to step `through`: applies each row's pending zero-gradient steps (from its last update
+   * on) to its weights, `w` holding the rows at offsets `offset(i)`. Rows last updated at the same step
+   * share one `drift` sum.
+   */
+  const catchUp = (
+    state: RowState,
+    rows: ArrayLike<number>,
+    w: Float32Array,
+    offset: (i: number) => number,
+    d: number,
+    through: number,
+  ) => {
+    const sums = new Map<number, number>();
+    const { m, v, last } = state;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const s = last[row]!;
+      const k = through - s;
+      if (k <= 0) continue;
+      last[row] = through;
+      let f = sums.get(s);
+      if (f === undefined) {
+        f = drift(s, k);
+        sums.set(s, f);
+      }
+      const d1 = beta1 ** k;
+      const d2 = beta2 ** k;
+      const base = row * d;
+      const at = offset(i);
+      for (let j = 0; j < d; j++) {
+        const mj = m[base + j]!;
+        const vj = v[base + j]!;
+        if (vj > 0) w[at + j] = w[at + j]! - (f * mj) / Math.sqrt(vj);
+        m[base + j] = mj * d1;
+        v[base + j] = vj * d2;
+      }
+    }
+  };
+  /**
+   * Adam on the rows of a row-sparse gradient. Each touched row first catches up on the steps it had no
+   * gradient in (see `drift`), then takes this step's update, so the weights are dense Adam's (up to
+   * epsilon) while a step costs its rows plus one copy of the table, not a dozen passes over it. The
+   * moments live in JavaScript memory; {@link Optimizer.sync} brings the untouched rows up to date.
    */
   const applyRows = (value: tf.Variable, g: RowGradient, lr: number) => {
     const [n, d] = value.shape as [number, number];
-    let state = rowMoments.get(value);
-    if (!state) {
-      state = { m: new Float32Array(n * d), v: new Float32Array(n * d) };
-      rowMoments.set(value, state);
-    }
+    const state = rowState(value, n, d);
     const { m, v } = state;
     const { rows } = g;
     const grad = g.values.dataSync() as Float32Array; // [R, d]
     g.values.dispose();
     const current = tf.tidy(() => tf.gather(value, tf.tensor1d(rows, 'int32')));
-    const w = current.dataSync() as Float32Array; // [R, d]
+    const next = Float32Array.from(current.dataSync() as Float32Array); // [R, d]
     current.dispose();
-    const next = new Float32Array(rows.length * d);
     const c1 = 1 - beta1 ** t;
     const c2 = 1 - beta2 ** t;
+    catchUp(state, rows, next, (i) => i * d, d, t - 1);
     for (let i = 0; i < rows.length; i++) {
-      const at = rows[i]! * d;
+      const row = rows[i]!;
+      state.last[row] = t;
+      const at = row * d;
       for (let j = 0; j < d; j++) {
         const gij = grad[i * d + j]!;
         m[at + j] = beta1 * m[at + j]! + (1 - beta1) * gij;
         v[at + j] = beta2 * v[at + j]! + (1 - beta2) * gij * gij;
-        next[i * d + j] = w[i * d + j]! - (lr * (m[at + j]! / c1)) / (Math.sqrt(v[at + j]! / c2) + epsilon);
+        next[i * d + j] =
+          next[i * d + j]! - (lr * (m[at + j]! / c1)) / (Math.sqrt(v[at + j]! / c2) + epsilon);
       }
     }
     const updated = tf.tidy(() =>
@@ -238,9 +317,18 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
     value.assign(updated);
     updated.dispose();
   };
+  const rowState = (value: tf.Variable, n: number, d: number): RowState => {
+    let state = rowMoments.get(value);
+    if (!state) {
+      state = { m: new Float32Array(n * d), v: new Float32Array(n * d), last: new Int32Array(n) };
+      rowMoments.set(value, state);
+    }
+    return state;
+  };
   return {
     apply(variables: Readonly<Record<string, tf.Variable>>, grads: Record<string, Gradient>, lr: number) {
       t++;
+      rates[t] = lr;
       const oneMinusAccBeta1 = tf.sub(1, accBeta1);
       const oneMinusAccBeta2 = tf.sub(1, accBeta2);
       for (const [name, g] of Object.entries(grads)) {
@@ -285,6 +373,17 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
       });
       tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2]);
     },
+    /** Brings every row of the row-sparse variables up to date with step t (one pass over each table). */
+    sync() {
+      for (const [value, state] of rowMoments) {
+        const [n, d] = value.shape as [number, number];
+        if (state.last.every((s) => s === t)) continue;
+        const w = Float32Array.from(value.dataSync() as Float32Array);
+        const all = Int32Array.from({ length: n }, (_, i) => i);
+        catchUp(state, all, w, (i) => i * d, d, t);
+        tf.tidy(() => value.assign(tf.tensor2d(w, [n, d])));
+      }
+    },
     dispose() {
       tf.dispose([accBeta1, accBeta2]);
       for (const { m, v } of moments.values()) tf.dispose([m, v]);
@@ -326,6 +425,9 @@ export function createOptimizer<B>(
     },
     scaleLearningRate(factor) {
       base *= factor;
+    },
+    sync() {
+      adam.sync();
     },
     dispose() {
       adam.dispose();
@@ -373,6 +475,7 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
         n++;
         bar.tick(loss);
       }
+      optimizer.sync(); // row-sparse tables: every row as dense Adam has it, before anything reads them
       const logs: EpochLogs = { loss: n ? lossSum / n : Number.NaN, steps: n, seconds: 0 };
       if (options.validate) {
         // With averaging, the averaged weights are scored (and kept); the raw ones are put back after.
