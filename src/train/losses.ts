@@ -16,9 +16,10 @@ export type LossOption = LossName | 'auto';
  * Largest catalogue for which `loss: 'auto'` trains with the full softmax (`'ce'`). The full softmax costs
  * `rows x items x dim` per step, sampled softmax `rows x negatives x dim` whatever the catalogue. Measured with
  * `bench/loss-cost.ts` (SASRec defaults, batches of 16 windows of 50, wasm, one thread): seconds per step
- * full vs sampled (1,024 negatives) 0.22 vs 0.20 at 5,000 tracks, 0.59 vs 0.22 at 20,000 and 1.60 vs 0.23
- * at 50,000. Up to 20,000 the exact loss costs at most ~2.5x per step; beyond it the output layer dominates
- * every epoch, growing linearly with the catalogue.
+ * full vs sampled (1,024 negatives, row-sparse updates) 0.20 vs 0.20 at 5,000 tracks, 0.61 vs 0.21 at
+ * 20,000 and 1.72 vs 0.26 at 50,000 (2026-11-27; with dense updates the sampled steps were 0.20, 0.22 and
+ * 0.23 the day before). Up to 20,000 the exact loss costs at most ~3x per step; beyond it the output layer
+ * dominates every epoch, growing linearly with the catalogue.
  *
  * @example
  * ```ts

@@ -243,18 +243,11 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
   };
   /**
    * Brings rows up to step `through`: applies each row's pending zero-gradient steps (from its last update
-   * on) to its weights, `w` holding the rows at offsets `offset(i)`. Rows last updated at the same step
-   * share one `drift` sum.
+   * on) to its weights, `w` holding `rows` packed (`[R, d]`). Rows last updated at the same step share one
+   * `drift` sum.
    */
-  const catchUp = (
-    state: RowState,
-    rows: ArrayLike<number>,
-    w: Float32Array,
-    offset: (i: number) => number,
-    d: number,
-    through: number,
-  ) => {
-    const sums = new Map<number, number>();
+  const catchUp = (state: RowState, rows: Int32Array, w: Float32Array, d: number, through: number) => {
+    const sums = new Map<number, { f: number; d1: number; d2: number }>();
     const { m, v, last } = state;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -262,15 +255,15 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
       const k = through - s;
       if (k <= 0) continue;
       last[row] = through;
-      let f = sums.get(s);
-      if (f === undefined) {
-        f = drift(s, k);
-        sums.set(s, f);
+      if (s === 0) continue; // never updated: zero moments, nothing moves
+      let sum = sums.get(s);
+      if (sum === undefined) {
+        sum = { f: drift(s, k), d1: beta1 ** k, d2: beta2 ** k };
+        sums.set(s, sum);
       }
-      const d1 = beta1 ** k;
-      const d2 = beta2 ** k;
+      const { f, d1, d2 } = sum;
       const base = row * d;
-      const at = offset(i);
+      const at = i * d;
       for (let j = 0; j < d; j++) {
         const mj = m[base + j]!;
         const vj = v[base + j]!;
@@ -293,26 +286,32 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
     const { rows } = g;
     const grad = g.values.dataSync() as Float32Array; // [R, d]
     g.values.dispose();
-    const current = tf.tidy(() => tf.gather(value, tf.tensor1d(rows, 'int32')));
-    const next = Float32Array.from(current.dataSync() as Float32Array); // [R, d]
-    current.dispose();
     const c1 = 1 - beta1 ** t;
     const c2 = 1 - beta2 ** t;
-    catchUp(state, rows, next, (i) => i * d, d, t - 1);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      state.last[row] = t;
-      const at = row * d;
-      for (let j = 0; j < d; j++) {
-        const gij = grad[i * d + j]!;
-        m[at + j] = beta1 * m[at + j]! + (1 - beta1) * gij;
-        v[at + j] = beta2 * v[at + j]! + (1 - beta2) * gij * gij;
-        next[i * d + j] =
-          next[i * d + j]! - (lr * (m[at + j]! / c1)) / (Math.sqrt(v[at + j]! / c2) + epsilon);
+    editRows(value, rows, (next) => {
+      catchUp(state, rows, next, d, t - 1);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        state.last[row] = t;
+        const at = row * d;
+        for (let j = 0; j < d; j++) {
+          const gij = grad[i * d + j]!;
+          m[at + j] = beta1 * m[at + j]! + (1 - beta1) * gij;
+          v[at + j] = beta2 * v[at + j]! + (1 - beta2) * gij * gij;
+          next[i * d + j] =
+            next[i * d + j]! - (lr * (m[at + j]! / c1)) / (Math.sqrt(v[at + j]! / c2) + epsilon);
+        }
       }
-    }
+    });
+  };
+  /** Reads rows `rows` of a `[n, d]` variable into JS (`[R, d]`), lets `edit` change them, writes them back. */
+  const editRows = (value: tf.Variable, rows: Int32Array, edit: (w: Float32Array) => void) => {
+    const current = tf.tidy(() => tf.gather(value, tf.tensor1d(rows, 'int32')));
+    const w = Float32Array.from(current.dataSync() as Float32Array); // [R, d]
+    current.dispose();
+    edit(w);
     const updated = tf.tidy(() =>
-      scatterRows(value as tf.Tensor as tf.Tensor2D, rows, tf.tensor2d(next, [rows.length, d])),
+      scatterRows(value as tf.Tensor as tf.Tensor2D, rows, tf.tensor2d(w, [rows.length, value.shape[1]!])),
     );
     value.assign(updated);
     updated.dispose();
@@ -376,12 +375,15 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
     /** Brings every row of the row-sparse variables up to date with step t (one pass over each table). */
     sync() {
       for (const [value, state] of rowMoments) {
-        const [n, d] = value.shape as [number, number];
-        if (state.last.every((s) => s === t)) continue;
-        const w = Float32Array.from(value.dataSync() as Float32Array);
-        const all = Int32Array.from({ length: n }, (_, i) => i);
-        catchUp(state, all, w, (i) => i * d, d, t);
-        tf.tidy(() => value.assign(tf.tensor2d(w, [n, d])));
+        const d = value.shape[1]!;
+        const behind: number[] = []; // rows updated before, but not at step t
+        state.last.forEach((s, row) => {
+          if (s > 0 && s < t) behind.push(row);
+          else state.last[row] = t;
+        });
+        if (behind.length === 0) continue;
+        const rows = Int32Array.from(behind);
+        editRows(value, rows, (w) => catchUp(state, rows, w, d, t));
       }
     },
     dispose() {
