@@ -347,6 +347,20 @@ describe('SASRec loss auto and memory limits', () => {
     }).catch((e: unknown) => e);
     expect(withArtists).toBeInstanceOf(InvalidOptionError);
     expect((withArtists as Error).message).toMatch(/and of the \[11, 30000\] artist table/);
+    // Row-sparse updates hold about half as many copies (no dense gradient, Adam's moments in JS memory):
+    // dim 60,000 passes the check with a sampled loss, dim 100,000 does not.
+    expect((err as Error).message).toMatch(/about 8 copies/);
+    const sparse = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      dim: 100_000,
+      maxlen: 2,
+      batchSize: 1,
+      loss: 'sampled-softmax',
+      negatives: 4,
+    }).catch((e: unknown) => e);
+    expect(sparse).toBeInstanceOf(InvalidOptionError);
+    expect((sparse as Error).message).toMatch(/about 4 copies/);
+    expect((sparse as Error).message).toMatch(/Use dim <= 83802/); // twice the dense limit (41,901);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
