@@ -198,7 +198,7 @@ const line = {
   // Lines with validationCases and validationRule: a 2026-11-26 evening trial (its code is gone) of more
   // validation cases per listener when listeners are few; validationRule names the arm. Lines whose config
   // has rowUpdates 'lazy': a 2026-11-27 trial (its code is gone) of sparseUpdates as plain lazy Adam, rows a
-  // step did not touch frozen, without today's catch-up of the moves dense Adam makes on them.
+  // step did not touch frozen, without the catch-up of the moves dense Adam makes on them.
   windowSampling: 'recent',
   users: ds.users.length,
   tracks: ds.vocabulary.size,

@@ -572,12 +572,6 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError('ema', 'a number in [0, 1)', o.ema);
   if (o.sparseUpdates !== 'auto' && typeof o.sparseUpdates !== 'boolean')
     throw new InvalidOptionError('sparseUpdates', "'auto' or a boolean", o.sparseUpdates);
-  if (o.sparseUpdates === true && o.loss === 'ce')
-    throw new InvalidOptionError(
-      'sparseUpdates',
-      "false or 'auto' with loss 'ce' (its softmax touches every track's row)",
-      true,
-    );
   if (o.sparseUpdates === true && options.workers !== undefined && options.workers > 1)
     throw new InvalidOptionError(
       'sparseUpdates',
@@ -1221,11 +1215,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const learningRate = resolveLearningRate(hp.learningRate, artists !== undefined);
     hp.learningRate = learningRate;
     // sparseUpdates 'auto' -> row updates for sampled losses on one thread; the config records the result.
+    // Checked here, not with the other options, because loss 'auto' may resolve to 'ce'.
     const manyWorkers = options.workers !== undefined && options.workers > 1;
     if (hp.sparseUpdates === true && loss === 'ce')
       throw new InvalidOptionError(
         'sparseUpdates',
-        `false or 'auto' here: loss 'auto' resolved to 'ce' for ${V} tracks, whose softmax touches every row`,
+        `false or 'auto' with loss 'ce' (${requested.loss === 'auto' ? `what 'auto' picks for ${V} tracks; ` : ''}its softmax touches every track's row)`,
         true,
       );
     hp.sparseUpdates = hp.sparseUpdates === 'auto' ? loss !== 'ce' && !manyWorkers : hp.sparseUpdates;

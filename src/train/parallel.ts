@@ -330,7 +330,7 @@ export async function startGradientPool<B>(
         .map((s, i) => handles[i]!.request({ type: 'step', id: nextId++, weights, batch: s.batch }));
       const t1 = performance.now();
       const local = model.computeGradients(slices[0]!.batch);
-      // Row-sparse gradients are summed densely here (lazy row updates are a one-thread path).
+      // Row-sparse gradients are summed densely here (row-sparse updates are a one-thread path).
       const localGrads: Record<string, tf.Tensor> = {};
       for (const [name, g] of Object.entries(local.grads))
         localGrads[name] = toDenseGradient(g, model.variables[name]!.shape);

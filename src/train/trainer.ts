@@ -229,8 +229,8 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
    * hundred steps are below float precision and dropped.
    */
   const corrections: number[] = [0]; // corrections[step] = sqrt(1 - beta2^step) / (1 - beta1^step)
+  const r = beta1 / Math.sqrt(beta2); // per-step decay of m_hat / sqrt(v_hat) on a row without gradient
   const drift = (s: number, k: number): number => {
-    const r = beta1 / Math.sqrt(beta2);
     let sum = 0;
     let ri = 1;
     for (let i = 1; i <= Math.min(k, MAX_DRIFT_STEPS); i++) {
