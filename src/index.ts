@@ -143,6 +143,7 @@ export {
   TRANSITION_GRID,
   TRANSITION_TRUST_MARGIN,
   TransitionMixFit,
+  transitionBoost,
 } from './models/transition-mix.js';
 export {
   blendCompositionChart,

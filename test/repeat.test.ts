@@ -14,7 +14,9 @@ import {
   historyFeatures,
   parseRepeatHead,
   type RepeatCase,
+  type RepeatHead,
   repeatLogLikelihood,
+  rowLogSumExp,
 } from '../src/models/repeat.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { createRng } from '../src/util/random.js';
@@ -217,6 +219,47 @@ describe('SASRec with the repeat head', () => {
     const h = test[0]!.history;
     expect(await loaded.score(h, ['t1', 't2', 't3'])).toEqual(await model.score(h, ['t1', 't2', 't3']));
     loaded.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fits both heads from one scoring pass: the heads of rows scored with the transition term', async () => {
+    const before = tf.memory().numTensors;
+    const { train, validation } = leaveOneOut(Dataset.fromListens(favouriteListens(120, 3)));
+    const model = await SASRec.fit(train, { ...FAST, validation });
+    const close = (a: RepeatHead, b: RepeatHead, digits: number) => {
+      const flat = (h: RepeatHead) => [h.gate, h.replayWeight, h.lastWeight, h.modelWeight, ...h.weights];
+      flat(a).forEach((v, i) => {
+        expect(v).toBeCloseTo(flat(b)[i]!, digits);
+      });
+    };
+    // fit's one pass chose what the two public passes choose.
+    expect(model.transitionHead).toEqual(await model.fitTransition(validation));
+    close(model.repeatHead!, await model.fitRepeat(validation), 9);
+    // The reference: repeat cases read off full rows scored with a strong term applied and renormalised
+    // (fitRepeat adds the term's change to the normaliser instead; leaving it out moves the gate).
+    model.transitionHead = { weight: 2, smoothing: 1 };
+    model.repeatHead = undefined;
+    const rows = await model.scoreAll(validation.map((c) => c.history));
+    const cases: RepeatCase[] = [];
+    validation.forEach((c, i) => {
+      const ids = c.history.map((t) => model.vocabulary.index(t)!);
+      const target = model.vocabulary.index(c.target)!;
+      const row = rows[i]!;
+      const history = historyFeatures(ids, FAST.maxlen!);
+      const logZ = rowLogSumExp(row);
+      const last = ids[ids.length - 1]!;
+      cases.push({
+        history,
+        targetItem: history.items.indexOf(target),
+        modelProb: Math.exp(row[target]! - logZ),
+        lastProb: Math.exp(row[last]! - logZ),
+        targetIsLast: target === last,
+        modelLogits: history.items.map((x) => row[x]!),
+      });
+    });
+    const reference = fitRepeatHead(cases);
+    close(await model.fitRepeat(validation), reference, 5);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -10,6 +10,7 @@ import { InvalidModelFileError, InvalidOptionError } from '../src/errors.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { countTransitions, csrRow } from '../src/models/csr.js';
 import { loadModel } from '../src/models/persist.js';
+import { applyRepeatHead, historyFeatures } from '../src/models/repeat.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import {
   applyTransitionMix,
@@ -17,6 +18,7 @@ import {
   TRANSITION_GRID,
   TRANSITION_TRUST_MARGIN,
   TransitionMixFit,
+  transitionBoost,
 } from '../src/models/transition-mix.js';
 import { createRng } from '../src/util/random.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
@@ -190,6 +192,30 @@ describe('applyTransitionMix', () => {
     let z = 0;
     for (let j = 1; j < plain.length; j++) z += Math.exp(plain[j]!);
     expect(z).toBeCloseTo(1, 5);
+  });
+
+  it('without normalising leaves log scores up to a constant: the repeat head after it gives the same row', () => {
+    const row = Float32Array.of(Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 0, 3);
+    const mix = { weight: 1, smoothing: 2 };
+    const transitions = { cols: [3, 4], vals: [30, 2] };
+    const unnormalised = row.slice();
+    applyTransitionMix(unnormalised, mix, transitions, false);
+    expect(unnormalised[3]).toBeCloseTo(0.5 + Math.log(16), 5);
+    expect(unnormalised[1]).toBe(2); // not a successor: untouched
+    const head = {
+      gate: 0.2,
+      replayWeight: 0.5,
+      weights: [1, -0.3, -1, 0.2],
+      lastWeight: -1,
+      modelWeight: 0.3,
+    };
+    const ids = [6, 2, 6, 3];
+    const normalised = row.slice();
+    applyTransitionMix(normalised, mix, transitions);
+    applyRepeatHead(normalised, historyFeatures(ids, 2), head, 3);
+    applyRepeatHead(unnormalised, historyFeatures(ids, 2), head, 3);
+    for (let j = 1; j < row.length; j++) expect(unnormalised[j]).toBeCloseTo(normalised[j]!, 5);
+    expect(transitionBoost(mix, 30)).toBeCloseTo(Math.log(16), 12);
   });
 
   it('reads a saved term back and rejects malformed ones', () => {

@@ -58,6 +58,7 @@ import {
   fitRepeatHead,
   HISTORY_BIAS_FEATURES,
   HISTORY_BIAS_TRACKS,
+  type HistoryFeatures,
   historyCandidates,
   historyFeatures,
   parseRepeatHead,
@@ -70,6 +71,8 @@ import {
   parseTransitionMix,
   type TransitionMix,
   TransitionMixFit,
+  type TransitionRow,
+  transitionBoost,
 } from './transition-mix.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1342,15 +1345,42 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     } finally {
       await pool?.close();
     }
-    // Post-hoc heads on the validation cases: first the transition term on the model's own scores, then
-    // the repeat mixture over the scores with the term.
-    if (transitions) {
-      model.transitions = transitions;
-      model.transitionHead = await model.fitTransition(validation);
-    }
-    if (hp.repeat && validation.length >= MIN_REPEAT_CASES)
-      model.repeatHead = await model.fitRepeat(validation);
+    // Post-hoc heads on the validation cases, from one scoring pass (see fitHeads): first the transition
+    // term on the model's own scores, then the repeat mixture over the scores with the term.
+    model.transitions = transitions;
+    const heads = await model.fitHeads(validation, {
+      transition: transitions !== undefined,
+      repeat: hp.repeat && validation.length >= MIN_REPEAT_CASES,
+    });
+    model.transitionHead = heads.transition;
+    model.repeatHead = heads.repeat;
     return model;
+  }
+
+  /**
+   * Fits the post-hoc heads from one scoring pass over held-out cases: the transition term on the
+   * transformer's own scores, then the repeat mixture on the scores with that term. The same heads as
+   * {@link SASRec.fitTransition} followed by {@link SASRec.fitRepeat} (up to float rounding), at half the
+   * scoring: each case keeps the few scores the repeat head needs, and the term's change to the row's
+   * normaliser is added afterwards (see {@link heldOutRow}). On a 900,000-track catalogue a scoring pass
+   * is most of the heads' cost.
+   */
+  private async fitHeads(
+    cases: readonly EvalCase[],
+    which: { transition: boolean; repeat: boolean },
+  ): Promise<{ transition?: TransitionMix; repeat?: RepeatHead }> {
+    if (!which.transition && !which.repeat) return {};
+    const fit = which.transition && this.transitions ? new TransitionMixFit() : undefined;
+    const rows: HeldOutRow[] = [];
+    await this.forEachHeldOut('SASRec.fit (post-hoc heads)', cases, {}, (row, target, ids) => {
+      const successors = this.transitions ? csrRow(this.transitions, ids[ids.length - 1]!) : undefined;
+      if (fit) fit.add(row, target, successors!);
+      if (which.repeat) rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
+    });
+    const transition = fit?.result().mix;
+    if (!which.repeat) return { ...(transition ? { transition } : {}) };
+    const repeat = fitRepeatHead(rows.map((r) => repeatCaseOf(r, transition)));
+    return { ...(transition ? { transition } : {}), repeat };
   }
 
   /**
@@ -1364,22 +1394,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async fitRepeat(cases: readonly EvalCase[]): Promise<RepeatHead> {
-    const repeatCases: RepeatCase[] = [];
-    const heads = this.transitionHead ? { transition: this.transitionHead } : {};
-    await this.forEachHeldOut('fitRepeat', cases, heads, (row, target, ids) => {
-      const history = historyFeatures(ids, this.config.maxlen);
-      const logZ = rowLogSumExp(row);
-      const last = ids[ids.length - 1]!;
-      repeatCases.push({
-        history,
-        targetItem: history.items.indexOf(target),
-        modelProb: Math.exp(row[target]! - logZ),
-        lastProb: Math.exp(row[last]! - logZ),
-        targetIsLast: target === last,
-        modelLogits: history.items.map((x) => row[x]!),
-      });
+    const rows: HeldOutRow[] = [];
+    const transitions = this.transitionHead ? this.transitions : undefined;
+    await this.forEachHeldOut('fitRepeat', cases, {}, (row, target, ids) => {
+      const successors = transitions ? csrRow(transitions, ids[ids.length - 1]!) : undefined;
+      rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
     });
-    return fitRepeatHead(repeatCases);
+    return fitRepeatHead(rows.map((r) => repeatCaseOf(r, transitions && this.transitionHead)));
   }
 
   /**
@@ -1599,7 +1620,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         // With a head, scores are log P(track | history). The transition term sharpens the model's Q; the
         // repeat mixture then splits the mass between Q and the history's replays with its own fitted gate.
         if (heads.transition && this.transitions)
-          applyTransitionMix(row, heads.transition, csrRow(this.transitions, lastId));
+          // The repeat head renormalises the whole row, so the term's own normalisation would be wasted.
+          applyTransitionMix(row, heads.transition, csrRow(this.transitions, lastId), !heads.repeat);
         if (heads.repeat) applyRepeatHead(row, historyFeatures(p.all, maxlen), heads.repeat, lastId);
         out[p.i] = row;
       });
@@ -1874,6 +1896,86 @@ function readArtists(contents: ModelContents, artistCount: unknown, dir: string)
     if (a > 0) tracksWithArtist++;
   }
   return { of, count: artistCount, tracksWithArtist };
+}
+
+/**
+ * What the repeat head's fit needs of one held-out score row, kept without the row (a row is as long as the
+ * catalogue): the raw scores (no post-hoc heads) of the history's tracks, the target and the last listen,
+ * the row's log normaliser, and the last listen's training successors with their raw scores, so the
+ * transition term can be applied once it is chosen (see {@link repeatCaseOf}).
+ */
+interface HeldOutRow {
+  history: HistoryFeatures;
+  target: number;
+  last: number;
+  /** `rowLogSumExp` of the raw row. */
+  logZ: number;
+  /** Raw scores of `history.items`. */
+  itemScores: Float64Array;
+  targetScore: number;
+  lastScore: number;
+  successors?: TransitionRow;
+  /** Raw scores of `successors.cols`. */
+  successorScores?: Float64Array;
+}
+
+/** The {@link HeldOutRow} of one raw score row (`ids`: the history's vocabulary indices). */
+function heldOutRow(
+  row: Float32Array,
+  target: number,
+  ids: readonly number[],
+  window: number,
+  successors?: TransitionRow,
+): HeldOutRow {
+  const history = historyFeatures(ids, window);
+  const last = ids[ids.length - 1]!;
+  return {
+    history,
+    target,
+    last,
+    logZ: rowLogSumExp(row),
+    itemScores: Float64Array.from(history.items, (x) => row[x]!),
+    targetScore: row[target]!,
+    lastScore: row[last]!,
+    ...(successors
+      ? { successors, successorScores: Float64Array.from(successors.cols, (x) => row[x]!) }
+      : {}),
+  };
+}
+
+/**
+ * The repeat head's training case of a {@link HeldOutRow} under the transition term `mix` (none: the raw
+ * scores). The term adds `transitionBoost` to the successors' scores, rounded to float32 as
+ * `applyTransitionMix` does in place, so the normaliser becomes
+ * `logZ + log(1 + sum_s (exp(boosted_s - logZ) - exp(raw_s - logZ)))`; Q and the history's logits then
+ * follow as in a scored row (the same values up to float rounding, without a second scoring pass).
+ */
+function repeatCaseOf(h: HeldOutRow, mix?: TransitionMix): RepeatCase {
+  const counts = new Map<number, number>();
+  let correction = 0;
+  if (mix && h.successors && h.successorScores) {
+    const { cols, vals } = h.successors;
+    for (let k = 0; k < cols.length; k++) {
+      const raw = h.successorScores[k]!;
+      counts.set(cols[k]!, vals[k]!);
+      correction +=
+        Math.exp(Math.fround(raw + transitionBoost(mix, vals[k]!)) - h.logZ) - Math.exp(raw - h.logZ);
+    }
+  }
+  const score = (x: number, raw: number) => {
+    const c = counts.get(x);
+    return c === undefined ? raw : Math.fround(raw + transitionBoost(mix!, c));
+  };
+  const logZ = h.logZ + Math.log1p(correction);
+  const { history, target, last } = h;
+  return {
+    history,
+    targetItem: history.items.indexOf(target),
+    modelProb: Math.exp(score(target, h.targetScore) - logZ),
+    lastProb: Math.exp(score(last, h.lastScore) - logZ),
+    targetIsLast: target === last,
+    modelLogits: Array.from(history.items, (x, k) => score(x, h.itemScores[k]!)),
+  };
 }
 
 /** Histories per serving forward pass (sorted by length, so each pass carries little padding). */

@@ -84,8 +84,19 @@ export const TRANSITION_GRID: readonly TransitionMix[] = Object.freeze([
  */
 export const TRANSITION_TRUST_MARGIN = 0.05;
 
-/** `weight * log(1 + count / smoothing)`. */
-const boost = (mix: TransitionMix, count: number) => mix.weight * Math.log1p(count / mix.smoothing);
+/**
+ * What the transition term adds to the score of a track the last listen led to `count` times in training:
+ * `weight * log(1 + count / smoothing)`.
+ *
+ * @example
+ * ```ts
+ * transitionBoost({ weight: 1, smoothing: 1 }, 3); // log(4): P multiplied by 4 before renormalising
+ * ```
+ */
+export function transitionBoost(mix: TransitionMix, count: number): number {
+  return mix.weight * Math.log1p(count / mix.smoothing);
+}
+const boost = transitionBoost;
 
 /**
  * NDCG@10 of one target under each grid point: `1 / log2(rank + 1)` within the top 10, else 0, every track
@@ -211,18 +222,26 @@ export class TransitionMixFit {
 /**
  * Adds the transition term to a row of model scores (index 0 unused; logits or log-probabilities) and
  * renormalises, in place: `row[j] = log P(j | history)`. Tracks the last listen never led to keep their
- * order; with weight 0 or an empty transition row the row is only normalised.
+ * order; with weight 0 or an empty transition row the row is only normalised. With `normalise: false` the
+ * row is left as log scores up to a shared constant, for a caller that normalises it anyway (the repeat
+ * head does), saving a pass over the catalogue.
  *
  * @example
  * ```ts
  * applyTransitionMix(row, mix, csrRow(transitions, last)); // row[j] = log P(j | history)
  * ```
  */
-export function applyTransitionMix(row: Float32Array, mix: TransitionMix, transitions: TransitionRow): void {
+export function applyTransitionMix(
+  row: Float32Array,
+  mix: TransitionMix,
+  transitions: TransitionRow,
+  normalise = true,
+): void {
   for (let k = 0; k < transitions.cols.length; k++) {
     const j = transitions.cols[k]!;
     row[j] = row[j]! + boost(mix, transitions.vals[k]!);
   }
+  if (!normalise) return;
   const logZ = rowLogSumExp(row);
   for (let j = 1; j < row.length; j++) row[j] = row[j]! - logZ;
 }
