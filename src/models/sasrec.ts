@@ -188,8 +188,10 @@ export interface SASRecHyperParams {
   patience: number;
   /**
    * Training budget in seconds: the epoch in which it runs out ends at the next batch (at least one step is
-   * always taken), is validated, and training stops, so a fit overruns the budget by at most one step and
-   * one validation, even when one pass over a large log takes an hour. A budget that ends training makes the
+   * always taken), is validated, and training stops, so training overruns the budget by at most one step and
+   * one validation, even when one pass over a large log takes an hour. The post-hoc heads are fitted after
+   * that, outside the budget: one more scoring pass over the validation cases plus the repeat head's fit
+   * (on a 912,510-track log, `bench/scale.ts`, most of the whole fit). A budget that ends training makes the
    * model depend on the machine's speed (down to the batch), so leave it at Infinity where the same seed
    * must give the same model. Default Infinity.
    */
