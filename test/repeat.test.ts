@@ -122,7 +122,36 @@ describe('fitRepeatHead', () => {
   it('rejects no cases and bad options, naming them', () => {
     expect(() => fitRepeatHead([])).toThrow(InvalidOptionError);
     expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { steps: 0 })).toThrow(/`steps`/);
-    expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { learningRate: -1 })).toThrow(/`learningRate`/);
+    expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { tolerance: 0 })).toThrow(/`tolerance`/);
+    expect(() => fitRepeatHead(syntheticCases(0.5, 5, 3), { l2: -1 })).toThrow(/`l2`/);
+  });
+
+  it('stops at the maximum of the penalised likelihood: every small move away lowers it', () => {
+    const rng = createRng(11);
+    const cases = syntheticCases(0.4, 300, 12).map((c) => ({
+      ...c,
+      // The model's logits know the target a little.
+      modelLogits: c.history.items.map((_, k) => (k === c.targetItem ? 1 : 0) + rng.normal()),
+    }));
+    const l2 = 1e-3;
+    const objective = (h: RepeatHead) =>
+      repeatLogLikelihood(cases, h) -
+      l2 * [h.replayWeight, h.lastWeight, ...h.weights, h.modelWeight].reduce((s, v) => s + v * v, 0);
+    const head = fitRepeatHead(cases, { l2 });
+    const best = objective(head);
+    const moves: ((h: RepeatHead, e: number) => RepeatHead)[] = [
+      (h, e) => ({ ...h, gate: h.gate + e }),
+      (h, e) => ({ ...h, replayWeight: h.replayWeight + e }),
+      (h, e) => ({ ...h, modelWeight: h.modelWeight + e }),
+      ...[0, 1, 2, 3].map((f) => (h: RepeatHead, e: number) => ({
+        ...h,
+        weights: h.weights.map((w, i) => (i === f ? w + e : w)),
+      })),
+    ];
+    for (const move of moves)
+      for (const e of [-1e-2, 1e-2]) expect(objective(move(head, e))).toBeLessThan(best);
+    // One iteration is not there yet.
+    expect(objective(fitRepeatHead(cases, { l2, steps: 1 }))).toBeLessThan(best - 1e-3);
   });
 });
 

@@ -167,18 +167,79 @@ function adjustedQ(c: RepeatCase, lastWeight: number): { qt: number; qLast: numb
 
 /** Options of {@link fitRepeatHead}. */
 export interface FitRepeatOptions {
-  /** Adam steps (full batch). Default 300. */
+  /** Most L-BFGS iterations. Default 100 (the shipped data converges in about 20). */
   steps?: number;
-  /** Adam step size. Default 0.05. */
-  learningRate?: number;
+  /** Stop when no gradient entry of the penalised mean log-likelihood is larger. Default 1e-6. */
+  tolerance?: number;
   /** L2 penalty on the feature weights (not the gate). Default 1e-3. */
   l2?: number;
 }
 
+/** theta = [gate, replayWeight, lastWeight, w_1..w_F, modelWeight]. */
+const W0 = 3; // index of the first feature weight
+const MW = W0 + F; // index of modelWeight
+
+/**
+ * The fit's objective at `theta`: the mean log-likelihood `log(g R(target) + (1 - g) Q'(target))` minus
+ * `l2` times the squared weights (all but the gate), and its gradient. One pass over every case's history.
+ */
+function repeatObjective(
+  cases: readonly RepeatCase[],
+  theta: Float64Array,
+  l2: number,
+): { value: number; grad: Float64Array } {
+  const grad = new Float64Array(theta.length);
+  let sum = 0;
+  const w = Array.from(theta.subarray(W0, MW));
+  for (const c of cases) {
+    const g = sigmoid(theta[0]! + theta[1]! * c.history.replayLogit);
+    const { qt, qLast } = adjustedQ(c, theta[2]!);
+    let r = 0;
+    let probs: Float64Array | undefined;
+    if (c.targetItem >= 0) {
+      probs = repeatProbs(c.history, w, theta[MW]!, c.modelLogits);
+      r = probs[c.targetItem]!;
+    }
+    const p = Math.max(g * r + (1 - g) * qt, 1e-300);
+    sum += Math.log(p);
+    const dGate = (g * (1 - g) * (r - qt)) / p; // d log p / d (gate logit)
+    grad[0] = grad[0]! + dGate;
+    grad[1] = grad[1]! + dGate * c.history.replayLogit;
+    // dQ'_t / d lastWeight = Q'_t ([t = last] - Q'_last)
+    grad[2] = grad[2]! + ((1 - g) * qt * ((c.targetIsLast ? 1 : 0) - qLast)) / p;
+    if (probs && r > 0) {
+      // dR_t/dw = R_t (f_t - sum_x R_x f_x)
+      const h = c.history;
+      for (let f = 0; f < F; f++) {
+        let mean = 0;
+        for (let k = 0; k < probs.length; k++) mean += probs[k]! * h.features[k * F + f]!;
+        grad[f + W0] = grad[f + W0]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
+      }
+      const lq = c.modelLogits;
+      if (lq) {
+        let mean = 0;
+        for (let k = 0; k < probs.length; k++) mean += probs[k]! * lq[k]!;
+        grad[MW] = grad[MW]! + (g * r * (lq[c.targetItem]! - mean)) / p;
+      }
+    }
+  }
+  let penalty = 0;
+  for (let j = 0; j < theta.length; j++) {
+    grad[j] = grad[j]! / cases.length - (j > 0 ? 2 * l2 * theta[j]! : 0);
+    if (j > 0) penalty += l2 * theta[j]! ** 2;
+  }
+  return { value: sum / cases.length - penalty, grad };
+}
+
+const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+
 /**
  * Fits the gate and feature weights by maximising the mean log-likelihood
- * `log(g R(target) + (1 - g) Q(target))` over held-out cases, with full-batch Adam from a fixed start
- * (deterministic). Cases with an empty history count through Q alone.
+ * `log(g R(target) + (1 - g) Q(target))` over held-out cases (minus a small L2 penalty), with L-BFGS
+ * (memory 8, backtracking line search) from a fixed start: deterministic, and each iteration is one pass
+ * over the cases' histories, so long histories cost about 20 passes instead of the 300 Adam steps this
+ * used until 2026-11-27 (which stopped within 1e-7 of the same optimum on the shipped data). Cases with an
+ * empty history count through Q alone.
  *
  * @throws {InvalidOptionError} when `cases` is empty or an option is out of range.
  * @example
@@ -189,67 +250,78 @@ export interface FitRepeatOptions {
 export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOptions = {}): RepeatHead {
   if (!Array.isArray(cases) || cases.length === 0)
     throw new InvalidOptionError('cases', 'a non-empty array of held-out next listens', cases);
-  const steps = options.steps ?? 300;
-  const lr = options.learningRate ?? 0.05;
+  const steps = options.steps ?? 100;
+  const tolerance = options.tolerance ?? 1e-6;
   const l2 = options.l2 ?? 1e-3;
   if (!Number.isInteger(steps) || steps < 1) throw new InvalidOptionError('steps', 'an integer >= 1', steps);
-  if (!(lr > 0)) throw new InvalidOptionError('learningRate', 'a number > 0', lr);
+  if (!(tolerance > 0)) throw new InvalidOptionError('tolerance', 'a number > 0', tolerance);
   if (!(l2 >= 0)) throw new InvalidOptionError('l2', 'a number >= 0', l2);
-  // theta = [gate, replayWeight, lastWeight, w_1..w_F, modelWeight]; start: one replay in four, more plays
-  // -> more likely, the model's scores not used.
-  const W0 = 3; // index of the first feature weight
-  const MW = W0 + F; // index of modelWeight
-  const theta = [-1, 0, 0, 1, 0, 0, 0, 0];
-  const m1 = new Float64Array(theta.length);
-  const m2 = new Float64Array(theta.length);
-  for (let t = 1; t <= steps; t++) {
-    const grad = new Float64Array(theta.length);
-    const w = theta.slice(W0, MW);
-    for (const c of cases) {
-      const g = sigmoid(theta[0]! + theta[1]! * c.history.replayLogit);
-      const { qt, qLast } = adjustedQ(c, theta[2]!);
-      let r = 0;
-      let probs: Float64Array | undefined;
-      if (c.targetItem >= 0) {
-        probs = repeatProbs(c.history, w, theta[MW]!, c.modelLogits);
-        r = probs[c.targetItem]!;
-      }
-      const p = Math.max(g * r + (1 - g) * qt, 1e-300);
-      const dGate = (g * (1 - g) * (r - qt)) / p; // d log p / d (gate logit)
-      grad[0] = grad[0]! + dGate;
-      grad[1] = grad[1]! + dGate * c.history.replayLogit;
-      // dQ'_t / d lastWeight = Q'_t ([t = last] - Q'_last)
-      grad[2] = grad[2]! + ((1 - g) * qt * ((c.targetIsLast ? 1 : 0) - qLast)) / p;
-      if (probs && r > 0) {
-        // dR_t/dw = R_t (f_t - sum_x R_x f_x)
-        const h = c.history;
-        for (let f = 0; f < F; f++) {
-          let mean = 0;
-          for (let k = 0; k < probs.length; k++) mean += probs[k]! * h.features[k * F + f]!;
-          grad[f + W0] = grad[f + W0]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
-        }
-        const lq = c.modelLogits;
-        if (lq) {
-          let mean = 0;
-          for (let k = 0; k < probs.length; k++) mean += probs[k]! * lq[k]!;
-          grad[MW] = grad[MW]! + (g * r * (lq[c.targetItem]! - mean)) / p;
-        }
+  // Start: one replay in four, more plays -> more likely, the model's scores not used.
+  let x = Float64Array.of(-1, 0, 0, 1, 0, 0, 0, 0);
+  let at = repeatObjective(cases, x, l2);
+  const memory: { s: Float64Array; y: Float64Array; rho: number }[] = [];
+  for (let it = 0; it < steps; it++) {
+    if (at.grad.every((v) => Math.abs(v) <= tolerance)) break;
+    // Ascent direction H * grad by the two-loop recursion (H: the inverse-curvature estimate).
+    const d = Float64Array.from(at.grad);
+    const alphas: number[] = [];
+    for (let m = memory.length - 1; m >= 0; m--) {
+      const { s, y, rho } = memory[m]!;
+      const a = rho * dot(s, d);
+      alphas[m] = a;
+      for (let j = 0; j < d.length; j++) d[j] = d[j]! - a * y[j]!;
+    }
+    const newest = memory[memory.length - 1];
+    // Without curvature pairs yet, a first step of at most 1 in any parameter.
+    const scale = newest
+      ? dot(newest.s, newest.y) / dot(newest.y, newest.y)
+      : 1 / Math.max(1, ...Array.from(at.grad, Math.abs));
+    for (let j = 0; j < d.length; j++) d[j] = d[j]! * scale;
+    for (let m = 0; m < memory.length; m++) {
+      const { s, y, rho } = memory[m]!;
+      const b = rho * dot(y, d);
+      for (let j = 0; j < d.length; j++) d[j] = d[j]! + s[j]! * (alphas[m]! - b);
+    }
+    let slope = dot(at.grad, d);
+    if (!(slope > 0)) {
+      // Not an ascent direction (curvature estimate gone bad): restart from the gradient.
+      memory.length = 0;
+      d.set(at.grad);
+      const k = 1 / Math.max(1, ...Array.from(at.grad, Math.abs));
+      for (let j = 0; j < d.length; j++) d[j] = d[j]! * k;
+      slope = dot(at.grad, d);
+    }
+    // Backtracking line search: the first step t = 1, 1/2, ... with sufficient increase.
+    let t = 1;
+    let next: { value: number; grad: Float64Array } | undefined;
+    let xn = x;
+    for (let tries = 0; tries < 40; tries++, t /= 2) {
+      xn = x.map((v, j) => v + t * d[j]!);
+      const trial = repeatObjective(cases, xn, l2);
+      if (trial.value >= at.value + 1e-4 * t * slope) {
+        next = trial;
+        break;
       }
     }
-    for (let j = 0; j < theta.length; j++) {
-      // Ascent on the mean log-likelihood minus the L2 penalty.
-      const gj = grad[j]! / cases.length - (j > 0 ? 2 * l2 * theta[j]! : 0);
-      m1[j] = 0.9 * m1[j]! + 0.1 * gj;
-      m2[j] = 0.999 * m2[j]! + 0.001 * gj * gj;
-      theta[j] = theta[j]! + (lr * (m1[j]! / (1 - 0.9 ** t))) / (Math.sqrt(m2[j]! / (1 - 0.999 ** t)) + 1e-8);
+    if (!next) break; // no increase left at float precision: converged
+    const s = xn.map((v, j) => v - x[j]!);
+    const y = at.grad.map((g, j) => g - next.grad[j]!); // curvature of -objective
+    const sy = dot(s, y);
+    if (sy > 1e-12) {
+      memory.push({ s, y, rho: 1 / sy });
+      if (memory.length > 8) memory.shift();
     }
+    const gain = next.value - at.value;
+    x = xn;
+    at = next;
+    if (gain <= 1e-15 * Math.max(1, Math.abs(at.value))) break;
   }
   return {
-    gate: theta[0]!,
-    replayWeight: theta[1]!,
-    lastWeight: theta[2]!,
-    weights: theta.slice(W0, MW),
-    modelWeight: theta[MW]!,
+    gate: x[0]!,
+    replayWeight: x[1]!,
+    lastWeight: x[2]!,
+    weights: Array.from(x.subarray(W0, MW)),
+    modelWeight: x[MW]!,
   };
 }
 
