@@ -19,6 +19,7 @@ import {
   NegativeSampler,
   type SeqBatch,
 } from '../src/train/batches.js';
+import { defaultWorkers } from '../src/train/parallel.js';
 import {
   createOptimizer,
   disposeGradient,
@@ -213,6 +214,29 @@ describe('sparseUpdates option', () => {
       m.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("'auto' keeps dense updates where the default spreads them over workers (a small catalogue)", async () => {
+    const rng = createRng(21);
+    const listens: Listen[] = [];
+    for (let u = 0; u < 300; u++)
+      for (let i = 0; i < 20; i++)
+        listens.push({ userId: `u${u}`, trackId: `t${rng.int(100)}`, timestamp: i });
+    const ds = Dataset.fromListens(listens);
+    // Full-size model (dim 64, maxlen 50): enough work a step for two threads; one step is enough to see.
+    const options: SASRecOptions = {
+      loss: 'bce',
+      validation: 'none',
+      epochs: 1,
+      maxSeconds: 1e-3,
+      progress: false,
+    };
+    const auto = await SASRec.fit(ds, options);
+    expect(auto.config.sparseUpdates).toBe(defaultWorkers() === 1);
+    auto.dispose();
+    const one = await SASRec.fit(ds, { ...options, workers: 1 });
+    expect(one.config.sparseUpdates).toBe(true);
+    one.dispose();
   });
 
   it('trains the same model twice from the same seed, without leaking tensors', async () => {
