@@ -1365,8 +1365,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // Post-hoc heads on the validation cases, from one scoring pass (see fitHeads): first the transition
     // term on the model's own scores, then the repeat mixture over the scores with the term.
     model.transitions = transitions;
-    const heads = await model.fitHeads(validation, {
-      transition: transitions !== undefined,
+    const heads = await model.fitHeads('SASRec.fit (post-hoc heads)', validation, {
+      ...(transitions ? { transition: 'fit' as const } : {}),
       repeat: hp.repeat && validation.length >= MIN_REPEAT_CASES,
     });
     model.transitionHead = heads.transition;
@@ -1379,22 +1379,26 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * transformer's own scores, then the repeat mixture on the scores with that term. The same heads as
    * {@link SASRec.fitTransition} followed by {@link SASRec.fitRepeat} (up to float rounding), at half the
    * scoring: each case keeps the few scores the repeat head needs, and the term's change to the row's
-   * normaliser is added afterwards (see {@link heldOutRow}). On a 900,000-track catalogue a scoring pass
-   * is most of the heads' cost.
+   * normaliser is added afterwards (see {@link heldOutRow}); on a 912,510-track catalogue a scoring pass
+   * over 992 cases takes tens of seconds. `which.transition`: `'fit'` chooses the term on these cases, a
+   * given term is applied as it is ({@link SASRec.fitRepeat}), none (or a model without transition
+   * counts) means no term.
    */
   private async fitHeads(
+    caller: string,
     cases: readonly EvalCase[],
-    which: { transition: boolean; repeat: boolean },
+    which: { transition?: 'fit' | TransitionMix; repeat: boolean },
   ): Promise<{ transition?: TransitionMix; repeat?: RepeatHead }> {
-    if (!which.transition && !which.repeat) return {};
-    const fit = which.transition && this.transitions ? new TransitionMixFit() : undefined;
+    const transitions = which.transition ? this.transitions : undefined;
+    if (!transitions && !which.repeat) return {};
+    const fit = transitions && which.transition === 'fit' ? new TransitionMixFit() : undefined;
     const rows: HeldOutRow[] = [];
-    await this.forEachHeldOut('SASRec.fit (post-hoc heads)', cases, {}, (row, target, ids) => {
-      const successors = this.transitions ? csrRow(this.transitions, ids[ids.length - 1]!) : undefined;
-      if (fit) fit.add(row, target, successors!);
+    await this.forEachHeldOut(caller, cases, {}, (row, target, ids) => {
+      const successors = transitions ? csrRow(transitions, ids[ids.length - 1]!) : undefined;
+      if (fit && successors) fit.add(row, target, successors);
       if (which.repeat) rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
     });
-    const transition = fit?.result().mix;
+    const transition = fit ? fit.result().mix : transitions ? (which.transition as TransitionMix) : undefined;
     if (!which.repeat) return { ...(transition ? { transition } : {}) };
     const repeat = fitRepeatHead(rows.map((r) => repeatCaseOf(r, transition)));
     return { ...(transition ? { transition } : {}), repeat };
@@ -1411,13 +1415,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async fitRepeat(cases: readonly EvalCase[]): Promise<RepeatHead> {
-    const rows: HeldOutRow[] = [];
-    const transitions = this.transitionHead ? this.transitions : undefined;
-    await this.forEachHeldOut('fitRepeat', cases, {}, (row, target, ids) => {
-      const successors = transitions ? csrRow(transitions, ids[ids.length - 1]!) : undefined;
-      rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
+    const heads = await this.fitHeads('fitRepeat', cases, {
+      ...(this.transitionHead ? { transition: this.transitionHead } : {}),
+      repeat: true,
     });
-    return fitRepeatHead(rows.map((r) => repeatCaseOf(r, transitions && this.transitionHead)));
+    return heads.repeat!;
   }
 
   /**
