@@ -96,7 +96,6 @@ export const TRANSITION_TRUST_MARGIN = 0.05;
 export function transitionBoost(mix: TransitionMix, count: number): number {
   return mix.weight * Math.log1p(count / mix.smoothing);
 }
-const boost = transitionBoost;
 
 /**
  * NDCG@10 of one target under each grid point: `1 / log2(rank + 1)` within the top 10, else 0, every track
@@ -135,12 +134,12 @@ function gridNdcg(
     if (cols[k] === target) targetCount = vals[k]!;
   }
   TRANSITION_GRID.forEach((mix, g) => {
-    const t = row[target]! + (targetCount >= 0 ? boost(mix, targetCount) : 0);
+    const t = row[target]! + (targetCount >= 0 ? transitionBoost(mix, targetCount) : 0);
     let others = 0;
     while (others < n && top[others]! >= t) others++;
     let rank = 1 + others;
     for (let k = 0; k < cols.length && rank <= 10; k++)
-      if (cols[k] !== target && row[cols[k]!]! + boost(mix, vals[k]!) >= t) rank++;
+      if (cols[k] !== target && row[cols[k]!]! + transitionBoost(mix, vals[k]!) >= t) rank++;
     out[g] = rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
   });
 }
@@ -239,7 +238,7 @@ export function applyTransitionMix(
 ): void {
   for (let k = 0; k < transitions.cols.length; k++) {
     const j = transitions.cols[k]!;
-    row[j] = row[j]! + boost(mix, transitions.vals[k]!);
+    row[j] = row[j]! + transitionBoost(mix, transitions.vals[k]!);
   }
   if (!normalise) return;
   const logZ = rowLogSumExp(row);
