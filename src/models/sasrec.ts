@@ -216,8 +216,9 @@ export interface SASRecHyperParams {
    * thread anyway: an explicit `workers` above 1, or a job the default spreads over several workers (a small
    * catalogue; see `resolveWorkers`), keeps dense updates, where the second core gains more (bce on the
    * shipped 2,000 tracks: 220 s dense on 2 workers, 519 s row-sparse on one). Large catalogues get one
-   * worker and row-sparse updates. `true` with `'ce'` or with `workers` above 1 is an error. A trained model's `config.sparseUpdates` is the resolved choice. With `ema`, the
-   * average is taken over rows not yet caught up.
+   * worker and row-sparse updates. `true` with `'ce'` or with `workers` above 1 is an error. A trained
+   * model's `config.sparseUpdates` is the resolved choice. With `ema`, the average is taken over rows not
+   * yet caught up.
    */
   sparseUpdates: boolean | 'auto';
   /**
@@ -1222,18 +1223,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // learningRate 'auto' -> 1e-3 with artist embeddings, 2e-3 without; the config records the result.
     const learningRate = resolveLearningRate(hp.learningRate, artists !== undefined);
     hp.learningRate = learningRate;
-    // sparseUpdates 'auto' -> row updates for sampled losses on one thread; the config records the result.
-    // Checked here, not with the other options, because loss 'auto' may resolve to 'ce'.
-    const manyWorkers = options.workers !== undefined && options.workers > 1;
+    // sparseUpdates true with 'ce': checked here, not with the other options, because loss 'auto' may
+    // resolve to 'ce'. 'auto' is resolved once the job's size is known (below).
     if (hp.sparseUpdates === true && loss === 'ce')
       throw new InvalidOptionError(
         'sparseUpdates',
         `false or 'auto' with loss 'ce' (${requested.loss === 'auto' ? `what 'auto' picks for ${V} tracks; ` : ''}its softmax touches every track's row)`,
         true,
       );
-    const autoSparse = hp.sparseUpdates === 'auto';
-    hp.sparseUpdates = autoSparse ? loss !== 'ce' && !manyWorkers : hp.sparseUpdates;
-    checkTableMemory(hp, V, artists?.count);
     if (hp.loss === 'ce') ceChunkRows(V); // throws when even one row of logits is too big
     const rng = createRng(hp.seed);
     const initRng = createRng(rng.fork());
@@ -1291,13 +1288,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         0,
       ),
     };
-    // sparseUpdates 'auto' keeps dense updates where the default would spread them over several workers
-    // (a small catalogue): there the second core gains more than touching fewer rows (bce on the shipped
-    // 2,000 tracks trained in 220 s dense on 2 workers, 519 s row-sparse on one).
-    if (autoSparse && hp.sparseUpdates && resolveWorkers(options.workers, job) > 1) {
-      hp.sparseUpdates = false;
-      checkTableMemory(hp, V, artists?.count);
-    }
+    // sparseUpdates 'auto' -> row updates for sampled losses where dense ones would run on one thread
+    // anyway; where workers would share them (an explicit workers > 1, a small catalogue) the second core
+    // gains more than touching fewer rows (bce on the shipped 2,000 tracks trained in 220 s dense on 2
+    // workers, 519 s row-sparse on one). The config records the result.
+    if (hp.sparseUpdates === 'auto')
+      hp.sparseUpdates = loss !== 'ce' && resolveWorkers(options.workers, job) === 1;
+    checkTableMemory(hp, V, artists?.count);
     const popularity = Float32Array.from(trainSet.itemCounts);
     const sampler = new NegativeSampler(trainSet.itemCounts);
     const spec: NegativeSpec =
@@ -1399,9 +1396,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       if (which.repeat) rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
     });
     const transition = fit ? fit.result().mix : transitions ? (which.transition as TransitionMix) : undefined;
-    if (!which.repeat) return { ...(transition ? { transition } : {}) };
-    const repeat = fitRepeatHead(rows.map((r) => repeatCaseOf(r, transition)));
-    return { ...(transition ? { transition } : {}), repeat };
+    const repeat = which.repeat ? fitRepeatHead(rows.map((r) => repeatCaseOf(r, transition))) : undefined;
+    return { ...(transition ? { transition } : {}), ...(repeat ? { repeat } : {}) };
   }
 
   /**
