@@ -1455,14 +1455,18 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     for (let s = 0; s < cases.length; s += 256) {
       const part = cases.slice(s, s + 256);
       const histories = part.map((c) => this.indices(c.history)); // once: histories can be long
-      const rows = await this.scoreIndices(histories, heads);
-      part.forEach((c, i) => {
-        const target = this.vocabulary.index(c.target);
-        const ids = histories[i]!;
-        if (target === undefined || ids.length === 0) return;
-        visit(rows[i]!, target, ids);
-        used++;
-      });
+      await this.visitScores(
+        histories,
+        heads,
+        (row, i) => {
+          const target = this.vocabulary.index(part[i]!.target);
+          const ids = histories[i]!;
+          if (target === undefined || ids.length === 0) return;
+          visit(row, target, ids);
+          used++;
+        },
+        false,
+      );
     }
     if (used === 0)
       throw new InvalidDataError(
@@ -1519,16 +1523,20 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const chunk = 256;
     for (let s = 0; s < cases.length; s += chunk) {
       const part = cases.slice(s, s + chunk);
-      const scores = await this.scoreAll(part.map((c) => c.history));
-      part.forEach((c, i) => {
-        const target = this.vocabulary.index(c.target);
-        if (target === undefined) return;
-        const sc = scores[i]!;
-        const t = sc[target]!;
-        let rank = 1;
-        for (let j = 1; j < sc.length && rank <= 10; j++) if (j !== target && sc[j]! >= t) rank++;
-        if (rank <= 10) sum += 1 / Math.log2(rank + 1);
-      });
+      const histories = part.map((c) => this.indices(c.history));
+      await this.visitScores(
+        histories,
+        this.heads(),
+        (sc, i) => {
+          const target = this.vocabulary.index(part[i]!.target);
+          if (target === undefined) return;
+          const t = sc[target]!;
+          let rank = 1;
+          for (let j = 1; j < sc.length && rank <= 10; j++) if (j !== target && sc[j]! >= t) rank++;
+          if (rank <= 10) sum += 1 / Math.log2(rank + 1);
+        },
+        false,
+      );
     }
     return sum / cases.length;
   }
@@ -1546,10 +1554,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]> {
-    return this.scoreWith(histories, {
+    return this.scoreWith(histories, this.heads());
+  }
+
+  /** The post-hoc heads this model scores with (none while training). */
+  private heads(): { repeat?: RepeatHead; transition?: TransitionMix } {
+    return {
       ...(this.repeatHead ? { repeat: this.repeatHead } : {}),
       ...(this.transitionHead ? { transition: this.transitionHead } : {}),
-    });
+    };
   }
 
   /**
@@ -1574,16 +1587,40 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     histories: readonly number[][],
     heads: { repeat?: RepeatHead; transition?: TransitionMix },
   ): Promise<Float32Array[]> {
+    const out: Float32Array[] = new Array(histories.length);
+    await this.visitScores(
+      histories,
+      heads,
+      (row, i) => {
+        out[i] = row;
+      },
+      true,
+    );
+    return out;
+  }
+
+  /**
+   * Scores histories of vocabulary indices and calls `visit(row, i)` with each one's score row (index 0
+   * `-Infinity`), in no particular order. With `keep` each row is the caller's to keep; without it a row is
+   * a view into its chunk's buffer, valid only during the call: a caller that reduces each row (validation,
+   * the post-hoc heads' fit) then holds one chunk of rows at a time, not one row per history (3.6 MB each at
+   * 912,510 tracks).
+   */
+  private async visitScores(
+    histories: readonly number[][],
+    heads: { repeat?: RepeatHead; transition?: TransitionMix },
+    visit: (row: Float32Array, i: number) => void,
+    keep: boolean,
+  ): Promise<void> {
     if (this.disposed) throw new InvalidDataError('This SASRec model was disposed');
     const { maxlen } = this.config;
     const width = this.vocabulary.size + 1;
-    const out: Float32Array[] = new Array(histories.length);
     const pending: { i: number; ids: number[]; plays: Uint8Array; all: number[] }[] = [];
     histories.forEach((ids, i) => {
       if (ids.length === 0) {
         const pop = this.popularity.slice();
         pop[0] = Number.NEGATIVE_INFINITY;
-        out[i] = pop;
+        visit(pop, i);
       } else {
         // Play-count buckets are an input only with playCounts (0, padding, otherwise).
         const plays = this.config.playCounts
@@ -1619,7 +1656,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       coef.dispose();
       const F = HISTORY_BIAS_FEATURES.length;
       part.forEach((p, b) => {
-        const row = data.slice(b * width, (b + 1) * width);
+        const row = keep ? data.slice(b * width, (b + 1) * width) : data.subarray(b * width, (b + 1) * width);
         row[0] = Number.NEGATIVE_INFINITY;
         const lastId = p.all[p.all.length - 1]!;
         row[lastId] = row[lastId]! + tables.lastBias; // 0 without the last-listen logit
@@ -1638,10 +1675,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           // The repeat head renormalises the whole row, so the term's own normalisation would be wasted.
           applyTransitionMix(row, heads.transition, csrRow(this.transitions, lastId), !heads.repeat);
         if (heads.repeat) applyRepeatHead(row, historyFeatures(p.all, maxlen), heads.repeat, lastId);
-        out[p.i] = row;
+        visit(row, p.i);
       });
     }
-    return out;
   }
 
   /**
