@@ -1,5 +1,6 @@
 // The repeat-aware mixture: features, maximum-likelihood fit, scoring, and SASRec's use of it.
 import { readFile, writeFile } from 'node:fs/promises';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -33,6 +34,45 @@ describe('historyFeatures', () => {
     expect(row(0)).toEqual([Math.log(2), Math.log1p(1), 0, 1]); // 3: twice, last one listen ago
     expect(row(1)).toEqual([0, Math.log1p(2), 0, 0]); // 5: once, two listens ago: outside a window of 2
     expect(row(2)).toEqual([0, 0, 1, 1]); // 9: the last listen
+  });
+
+  it('matches a plain count of the history on any history, call after call', () => {
+    // Reference: counts and last positions in Maps, items in order of first appearance.
+    const reference = (ids: number[]) => {
+      const count = new Map<number, number>();
+      const last = new Map<number, number>();
+      ids.forEach((x, p) => {
+        count.set(x, (count.get(x) ?? 0) + 1);
+        last.set(x, p);
+      });
+      const items = [...count.keys()];
+      return {
+        items,
+        rows: items.map((x) => [
+          Math.log(count.get(x)!),
+          Math.log1p(ids.length - 1 - last.get(x)!),
+          last.get(x) === ids.length - 1 ? 1 : 0,
+          ids.length - 1 - last.get(x)! < 7 ? 1 : 0,
+        ]),
+      };
+    };
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 80 }), (ids) => {
+        const h = historyFeatures(ids, 7);
+        const want = reference(ids);
+        expect(h.items).toEqual(want.items);
+        expect(want.rows.flat()).toEqual(Array.from(h.features));
+        // The scratch counts are cleared: a second call gives the same features.
+        expect(Array.from(historyFeatures(ids, 7).features)).toEqual(Array.from(h.features));
+      }),
+      { seed: 7, numRuns: 200 },
+    );
+  });
+
+  it('names a history entry that is not a vocabulary index', () => {
+    expect(() => historyFeatures([3, -1], 50)).toThrow(InvalidOptionError);
+    expect(() => historyFeatures([3, 1.5], 50)).toThrow(/ids\[1\]/);
+    expect(() => historyFeatures([2 ** 27], 50)).toThrow(/ids\[0\].*vocabulary index/);
   });
 });
 
