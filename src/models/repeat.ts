@@ -200,6 +200,60 @@ export interface FitRepeatOptions {
   l2?: number;
 }
 
+/** The feature count {@link replayTerms} is unrolled for: this stops compiling if REPEAT_FEATURES changes. */
+const UNROLLED: 4 = F;
+
+/** Logits of R, reused across cases by {@link replayTerms}. */
+let logitScratch = new Float64Array(0);
+
+/**
+ * R(target) over one history, and R's means of each feature (`means[0..F)`) and of the model's logits
+ * (`means[F]`), in two passes over the history: logits and their maximum, then the exponentials and every
+ * sum at once.
+ */
+function replayTerms(
+  h: HistoryFeatures,
+  w: readonly number[],
+  modelWeight: number,
+  modelLogits: ArrayLike<number> | undefined,
+  target: number,
+  means: Float64Array,
+): number {
+  const m = h.items.length;
+  if (logitScratch.length < m) logitScratch = new Float64Array(Math.max(m, 2 * logitScratch.length));
+  const logits = logitScratch;
+  const x = h.features;
+  const [w0, w1, w2, w3] = w as [number, number, number, number];
+  const lq = modelLogits && modelWeight !== 0 ? modelLogits : undefined;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let k = 0, a = 0; k < m; k++, a += UNROLLED) {
+    const v = (lq ? modelWeight * lq[k]! : 0) + w0 * x[a]! + w1 * x[a + 1]! + w2 * x[a + 2]! + w3 * x[a + 3]!;
+    logits[k] = v;
+    if (v > max) max = v;
+  }
+  let z = 0;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let sl = 0;
+  for (let k = 0, a = 0; k < m; k++, a += UNROLLED) {
+    const e = Math.exp(logits[k]! - max);
+    z += e;
+    s0 += e * x[a]!;
+    s1 += e * x[a + 1]!;
+    s2 += e * x[a + 2]!;
+    s3 += e * x[a + 3]!;
+    if (modelLogits) sl += e * modelLogits[k]!;
+  }
+  means[0] = s0 / z;
+  means[1] = s1 / z;
+  means[2] = s2 / z;
+  means[3] = s3 / z;
+  means[F] = sl / z;
+  return Math.exp(logits[target]! - max) / z;
+}
+
 /** theta = [gate, replayWeight, lastWeight, w_1..w_F, modelWeight]. */
 const W0 = 3; // index of the first feature weight
 const MW = W0 + F; // index of modelWeight
@@ -216,15 +270,12 @@ function repeatObjective(
   const grad = new Float64Array(theta.length);
   let sum = 0;
   const w = Array.from(theta.subarray(W0, MW));
+  const means = new Float64Array(F + 1);
   for (const c of cases) {
     const g = sigmoid(theta[0]! + theta[1]! * c.history.replayLogit);
     const { qt, qLast } = adjustedQ(c, theta[2]!);
     let r = 0;
-    let probs: Float64Array | undefined;
-    if (c.targetItem >= 0) {
-      probs = repeatProbs(c.history, w, theta[MW]!, c.modelLogits);
-      r = probs[c.targetItem]!;
-    }
+    if (c.targetItem >= 0) r = replayTerms(c.history, w, theta[MW]!, c.modelLogits, c.targetItem, means);
     const p = Math.max(g * r + (1 - g) * qt, 1e-300);
     sum += Math.log(p);
     const dGate = (g * (1 - g) * (r - qt)) / p; // d log p / d (gate logit)
@@ -232,20 +283,13 @@ function repeatObjective(
     grad[1] = grad[1]! + dGate * c.history.replayLogit;
     // dQ'_t / d lastWeight = Q'_t ([t = last] - Q'_last)
     grad[2] = grad[2]! + ((1 - g) * qt * ((c.targetIsLast ? 1 : 0) - qLast)) / p;
-    if (probs && r > 0) {
-      // dR_t/dw = R_t (f_t - sum_x R_x f_x)
+    if (r > 0) {
+      // dR_t/dw = R_t (f_t - sum_x R_x f_x), and the same for modelWeight with the model's logits
       const h = c.history;
-      for (let f = 0; f < F; f++) {
-        let mean = 0;
-        for (let k = 0; k < probs.length; k++) mean += probs[k]! * h.features[k * F + f]!;
-        grad[f + W0] = grad[f + W0]! + (g * r * (h.features[c.targetItem * F + f]! - mean)) / p;
-      }
+      for (let f = 0; f < F; f++)
+        grad[f + W0] = grad[f + W0]! + (g * r * (h.features[c.targetItem * F + f]! - means[f]!)) / p;
       const lq = c.modelLogits;
-      if (lq) {
-        let mean = 0;
-        for (let k = 0; k < probs.length; k++) mean += probs[k]! * lq[k]!;
-        grad[MW] = grad[MW]! + (g * r * (lq[c.targetItem]! - mean)) / p;
-      }
+      if (lq) grad[MW] = grad[MW]! + (g * r * (lq[c.targetItem]! - means[F]!)) / p;
     }
   }
   let penalty = 0;
