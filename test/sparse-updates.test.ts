@@ -208,6 +208,9 @@ describe('sparseUpdates option', () => {
       [{ loss: 'gbce' }, true],
       [{ loss: 'ce' }, false],
       [{ loss: 'sampled-softmax', workers: 2 }, false],
+      // ema and weightDecay touch every row every step: dense, so the model stays dense Adam's
+      [{ loss: 'sampled-softmax', ema: 0.99 }, false],
+      [{ loss: 'gbce', weightDecay: 0.1 }, false],
     ] as [SASRecOptions, boolean][]) {
       const m = await SASRec.fit(ds, { ...SMALL, ...options });
       expect(m.config.sparseUpdates, JSON.stringify(options)).toBe(want);
@@ -280,13 +283,15 @@ describe('sparseUpdates option', () => {
     dense.dispose();
   });
 
-  it('rejects a bad value, full softmax, and several workers', async () => {
+  it('rejects a bad value, full softmax, several workers, ema and weight decay', async () => {
     const { ds } = world();
     for (const options of [
       { sparseUpdates: 'yes' },
       { sparseUpdates: true, loss: 'ce' },
       { sparseUpdates: true, loss: 'auto' }, // 'auto' resolves to 'ce' for 30 tracks
       { sparseUpdates: true, workers: 2 },
+      { sparseUpdates: true, loss: 'sampled-softmax', ema: 0.99 },
+      { sparseUpdates: true, loss: 'sampled-softmax', weightDecay: 0.1 },
     ] as unknown as SASRecOptions[]) {
       const err = await SASRec.fit(ds, { ...SMALL, ...options }).catch((e: unknown) => e);
       expect(err, JSON.stringify(options)).toBeInstanceOf(InvalidOptionError);

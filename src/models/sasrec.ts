@@ -217,8 +217,9 @@ export interface SASRecHyperParams {
    * catalogue; see `resolveWorkers`), keeps dense updates, where the second core gains more (bce on the
    * shipped 2,000 tracks: 220 s dense on 2 workers, 519 s row-sparse on one). Large catalogues get one
    * worker and row-sparse updates. `true` with `'ce'` or with `workers` above 1 is an error. A trained
-   * model's `config.sparseUpdates` is the resolved choice. With `ema`, the average is taken over rows not
-   * yet caught up.
+   * model's `config.sparseUpdates` is the resolved choice. `ema` and `weightDecay` act on every row at every
+   * step, so with either of them `'auto'` keeps dense updates and `true` is an error (until 2026-11-27 they
+   * ran together, and the average or the decay met rows not yet caught up).
    */
   sparseUpdates: boolean | 'auto';
   /**
@@ -585,6 +586,15 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError(
       'sparseUpdates',
       "false or 'auto' with workers above 1 (row updates run on one thread)",
+      true,
+    );
+  // ema and weightDecay act on every row at every step, which row updates exist to avoid; with them the
+  // rows a step skips would be averaged or decayed before their catch-up, so the model would not be dense
+  // Adam's.
+  if (o.sparseUpdates === true && (o.ema > 0 || o.weightDecay > 0))
+    throw new InvalidOptionError(
+      'sparseUpdates',
+      `false or 'auto' with ${o.ema > 0 ? `ema ${o.ema}` : `weightDecay ${o.weightDecay}`} (they act on every row at every step)`,
       true,
     );
   posInt('maxWindowsPerUser');
@@ -1293,7 +1303,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // gains more than touching fewer rows (bce on the shipped 2,000 tracks trained in 220 s dense on 2
     // workers, 519 s row-sparse on one). The config records the result.
     if (hp.sparseUpdates === 'auto')
-      hp.sparseUpdates = loss !== 'ce' && resolveWorkers(options.workers, job) === 1;
+      hp.sparseUpdates =
+        loss !== 'ce' && hp.ema === 0 && hp.weightDecay === 0 && resolveWorkers(options.workers, job) === 1;
     checkTableMemory(hp, V, artists?.count);
     const popularity = Float32Array.from(trainSet.itemCounts);
     const sampler = new NegativeSampler(trainSet.itemCounts);
