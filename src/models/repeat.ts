@@ -302,6 +302,9 @@ function repeatObjective(
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 
+/** Scale of a plain gradient step that moves no parameter by more than 1. */
+const gradientStep = (grad: Float64Array) => 1 / Math.max(1, ...Array.from(grad, Math.abs));
+
 /**
  * Fits the gate and feature weights by maximising the mean log-likelihood
  * `log(g R(target) + (1 - g) Q(target))` over held-out cases (minus a small L2 penalty), with L-BFGS
@@ -342,9 +345,7 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
     }
     const newest = memory[memory.length - 1];
     // Without curvature pairs yet, a first step of at most 1 in any parameter.
-    const scale = newest
-      ? dot(newest.s, newest.y) / dot(newest.y, newest.y)
-      : 1 / Math.max(1, ...Array.from(at.grad, Math.abs));
+    const scale = newest ? dot(newest.s, newest.y) / dot(newest.y, newest.y) : gradientStep(at.grad);
     for (let j = 0; j < d.length; j++) d[j] = d[j]! * scale;
     for (let m = 0; m < memory.length; m++) {
       const { s, y, rho } = memory[m]!;
@@ -355,9 +356,8 @@ export function fitRepeatHead(cases: readonly RepeatCase[], options: FitRepeatOp
     if (!(slope > 0)) {
       // Not an ascent direction (curvature estimate gone bad): restart from the gradient.
       memory.length = 0;
-      d.set(at.grad);
-      const k = 1 / Math.max(1, ...Array.from(at.grad, Math.abs));
-      for (let j = 0; j < d.length; j++) d[j] = d[j]! * k;
+      const k = gradientStep(at.grad);
+      for (let j = 0; j < d.length; j++) d[j] = at.grad[j]! * k;
       slope = dot(at.grad, d);
     }
     // Backtracking line search: the first step t = 1, 1/2, ... with sufficient increase.
