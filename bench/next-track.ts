@@ -18,7 +18,13 @@ import type { Recommender } from '../src/models/recommender.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { type ModelRow, modelRow, ROW_K, timed } from './model-row.js';
-import { type ExpectedMetrics, expectedMetrics, gapDecomposition, targetKinds } from './truth-gap.js';
+import {
+  type ExpectedMetrics,
+  expectedMetrics,
+  gapDecomposition,
+  oracleFavouritesHead,
+  targetKinds,
+} from './truth-gap.js';
 
 const FAST = process.env.ENCORE_FAST === '1';
 // Default options end by early stopping (about 200 s here on 2 idle cores); the cap only guards against a
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
   const keep = FAST ? new Set([...new Set(shipped.map((l) => l.userId))].slice(0, 150)) : undefined;
   const listens = keep ? shipped.filter((l) => keep.has(l.userId)) : shipped;
   const ds = Dataset.fromListens(listens);
-  const { train, test } = leaveOneOut(ds);
+  const { train, validation, test } = leaveOneOut(ds);
   const replayCount = test.filter((c) => c.history.includes(c.target)).length;
   const replayShare = `${((100 * replayCount) / test.length).toFixed(0)}%`;
   console.log(
@@ -237,12 +243,15 @@ async function main(): Promise<void> {
   // from the log: the target's reference), and the looser one that also knows the hidden mood.
   const cases: EvalCase[] = truthCases(world, 'test');
   let truthModel: SASRec;
+  let truthValidation: EvalCase[];
   let trained = false;
   if (truthKnown) {
     truthModel = sas.model as SASRec; // the shipped data is this world: reuse the model trained above
+    truthValidation = validation;
   } else {
     const split = leaveOneOut(Dataset.fromListens(world.listens));
     truthModel = await SASRec.fit(split.train, sasOpts);
+    truthValidation = split.validation;
     trained = true;
   }
   const sasHr = (await evaluate(truthModel, cases, { k: [K] })).hr[K]!;
@@ -320,6 +329,9 @@ async function main(): Promise<void> {
     if (decomposition.hits.ceiling[i]) e.best++;
     byKind.set(key, e);
   });
+  // An upper bound on telling favourites apart: the repeat head refitted with each listener's true
+  // favourites as a feature, which no model of the log has.
+  const oracleHead = await oracleFavouritesHead(world, truthModel, truthValidation, cases, K);
   if (trained) truthModel.dispose();
   const best = bestAchievableHitRate(world.truth, cases, K);
   const bestWithMood = bestAchievableHitRate(world.truth, cases, K, { knows: 'mood' });
@@ -346,6 +358,7 @@ async function main(): Promise<void> {
     `Ground truth (generateWorld(${FAST ? '{ users: 150 }' : ''}), ${cases.length} test cases). Reference: an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log.\n` +
       `  All tracks ranked (excludeHistory: false; ranking by probability is optimal here): best achievable HR@10 ${bestAll.toFixed(4)} (in expectation over the true next-track distribution). SASRec in expectation ${sasExpAll.toFixed(4)} = ${fmt(ratioExpAll)} (target >= ${100 * TRUTH_TARGET}%): ${truthMet ? 'target met' : 'target not met'}; on the sampled targets ${sasHrAll.toFixed(4)} = ${fmt(ratioAll)} (standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)} of the ceiling); without the repeat head and transition term ${plainHrAll.toFixed(4)} = ${fmt(plainHrAll / bestAll)}\n` +
       `  A learner that knows the generator and catalogue but estimates each listener's profile from the history (generatorAwareHitRate): ${learnerAll.toFixed(4)} = ${fmt(learnerAll / bestAll)} of the ceiling\n` +
+      `  The same SASRec with its repeat head refitted on a feature no model of the log has, the track's weight among the listener's true favourites (oracleFavouritesHead; the head refitted without it: ${oracleHead.refit.toFixed(4)}): ${oracleHead.oracle.toFixed(4)} = ${fmt(oracleHead.oracle / bestAll)} of the ceiling\n` +
       `  The ceiling's filter for an observer of track ids alone, without skip levels or session starts (tracksOnlyHitRate, approximate): ${tracksOnlyAll.toFixed(4)} = ${fmt(tracksOnlyAll / bestAll)} of the ceiling\n` +
       `  Default protocol (history excluded, a replayed target a miss): best achievable ${best.toFixed(4)}, SASRec in expectation ${sasExp.toFixed(4)} = ${fmt(sasExp / best)}, on the sampled targets ${sasHr.toFixed(4)} = ${fmt(ratio)} (without the repeat head and transition term ${plainHr.toFixed(4)} = ${fmt(plainHr / best)}); with the hidden mood also known the reference is ${bestWithMood.toFixed(4)} (${fmt(ratioWithMood)} in expectation)`,
   );
@@ -398,7 +411,7 @@ async function main(): Promise<void> {
     '',
     `E[...]: in expectation over the generator's true next-track distribution of each test case (the ceiling's own estimator, without the noise of one sampled target per case: with ${test.length} cases the standard error of a realised HR@10 near 0.35 is about 0.02).`,
     '',
-    `Leave-one-out on \`data/listens.csv\` (${test.length} users), full ranking against all ${ds.vocabulary.size} tracks. HR, NDCG and MRR: the default protocol, history excluded (${replayShare} of the targets are replays, which no model can hit there); "all": every track ranked, replays included (\`excludeHistory: false\`). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioExpAll)} of the best achievable HR@10 in expectation over the true next-track distributions (${sasExpAll.toFixed(3)} of ${bestAll.toFixed(3)}; the ceiling is counted the same way), and ${fmt(ratioAll)} on the one sampled target per case in the table (${sasHrAll.toFixed(3)}, ${fmt(plainHrAll / bestAll)} without its repeat head and transition term; standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)}); a learner that knows the generator's structure but estimates each listener's profile reaches ${fmt(learnerAll / bestAll)}, and the ceiling's filter without the skip levels and session starts a recommender never sees still reaches ${fmt(tracksOnlyAll / bestAll)}. With the history excluded it reaches ${fmt(sasExp / best)} of ${best.toFixed(3)} in expectation (${fmt(ratio)} on the sampled targets). Where the all-tracks gap is: giving SASRec the ceiling's replay chance alone makes ${swapHr('g').toFixed(3)}, its choice among history tracks ${swapHr('r').toFixed(3)}, its choice among new tracks ${swapHr('q').toFixed(3)} (both choices: ${swapHr('r, q').toFixed(3)}).`,
+    `Leave-one-out on \`data/listens.csv\` (${test.length} users), full ranking against all ${ds.vocabulary.size} tracks. HR, NDCG and MRR: the default protocol, history excluded (${replayShare} of the targets are replays, which no model can hit there); "all": every track ranked, replays included (\`excludeHistory: false\`). Backend ${backend.name}; \`npx tsx bench/next-track.ts\`${FAST ? ' (ENCORE_FAST=1)' : ''}. "Best achievable" is an exact Bayesian filter that knows the generator and each listener's profile and infers the hidden mood from the log. With every track ranked (\`excludeHistory: false\`, where ranking by probability is optimal) SASRec reaches ${fmt(ratioExpAll)} of the best achievable HR@10 in expectation over the true next-track distributions (${sasExpAll.toFixed(3)} of ${bestAll.toFixed(3)}; the ceiling is counted the same way), and ${fmt(ratioAll)} on the one sampled target per case in the table (${sasHrAll.toFixed(3)}, ${fmt(plainHrAll / bestAll)} without its repeat head and transition term; standard error about ${fmt(Math.sqrt((sasHrAll * (1 - sasHrAll)) / cases.length) / bestAll)}); a learner that knows the generator's structure but estimates each listener's profile reaches ${fmt(learnerAll / bestAll)}, and the ceiling's filter without the skip levels and session starts a recommender never sees still reaches ${fmt(tracksOnlyAll / bestAll)}. Even told each listener's true favourites (a feature of its repeat head, refitted), the same SASRec reaches ${fmt(oracleHead.oracle / bestAll)} (${oracleHead.oracle.toFixed(3)}). With the history excluded it reaches ${fmt(sasExp / best)} of ${best.toFixed(3)} in expectation (${fmt(ratio)} on the sampled targets). Where the all-tracks gap is: giving SASRec the ceiling's replay chance alone makes ${swapHr('g').toFixed(3)}, its choice among history tracks ${swapHr('r').toFixed(3)}, its choice among new tracks ${swapHr('q').toFixed(3)} (both choices: ${swapHr('r, q').toFixed(3)}).`,
     '',
   ].join('\n');
   const out = {
@@ -432,6 +445,7 @@ async function main(): Promise<void> {
         generatorAwareLearnerHr10: learnerAll,
         tracksOnlyObserverHr10: tracksOnlyAll,
         sasrecNoHeadsHr10: plainHrAll,
+        oracleFavouritesHead: oracleHead,
       },
       ceilingExpected,
       judgedOn:

@@ -10,6 +10,15 @@
 import type { GeneratedWorld } from '../src/data/generate.js';
 import type { EvalCase } from '../src/data/types.js';
 import { type ExpectedMetrics, expectedFromScores } from '../src/eval/expected.js';
+import {
+  applyRepeatHead,
+  fitRepeatHead,
+  type HistoryFeatures,
+  historyFeatures,
+  type RepeatCase,
+  rowLogSumExp,
+} from '../src/models/repeat.js';
+import type { SASRec } from '../src/models/sasrec.js';
 
 export type { ExpectedMetrics };
 
@@ -177,4 +186,81 @@ export function expectedMetrics(
   { excludeHistory = false }: { excludeHistory?: boolean } = {},
 ): ExpectedMetrics {
   return expectedFromScores(world.truth, cases, source.scores, source.index, { k, excludeHistory });
+}
+
+/** Exponent of the generator's favourite weights: a listener's r-th favourite is drawn with weight (r + 1)^-0.8. */
+const FAVOURITE_EXPONENT = 0.8;
+/** The oracle feature of a track that is not a favourite (the least favoured of 30 favourites: -2.7). */
+const NOT_FAVOURITE = -5;
+
+/**
+ * An upper bound on what telling favourites apart could give the repeat head: its fit redone on the same
+ * scores with the fourth feature ("last played within the model window", the least used) replaced by an
+ * oracle no model of the log has, the log of the track's weight among the listener's true favourites
+ * (`NOT_FAVOURITE` for other tracks). Returns E[HR@k] with every track ranked for the head refitted as it is
+ * (it should match the model's own) and with the oracle. The model's heads are restored afterwards.
+ *
+ * @example
+ * ```ts
+ * const { refit, oracle } = await oracleFavouritesHead(world, model, split.validation, cases, 10);
+ * ```
+ */
+export async function oracleFavouritesHead(
+  world: GeneratedWorld,
+  model: SASRec,
+  validation: readonly EvalCase[],
+  cases: readonly EvalCase[],
+  k: number,
+): Promise<{ refit: number; oracle: number }> {
+  const index = (t: string) => model.vocabulary.index(t);
+  const favourites = new Map(world.users.map((u) => [u.userId, u.favouriteTracks]));
+  const historyOf = (c: EvalCase, oracle: boolean): { ids: number[]; h: HistoryFeatures } => {
+    const ids = c.history.map(index).filter((x): x is number => x !== undefined);
+    const h = historyFeatures(ids, model.config.maxlen);
+    if (oracle) {
+      const rank = new Map((favourites.get(c.userId) ?? []).map((t, r) => [index(t), r]));
+      h.items.forEach((x, m) => {
+        const r = rank.get(x);
+        h.features[m * 4 + 3] = r === undefined ? NOT_FAVOURITE : -FAVOURITE_EXPONENT * Math.log(r + 1);
+      });
+    }
+    return { ids, h };
+  };
+  const head = model.repeatHead;
+  model.repeatHead = undefined; // rows of Q: the transformer with its transition term
+  try {
+    const known = (c: EvalCase) =>
+      index(c.target) !== undefined && c.history.some((t) => index(t) !== undefined);
+    const fitCases = validation.filter(known);
+    const fitRows = await model.scoreAll(fitCases.map((c) => c.history));
+    const testRows = await model.scoreAll(cases.map((c) => c.history));
+    const hitRate = (oracle: boolean) => {
+      const repeatCases: RepeatCase[] = fitRows.map((row, i) => {
+        const c = fitCases[i]!;
+        const { ids, h } = historyOf(c, oracle);
+        const logZ = rowLogSumExp(row);
+        const target = index(c.target)!;
+        const last = ids[ids.length - 1]!;
+        return {
+          history: h,
+          targetItem: h.items.indexOf(target),
+          modelProb: Math.exp(row[target]! - logZ),
+          lastProb: Math.exp(row[last]! - logZ),
+          targetIsLast: target === last,
+          modelLogits: h.items.map((x) => row[x]!),
+        };
+      });
+      const fitted = fitRepeatHead(repeatCases);
+      const scores = testRows.map((row, i) => {
+        const out = Float32Array.from(row);
+        const { ids, h } = historyOf(cases[i]!, oracle);
+        if (ids.length) applyRepeatHead(out, h, fitted, ids[ids.length - 1]);
+        return out;
+      });
+      return expectedFromScores(world.truth, cases, scores, index, { k, excludeHistory: false }).hr;
+    };
+    return { refit: hitRate(false), oracle: hitRate(true) };
+  } finally {
+    model.repeatHead = head;
+  }
 }
