@@ -44,7 +44,11 @@ export interface BlendOptions {
    * counts only (their most-played tracks), so the Blend holds only tracks some member already plays.
    */
   model?: Recommender;
-  /** Number of tracks, 1-500. Default 50. */
+  /**
+   * Number of tracks, 1-500. Default 50. Fewer come back when fewer tracks are eligible (without a model,
+   * only the members' own tracks; with `candidates`, only those; `maxPerArtist` caps each artist):
+   * `tracks.length` says how many.
+   */
   size?: number;
   /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'`, or `'round-robin'` when members' weights differ (`'round-robin'` always until 2026-11-27; see {@link blend}). */
   strategy?: BlendStrategyName | BlendStrategy;
