@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { InvalidOptionError } from './errors.js';
+import { checkKnownOptions, InvalidOptionError } from './errors.js';
 
 /** Name of a TensorFlow.js backend encore can run on. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -25,6 +25,9 @@ export interface InitBackendOptions {
   /** Print which backend runs (once per process). Default true unless `ENCORE_QUIET=1`. */
   verbose?: boolean;
 }
+
+/** The keys of {@link InitBackendOptions}, checked so that a misspelt option is an error. */
+const INIT_BACKEND_KEYS: Record<keyof InitBackendOptions, true> = { backend: true, verbose: true };
 
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 let current: BackendInfo | undefined;
@@ -77,6 +80,7 @@ async function select(name: BackendName): Promise<boolean> {
  * ```
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  checkKnownOptions(options, Object.keys(INIT_BACKEND_KEYS), 'initBackend');
   const env = process.env.ENCORE_BACKEND;
   const forced = options.backend ?? (env ? (env as BackendName) : undefined);
   if (forced !== undefined && !BACKENDS.includes(forced)) {

@@ -112,11 +112,37 @@ export class InvalidModelFileError extends EncoreError {
   }
 }
 
+/**
+ * Checks an options argument: `undefined`, or an object whose every key is one of `known`. A misspelt
+ * option would otherwise be ignored and its default used without notice.
+ *
+ * @throws {InvalidOptionError} naming `options` when it is not an object, or the first unknown key.
+ * @example
+ * ```ts
+ * checkKnownOptions({ neighbors: 5 }, ['window', 'neighbours'], 'ItemKNN');
+ * // throws: The `neighbors` option must be a known ItemKNN option (window, neighbours), got "neighbors"
+ * ```
+ */
+export function checkKnownOptions(options: unknown, known: readonly string[], what: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidOptionError('options', `an object of ${what} options`, options);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key))
+      throw new InvalidOptionError(key, `a known ${what} option (${known.join(', ')})`, key);
+  }
+}
+
 /** Renders a received value for an error message. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (Array.isArray(value)) {
+    // Short arrays in full (the bad entry shows), long ones by length.
+    const s = value.length <= 10 ? `[${value.map(describe).join(', ')}]` : '';
+    return s && s.length <= 80 ? s : `an array of length ${value.length}`;
+  }
   try {
     const s = JSON.stringify(value);
     return s.length > 80 ? `${s.slice(0, 80)}…` : s;

@@ -76,6 +76,7 @@ export { holdOutRecent, leaveOneOut, temporalSplit } from './data/splits.js';
 export type { EvalCase, Listen, SkipLevel, Track } from './data/types.js';
 export type { DataIssue } from './errors.js';
 export {
+  checkKnownOptions,
   EncoreError,
   formatIssue,
   InvalidDataError,
@@ -104,7 +105,7 @@ export {
   writeModelDir,
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
-export { BaseRecommender, checkK, topK } from './models/recommender.js';
+export { BaseRecommender, checkHistories, checkK, checkTrackIds, topK } from './models/recommender.js';
 export type {
   FitRepeatOptions,
   HistoryCandidates,

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Dataset, Vocabulary } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
-import { InvalidOptionError } from '../src/errors.js';
+import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 
 const MIN = 60_000;
 const L = (userId: string, trackId: string, timestamp: number, extra: Partial<Listen> = {}): Listen => ({
@@ -177,5 +177,42 @@ describe('Dataset', () => {
     expect(() => Dataset.fromListens([], { minUserListens: 0 })).toThrow(InvalidOptionError);
     expect(() => Dataset.fromListens([], { minTrackListens: 1.5 })).toThrow(/minTrackListens/);
     expect(() => Dataset.fromListens([], { sessionGapMinutes: -1 })).toThrow(/sessionGapMinutes/);
+    const bad = <T>(v: unknown) => v as T;
+    expect(() => Dataset.fromListens([], bad({ sessionGapMinutes: '30' }))).toThrow(/sessionGapMinutes/);
+    expect(() => Dataset.fromListens([], bad({ vocabulary: 'x' }))).toThrow(/`vocabulary`/);
+    expect(() => Dataset.fromListens([], bad({ minUserListen: 5 }))).toThrow(
+      /`minUserListen` option must be a known Dataset option/,
+    );
+    expect(() => Dataset.fromListens(bad('listens.csv'))).toThrow(/`listens`/);
+  });
+
+  it('rejects listens it cannot order or identify, naming each one, and builds nothing from them', () => {
+    const bad = <T>(v: unknown) => v as T;
+    const listens = bad<Listen[]>([
+      L('u', 'a', 3),
+      L('u', 'b', Number.NaN),
+      { userId: 'u', timestamp: 1 },
+      { userId: 1, trackId: '7', timestamp: 2 },
+      null,
+      L('v', 'c', bad('2024-01-01')),
+      L('v', 'd', 5),
+    ]);
+    let err: unknown;
+    try {
+      Dataset.fromListens(listens);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidDataError);
+    const e = err as InvalidDataError;
+    expect(e.message).toMatch(/5 of 7 listens are invalid/);
+    expect(e.issues.map((i) => i.column)).toEqual([
+      'listens[1].timestamp',
+      'listens[2].trackId',
+      'listens[3].userId',
+      'listens[4]',
+      'listens[5].timestamp',
+    ]);
+    expect(e.issues[0]!.value).toBe('NaN');
   });
 });

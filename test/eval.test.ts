@@ -215,8 +215,10 @@ describe('evaluate: sampled protocols', () => {
     expect(r.protocol).toBe('sampled (given negatives)');
     expect(r.users).toBe(2);
     expect(r.skipped).toBe(2);
-    // u1: c vs b, d -> rank 2; u3: e vs a, b -> rank 3.
-    expect(r.mrr).toBeCloseTo((1 / 2 + 1 / 3) / 2, 12);
+    // u1: c vs b, d, and a negative the model cannot score, which counts against it -> rank 3;
+    // u3: e vs a, b -> rank 3.
+    expect(r.unknownNegatives).toBe(1);
+    expect(r.mrr).toBeCloseTo((1 / 3 + 1 / 3) / 2, 12);
     const viaMap = await evaluate(ranked(), CASES, {
       k: [1, 3],
       candidates: { negatives: new Map(Object.entries(negatives)) },
@@ -236,6 +238,9 @@ describe('evaluate: validation before any work', () => {
     [{ candidates: { sample: 2.5 } }, 'candidates.sample'],
     [{ candidates: { sample: 10, seed: Number.NaN } }, 'candidates.seed'],
     [{ candidates: { negatives: { u1: 'a' as unknown as string[] } } }, 'candidates.negatives["u1"]'],
+    [{ candidates: { negatives: { u1: [] } } }, 'candidates.negatives["u1"]'],
+    [{ candidates: { sample: 2, negatives: { u1: ['a'] } } as unknown as 'all' }, 'candidates'],
+    [{ candidates: { negatives: { nobody: ['a'] } } }, 'candidates.negatives'],
     [{ batchSize: 0 }, 'batchSize'],
     [{ excludeHistory: 'yes' as unknown as boolean }, 'excludeHistory'],
   ];

@@ -1,6 +1,6 @@
 // Blend: a shared playlist for 2-10 listeners that is relevant, coherent, equal and refreshed daily.
 import type { Track } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import type { Recommender } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toDay } from './calendar.js';
@@ -44,7 +44,11 @@ export interface BlendOptions {
    * counts only (their most-played tracks), so the Blend holds only tracks some member already plays.
    */
   model?: Recommender;
-  /** Number of tracks, 1-500. Default 50. */
+  /**
+   * Number of tracks, 1-500. Default 50. Fewer come back when fewer tracks are eligible (without a model,
+   * only the members' own tracks; with `candidates`, only those; `maxPerArtist` caps each artist):
+   * `tracks.length` says how many.
+   */
   size?: number;
   /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'`, or `'round-robin'` when members' weights differ (`'round-robin'` always until 2026-11-27; see {@link blend}). */
   strategy?: BlendStrategyName | BlendStrategy;
@@ -77,6 +81,23 @@ export interface BlendOptions {
    */
   representEveryone?: boolean;
 }
+
+/** The keys of {@link BlendOptions}, checked so that a misspelt option is an error. */
+const BLEND_KEYS: Record<keyof BlendOptions, true> = {
+  model: true,
+  size: true,
+  strategy: true,
+  date: true,
+  seed: true,
+  maxPerArtist: true,
+  coherence: true,
+  tracks: true,
+  candidates: true,
+  familiar: true,
+  perMember: true,
+  rotation: true,
+  representEveryone: true,
+};
 
 /** One track of a Blend. */
 export interface BlendTrack {
@@ -161,6 +182,7 @@ function checkUnit(value: unknown, option: string, fallback: number): number {
 }
 
 function validate(members: readonly BlendMember[], options: BlendOptions): Validated {
+  checkKnownOptions(options, Object.keys(BLEND_KEYS), 'blend');
   if (!Array.isArray(members) || members.length < 2 || members.length > 10) {
     throw new InvalidOptionError('members', 'an array of 2 to 10 members', members);
   }
@@ -233,15 +255,30 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
     throw new InvalidOptionError('perMember', 'an integer >= 1', perMember);
   }
   const seed = options.seed ?? 0;
-  if (typeof seed !== 'number' && typeof seed !== 'string') {
-    throw new InvalidOptionError('seed', 'a number or a string', seed);
+  if ((typeof seed !== 'number' || !Number.isFinite(seed)) && typeof seed !== 'string') {
+    throw new InvalidOptionError('seed', 'a finite number or a string', seed);
   }
   let candidates: Set<string> | undefined;
   if (options.candidates !== undefined) {
-    if (typeof (options.candidates as Iterable<string>)?.[Symbol.iterator] !== 'function') {
-      throw new InvalidOptionError('candidates', 'an iterable of track ids', options.candidates);
+    if (
+      typeof options.candidates === 'string' ||
+      typeof (options.candidates as Iterable<string>)?.[Symbol.iterator] !== 'function'
+    ) {
+      throw new InvalidOptionError(
+        'candidates',
+        'an array (or other iterable) of track ids',
+        options.candidates,
+      );
     }
     candidates = new Set(options.candidates);
+    if (candidates.size === 0)
+      throw new InvalidOptionError(
+        'candidates',
+        'at least one track id (none would give an empty playlist)',
+        [],
+      );
+    for (const id of candidates)
+      if (typeof id !== 'string') throw new InvalidOptionError('candidates', 'track ids (strings)', id);
   }
   return {
     size,

@@ -1,5 +1,5 @@
 // Dataset: a stable track vocabulary and per-user time-ordered listening sequences.
-import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
 import type { Listen } from './types.js';
 
 /** Options of {@link Dataset.fromListens}. */
@@ -12,6 +12,51 @@ export interface DatasetOptions {
   sessionGapMinutes?: number;
   /** Reuse an existing vocabulary (e.g. a training set's) instead of building one. Unknown tracks then throw. */
   vocabulary?: Vocabulary;
+}
+
+/** The keys of {@link DatasetOptions}, checked so that a misspelt option is an error. */
+const DATASET_KEYS: Record<keyof DatasetOptions, true> = {
+  minUserListens: true,
+  minTrackListens: true,
+  sessionGapMinutes: true,
+  vocabulary: true,
+};
+
+/** Most problems one {@link InvalidDataError} from {@link checkListens} lists. */
+const MAX_LISTEN_ISSUES = 100;
+
+/**
+ * Checks the fields a {@link Dataset} is built from: every listen has a non-empty string `userId` and
+ * `trackId` and a finite number `timestamp` (a NaN would break the time order, and a number id would
+ * become a second user or track beside its string form).
+ */
+function checkListens(listens: unknown): asserts listens is readonly Listen[] {
+  if (!Array.isArray(listens))
+    throw new InvalidOptionError('listens', 'an array of listens { userId, trackId, timestamp }', listens);
+  const issues: DataIssue[] = [];
+  let bad = 0;
+  for (let i = 0; i < listens.length; i++) {
+    const l = listens[i] as Partial<Listen> | null;
+    let ok = true;
+    const add = (column: string, value: unknown, expected: string) => {
+      ok = false;
+      if (issues.length < MAX_LISTEN_ISSUES)
+        issues.push({ column: `listens[${i}]${column}`, value: String(value), expected });
+    };
+    if (l === null || typeof l !== 'object') add('', l, 'a listen object { userId, trackId, timestamp }');
+    else {
+      if (typeof l.userId !== 'string' || l.userId === '') add('.userId', l.userId, 'a non-empty string');
+      if (typeof l.trackId !== 'string' || l.trackId === '') add('.trackId', l.trackId, 'a non-empty string');
+      if (typeof l.timestamp !== 'number' || !Number.isFinite(l.timestamp))
+        add('.timestamp', l.timestamp, 'a finite number (epoch milliseconds)');
+    }
+    if (!ok) bad++;
+  }
+  if (bad > 0)
+    throw new InvalidDataError(
+      `Dataset.fromListens: ${bad} of ${listens.length} listens are invalid`,
+      issues,
+    );
 }
 
 /** Summary statistics of a {@link Dataset}. */
@@ -163,6 +208,7 @@ export class Dataset {
    * the number of removed listens is reported by {@link Dataset.stats}.
    */
   static fromListens(listens: readonly Listen[], options: DatasetOptions = {}): Dataset {
+    checkKnownOptions(options, Object.keys(DATASET_KEYS), 'Dataset');
     const minUser = options.minUserListens ?? 1;
     const minTrack = options.minTrackListens ?? 1;
     const gap = options.sessionGapMinutes ?? 30;
@@ -170,7 +216,11 @@ export class Dataset {
       throw new InvalidOptionError('minUserListens', 'an integer >= 1', minUser);
     if (!Number.isInteger(minTrack) || minTrack < 1)
       throw new InvalidOptionError('minTrackListens', 'an integer >= 1', minTrack);
-    if (!(gap > 0)) throw new InvalidOptionError('sessionGapMinutes', 'a number > 0', gap);
+    if (typeof gap !== 'number' || !(gap > 0))
+      throw new InvalidOptionError('sessionGapMinutes', 'a number > 0', gap);
+    if (options.vocabulary !== undefined && !(options.vocabulary instanceof Vocabulary))
+      throw new InvalidOptionError('vocabulary', "a Vocabulary (e.g. a training set's)", options.vocabulary);
+    checkListens(listens);
 
     let kept: readonly Listen[] = listens;
     if (minUser > 1 || minTrack > 1) {
@@ -297,4 +347,22 @@ export class Dataset {
       lastTimestamp: last,
     };
   }
+}
+
+/**
+ * Checks that `train` is a {@link Dataset} (for example not the listens array it would be built from).
+ *
+ * @throws {InvalidOptionError} naming `train`.
+ * @example
+ * ```ts
+ * checkTrainSet(train, 'ItemKNN'); // fine for a Dataset; throws for listens: "a Dataset to fit ItemKNN on"
+ * ```
+ */
+export function checkTrainSet(train: unknown, model: string): asserts train is Dataset {
+  if (!(train instanceof Dataset))
+    throw new InvalidOptionError(
+      'train',
+      `a Dataset to fit ${model} on (Dataset.fromListens(listens), or a split's train)`,
+      train,
+    );
 }

@@ -1,5 +1,5 @@
 // Generated music world: a synthetic catalogue, listeners with tastes and moods, their listens, and the true next-track distributions.
-import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { expectedAtK } from '../eval/expectation.js';
 import { createRng, hashSeed, type Rng } from '../util/random.js';
 import type { EvalCase, Listen, SkipLevel, Track } from './types.js';
@@ -35,6 +35,24 @@ export interface GenerateOptions {
   /** Keep the most likely tracks of each truth distribution until this much mass is covered. Default 0.999. */
   truthMass?: number;
 }
+
+/** The keys of {@link GenerateOptions}, checked so that a misspelt option is an error. */
+const GENERATE_KEYS: Record<keyof GenerateOptions, true> = {
+  seed: true,
+  users: true,
+  artists: true,
+  tracksPerArtist: true,
+  genres: true,
+  stylesPerGenre: true,
+  days: true,
+  start: true,
+  meanListensPerUser: true,
+  churnRate: true,
+  returnRate: true,
+  zipf: true,
+  truthFor: true,
+  truthMass: true,
+};
 
 /** A generated listener: hidden taste and activity parameters, exposed so tests and examples can use them. */
 export interface GeneratedUser {
@@ -276,6 +294,7 @@ function numOption(name: string, value: unknown, min: number, max: number, open 
 
 function resolveOptions(o: GenerateOptions): Options {
   if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'an object', o);
+  checkKnownOptions(o, Object.keys(GENERATE_KEYS), 'generateWorld');
   const genres = intOption('genres', o.genres ?? 12, 1, 1000);
   const stylesPerGenre = intOption('stylesPerGenre', o.stylesPerGenre ?? 3, 1, 100);
   const artists = intOption('artists', o.artists ?? 200, 1, 100_000);

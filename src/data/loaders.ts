@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import Papa from 'papaparse';
-import { type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ListenSchema, TrackSchema } from './schemas.js';
 import type { Listen, SkipLevel, Track } from './types.js';
@@ -413,6 +413,7 @@ function validateColumns(columns: unknown, allowed: readonly string[]): Map<stri
 
 /** Checks that `file` is an existing, non-empty regular file. */
 async function checkFile(file: string): Promise<void> {
+  if (typeof file !== 'string' || file === '') throw new InvalidOptionError('file', 'a file path', file);
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(file);
@@ -538,6 +539,18 @@ function resolveHeader(
   for (const col of canonical) {
     const name = mapping.get(col) ?? col;
     const i = trimmed.indexOf(name);
+    const again = i >= 0 ? trimmed.indexOf(name, i + 1) : -1;
+    if (again >= 0)
+      // Which of two same-named columns holds the values is anyone's guess: say so rather than pick one.
+      throw new InvalidDataError(`${file}: the header names column \`${name}\` twice`, [
+        {
+          file,
+          line: 1,
+          column: name,
+          value: trimmed.join(','),
+          expected: `each column name once (found at positions ${i + 1} and ${again + 1})`,
+        },
+      ]);
     if (i >= 0) index.set(col, i);
     else if (required.includes(col))
       missing.push(name === col ? `\`${col}\`` : `\`${name}\` (for \`${col}\`)`);
@@ -1065,6 +1078,11 @@ export async function loadListens(
   file: string,
   options: LoadListensOptions = {},
 ): Promise<LoadListensResult> {
+  checkKnownOptions(
+    options,
+    ['format', 'columns', 'onInvalidRow', 'timestampUnit'] satisfies (keyof LoadListensOptions)[],
+    'loadListens',
+  );
   const format = options.format ?? 'listens-csv';
   if (!LISTEN_FORMATS.includes(format)) {
     throw new InvalidOptionError(
@@ -1120,6 +1138,7 @@ export async function loadListens(
  * ```
  */
 export async function loadTracks(file: string, options: LoadTracksOptions = {}): Promise<LoadTracksResult> {
+  checkKnownOptions(options, ['columns', 'onInvalidRow'] satisfies (keyof LoadTracksOptions)[], 'loadTracks');
   const policy = validatePolicy(options.onInvalidRow);
   const mapping = validateColumns(options.columns, TRACK_COLUMNS);
   await checkFile(file);

@@ -1,5 +1,5 @@
 // Train/validation/test splits for next-track evaluation: per-user leave-one-out and a global temporal cut.
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { Dataset } from './dataset.js';
 import type { EvalCase, Listen } from './types.js';
 
@@ -31,6 +31,7 @@ export interface LeaveOneOutSplit {
  * ```
  */
 export function leaveOneOut(dataset: Dataset): LeaveOneOutSplit {
+  checkDataset(dataset);
   const trainListens: Listen[] = [];
   const validation: EvalCase[] = [];
   const test: EvalCase[] = [];
@@ -85,6 +86,8 @@ export interface TemporalSplit {
  * ```
  */
 export function temporalSplit(dataset: Dataset, options: TemporalSplitOptions): TemporalSplit {
+  checkDataset(dataset);
+  checkKnownOptions(options, ['at'] satisfies (keyof TemporalSplitOptions)[], 'temporalSplit');
   const raw = options?.at;
   const at = raw instanceof Date ? raw.getTime() : raw;
   if (typeof at !== 'number' || !Number.isFinite(at)) {
@@ -120,6 +123,12 @@ function iso(t: number): string {
   return Number.isFinite(t) ? new Date(t).toISOString() : 'none';
 }
 
+/** Checks the dataset argument of a split (for example not the listens it would be built from). */
+function checkDataset(dataset: unknown): asserts dataset is Dataset {
+  if (!(dataset instanceof Dataset))
+    throw new InvalidOptionError('dataset', 'a Dataset (Dataset.fromListens(listens))', dataset);
+}
+
 /** Options of {@link holdOutRecent}. */
 export interface HoldOutRecentOptions {
   /** Share of each user's most recent listens to hold out, in (0, 1). Default 0.2. */
@@ -150,6 +159,8 @@ export interface HoldOutRecentSplit {
  * ```
  */
 export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = {}): HoldOutRecentSplit {
+  checkDataset(dataset);
+  checkKnownOptions(options, ['fraction'] satisfies (keyof HoldOutRecentOptions)[], 'holdOutRecent');
   const fraction = options.fraction ?? 0.2;
   if (!(fraction > 0 && fraction < 1))
     throw new InvalidOptionError('fraction', 'a number in (0, 1)', fraction);

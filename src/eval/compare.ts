@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { Recommender } from '../models/recommender.js';
 import {
   checkCases,
+  checkModel,
   type EvaluateOptions,
   type EvaluationResult,
   evaluate,
@@ -45,7 +46,8 @@ export async function compare(
   let named: [string, Recommender][];
   if (Array.isArray(models)) {
     const seen = new Map<string, number>();
-    named = (models as readonly Recommender[]).map((m) => {
+    named = (models as readonly Recommender[]).map((m, i) => {
+      checkModel(m, `models[${i}]`);
       const c = (seen.get(m.type) ?? 0) + 1;
       seen.set(m.type, c);
       return [c > 1 ? `${m.type}#${c}` : m.type, m];
@@ -56,10 +58,7 @@ export async function compare(
     throw new InvalidOptionError('models', 'an array or record of Recommenders', models);
   }
   if (named.length === 0) throw new InvalidOptionError('models', 'at least one Recommender', models);
-  for (const [name, m] of named) {
-    if (!m || typeof m.scoreAll !== 'function')
-      throw new InvalidOptionError(`models.${name}`, 'a Recommender', m);
-  }
+  for (const [name, m] of named) checkModel(m, `models.${name}`);
   const rows: ComparisonRow[] = [];
   for (const [name, m] of named) rows.push({ name, result: await evaluate(m, cases, options) });
   return rows;

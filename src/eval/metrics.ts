@@ -1,7 +1,7 @@
 // Next-track evaluation: full-ranking (default) or clearly labelled sampled HR, NDCG, MRR, coverage, novelty.
-import type { Dataset } from '../data/dataset.js';
+import { Dataset } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { type Recommender, topK } from '../models/recommender.js';
 import { createRng, type Rng } from '../util/random.js';
 
@@ -11,7 +11,8 @@ import { createRng, type Rng } from '../util/random.js';
  * - `{ sample: n, seed }`: the target against `n` negatives drawn uniformly (seeded) from items that are
  *   not the target (and not in the history when `excludeHistory`). Only for comparison with old papers:
  *   sampled metrics inflate scores several-fold and can reverse model orderings (Krichene & Rendle 2020).
- * - `{ negatives }`: the target against given negatives per user id (cases whose user has none are skipped).
+ * - `{ negatives }`: the target against given negatives per user id (cases whose user has none are skipped
+ *   and counted in `skipped`; negatives the model does not know rank above the target).
  *
  * @example
  * ```ts
@@ -84,11 +85,26 @@ export interface EvaluationResult {
   unknownTargets: number;
   /** With `excludeHistory`, cases whose target is already in the history; each counts as a miss. */
   historyTargets: number;
+  /**
+   * With given negatives: negatives the model does not know (not in its vocabulary). Each ranks above the
+   * target, like a tie, since the model cannot score it.
+   */
+  unknownNegatives: number;
   /** How the target was ranked. */
   protocol: EvaluationProtocol;
   /** The cut-offs, ascending. */
   k: number[];
 }
+
+/** The keys of {@link EvaluateOptions}, checked so that a misspelt option is an error. */
+const EVALUATE_KEYS: Record<keyof EvaluateOptions, true> = {
+  k: true,
+  candidates: true,
+  excludeHistory: true,
+  batchSize: true,
+  train: true,
+  itemCounts: true,
+};
 
 interface Resolved {
   k: number[];
@@ -99,6 +115,7 @@ interface Resolved {
 
 /** @internal Validates {@link EvaluateOptions} (shared with `compare`). */
 export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
+  checkKnownOptions(options, Object.keys(EVALUATE_KEYS), 'evaluate');
   const k = options.k ?? [5, 10, 20];
   if (
     !Array.isArray(k) ||
@@ -111,6 +128,13 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
   if (candidates !== 'all') {
     if (typeof candidates !== 'object' || candidates === null) {
       throw new InvalidOptionError('candidates', "'all', { sample: n, seed } or { negatives }", candidates);
+    }
+    if ('sample' in candidates && 'negatives' in candidates) {
+      throw new InvalidOptionError(
+        'candidates',
+        'one of { sample: n, seed } or { negatives }, not both',
+        candidates,
+      );
     }
     if ('sample' in candidates) {
       const n = candidates.sample;
@@ -134,10 +158,10 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
       }
       const entries = neg instanceof Map ? [...neg.entries()] : Object.entries(neg);
       for (const [user, ids] of entries) {
-        if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+        if (!Array.isArray(ids) || ids.length === 0 || ids.some((x) => typeof x !== 'string')) {
           throw new InvalidOptionError(
             `candidates.negatives[${JSON.stringify(user)}]`,
-            'an array of track ids',
+            'a non-empty array of track ids (with none, every target would rank first)',
             ids,
           );
         }
@@ -153,21 +177,40 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
   if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
     throw new InvalidOptionError('batchSize', 'an integer >= 1', batchSize);
   }
+  if (options.train !== undefined && !(options.train instanceof Dataset))
+    throw new InvalidOptionError('train', 'a Dataset (its listen counts define novelty)', options.train);
+  const counts = options.itemCounts;
+  if (counts !== undefined) {
+    if (counts === null || typeof counts !== 'object' || Array.isArray(counts))
+      throw new InvalidOptionError('itemCounts', 'a Map or record from track id to listen count', counts);
+    const entries = counts instanceof Map ? [...counts.entries()] : Object.entries(counts);
+    for (const [id, c] of entries) {
+      if (typeof c !== 'number' || !Number.isFinite(c) || c < 0)
+        throw new InvalidOptionError(`itemCounts[${JSON.stringify(id)}]`, 'a listen count >= 0', c);
+    }
+  }
   return { k: [...new Set(k)].sort((a, b) => a - b), candidates, excludeHistory, batchSize };
 }
 
+/** @internal Checks that `model` is a {@link Recommender} (has `scoreAll` and a vocabulary). */
+export function checkModel(model: unknown, option: string): asserts model is Recommender {
+  const m = model as Partial<Recommender> | null | undefined;
+  if (!m || typeof m.scoreAll !== 'function' || typeof m.vocabulary?.index !== 'function')
+    throw new InvalidOptionError(option, 'a Recommender (a fitted or loaded model)', model);
+}
+
 /** @internal Validates evaluation cases. */
-export function checkCases(cases: unknown): asserts cases is readonly EvalCase[] {
+export function checkCases(cases: unknown, option = 'cases'): asserts cases is readonly EvalCase[] {
   if (!Array.isArray(cases) || cases.length === 0) {
-    throw new InvalidOptionError('cases', 'a non-empty array of { userId, history, target }', cases);
+    throw new InvalidOptionError(option, 'a non-empty array of { userId, history, target }', cases);
   }
   cases.forEach((c: Partial<EvalCase>, i) => {
-    if (typeof c !== 'object' || c === null) throw new InvalidOptionError(`cases[${i}]`, 'an object', c);
+    if (typeof c !== 'object' || c === null) throw new InvalidOptionError(`${option}[${i}]`, 'an object', c);
     if (!Array.isArray(c.history) || c.history.some((x) => typeof x !== 'string')) {
-      throw new InvalidOptionError(`cases[${i}].history`, 'an array of track ids', c.history);
+      throw new InvalidOptionError(`${option}[${i}].history`, 'an array of track ids', c.history);
     }
     if (typeof c.target !== 'string')
-      throw new InvalidOptionError(`cases[${i}].target`, 'a track id', c.target);
+      throw new InvalidOptionError(`${option}[${i}].target`, 'a track id', c.target);
   });
 }
 
@@ -269,6 +312,7 @@ export async function evaluate(
 ): Promise<EvaluationResult> {
   const opts = resolveEvaluateOptions(options);
   checkCases(cases);
+  checkModel(model, 'model');
   const vocab = model.vocabulary;
   const n = vocab.size;
   const ks = opts.k;
@@ -285,6 +329,12 @@ export async function evaluate(
       : undefined;
 
   const kept = given ? cases.filter((c) => given.has(c.userId)) : cases;
+  if (kept.length === 0)
+    throw new InvalidOptionError(
+      'candidates.negatives',
+      `negatives for the user of at least one of the ${cases.length} cases`,
+      candidates,
+    );
   const hits = ks.map(() => 0);
   const gains = ks.map(() => 0);
   const recommended = ks.map(() => new Set<number>());
@@ -293,6 +343,7 @@ export async function evaluate(
   let rr = 0;
   let unknownTargets = 0;
   let historyTargets = 0;
+  let unknownNegatives = 0;
 
   for (let start = 0; start < kept.length; start += opts.batchSize) {
     const batch = kept.slice(start, start + opts.batchSize);
@@ -342,13 +393,18 @@ export async function evaluate(
           for (const i of sampleNegatives(rng, n, mask, n - masked - 1, candidates.sample)) count(i);
         } else {
           const seen = new Set<number>();
+          const unknown = new Set<string>();
           for (const id of given!.get(c.userId)!) {
             const i = vocab.index(id);
-            if (i !== undefined && i !== t && !seen.has(i)) {
+            if (i === undefined) unknown.add(id);
+            else if (i !== t && !seen.has(i)) {
               seen.add(i);
               count(i);
             }
           }
+          // A negative the model cannot score counts against it, as a tie does.
+          above += unknown.size;
+          unknownNegatives += unknown.size;
         }
         rank = 1 + above;
       }
@@ -376,6 +432,7 @@ export async function evaluate(
     skipped: cases.length - users,
     unknownTargets,
     historyTargets,
+    unknownNegatives,
     protocol: protocolOf(candidates),
     k: ks,
   };

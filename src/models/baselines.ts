@@ -1,9 +1,9 @@
 // Non-neural baselines every results table needs: most-popular, first-order item transitions, item-KNN.
-import type { Dataset, Vocabulary } from '../data/dataset.js';
-import { InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { checkTrainSet, type Dataset, type Vocabulary } from '../data/dataset.js';
+import { checkKnownOptions, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import { type Csr, countTransitions, csrArrays, csrRow, readCsr, toCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
-import { BaseRecommender } from './recommender.js';
+import { BaseRecommender, checkHistories } from './recommender.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared pieces
@@ -24,11 +24,8 @@ function checkInt(option: string, value: unknown, min: number): number {
 }
 
 function checkTrain(train: unknown, model: string): asserts train is Dataset {
-  const t = train as Dataset | undefined;
-  if (!t || typeof t !== 'object' || !t.vocabulary || !(t.sequences instanceof Map) || !t.itemCounts) {
-    throw new InvalidOptionError('train', `a Dataset to fit ${model} on`, train);
-  }
-  if (t.vocabulary.size < 1)
+  checkTrainSet(train, model);
+  if (train.vocabulary.size < 1)
     throw new InvalidOptionError('train', 'a Dataset with at least one track', train);
 }
 
@@ -73,6 +70,7 @@ abstract class CountRecommender extends BaseRecommender {
   protected abstract scoreIndices(indices: number[]): Float32Array;
 
   async scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]> {
+    checkHistories(histories);
     return histories.map((h) => {
       const idx = this.indices(h);
       return idx.length === 0 ? this.popularity.slice() : this.scoreIndices(idx);
@@ -124,9 +122,7 @@ export class Popularity extends CountRecommender {
 
   /** Counts listens in `train` (validated options first). */
   static async fit(train: Dataset, options: PopularityOptions = {}): Promise<Popularity> {
-    const half = options.halfLifeDays;
-    if (half !== undefined)
-      checkNumber('halfLifeDays', half, Number.MIN_VALUE, Number.POSITIVE_INFINITY, 'a number > 0');
+    const half = Popularity.resolve(options).halfLifeDays;
     checkTrain(train, 'Popularity');
     if (half === undefined) return new Popularity(train.vocabulary, countsOf(train), {});
     let last = Number.NEGATIVE_INFINITY;
@@ -140,6 +136,21 @@ export class Popularity extends CountRecommender {
       });
     }
     return new Popularity(train.vocabulary, Float32Array.from(weighted), { halfLifeDays: half });
+  }
+
+  private static resolve(options: PopularityOptions): PopularityOptions {
+    checkKnownOptions(options, ['halfLifeDays'] satisfies (keyof PopularityOptions)[], 'Popularity');
+    const half = options.halfLifeDays;
+    if (half === undefined) return {};
+    return {
+      halfLifeDays: checkNumber(
+        'halfLifeDays',
+        half,
+        Number.MIN_VALUE,
+        Number.POSITIVE_INFINITY,
+        'a number > 0',
+      ),
+    };
   }
 
   protected scoreIndices(): Float32Array {
@@ -157,11 +168,8 @@ export class Popularity extends CountRecommender {
 
   /** @internal Restores a saved model (used by `loadModel`). */
   static fromContents(contents: ModelContents, dir: string): Popularity {
-    return new Popularity(
-      contents.vocabulary,
-      readCounts(contents, dir),
-      contents.config as PopularityOptions,
-    );
+    const options = configOf(dir, () => Popularity.resolve((contents.config ?? {}) as PopularityOptions));
+    return new Popularity(contents.vocabulary, readCounts(contents, dir), options);
   }
 }
 
@@ -226,6 +234,11 @@ export class ItemTransition extends CountRecommender {
   }
 
   private static resolve(options: ItemTransitionOptions): Required<ItemTransitionOptions> {
+    checkKnownOptions(
+      options,
+      ['smoothing', 'backoff'] satisfies (keyof ItemTransitionOptions)[],
+      'ItemTransition',
+    );
     const smoothing = checkNumber(
       'smoothing',
       options.smoothing ?? 0.1,
@@ -270,7 +283,9 @@ export class ItemTransition extends CountRecommender {
 
   /** @internal Restores a saved model (used by `loadModel`). */
   static fromContents(contents: ModelContents, dir: string): ItemTransition {
-    const opts = configOf(dir, () => ItemTransition.resolve(contents.config as ItemTransitionOptions));
+    const opts = configOf(dir, () =>
+      ItemTransition.resolve((contents.config ?? {}) as ItemTransitionOptions),
+    );
     return new ItemTransition(
       contents.vocabulary,
       readCounts(contents, dir),
@@ -309,6 +324,16 @@ export interface ItemKNNOptions {
    */
   backoff?: number;
 }
+
+/** The keys of {@link ItemKNNOptions}, checked so that a misspelt option is an error. */
+const ITEM_KNN_KEYS: Record<keyof ItemKNNOptions, true> = {
+  window: true,
+  shrink: true,
+  neighbours: true,
+  historyWindow: true,
+  decay: true,
+  backoff: true,
+};
 
 /**
  * Item-based nearest-neighbour baseline for sequences: tracks are similar when they are played close
@@ -374,6 +399,7 @@ export class ItemKNN extends CountRecommender {
   }
 
   private static resolve(options: ItemKNNOptions): Required<ItemKNNOptions> {
+    checkKnownOptions(options, Object.keys(ITEM_KNN_KEYS), 'ItemKNN');
     return {
       window: checkInt('window', options.window ?? 5, 1),
       shrink: checkNumber('shrink', options.shrink ?? 10, 0, Number.MAX_VALUE, 'a finite number >= 0'),
@@ -415,7 +441,7 @@ export class ItemKNN extends CountRecommender {
 
   /** @internal Restores a saved model (used by `loadModel`). */
   static fromContents(contents: ModelContents, dir: string): ItemKNN {
-    const opts = configOf(dir, () => ItemKNN.resolve(contents.config as ItemKNNOptions));
+    const opts = configOf(dir, () => ItemKNN.resolve((contents.config ?? {}) as ItemKNNOptions));
     return new ItemKNN(
       contents.vocabulary,
       readCounts(contents, dir),

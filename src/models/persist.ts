@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Vocabulary } from '../data/dataset.js';
-import { InvalidModelFileError } from '../errors.js';
+import { InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import type { Recommender } from './recommender.js';
 
 /**
@@ -50,14 +50,20 @@ const sha = (buf: Uint8Array) => createHash('sha256').update(buf).digest('hex');
  * Writes a model directory atomically: everything goes to a temporary sibling folder, which is then
  * renamed over `dir` (a previous model at `dir` is replaced only once the new one is complete).
  * Layout: `model.json` (format version, type, config, array index, checksums), `vocab.json`, `weights.bin`.
+ * `dir` must be a new path, an empty directory or an earlier save: anything else there would be replaced
+ * with it, so it is refused.
  *
+ * @throws {InvalidOptionError} naming `dir` when it is a file or a directory that holds anything but an
+ *   encore model.
  * @example
  * ```ts
  * await writeModelDir('models/pop', { type: 'popularity', config: {}, vocabulary, arrays: [{ name: 'counts', shape: [n], data }] });
  * ```
  */
 export async function writeModelDir(dir: string, contents: ModelContents): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw new InvalidOptionError('dir', 'a directory path', dir);
   const target = path.resolve(dir);
+  await checkReplaceable(dir, target);
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.encore-tmp-${process.pid}-${Date.now()}`;
   await fs.mkdir(tmp, { recursive: true });
@@ -111,6 +117,40 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
 }
 
 /**
+ * Refuses a save target that holds anything but an encore model: saving replaces the whole directory, so
+ * a folder of the user's own files (or a file) at that path would be lost.
+ */
+async function checkReplaceable(dir: string, target: string): Promise<void> {
+  let stat: import('node:fs').Stats;
+  try {
+    stat = await fs.stat(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // a new path
+    throw e;
+  }
+  const expected = 'a new path, an empty directory or a directory saved by encore';
+  const hint =
+    'Saving replaces the whole directory, so it only overwrites an earlier save; choose another path';
+  if (!stat.isDirectory()) throw new InvalidOptionError('dir', expected, dir, `${dir} is a file. ${hint}`);
+  const entries = await fs.readdir(target);
+  if (entries.length === 0) return;
+  let format: unknown;
+  try {
+    format = (JSON.parse(await fs.readFile(path.join(target, 'model.json'), 'utf8')) as { format?: unknown })
+      ?.format;
+  } catch {
+    format = undefined;
+  }
+  if (format !== FORMAT)
+    throw new InvalidOptionError(
+      'dir',
+      expected,
+      dir,
+      `${dir} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} and no encore model.json. ${hint}`,
+    );
+}
+
+/**
  * Reads and verifies a model directory written by {@link writeModelDir}. Throws
  * {@link InvalidModelFileError} naming the problem for a missing, corrupted, truncated or
  * incompatible directory.
@@ -144,6 +184,11 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
       cause: e,
     });
   }
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest))
+    throw new InvalidModelFileError(
+      dir,
+      `model.json holds ${JSON.stringify(manifest)}, not a manifest object`,
+    );
   if (manifest.format !== FORMAT) {
     throw new InvalidModelFileError(
       dir,
@@ -156,6 +201,7 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
       `format version ${manifest.formatVersion} is not supported (this encore reads version ${MODEL_FORMAT_VERSION})`,
     );
   }
+  checkManifest(dir, manifest);
   const weights = await read('weights.bin');
   if (weights.byteLength !== manifest.weightsBytes) {
     throw new InvalidModelFileError(
@@ -178,6 +224,43 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
     data: new Float32Array(aligned, a.offset, a.length),
   }));
   return { type: manifest.type, config: manifest.config, vocabulary, arrays };
+}
+
+/**
+ * Checks the parts of a manifest that reading relies on (model.json carries the checksums of the other
+ * files, not its own, so a hand-edited or damaged one must fail here with a named problem).
+ */
+function checkManifest(dir: string, m: Manifest): void {
+  const bad = (problem: string) => {
+    throw new InvalidModelFileError(dir, `model.json: ${problem}`);
+  };
+  if (typeof m.type !== 'string' || m.type === '') bad(`type is ${JSON.stringify(m.type)}, not a model type`);
+  if (m.config === null || typeof m.config !== 'object' || Array.isArray(m.config))
+    bad(`config is ${JSON.stringify(m.config)}, not an object`);
+  if (!Number.isSafeInteger(m.weightsBytes) || m.weightsBytes < 0)
+    bad(`weightsBytes is ${JSON.stringify(m.weightsBytes)}, not a byte count`);
+  const sums = m.sha256 as Partial<Manifest['sha256']> | undefined;
+  if (typeof sums?.['weights.bin'] !== 'string' || typeof sums['vocab.json'] !== 'string')
+    bad('sha256 must give the checksums of weights.bin and vocab.json');
+  if (!Array.isArray(m.arrays)) bad('arrays is missing');
+  m.arrays.forEach((a, i) => {
+    const ok =
+      a !== null &&
+      typeof a === 'object' &&
+      typeof a.name === 'string' &&
+      Array.isArray(a.shape) &&
+      a.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+      Number.isSafeInteger(a.offset) &&
+      Number.isSafeInteger(a.length) &&
+      a.offset >= 0 &&
+      a.offset % 4 === 0 &&
+      a.length === a.shape.reduce((x, y) => x * y, 1) &&
+      a.offset + 4 * a.length <= m.weightsBytes;
+    if (!ok)
+      bad(
+        `arrays[${i}] (${JSON.stringify(a)}) is not { name, shape, offset, length } inside the ${m.weightsBytes} bytes of weights.bin`,
+      );
+  });
 }
 
 /**

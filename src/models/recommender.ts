@@ -1,13 +1,13 @@
 // The Recommender contract every model implements, plus the shared top-k and history handling.
 
 import type { Vocabulary } from '../data/dataset.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
-  /** How many tracks to return (1 to the catalogue size). Default 10. */
+  /** How many tracks to return (1 to the catalogue size). Default 10, or the catalogue size if smaller. */
   k?: number;
-  /** Track ids never to return. */
+  /** Track ids never to return (an array or other iterable of ids; ids unknown to the model are ignored). */
   exclude?: Iterable<string>;
   /** Leave out tracks already in the history. Default true. */
   excludeHistory?: boolean;
@@ -73,6 +73,47 @@ export function checkK(k: unknown, catalogue: number, option = 'k'): number {
     throw new InvalidOptionError(option, `an integer from 1 to the catalogue size (${catalogue})`, k);
   }
   return k;
+}
+
+/** The keys of {@link RecommendOptions}, checked so that a misspelt option is an error. */
+const RECOMMEND_KEYS: Record<keyof RecommendOptions, true> = { k: true, exclude: true, excludeHistory: true };
+
+/**
+ * Checks a list of track ids (a history, or the tracks to score): an array of strings.
+ *
+ * @throws {InvalidOptionError} naming `option`, or `option[p]` for the first entry that is not a string.
+ * @example
+ * ```ts
+ * checkTrackIds(['t1', 't2'], 'history'); // fine
+ * checkTrackIds(['t1', 7], 'history');    // throws: The `history[1]` option must be a track id (a string), got 7
+ * ```
+ */
+export function checkTrackIds(ids: unknown, option: string): asserts ids is readonly string[] {
+  if (!Array.isArray(ids))
+    throw new InvalidOptionError(option, 'an array of track ids (strings), oldest first', ids);
+  for (let p = 0; p < ids.length; p++) {
+    if (typeof ids[p] !== 'string')
+      throw new InvalidOptionError(`${option}[${p}]`, 'a track id (a string)', ids[p]);
+  }
+}
+
+/**
+ * Checks a batch of histories: an array of arrays of track ids.
+ *
+ * @throws {InvalidOptionError} naming `histories`, `histories[i]` or `histories[i][p]`.
+ * @example
+ * ```ts
+ * checkHistories([['t1'], ['t2', 't3']]); // fine
+ * checkHistories('t1');                   // throws, naming `histories`
+ * ```
+ */
+export function checkHistories(
+  histories: unknown,
+  option = 'histories',
+): asserts histories is readonly (readonly string[])[] {
+  if (!Array.isArray(histories))
+    throw new InvalidOptionError(option, 'an array of histories (each an array of track ids)', histories);
+  for (let i = 0; i < histories.length; i++) checkTrackIds(histories[i], `${option}[${i}]`);
 }
 
 /**
@@ -182,6 +223,7 @@ export abstract class BaseRecommender implements Recommender {
   abstract dispose(): void;
 
   async recommend(history: readonly string[], options: RecommendOptions = {}): Promise<Recommendation[]> {
+    checkTrackIds(history, 'history');
     const [out] = await this.recommendBatch([history], options);
     return out!;
   }
@@ -190,12 +232,22 @@ export abstract class BaseRecommender implements Recommender {
     histories: readonly (readonly string[])[],
     options: RecommendOptions = {},
   ): Promise<Recommendation[][]> {
-    const k = checkK(options.k ?? 10, this.vocabulary.size);
+    checkHistories(histories);
+    checkKnownOptions(options, Object.keys(RECOMMEND_KEYS), 'recommend');
+    const k = checkK(options.k ?? Math.min(10, this.vocabulary.size), this.vocabulary.size);
     const excludeHistory = options.excludeHistory ?? true;
+    if (typeof excludeHistory !== 'boolean')
+      throw new InvalidOptionError('excludeHistory', 'true or false', excludeHistory);
+    const exclude = options.exclude ?? [];
+    if (typeof exclude === 'string' || typeof (exclude as Iterable<string>)[Symbol.iterator] !== 'function')
+      throw new InvalidOptionError('exclude', 'an array (or other iterable) of track ids', exclude);
     const excluded = new Uint8Array(this.vocabulary.size + 1);
-    for (const id of options.exclude ?? []) {
+    let p = 0;
+    for (const id of exclude) {
+      if (typeof id !== 'string') throw new InvalidOptionError(`exclude[${p}]`, 'a track id (a string)', id);
       const i = this.vocabulary.index(id);
       if (i !== undefined) excluded[i] = 1;
+      p++;
     }
     const all = await this.scoreAll(histories);
     return all.map((scores, h) => {
@@ -212,6 +264,8 @@ export abstract class BaseRecommender implements Recommender {
   }
 
   async score(history: readonly string[], trackIds: readonly string[]): Promise<number[]> {
+    checkTrackIds(history, 'history');
+    checkTrackIds(trackIds, 'trackIds');
     const [scores] = await this.scoreAll([history]);
     return trackIds.map((id) => {
       const i = this.vocabulary.index(id);

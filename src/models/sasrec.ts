@@ -1,8 +1,9 @@
 // SASRec (Kang & McAuley 2018): a causal self-attention next-track model, written with plain tf ops.
 import { embeddingLookup, tf } from '../backend.js';
-import { type Dataset, Vocabulary } from '../data/dataset.js';
+import { checkTrainSet, type Dataset, Vocabulary } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
-import { InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { checkCases } from '../eval/metrics.js';
 import { computeRewards, type RewardHook } from '../rewards/hook.js';
 import {
   batchesPerEpoch,
@@ -52,7 +53,7 @@ import { createRng, type Rng } from '../util/random.js';
 import { type ArtistIndex, type ArtistSource, artistIndex } from './artists.js';
 import { CSR_MAX_NONZEROS, type Csr, countTransitions, csrArrays, csrRow, readCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
-import { BaseRecommender } from './recommender.js';
+import { BaseRecommender, checkHistories } from './recommender.js';
 import {
   applyRepeatHead,
   fitRepeatHead,
@@ -526,13 +527,8 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 
 /** Checks every option before any work; throws {@link InvalidOptionError} naming the first bad one. */
 function resolveOptions(options: SASRecOptions): SASRecHyperParams {
-  if (options === null || typeof options !== 'object')
-    throw new InvalidOptionError('options', 'an object', options);
-  const known = new Set<string>([...Object.keys(SASREC_DEFAULTS), ...RUNTIME_KEYS]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key))
-      throw new InvalidOptionError(key, `a known SASRec option (${[...known].join(', ')})`, key);
-  }
+  if (options === undefined) throw new InvalidOptionError('options', 'an object of SASRec options', options);
+  checkKnownOptions(options, [...Object.keys(SASREC_DEFAULTS), ...RUNTIME_KEYS], 'SASRec');
   const o: SASRecHyperParams = { ...SASREC_DEFAULTS };
   for (const [k, v] of Object.entries(options))
     if (v !== undefined && k in o) (o as unknown as Record<string, unknown>)[k] = v;
@@ -623,6 +619,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   if (v !== undefined && v !== 'auto' && v !== 'none' && !Array.isArray(v)) {
     throw new InvalidOptionError('validation', "an array of EvalCase, 'auto' or 'none'", v);
   }
+  if (Array.isArray(v) && v.length > 0) checkCases(v, 'validation');
   if (options.onEpochEnd !== undefined && typeof options.onEpochEnd !== 'function') {
     throw new InvalidOptionError('onEpochEnd', 'a function', options.onEpochEnd);
   }
@@ -1213,6 +1210,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    */
   static async fit(trainSet: Dataset, options: SASRecOptions = {}): Promise<SASRec> {
     const requested = resolveOptions(options);
+    checkTrainSet(trainSet, 'SASRec');
     if (trainSet.vocabulary.size === 0 || trainSet.numListens === 0) {
       throw new InvalidDataError('SASRec.fit needs a training set with listens; the dataset is empty');
     }
@@ -1565,6 +1563,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]> {
+    checkHistories(histories);
     return this.scoreWith(histories, this.heads());
   }
 
@@ -1901,6 +1900,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       artistEmbeddings: raw.artistEmbeddings ?? true,
       ema: raw.ema ?? 0,
     } as SASRecHyperParams;
+    try {
+      resolveOptions(hp); // the same checks as fit's, so a damaged config is named, not a tensor-shape error
+    } catch (e) {
+      if (e instanceof InvalidOptionError)
+        throw new InvalidModelFileError(dir, `model.json config: ${e.message}`, { cause: e });
+      throw e;
+    }
     const shapes = weightShapes(hp, contents.vocabulary.size, artists?.count);
     const weights: Record<string, Float32Array> = {};
     for (const name of Object.keys(shapes)) weights[name] = getArray(contents, name, dir).data;

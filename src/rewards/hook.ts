@@ -1,7 +1,7 @@
 // The RewardHook contract and the one place hooks are run and validated over a dataset.
 import type { Dataset } from '../data/dataset.js';
 import type { Listen } from '../data/types.js';
-import { EncoreError } from '../errors.js';
+import { EncoreError, InvalidOptionError } from '../errors.js';
 
 /**
  * What a {@link RewardHook} sees besides the listen itself: the listener's earlier listens (recent
@@ -97,6 +97,7 @@ export function runHook(hook: RewardHook, listen: Listen, context: RewardContext
  * ```
  */
 export function computeRewards(dataset: Dataset, hook: RewardHook): Map<string, Float32Array> {
+  if (typeof hook !== 'function') throw new InvalidOptionError('hook', 'a reward hook function', hook);
   const out = new Map<string, Float32Array>();
   for (const [user, listens] of dataset.userListens) {
     const r = new Float32Array(listens.length);

@@ -105,6 +105,18 @@ export async function rerank(
 ): Promise<RerankedRecommendation[]> {
   if (!Array.isArray(recommendations))
     throw new InvalidOptionError('recommendations', 'an array of {trackId, score}', recommendations);
+  const seen = new Set<string>();
+  recommendations.forEach((r: Partial<Recommendation> | null, i) => {
+    if (r === null || typeof r !== 'object' || typeof r.trackId !== 'string' || typeof r.score !== 'number')
+      throw new InvalidOptionError(`recommendations[${i}]`, 'a { trackId: string, score: number }', r);
+    if (seen.has(r.trackId))
+      throw new InvalidOptionError(
+        `recommendations[${i}].trackId`,
+        'a track not already in the list (each track once)',
+        r.trackId,
+      );
+    seen.add(r.trackId);
+  });
   const objectives = options?.objectives;
   if (!Array.isArray(objectives) || objectives.length === 0) {
     throw new InvalidOptionError('objectives', 'a non-empty array of [scorer, weight] pairs', objectives);

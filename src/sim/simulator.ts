@@ -1,6 +1,6 @@
 // Long-term listener simulator: hidden taste and satisfaction, clickbait vs kale tracks, skips, sessions, return.
 import type { Listen, SkipLevel, Track } from '../data/types.js';
-import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
 import type { Recommendation, Recommender } from '../models/recommender.js';
 import { createRng, hashSeed, type Rng } from '../util/random.js';
 
@@ -67,6 +67,18 @@ export interface SimWorldOptions {
   sessionLength?: number;
   seed?: number;
 }
+
+/** The keys of {@link SimWorldOptions}, checked so that a misspelt option is an error. */
+const SIM_WORLD_KEYS: Record<keyof SimWorldOptions, true> = {
+  listeners: true,
+  tracks: true,
+  artists: true,
+  genres: true,
+  clickbaitShare: true,
+  historyDays: true,
+  sessionLength: true,
+  seed: true,
+};
 
 /** A policy for {@link ListenerSimulator.simulate}: a model, optionally re-ranked per listener. */
 export interface SimPolicy {
@@ -172,6 +184,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
  * ```
  */
 export function createSimWorld(options: SimWorldOptions = {}): SimWorld {
+  checkKnownOptions(options, Object.keys(SIM_WORLD_KEYS), 'createSimWorld');
   const nL = checkInt('listeners', options.listeners ?? 200, 1);
   const nT = checkInt('tracks', options.tracks ?? 400, 2);
   const nA = checkInt('artists', options.artists ?? 80, 1);
@@ -183,6 +196,8 @@ export function createSimWorld(options: SimWorldOptions = {}): SimWorld {
     throw new InvalidOptionError('clickbaitShare', 'a number in [0, 1]', share);
   }
   const seed = options.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isFinite(seed))
+    throw new InvalidOptionError('seed', 'a finite number', seed);
   const rng = createRng(hashSeed('sim-world', seed));
   const genres = Array.from({ length: nG }, (_, g) => `g${g}`);
   const artistGenre = Array.from({ length: nA }, () => rng.int(nG));

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { InvalidOptionError } from '../errors.js';
 
 /**
  * Writes text or bytes atomically: to a temporary file in the same directory, then renamed over `file`, so a
@@ -14,8 +15,11 @@ import path from 'node:path';
  * ```
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  if (typeof file !== 'string' || file === '') throw new InvalidOptionError('file', 'a file path', file);
   const target = path.resolve(file);
   const dir = path.dirname(target);
+  if ((await fs.stat(target).catch(() => undefined))?.isDirectory())
+    throw new InvalidOptionError('file', 'a file path, not a directory', file);
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(
     dir,

@@ -1,5 +1,5 @@
 // The shared Recommender contract: one vitest suite every model must pass, plus a small synthetic data set.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,50 @@ export function runRecommenderContract(
         expect((err as Error).message).toContain('`k`');
       }
       await expect(model.recommendBatch([histories[0]!], { k: 0 })).rejects.toThrow(InvalidOptionError);
+    });
+
+    it('rejects malformed histories, track ids and options with InvalidOptionError naming them', async () => {
+      const h = histories[0]!;
+      const named = async (call: () => Promise<unknown>, option: string) => {
+        const err = await call().catch((e: unknown) => e);
+        expect(err, option).toBeInstanceOf(InvalidOptionError);
+        expect((err as InvalidOptionError).option).toBe(option);
+      };
+      const bad = <T>(v: unknown) => v as T;
+      await named(() => model.recommend(bad('t1 t2')), 'history');
+      await named(() => model.recommend(bad(undefined)), 'history');
+      await named(() => model.recommend(bad([h[0], 12])), 'history[1]');
+      await named(() => model.recommendBatch(bad('ab')), 'histories');
+      await named(() => model.recommendBatch(bad([h, null])), 'histories[1]');
+      await named(() => model.scoreAll(bad(undefined)), 'histories');
+      await named(() => model.scoreAll(bad([[h[0], 5]])), 'histories[0][1]');
+      await named(() => model.score(h, bad(h[0])), 'trackIds');
+      await named(() => model.score(h, bad([5])), 'trackIds[0]');
+      await named(() => model.recommend(h, bad({ excludeHistory: 'false' })), 'excludeHistory');
+      await named(() => model.recommend(h, bad({ exclude: h[0] })), 'exclude');
+      await named(() => model.recommend(h, bad({ exclude: [h[0], 3] })), 'exclude[1]');
+      await named(() => model.recommend(h, bad({ K: 3 })), 'K');
+      await named(() => model.recommend(h, bad(null)), 'options');
+    });
+
+    it('save replaces an earlier save, and refuses a file or a folder of other files', async () => {
+      const target = path.join(dir, 'again');
+      await model.save(target);
+      await model.save(target); // an earlier save is replaced
+      expect((await readdir(target)).sort()).toEqual(['model.json', 'vocab.json', 'weights.bin']);
+      const mine = path.join(dir, 'mine');
+      await mkdir(mine);
+      await writeFile(path.join(mine, 'listens.csv'), 'precious');
+      const file = path.join(dir, 'notes.txt');
+      await writeFile(file, 'also precious');
+      for (const where of [mine, file]) {
+        const err = await model.save(where).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidOptionError);
+        expect((err as InvalidOptionError).option).toBe('dir');
+      }
+      expect(await readFile(path.join(mine, 'listens.csv'), 'utf8')).toBe('precious');
+      expect(await readFile(file, 'utf8')).toBe('also precious');
+      expect((await readdir(dir)).filter((f) => f.includes('encore-'))).toEqual([]); // no temporary left
     });
 
     it('skips unknown ids, counting them in unknownSkipped', async () => {

@@ -1,0 +1,230 @@
+// Bad arguments at every public entry are typed errors that name the option: misspelt option names,
+// things that are not what the function takes, and damaged model manifests.
+import { readFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+import { blend } from '../src/blend/blend.js';
+import { Dataset } from '../src/data/dataset.js';
+import { generateWorld } from '../src/data/generate.js';
+import { loadListens, loadTracks, saveListens } from '../src/data/loaders.js';
+import { holdOutRecent, leaveOneOut, temporalSplit } from '../src/data/splits.js';
+import type { Listen } from '../src/data/types.js';
+import {
+  describe as describeValue,
+  InvalidDataError,
+  InvalidModelFileError,
+  InvalidOptionError,
+} from '../src/errors.js';
+import { compare } from '../src/eval/compare.js';
+import { evaluate } from '../src/eval/metrics.js';
+import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
+import { loadModel } from '../src/models/persist.js';
+import { SASRec } from '../src/models/sasrec.js';
+import { computeRewards } from '../src/rewards/hook.js';
+import { rerank, type Scorer } from '../src/rewards/rerank.js';
+import { createSimWorld } from '../src/sim/simulator.js';
+import { useWasmWorkdir } from './helpers/workdir.js';
+
+const under = useWasmWorkdir('encore-validation-');
+const bad = <T>(v: unknown) => v as T;
+
+const listens: Listen[] = ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'd'].flatMap((t, i) => [
+  { userId: 'u1', trackId: t, timestamp: 1_000 * i },
+  { userId: 'u2', trackId: t, timestamp: 1_000 * i + 1 },
+]);
+const train = Dataset.fromListens(listens);
+const cases = [{ userId: 'u1', history: ['a', 'b'], target: 'c' }];
+
+/** The option an InvalidOptionError names, or the error itself when it is something else. */
+async function optionOf(call: () => unknown): Promise<unknown> {
+  try {
+    await call();
+  } catch (e) {
+    return e instanceof InvalidOptionError ? e.option : e;
+  }
+  return 'no error';
+}
+
+describe('misspelt option names are errors, not silently ignored defaults', () => {
+  const cases_: [string, () => unknown, string][] = [
+    ['Popularity.fit', () => Popularity.fit(train, bad({ halflifeDays: 30 })), 'halflifeDays'],
+    ['ItemTransition.fit', () => ItemTransition.fit(train, bad({ smooth: 1 })), 'smooth'],
+    ['ItemKNN.fit', () => ItemKNN.fit(train, bad({ neighbors: 5 })), 'neighbors'],
+    ['SASRec.fit', () => SASRec.fit(train, bad({ epoch: 1 })), 'epoch'],
+    ['Dataset.fromListens', () => Dataset.fromListens(listens, bad({ minUserListen: 2 })), 'minUserListen'],
+    ['evaluate', async () => evaluate(await Popularity.fit(train), cases, bad({ ks: [1] })), 'ks'],
+    ['loadListens', () => loadListens('data/listens.csv', bad({ onInvalidRows: 'skip' })), 'onInvalidRows'],
+    ['loadTracks', () => loadTracks('data/tracks.csv', bad({ column: {} })), 'column'],
+    ['generateWorld', () => generateWorld(bad({ user: 20 })), 'user'],
+    ['createSimWorld', () => createSimWorld(bad({ listener: 5 })), 'listener'],
+    ['initBackend', () => initBackend(bad({ verbos: false })), 'verbos'],
+    ['temporalSplit', () => temporalSplit(train, bad({ at: 5, when: 6 })), 'when'],
+    ['holdOutRecent', () => holdOutRecent(train, bad({ share: 0.5 })), 'share'],
+    [
+      'blend',
+      () =>
+        blend(
+          [
+            { id: 'x', history: ['a'] },
+            { id: 'y', history: ['b'] },
+          ],
+          bad({ sizes: 5 }),
+        ),
+      'sizes',
+    ],
+  ];
+  for (const [where, call, option] of cases_) {
+    it(`${where} rejects \`${option}\``, async () => {
+      expect(await optionOf(call)).toBe(option);
+    });
+  }
+
+  it('says which options exist', async () => {
+    await expect(ItemKNN.fit(train, bad({ neighbors: 5 }))).rejects.toThrow(
+      /The `neighbors` option must be a known ItemKNN option \(window, shrink, neighbours, historyWindow, decay, backoff\), got "neighbors"/,
+    );
+  });
+});
+
+describe('arguments of the wrong kind are named', () => {
+  it('fit, splits and evaluate take a Dataset and Recommenders', async () => {
+    expect(await optionOf(() => SASRec.fit(bad(undefined)))).toBe('train');
+    expect(await optionOf(() => SASRec.fit(bad(listens)))).toBe('train');
+    expect(await optionOf(() => ItemKNN.fit(bad(listens)))).toBe('train');
+    expect(await optionOf(() => leaveOneOut(bad(undefined)))).toBe('dataset');
+    expect(await optionOf(() => temporalSplit(bad(listens), { at: 5 }))).toBe('dataset');
+    expect(await optionOf(() => evaluate(bad(undefined), cases))).toBe('model');
+    expect(await optionOf(() => evaluate(bad({}), cases))).toBe('model');
+    expect(await optionOf(() => compare(bad([null]), cases))).toBe('models[0]');
+    const pop = await Popularity.fit(train);
+    expect(await optionOf(() => compare(bad([pop, undefined]), cases))).toBe('models[1]');
+    expect(await optionOf(() => evaluate(pop, cases, bad({ train: {} })))).toBe('train');
+    expect(await optionOf(() => evaluate(pop, cases, bad({ itemCounts: 5 })))).toBe('itemCounts');
+    expect(await optionOf(() => evaluate(pop, cases, bad({ itemCounts: { a: -5 } })))).toBe(
+      'itemCounts["a"]',
+    );
+  });
+
+  it("SASRec's validation cases are checked like evaluate's", async () => {
+    const option = await optionOf(() =>
+      SASRec.fit(
+        train,
+        bad({ validation: [{ userId: 'x' }], dim: 8, blocks: 1, maxlen: 4, epochs: 1, progress: false }),
+      ),
+    );
+    expect(option).toBe('validation[0].history');
+  });
+
+  it('a file argument must be a path', async () => {
+    expect(await optionOf(() => loadListens(bad(undefined)))).toBe('file');
+    expect(await optionOf(() => loadTracks(bad(42)))).toBe('file');
+  });
+
+  it('error messages show short arrays and invalid dates as they are', () => {
+    expect(describeValue([5, 0])).toBe('[5, 0]');
+    expect(describeValue(['a', Number.NaN])).toBe('["a", NaN]');
+    expect(describeValue(Array.from({ length: 11 }, (_, i) => i))).toBe('an array of length 11');
+    expect(describeValue(new Date(Number.NaN))).toBe('Invalid Date');
+    expect(describeValue(new Date(0))).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('CSV headers', () => {
+  it('a column named twice is an error naming it, not a silent pick of the first', async () => {
+    const file = under('twice.csv');
+    await writeFile(file, 'user_id,track_id,timestamp,user_id\nu1,a,1,u2\n');
+    const err = await loadListens(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidDataError);
+    expect((err as Error).message).toMatch(/names column `user_id` twice/);
+    expect((err as InvalidDataError).issues[0]).toMatchObject({ line: 1, column: 'user_id' });
+  });
+});
+
+describe('damaged model manifests are InvalidModelFileErrors naming the problem', () => {
+  const edits: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
+    ['null', () => null, /not a manifest object/],
+    ['no arrays', (m) => ({ ...m, arrays: undefined }), /arrays is missing/],
+    ['no checksums', (m) => ({ ...m, sha256: undefined }), /sha256/],
+    [
+      'an array past the end',
+      (m) => ({ ...m, arrays: [{ ...(m.arrays as object[])[0], offset: 1 << 20 }] }),
+      /arrays\[0\]/,
+    ],
+    ['no config', (m) => ({ ...m, config: null }), /config is null/],
+  ];
+  for (const [what, edit, message] of edits) {
+    it(what, async () => {
+      const dir = under(`m-${what.replace(/ /g, '-')}`);
+      await (await Popularity.fit(train)).save(dir);
+      const manifest = JSON.parse(await readFile(`${dir}/model.json`, 'utf8')) as Record<string, unknown>;
+      await writeFile(`${dir}/model.json`, JSON.stringify(edit(manifest)));
+      const err = await loadModel(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidModelFileError);
+      expect((err as Error).message).toMatch(message);
+    });
+  }
+
+  it("a SASRec config that fit would refuse (dim: 'x') is named, not a tensor-shape error", async () => {
+    const dir = under('sasrec-bad-dim');
+    const model = await SASRec.fit(train, {
+      dim: 8,
+      blocks: 1,
+      maxlen: 4,
+      epochs: 1,
+      validation: 'none',
+      progress: false,
+    });
+    await model.save(dir);
+    model.dispose();
+    const manifest = JSON.parse(await readFile(`${dir}/model.json`, 'utf8')) as {
+      config: Record<string, unknown>;
+    };
+    manifest.config.dim = 'x';
+    await writeFile(`${dir}/model.json`, JSON.stringify(manifest));
+    const err = await loadModel(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidModelFileError);
+    expect((err as Error).message).toMatch(/config: The `dim` option/);
+  });
+
+  it('a Popularity config is checked too', async () => {
+    const dir = under('pop-bad-config');
+    await (await Popularity.fit(train)).save(dir);
+    const manifest = JSON.parse(await readFile(`${dir}/model.json`, 'utf8')) as {
+      config: Record<string, unknown>;
+    };
+    manifest.config = { halfLifeDays: -3 };
+    await writeFile(`${dir}/model.json`, JSON.stringify(manifest));
+    await expect(loadModel(dir)).rejects.toThrow(/`halfLifeDays`/);
+  });
+});
+
+describe('smaller entry points', () => {
+  const objectives: [Scorer, number][] = [[(cands) => cands.map(() => 1), 1]];
+  it('rerank checks each recommendation and refuses a track listed twice', async () => {
+    expect(await optionOf(() => rerank(bad([{}]), { objectives }))).toBe('recommendations[0]');
+    const twice = [
+      { trackId: 'a', score: 2 },
+      { trackId: 'a', score: 1 },
+    ];
+    expect(await optionOf(() => rerank(twice, { objectives }))).toBe('recommendations[1].trackId');
+  });
+
+  it('saveListens to a directory names the file', async () => {
+    expect(await optionOf(() => saveListens(under(), listens))).toBe('file');
+  });
+
+  it('blend candidates: not a string, not empty', async () => {
+    const members = [
+      { id: 'x', history: ['a'] },
+      { id: 'y', history: ['b'] },
+    ];
+    expect(await optionOf(() => blend(members, bad({ candidates: 'abc' })))).toBe('candidates');
+    expect(await optionOf(() => blend(members, { candidates: [] }))).toBe('candidates');
+    expect(await optionOf(() => blend(members, { seed: Number.NaN }))).toBe('seed');
+  });
+
+  it('computeRewards takes a hook function, and the simulator a finite seed', async () => {
+    expect(await optionOf(() => computeRewards(train, bad(5)))).toBe('hook');
+    expect(await optionOf(() => createSimWorld({ seed: Number.NaN }))).toBe('seed');
+  });
+});
