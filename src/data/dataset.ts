@@ -33,30 +33,54 @@ const MAX_LISTEN_ISSUES = 100;
 function checkListens(listens: unknown): asserts listens is readonly Listen[] {
   if (!Array.isArray(listens))
     throw new InvalidOptionError('listens', 'an array of listens { userId, trackId, timestamp }', listens);
-  const issues: DataIssue[] = [];
-  let bad = 0;
+  // One pass with no allocation per listen (this runs over every listen of a log of tens of millions);
+  // the problems are collected only once one is found.
+  let first = -1;
   for (let i = 0; i < listens.length; i++) {
     const l = listens[i] as Partial<Listen> | null;
-    let ok = true;
-    const add = (column: string, value: unknown, expected: string) => {
-      ok = false;
-      if (issues.length < MAX_LISTEN_ISSUES)
-        issues.push({ column: `listens[${i}]${column}`, value: String(value), expected });
-    };
-    if (l === null || typeof l !== 'object') add('', l, 'a listen object { userId, trackId, timestamp }');
-    else {
-      if (typeof l.userId !== 'string' || l.userId === '') add('.userId', l.userId, 'a non-empty string');
-      if (typeof l.trackId !== 'string' || l.trackId === '') add('.trackId', l.trackId, 'a non-empty string');
-      if (typeof l.timestamp !== 'number' || !Number.isFinite(l.timestamp))
-        add('.timestamp', l.timestamp, 'a finite number (epoch milliseconds)');
+    if (
+      l === null ||
+      typeof l !== 'object' ||
+      typeof l.userId !== 'string' ||
+      l.userId === '' ||
+      typeof l.trackId !== 'string' ||
+      l.trackId === '' ||
+      typeof l.timestamp !== 'number' ||
+      !Number.isFinite(l.timestamp)
+    ) {
+      first = i;
+      break;
     }
-    if (!ok) bad++;
   }
-  if (bad > 0)
-    throw new InvalidDataError(
-      `Dataset.fromListens: ${bad} of ${listens.length} listens are invalid`,
-      issues,
-    );
+  if (first < 0) return;
+  const issues: DataIssue[] = [];
+  let bad = 0;
+  for (let i = first; i < listens.length; i++) {
+    const found = listenProblems(listens[i], `listens[${i}]`);
+    if (found.length === 0) continue;
+    bad++;
+    for (const issue of found) if (issues.length < MAX_LISTEN_ISSUES) issues.push(issue);
+  }
+  throw new InvalidDataError(`Dataset.fromListens: ${bad} of ${listens.length} listens are invalid`, issues);
+}
+
+/** What is wrong with one listen for {@link checkListens} (nothing: an empty list). */
+function listenProblems(value: unknown, at: string): DataIssue[] {
+  const l = value as Partial<Listen> | null;
+  if (l === null || typeof l !== 'object')
+    return [{ column: at, value: String(l), expected: 'a listen object { userId, trackId, timestamp }' }];
+  const out: DataIssue[] = [];
+  if (typeof l.userId !== 'string' || l.userId === '')
+    out.push({ column: `${at}.userId`, value: String(l.userId), expected: 'a non-empty string' });
+  if (typeof l.trackId !== 'string' || l.trackId === '')
+    out.push({ column: `${at}.trackId`, value: String(l.trackId), expected: 'a non-empty string' });
+  if (typeof l.timestamp !== 'number' || !Number.isFinite(l.timestamp))
+    out.push({
+      column: `${at}.timestamp`,
+      value: String(l.timestamp),
+      expected: 'a finite number (epoch milliseconds)',
+    });
+  return out;
 }
 
 /** Summary statistics of a {@link Dataset}. */
