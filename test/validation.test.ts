@@ -4,6 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { blend } from '../src/blend/blend.js';
+import { evaluateBlend } from '../src/blend/evaluate-blend.js';
+import { tasteMatch } from '../src/blend/taste-match.js';
 import { Dataset } from '../src/data/dataset.js';
 import { generateWorld } from '../src/data/generate.js';
 import { loadListens, loadTracks, saveListens } from '../src/data/loaders.js';
@@ -221,6 +223,17 @@ describe('smaller entry points', () => {
     expect(await optionOf(() => blend(members, bad({ candidates: 'abc' })))).toBe('candidates');
     expect(await optionOf(() => blend(members, { candidates: [] }))).toBe('candidates');
     expect(await optionOf(() => blend(members, { seed: Number.NaN }))).toBe('seed');
+  });
+
+  it("tasteMatch and evaluateBlend take track ids, and held-out lists only for the Blend's members", async () => {
+    expect(await optionOf(() => tasteMatch(bad([['a'], [5]])))).toBe('histories[1][0]');
+    expect(await optionOf(() => evaluateBlend(['a'], bad({ x: [1], y: ['b'] })))).toBe('heldOut.x[0]');
+    const members = [
+      { id: 'x', history: ['a'] },
+      { id: 'y', history: ['b'] },
+    ];
+    const result = await blend(members, { size: 2 });
+    expect(await optionOf(() => evaluateBlend(result, { x: ['a'], y: ['b'], z: ['c'] }))).toBe('heldOut.z');
   });
 
   it('computeRewards takes a hook function, and the simulator a finite seed', async () => {

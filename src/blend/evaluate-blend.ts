@@ -1,5 +1,6 @@
 // Group evaluation of a Blend: per-member NDCG and recall against held-out listens, and fairness aggregates.
 import { InvalidOptionError } from '../errors.js';
+import { checkTrackIds } from '../models/recommender.js';
 import type { BlendResult } from './blend.js';
 
 /** One member's scores in {@link evaluateBlend}. */
@@ -87,12 +88,17 @@ export function evaluateBlend(
     : (result as BlendResult).tracks.map((t) => t.trackId);
   const ids = Array.isArray(result) ? Object.keys(heldOut) : (result as BlendResult).members.map((m) => m.id);
   if (ids.length === 0) throw new InvalidOptionError('heldOut', 'at least one member', heldOut);
+  const inBlend = new Set(ids);
+  for (const id of Object.keys(heldOut))
+    if (!inBlend.has(id))
+      throw new InvalidOptionError(`heldOut.${id}`, `a member of the Blend (${ids.join(', ')})`, id);
   const top = list.slice(0, k);
   const members = ids.map((id): MemberEvaluation => {
     const held = heldOut[id];
     if (!Array.isArray(held) || held.length === 0) {
       throw new InvalidOptionError(`heldOut.${id}`, 'a non-empty array of track ids', held);
     }
+    checkTrackIds(held, `heldOut.${id}`);
     const relevant = new Set(held);
     let dcg = 0;
     let hits = 0;

@@ -1,6 +1,7 @@
 // Taste match: a 0-100 score of how alike group members' tastes are, from what they actually play.
 import type { Track } from '../data/types.js';
 import { InvalidOptionError } from '../errors.js';
+import { checkTrackIds } from '../models/recommender.js';
 
 /**
  * Scale `A` of the map from cosine similarity `s` to the 0-100 scale: `100 · ln(1 + A·s) / ln(1 + A)`.
@@ -97,6 +98,7 @@ export function tasteMatch(
     if (!Array.isArray(h) || h.length === 0) {
       throw new InvalidOptionError(`histories[${i}]`, 'a non-empty array of track ids', h);
     }
+    checkTrackIds(h, `histories[${i}]`);
   });
   if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
     throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
