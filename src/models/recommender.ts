@@ -39,7 +39,10 @@ export interface Recommender {
   readonly vocabulary: Vocabulary;
   /** Unknown track ids skipped in histories so far. */
   readonly unknownSkipped: number;
-  /** Top-k tracks for one history, best first. */
+  /**
+   * Top-k tracks for one history, best first. Fewer than k come back only when fewer tracks are left after
+   * `exclude` and (by default) the history's own tracks.
+   */
   recommend(history: readonly string[], options?: RecommendOptions): Promise<Recommendation[]>;
   /** Top-k for many histories at once (one pass where the model allows). */
   recommendBatch(
