@@ -374,19 +374,20 @@ export class Dataset {
 }
 
 /**
- * Checks that `train` is a {@link Dataset} (for example not the listens array it would be built from).
+ * Checks that an argument is a {@link Dataset} (for example not the listens array it would be built from).
  *
- * @throws {InvalidOptionError} naming `train`.
+ * @param what what the Dataset is for, completing "a Dataset ...".
+ * @throws {InvalidOptionError} naming `option`.
  * @example
  * ```ts
- * checkTrainSet(train, 'ItemKNN'); // fine for a Dataset; throws for listens: "a Dataset to fit ItemKNN on"
+ * checkDataset(train, 'train', 'to fit ItemKNN on'); // throws for listens: "a Dataset to fit ItemKNN on (...)"
  * ```
  */
-export function checkTrainSet(train: unknown, model: string): asserts train is Dataset {
-  if (!(train instanceof Dataset))
+export function checkDataset(value: unknown, option: string, what: string): asserts value is Dataset {
+  if (!(value instanceof Dataset))
     throw new InvalidOptionError(
-      'train',
-      `a Dataset to fit ${model} on (Dataset.fromListens(listens), or a split's train)`,
-      train,
+      option,
+      `a Dataset ${what} (Dataset.fromListens(listens), or a split's train)`,
+      value,
     );
 }

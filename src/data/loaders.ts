@@ -277,6 +277,14 @@ export interface LoadListensOptions {
   timestampUnit?: TimestampUnit;
 }
 
+/** The keys of {@link LoadListensOptions}, checked so that a misspelt option is an error. */
+const LOAD_LISTENS_KEYS: Record<keyof LoadListensOptions, true> = {
+  format: true,
+  columns: true,
+  onInvalidRow: true,
+  timestampUnit: true,
+};
+
 /** Result of {@link loadListens}. */
 export interface LoadListensResult {
   /** Valid listens in file order. */
@@ -303,6 +311,9 @@ export interface LoadTracksOptions {
   /** `'throw'` (default) or `'skip'` invalid rows (reported in `issues`). */
   onInvalidRow?: InvalidRowPolicy;
 }
+
+/** The keys of {@link LoadTracksOptions}, checked so that a misspelt option is an error. */
+const LOAD_TRACKS_KEYS: Record<keyof LoadTracksOptions, true> = { columns: true, onInvalidRow: true };
 
 /** Result of {@link loadTracks}. */
 export interface LoadTracksResult {
@@ -1078,11 +1089,7 @@ export async function loadListens(
   file: string,
   options: LoadListensOptions = {},
 ): Promise<LoadListensResult> {
-  checkKnownOptions(
-    options,
-    ['format', 'columns', 'onInvalidRow', 'timestampUnit'] satisfies (keyof LoadListensOptions)[],
-    'loadListens',
-  );
+  checkKnownOptions(options, Object.keys(LOAD_LISTENS_KEYS), 'loadListens');
   const format = options.format ?? 'listens-csv';
   if (!LISTEN_FORMATS.includes(format)) {
     throw new InvalidOptionError(
@@ -1138,7 +1145,7 @@ export async function loadListens(
  * ```
  */
 export async function loadTracks(file: string, options: LoadTracksOptions = {}): Promise<LoadTracksResult> {
-  checkKnownOptions(options, ['columns', 'onInvalidRow'] satisfies (keyof LoadTracksOptions)[], 'loadTracks');
+  checkKnownOptions(options, Object.keys(LOAD_TRACKS_KEYS), 'loadTracks');
   const policy = validatePolicy(options.onInvalidRow);
   const mapping = validateColumns(options.columns, TRACK_COLUMNS);
   await checkFile(file);

@@ -1,6 +1,6 @@
 // Train/validation/test splits for next-track evaluation: per-user leave-one-out and a global temporal cut.
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
-import { Dataset } from './dataset.js';
+import { checkDataset, Dataset } from './dataset.js';
 import type { EvalCase, Listen } from './types.js';
 
 /** Result of {@link leaveOneOut}. */
@@ -31,7 +31,7 @@ export interface LeaveOneOutSplit {
  * ```
  */
 export function leaveOneOut(dataset: Dataset): LeaveOneOutSplit {
-  checkDataset(dataset);
+  checkDataset(dataset, 'dataset', 'to split');
   const trainListens: Listen[] = [];
   const validation: EvalCase[] = [];
   const test: EvalCase[] = [];
@@ -56,6 +56,9 @@ export interface TemporalSplitOptions {
   /** The cut: listens strictly before it train, listens at or after it are test. Epoch milliseconds or a Date. */
   at: number | Date;
 }
+
+/** The keys of {@link TemporalSplitOptions}, checked so that a misspelt option is an error. */
+const TEMPORAL_SPLIT_KEYS: Record<keyof TemporalSplitOptions, true> = { at: true };
 
 /** Result of {@link temporalSplit}. */
 export interface TemporalSplit {
@@ -86,8 +89,8 @@ export interface TemporalSplit {
  * ```
  */
 export function temporalSplit(dataset: Dataset, options: TemporalSplitOptions): TemporalSplit {
-  checkDataset(dataset);
-  checkKnownOptions(options, ['at'] satisfies (keyof TemporalSplitOptions)[], 'temporalSplit');
+  checkDataset(dataset, 'dataset', 'to split');
+  checkKnownOptions(options, Object.keys(TEMPORAL_SPLIT_KEYS), 'temporalSplit');
   const raw = options?.at;
   const at = raw instanceof Date ? raw.getTime() : raw;
   if (typeof at !== 'number' || !Number.isFinite(at)) {
@@ -123,17 +126,14 @@ function iso(t: number): string {
   return Number.isFinite(t) ? new Date(t).toISOString() : 'none';
 }
 
-/** Checks the dataset argument of a split (for example not the listens it would be built from). */
-function checkDataset(dataset: unknown): asserts dataset is Dataset {
-  if (!(dataset instanceof Dataset))
-    throw new InvalidOptionError('dataset', 'a Dataset (Dataset.fromListens(listens))', dataset);
-}
-
 /** Options of {@link holdOutRecent}. */
 export interface HoldOutRecentOptions {
   /** Share of each user's most recent listens to hold out, in (0, 1). Default 0.2. */
   fraction?: number;
 }
+
+/** The keys of {@link HoldOutRecentOptions}, checked so that a misspelt option is an error. */
+const HOLD_OUT_RECENT_KEYS: Record<keyof HoldOutRecentOptions, true> = { fraction: true };
 
 /** Result of {@link holdOutRecent}. */
 export interface HoldOutRecentSplit {
@@ -159,8 +159,8 @@ export interface HoldOutRecentSplit {
  * ```
  */
 export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = {}): HoldOutRecentSplit {
-  checkDataset(dataset);
-  checkKnownOptions(options, ['fraction'] satisfies (keyof HoldOutRecentOptions)[], 'holdOutRecent');
+  checkDataset(dataset, 'dataset', 'to split');
+  checkKnownOptions(options, Object.keys(HOLD_OUT_RECENT_KEYS), 'holdOutRecent');
   const fraction = options.fraction ?? 0.2;
   if (!(fraction > 0 && fraction < 1))
     throw new InvalidOptionError('fraction', 'a number in (0, 1)', fraction);

@@ -1,5 +1,5 @@
 // Next-track evaluation: full-ranking (default) or clearly labelled sampled HR, NDCG, MRR, coverage, novelty.
-import { Dataset } from '../data/dataset.js';
+import { checkDataset, type Dataset } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { type Recommender, topK } from '../models/recommender.js';
@@ -177,8 +177,7 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
   if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
     throw new InvalidOptionError('batchSize', 'an integer >= 1', batchSize);
   }
-  if (options.train !== undefined && !(options.train instanceof Dataset))
-    throw new InvalidOptionError('train', 'a Dataset (its listen counts define novelty)', options.train);
+  if (options.train !== undefined) checkDataset(options.train, 'train', 'whose listen counts define novelty');
   const counts = options.itemCounts;
   if (counts !== undefined) {
     if (counts === null || typeof counts !== 'object' || Array.isArray(counts))

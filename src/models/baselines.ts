@@ -1,5 +1,5 @@
 // Non-neural baselines every results table needs: most-popular, first-order item transitions, item-KNN.
-import { checkTrainSet, type Dataset, type Vocabulary } from '../data/dataset.js';
+import { checkDataset, type Dataset, type Vocabulary } from '../data/dataset.js';
 import { checkKnownOptions, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import { type Csr, countTransitions, csrArrays, csrRow, readCsr, toCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
@@ -24,7 +24,7 @@ function checkInt(option: string, value: unknown, min: number): number {
 }
 
 function checkTrain(train: unknown, model: string): asserts train is Dataset {
-  checkTrainSet(train, model);
+  checkDataset(train, 'train', `to fit ${model} on`);
   if (train.vocabulary.size < 1)
     throw new InvalidOptionError('train', 'a Dataset with at least one track', train);
 }
@@ -101,6 +101,9 @@ export interface PopularityOptions {
   halfLifeDays?: number;
 }
 
+/** The keys of {@link PopularityOptions}, checked so that a misspelt option is an error. */
+const POPULARITY_KEYS: Record<keyof PopularityOptions, true> = { halfLifeDays: true };
+
 /**
  * Most-popular baseline: every history gets the same ranking, tracks by (optionally time-decayed)
  * training listen count. Score = that count.
@@ -139,7 +142,7 @@ export class Popularity extends CountRecommender {
   }
 
   private static resolve(options: PopularityOptions): PopularityOptions {
-    checkKnownOptions(options, ['halfLifeDays'] satisfies (keyof PopularityOptions)[], 'Popularity');
+    checkKnownOptions(options, Object.keys(POPULARITY_KEYS), 'Popularity');
     const half = options.halfLifeDays;
     if (half === undefined) return {};
     return {
@@ -192,6 +195,9 @@ export interface ItemTransitionOptions {
   backoff?: number;
 }
 
+/** The keys of {@link ItemTransitionOptions}, checked so that a misspelt option is an error. */
+const ITEM_TRANSITION_KEYS: Record<keyof ItemTransitionOptions, true> = { smoothing: true, backoff: true };
+
 /**
  * First-order Markov baseline: counts which track follows which in users' sequences and scores track `j`
  * after a history ending in `i` as `(1 - backoff) * (T[i][j] + smoothing) / (T[i] + smoothing * n) +
@@ -234,11 +240,7 @@ export class ItemTransition extends CountRecommender {
   }
 
   private static resolve(options: ItemTransitionOptions): Required<ItemTransitionOptions> {
-    checkKnownOptions(
-      options,
-      ['smoothing', 'backoff'] satisfies (keyof ItemTransitionOptions)[],
-      'ItemTransition',
-    );
+    checkKnownOptions(options, Object.keys(ITEM_TRANSITION_KEYS), 'ItemTransition');
     const smoothing = checkNumber(
       'smoothing',
       options.smoothing ?? 0.1,

@@ -1,6 +1,6 @@
 // Versioned, atomic, checksummed model directories and the loader registry behind loadModel.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Vocabulary } from '../data/dataset.js';
 import { InvalidModelFileError, InvalidOptionError } from '../errors.js';
@@ -121,7 +121,7 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
  * a folder of the user's own files (or a file) at that path would be lost.
  */
 async function checkReplaceable(dir: string, target: string): Promise<void> {
-  let stat: import('node:fs').Stats;
+  let stat: Stats;
   try {
     stat = await fs.stat(target);
   } catch (e) {

@@ -1,6 +1,6 @@
 // SASRec (Kang & McAuley 2018): a causal self-attention next-track model, written with plain tf ops.
 import { embeddingLookup, tf } from '../backend.js';
-import { checkTrainSet, type Dataset, Vocabulary } from '../data/dataset.js';
+import { checkDataset, type Dataset, Vocabulary } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
 import { checkKnownOptions, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import { checkCases } from '../eval/metrics.js';
@@ -1210,7 +1210,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    */
   static async fit(trainSet: Dataset, options: SASRecOptions = {}): Promise<SASRec> {
     const requested = resolveOptions(options);
-    checkTrainSet(trainSet, 'SASRec');
+    checkDataset(trainSet, 'train', 'to fit SASRec on');
     if (trainSet.vocabulary.size === 0 || trainSet.numListens === 0) {
       throw new InvalidDataError('SASRec.fit needs a training set with listens; the dataset is empty');
     }
