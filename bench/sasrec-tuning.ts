@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--replayweight 1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -14,6 +14,7 @@ import { leaveOneOut } from '../src/data/splits.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
+import type { RewardHook } from '../src/rewards/hook.js';
 import { batchesPerEpoch, buildWindows } from '../src/train/batches.js';
 import type { LossName } from '../src/train/losses.js';
 import { expectedMetrics } from './truth-gap.js';
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     users: { type: 'string' },
     listens: { type: 'string' },
     days: { type: 'string' },
+    replayweight: { type: 'string' },
   },
 });
 
@@ -100,7 +102,29 @@ const options: SASRecOptions = {
   ...(values.heads ? { heads: num(values.heads)! } : {}),
   ...(values.blocks ? { blocks: num(values.blocks)! } : {}),
   ...(values.sparse ? { sparseUpdates: values.sparse === '1' } : {}),
+  // --replayweight w: weight w on the loss of targets the listener has played before (through the public
+  // reward hook), so the transformer spends less of itself on replays, which the repeat head models.
+  ...(values.replayweight ? { reward: replayWeight(Number(values.replayweight)) } : {}),
 };
+
+/** A reward hook: `w` for a listen of a track this listener played before, 1 for a first listen. */
+function replayWeight(w: number): RewardHook {
+  let user = '';
+  let next = 0;
+  let seen = new Set<string>();
+  return (listen, ctx) => {
+    // computeRewards goes user by user in time order; a user's first listen starts a new set.
+    if (ctx.userId !== user || ctx.index !== next) {
+      if (ctx.index !== 0) throw new Error("replayWeight expects each user's listens in order");
+      user = ctx.userId;
+      seen = new Set();
+    }
+    next = ctx.index + 1;
+    const replay = seen.has(listen.trackId);
+    seen.add(listen.trackId);
+    return replay ? w : 1;
+  };
+}
 const markov = await ItemTransition.fit(train);
 const markovTest = await evaluate(markov, test, { k: [10] });
 const markovSource = {
@@ -191,6 +215,7 @@ const line = {
     seed: model.config.seed,
     workers: options.workers ?? 'default',
     maxSeconds: options.maxSeconds,
+    ...(values.replayweight ? { replayWeight: Number(values.replayweight) } : {}),
   },
   // The most recent maxWindowsPerUser windows of each listener ('resampled' lines: a 2026-11-26 trial that
   // drew older windows afresh each epoch). Lines tagged validationCasesTarget: a 2026-11-26 trial (its code
