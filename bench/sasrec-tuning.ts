@@ -125,6 +125,7 @@ function replayWeight(w: number): RewardHook {
     return replay ? w : 1;
   };
 }
+
 const markov = await ItemTransition.fit(train);
 const markovTest = await evaluate(markov, test, { k: [10] });
 const markovSource = {
