@@ -1,7 +1,7 @@
 // Blend: a shared playlist for 2-10 listeners that is relevant, coherent, equal and refreshed daily.
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
-import type { Recommender } from '../models/recommender.js';
+import { type Recommender, trackIdsOf } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toDay } from './calendar.js';
 import { buildRelevance, type RelevanceTable } from './relevance.js';
@@ -260,25 +260,13 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
   }
   let candidates: Set<string> | undefined;
   if (options.candidates !== undefined) {
-    if (
-      typeof options.candidates === 'string' ||
-      typeof (options.candidates as Iterable<string>)?.[Symbol.iterator] !== 'function'
-    ) {
-      throw new InvalidOptionError(
-        'candidates',
-        'an array (or other iterable) of track ids',
-        options.candidates,
-      );
-    }
-    candidates = new Set(options.candidates);
+    candidates = new Set(trackIdsOf(options.candidates, 'candidates'));
     if (candidates.size === 0)
       throw new InvalidOptionError(
         'candidates',
         'at least one track id (none would give an empty playlist)',
         [],
       );
-    for (const id of candidates)
-      if (typeof id !== 'string') throw new InvalidOptionError('candidates', 'track ids (strings)', id);
   }
   return {
     size,

@@ -101,6 +101,29 @@ export function checkTrackIds(ids: unknown, option: string): asserts ids is read
 }
 
 /**
+ * Reads track ids given as an array or other iterable (a Set, say) into an array, checking each: a string
+ * is refused rather than read letter by letter.
+ *
+ * @throws {InvalidOptionError} naming `option`, or `option[p]` for the first entry that is not a string.
+ * @example
+ * ```ts
+ * trackIdsOf(new Set(['t1', 't2']), 'exclude'); // ['t1', 't2']
+ * trackIdsOf('t1', 'exclude');                  // throws, naming `exclude`
+ * ```
+ */
+export function trackIdsOf(value: unknown, option: string): readonly string[] {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as Iterable<unknown>)[Symbol.iterator] !== 'function'
+  )
+    throw new InvalidOptionError(option, 'an array (or other iterable) of track ids', value);
+  const ids = Array.from(value as Iterable<unknown>);
+  checkTrackIds(ids, option);
+  return ids;
+}
+
+/**
  * Checks a batch of histories: an array of arrays of track ids.
  *
  * @throws {InvalidOptionError} naming `histories`, `histories[i]` or `histories[i][p]`.
@@ -241,16 +264,10 @@ export abstract class BaseRecommender implements Recommender {
     const excludeHistory = options.excludeHistory ?? true;
     if (typeof excludeHistory !== 'boolean')
       throw new InvalidOptionError('excludeHistory', 'true or false', excludeHistory);
-    const exclude = options.exclude ?? [];
-    if (typeof exclude === 'string' || typeof (exclude as Iterable<string>)[Symbol.iterator] !== 'function')
-      throw new InvalidOptionError('exclude', 'an array (or other iterable) of track ids', exclude);
     const excluded = new Uint8Array(this.vocabulary.size + 1);
-    let p = 0;
-    for (const id of exclude) {
-      if (typeof id !== 'string') throw new InvalidOptionError(`exclude[${p}]`, 'a track id (a string)', id);
+    for (const id of trackIdsOf(options.exclude ?? [], 'exclude')) {
       const i = this.vocabulary.index(id);
       if (i !== undefined) excluded[i] = 1;
-      p++;
     }
     const all = await this.scoreAll(histories);
     return all.map((scores, h) => {
