@@ -141,6 +141,21 @@ describe('known answers', () => {
     expect(r.tracks).toHaveLength(10);
   });
 
+  it('fills a Blend longer than 50 from a larger catalogue (each list grows to size)', async () => {
+    const { model } = world(2, 150);
+    const members = [
+      { id: 'ana', history: genreHistory(0, 150, 10, 1) },
+      { id: 'ben', history: genreHistory(1, 150, 10, 2) },
+    ];
+    for (const size of [100, 200]) {
+      const r = await blend(members, { model, size });
+      expect(r.tracks).toHaveLength(size);
+    }
+    // An explicit perMember still bounds the pool: two lists of 40 cannot fill 100.
+    const capped = await blend(members, { model, size: 100, perMember: 40 });
+    expect(capped.tracks.length).toBeLessThanOrEqual(80);
+  });
+
   it('round-robin alternates two members with disjoint tastes', async () => {
     const { model } = world(2, 20);
     const members = [

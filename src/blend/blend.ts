@@ -69,7 +69,10 @@ export interface BlendOptions {
    * new tracks), 0-1. 0 = only tracks the member has never played. Default 0.3.
    */
   familiar?: number;
-  /** Length of each member's ranked list (their top-K). Default 50 (capped at the catalogue size). */
+  /**
+   * Length of each member's ranked list (their top-K). Default 50, or `size` when that is larger, so a long
+   * Blend has enough candidates to fill it (capped at the catalogue size).
+   */
   perMember?: number;
   /** Share of the playlist that rotates daily, 0-1. Default 0.4 (about 70% of tracks stay from one day to the next). */
   rotation?: number;
@@ -250,7 +253,9 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
   if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
     throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
   }
-  const perMember = options.perMember ?? 50;
+  // A Blend longer than 50 draws on longer lists: with 50 each, two members' union (at most 100, less with
+  // overlap and artist caps) could not fill size 100.
+  const perMember = options.perMember ?? Math.max(50, size);
   if (!Number.isInteger(perMember) || perMember < 1) {
     throw new InvalidOptionError('perMember', 'an integer >= 1', perMember);
   }
@@ -292,7 +297,7 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
  *
  * How it works:
  * 1. **Relevance.** One batched `model.scoreAll` over all histories ranks tracks for each member; each
- *    member's top-K (`perMember`, 50) mixes the model's new picks with a `familiar` share (30%) of
+ *    member's top-K (`perMember`, 50 or `size` if larger) mixes the model's new picks with a `familiar` share (30%) of
  *    their own most-played tracks. Relevance is normalised Borda: 1 at the top of their list, 1/K at the
  *    bottom, 0 outside. The candidate pool is the union of the lists.
  * 2. **Strategy.** The strategy orders the pool. The default, `'gfar'` (Kaya, Bridge & Tintarev 2020),
