@@ -42,9 +42,14 @@ const BLOCKS = 2;
 const BATCH = 128;
 const ITEMS = 3500;
 const SERVE_TRACKS = 4000;
-/** Time-to-quality level: this fraction of ItemTransition's validation NDCG@10. */
-const TTQ_FRACTION = 1.0;
-const TTQ_MAX_SECONDS = QUICK ? 20 : 60;
+/**
+ * Time-to-quality: training budgets (`maxSeconds`) tried in turn until the returned model's test NDCG@10 is
+ * `TTQ_MARGIN` times ItemTransition's under both protocols: the "clear margin" issue #3 asks of a trained
+ * SASRec. Matching ItemTransition alone would be no test: the transition term carries its counts, so a model
+ * trained for 5 s already does (0.121 against 0.120 with the history excluded, in a quick run).
+ */
+const TTQ_BUDGETS = QUICK ? [5] : [15, 30, 45, 60, 90, 120];
+const TTQ_MARGIN = 1.1;
 
 // Targets (checked, never typed in the results).
 const TARGETS = {
@@ -248,41 +253,68 @@ async function latency(): Promise<{ plain: Latency; head: Latency; batchItems: n
 // (b) time-to-quality and (d) peak memory on the shipped data
 // ---------------------------------------------------------------------------------------------------------
 
-async function timeToQuality(): Promise<{
-  level: number;
-  markovNdcg: number;
-  seconds: number | null;
+/** One budgeted fit: the training budget, the wall time until `fit` returned, and the model's test NDCG@10. */
+type BudgetRun = {
+  budget: number;
+  seconds: number;
   epochs: number;
-  bestNdcg: number;
+  /** Test NDCG@10, history excluded (evaluate's default protocol). */
+  ndcg: number;
+  /** Test NDCG@10, every track ranked. */
+  ndcgAll: number;
+};
+
+/**
+ * Time-to-quality as a user waits for it: `SASRec.fit` with its defaults and a `maxSeconds` budget, from the
+ * call to the returned model (setup and post-hoc heads included), whose NDCG@10 on the test cases is then
+ * compared with `TTQ_MARGIN` times ItemTransition's under both protocols. Budgets grow until one reaches it.
+ */
+async function timeToQuality(): Promise<{
+  markov: { ndcg: number; ndcgAll: number };
+  seconds: number | null;
+  runs: BudgetRun[];
   curve: { epoch: number; seconds: number; ndcg: number }[];
   peakRssMB: number;
 }> {
   const { listens } = await loadListens(path.join(repoRoot, 'data', 'listens.csv'));
-  const { train, validation } = leaveOneOut(Dataset.fromListens(listens));
-  const markov = await ItemTransition.fit(train);
-  // The same protocol as SASRec's validation score (SASRec.ndcgAt10): every track ranked, ties against.
-  const markovNdcg = (await evaluate(markov, validation, { k: [10], excludeHistory: false })).ndcg[10]!;
-  markov.dispose();
-  const level = TTQ_FRACTION * markovNdcg;
-  const curve: { epoch: number; seconds: number; ndcg: number }[] = [];
-  const t0 = performance.now();
-  let reached: number | null = null;
-  const model = await SASRec.fit(train, {
-    validation,
-    progress: false,
-    maxSeconds: TTQ_MAX_SECONDS,
-    onEpochEnd: (epoch, logs) => {
-      const seconds = (performance.now() - t0) / 1000;
-      const ndcg = logs.valNdcg10 ?? 0;
-      curve.push({ epoch, seconds: round(seconds), ndcg: round(ndcg, 4) });
-      if (reached === null && ndcg >= level) reached = seconds;
-    },
+  const { train, validation, test } = leaveOneOut(Dataset.fromListens(listens));
+  const ndcgOf = async (model: ItemTransition | SASRec) => ({
+    ndcg: (await evaluate(model, test, { k: [10] })).ndcg[10]!,
+    ndcgAll: (await evaluate(model, test, { k: [10], excludeHistory: false })).ndcg[10]!,
   });
-  const bestNdcg = model.trainResult?.bestScore ?? 0;
-  const epochs = model.trainResult?.epochs ?? 0;
-  model.dispose();
+  const markovModel = await ItemTransition.fit(train);
+  const markov = await ndcgOf(markovModel);
+  markovModel.dispose();
+  const runs: BudgetRun[] = [];
+  let curve: { epoch: number; seconds: number; ndcg: number }[] = [];
+  let reached: number | null = null;
+  for (const budget of TTQ_BUDGETS) {
+    const epochs: { epoch: number; seconds: number; ndcg: number }[] = [];
+    const t0 = performance.now();
+    const model = await SASRec.fit(train, {
+      validation,
+      progress: false,
+      maxSeconds: budget,
+      onEpochEnd: (epoch, logs) => {
+        epochs.push({
+          epoch,
+          seconds: round((performance.now() - t0) / 1000),
+          ndcg: round(logs.valNdcg10 ?? 0, 4),
+        });
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const scores = await ndcgOf(model);
+    runs.push({ budget, seconds: round(seconds), epochs: model.trainResult?.epochs ?? 0, ...scores });
+    model.dispose();
+    curve = epochs;
+    if (scores.ndcg >= TTQ_MARGIN * markov.ndcg && scores.ndcgAll >= TTQ_MARGIN * markov.ndcgAll) {
+      reached = seconds;
+      break;
+    }
+  }
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
-  return { level, markovNdcg, seconds: reached, epochs, bestNdcg, curve, peakRssMB };
+  return { markov, seconds: reached, runs, curve, peakRssMB };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -316,9 +348,23 @@ const fmtMet = (met: boolean | null) => (met === null ? 'n/a' : met ? 'target me
 if (SECTIONS.has('memory')) {
   const ttq = await timeToQuality();
   results.timeToQuality = ttq;
+  const last = TTQ_BUDGETS[TTQ_BUDGETS.length - 1]!;
   console.log(
-    `\ntime-to-quality: ItemTransition val NDCG@10 ${ttq.markovNdcg.toFixed(4)} -> level ${ttq.level.toFixed(4)}; SASRec ${ttq.seconds === null ? `not reached in ${TTQ_MAX_SECONDS} s` : `reached after ${ttq.seconds.toFixed(1)} s`} (best ${ttq.bestNdcg.toFixed(4)} in ${ttq.epochs} epochs)`,
+    `\ntime-to-quality: ItemTransition test NDCG@10 ${ttq.markov.ndcg.toFixed(4)} (history excluded), ${ttq.markov.ndcgAll.toFixed(4)} (every track ranked), level ${TTQ_MARGIN} x; SASRec ${ttq.seconds === null ? `not reached with a budget of ${last} s` : `reached by a fit that returned after ${ttq.seconds.toFixed(1)} s`}`,
   );
+  console.log(
+    formatTable(
+      [
+        { key: 'budget', header: 'maxSeconds' },
+        { key: 'seconds', header: 'fit returned after (s)', digits: 1 },
+        { key: 'epochs' },
+        { key: 'ndcg', header: 'test NDCG@10' },
+        { key: 'ndcgAll', header: 'test NDCG@10 all' },
+      ],
+      ttq.runs,
+    ),
+  );
+  console.log('validation NDCG@10 of the transformer alone, every track ranked, in the last run:');
   console.log(
     formatTable(
       [{ key: 'epoch' }, { key: 'seconds', digits: 1 }, { key: 'ndcg', header: 'val NDCG@10' }],
@@ -327,8 +373,8 @@ if (SECTIONS.has('memory')) {
   );
   console.log(`peak RSS after training on the shipped data: ${ttq.peakRssMB.toFixed(0)} MB`);
   targets.push({
-    target: `time-to-quality (val NDCG@10 >= ${TTQ_FRACTION} x ItemTransition) < ${TARGETS.timeToQualitySeconds} s`,
-    value: ttq.seconds === null ? `not reached in ${TTQ_MAX_SECONDS} s` : `${ttq.seconds.toFixed(1)} s`,
+    target: `time-to-quality (fit returns a model with test NDCG@10 >= ${TTQ_MARGIN} x ItemTransition's, history excluded and every track ranked) < ${TARGETS.timeToQualitySeconds} s`,
+    value: ttq.seconds === null ? `not reached with a budget of ${last} s` : `${ttq.seconds.toFixed(1)} s`,
     met: ttq.seconds !== null && ttq.seconds < TARGETS.timeToQualitySeconds,
   });
   targets.push({
@@ -504,6 +550,20 @@ if (results.latency) {
     `| recommendBatch(256), without the repeat head and transition term | ${l.withoutRepeatHead.batch256.toFixed(1)} | - |`,
     '',
   );
+}
+if (results.timeToQuality) {
+  const q = results.timeToQuality as Awaited<ReturnType<typeof timeToQuality>>;
+  md.push(
+    `| time-to-quality: \`SASRec.fit\` with \`maxSeconds\` | fit returned after (s) | epochs | test NDCG@10 | test NDCG@10, every track ranked |`,
+    '|---|---:|---:|---:|---:|',
+    `| ItemTransition | | | ${q.markov.ndcg.toFixed(4)} | ${q.markov.ndcgAll.toFixed(4)} |`,
+    `| the level (${TTQ_MARGIN} x ItemTransition) | | | ${(TTQ_MARGIN * q.markov.ndcg).toFixed(4)} | ${(TTQ_MARGIN * q.markov.ndcgAll).toFixed(4)} |`,
+  );
+  for (const r of q.runs)
+    md.push(
+      `| ${r.budget} s | ${r.seconds.toFixed(1)} | ${r.epochs} | ${r.ndcg.toFixed(4)} | ${r.ndcgAll.toFixed(4)} |`,
+    );
+  md.push('');
 }
 md.push('| target | value | status |', '|---|---|---|');
 for (const t of targetRows) md.push(`| ${t.target} | ${t.value} | ${t.status} |`);
