@@ -80,6 +80,24 @@ describe('built-in hooks', () => {
     expect(h(L('a', 0), ctx([], [L('b', 60_000)]))).toBe(0);
   });
 
+  it('over a dataset, repeatBonus and returnBonus look past the 50 listens of context.next', () => {
+    const T0 = Date.UTC(2024, 0, 1, 10);
+    const MIN = 60_000;
+    // One long session of 80 listens, 2 minutes apart, and no return: no listen earns returnBonus.
+    const binge = Array.from({ length: 80 }, (_, i) => L(`t${i}`, T0 + 2 * i * MIN, { userId: 'u' }));
+    const none = computeRewards(Dataset.fromListens(binge), rewards.returnBonus({ days: 7 })).get('u')!;
+    expect(Array.from(none).every((r) => r === 0)).toBe(true);
+    // The same session, then a return a day later: every listen of the session earns it, the last session's none.
+    const back = [...binge, L('t0', T0 + 2 * 80 * MIN + DAY, { userId: 'u' })];
+    const paid = computeRewards(Dataset.fromListens(back), rewards.returnBonus({ days: 7 })).get('u')!;
+    expect(Array.from(paid.subarray(0, 80)).every((r) => r === 1)).toBe(true);
+    expect(paid[80]).toBe(0);
+    // A replay 60 listens later (still within the window) earns repeatBonus.
+    const rep = rewards.repeatBonus({ withinDays: 30 });
+    expect(computeRewards(Dataset.fromListens(back), rep).get('u')![0]).toBe(1);
+    expect(computeRewards(Dataset.fromListens(back), rep).get('u')![1]).toBe(0);
+  });
+
   it('combine sums weighted hooks', () => {
     const h = rewards.combine([
       [rewards.completion(), 1],

@@ -9,12 +9,17 @@ import { EncoreError, InvalidOptionError } from '../errors.js';
  */
 export interface RewardContext {
   userId: string;
-  /** Listens before this one, oldest first. */
+  /** Up to 50 listens before this one, oldest first. */
   history: readonly Listen[];
-  /** Listens after this one, in time order. */
+  /** Up to 50 listens after this one, in time order. */
   next: readonly Listen[];
   /** Position of this listen in the user's time-ordered listens. */
   index: number;
+  /**
+   * All of this listener's listens in time order (`listens[index]` is this one), when the hook runs over a
+   * dataset ({@link computeRewards}), for hooks that look further than `history` and `next`.
+   */
+  listens?: readonly Listen[];
 }
 
 /**
@@ -107,6 +112,7 @@ export function computeRewards(dataset: Dataset, hook: RewardHook): Map<string, 
         history: listens.slice(Math.max(0, i - 50), i),
         next: listens.slice(i + 1, i + 51),
         index: i,
+        listens,
       });
     }
     out.set(user, r);

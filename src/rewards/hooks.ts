@@ -1,6 +1,6 @@
 // Built-in reward hooks (completion, skips, saves, repeats, diversity, return) and their weighted combination.
 import type { Listen, Track } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { type RewardContext, type RewardHook, runHook } from './hook.js';
 
 const DAY_MS = 86_400_000;
@@ -9,6 +9,31 @@ const DAY_MS = 86_400_000;
 function named<T extends RewardHook>(name: string, hook: T): T {
   Object.defineProperty(hook, 'hookName', { value: name, enumerable: true });
   return hook;
+}
+
+/**
+ * The listener's time-ordered listens and this listen's position in them: `context.listens` when the hook
+ * runs over a dataset, else `history`, the listen and `next` (a context built by hand).
+ */
+function timeline(listen: Listen, ctx: RewardContext): { all: readonly Listen[]; at: number } {
+  if (ctx.listens && ctx.listens[ctx.index] === listen) return { all: ctx.listens, at: ctx.index };
+  return { all: [...ctx.history, listen, ...ctx.next], at: ctx.history.length };
+}
+
+/**
+ * A per-timeline index computed once for each listener's listens (an O(n) pass, not one scan per listen),
+ * kept while the listens array lives.
+ */
+function perTimeline(build: (all: readonly Listen[]) => Int32Array) {
+  const cache = new WeakMap<readonly Listen[], Int32Array>();
+  return (all: readonly Listen[]): Int32Array => {
+    let index = cache.get(all);
+    if (!index) {
+      index = build(all);
+      cache.set(all, index);
+    }
+    return index;
+  };
 }
 
 function checkFinite(option: string, value: unknown): number {
@@ -73,11 +98,11 @@ export interface DiversityBonusOptions {
 
 /** Options of {@link rewards.returnBonus}. */
 export interface ReturnBonusOptions {
-  /** The listener must be active again within this many days. Default 7. */
+  /** The listener's next session must start within this many days of the end of this listen's session. Default 7. */
   days?: number;
   /** Reward when they are. Default 1. */
   bonus?: number;
-  /** A later listen counts as a return only if at least this long after this one (a new session). Default 30. */
+  /** A gap of at least this long between two listens starts a new session. Default 30. */
   minGapMinutes?: number;
 }
 
@@ -161,6 +186,7 @@ export const rewards = {
    * ```
    */
   completion(options: CompletionOptions = {}): RewardHook {
+    checkKnownOptions(options, ['skipCredit'], 'rewards.completion');
     const credit = checkLevels('skipCredit', options.skipCredit, { 1: 0, 2: 0.25, 3: 0.75 });
     return named('completion', (listen: Listen) => completionOf(listen, credit));
   },
@@ -174,6 +200,7 @@ export const rewards = {
    * ```
    */
   skipPenalty(options: SkipPenaltyOptions = {}): RewardHook {
+    checkKnownOptions(options, ['levels'], 'rewards.skipPenalty');
     const levels = checkLevels('levels', options.levels, { 1: -1, 2: -0.6, 3: -0.2 });
     return named('skipPenalty', (listen: Listen) =>
       listen.skipLevel === undefined || listen.skipLevel === 0 ? 0 : levels[listen.skipLevel],
@@ -189,12 +216,14 @@ export const rewards = {
    * ```
    */
   saveBonus(options: SaveBonusOptions = {}): RewardHook {
+    checkKnownOptions(options, ['bonus'], 'rewards.saveBonus');
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     return named('saveBonus', (listen: Listen) => (listen.saved ? bonus : 0));
   },
 
   /**
-   * `bonus` when the listener played the same track again later (within `withinDays`), found in `context.next`.
+   * `bonus` when the listener plays the same track again within `withinDays` after this listen, however many
+   * listens come between (over a dataset it looks through all of the listener's later listens).
    *
    * @example
    * ```ts
@@ -202,14 +231,24 @@ export const rewards = {
    * ```
    */
   repeatBonus(options: RepeatBonusOptions = {}): RewardHook {
+    checkKnownOptions(options, ['bonus', 'withinDays'], 'rewards.repeatBonus');
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     const windowMs = checkPositive('withinDays', options.withinDays ?? 30) * DAY_MS;
-    return named('repeatBonus', (listen: Listen, ctx: RewardContext) => {
-      for (const n of ctx.next) {
-        if (n.timestamp - listen.timestamp > windowMs) break;
-        if (n.trackId === listen.trackId) return bonus;
+    // nextSame[i]: the next position with the same track as position i, or -1.
+    const nextSameOf = perTimeline((all) => {
+      const nextSame = new Int32Array(all.length).fill(-1);
+      const seen = new Map<string, number>();
+      for (let i = all.length - 1; i >= 0; i--) {
+        const id = all[i]!.trackId;
+        nextSame[i] = seen.get(id) ?? -1;
+        seen.set(id, i);
       }
-      return 0;
+      return nextSame;
+    });
+    return named('repeatBonus', (listen: Listen, ctx: RewardContext) => {
+      const { all, at } = timeline(listen, ctx);
+      const j = nextSameOf(all)[at]!;
+      return j >= 0 && all[j]!.timestamp - listen.timestamp <= windowMs ? bonus : 0;
     });
   },
 
@@ -223,6 +262,7 @@ export const rewards = {
    * ```
    */
   diversityBonus(options: DiversityBonusOptions = {}): RewardHook {
+    checkKnownOptions(options, ['bonus', 'window', 'tracks', 'genreWeight'], 'rewards.diversityBonus');
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     const window = checkPositive('window', options.window ?? 10, true);
     const genreWeight = checkFinite('genreWeight', options.genreWeight ?? 0.5);
@@ -238,7 +278,7 @@ export const rewards = {
       for (const l of recent) {
         const t = tracks.get(l.trackId);
         if (!t) continue;
-        if (t.artistId === me.artistId) sim += 1;
+        if (t.artistId !== '' && t.artistId === me.artistId) sim += 1;
         else if (me.genre !== undefined && t.genre === me.genre) sim += genreWeight;
       }
       return bonus * (1 - sim / recent.length);
@@ -246,8 +286,10 @@ export const rewards = {
   },
 
   /**
-   * `bonus` when the listener is active again (a later listen at least `minGapMinutes` after this one) within
-   * `days` after this listen, judged from `context.next` timestamps.
+   * `bonus` when the listener comes back: their next session (a listen at least `minGapMinutes` after the
+   * listen before it) starts within `days` of the end of the session this listen is in. A listen whose
+   * session is the listener's last earns 0. Over a dataset it looks through all of the listener's later
+   * listens, however long the session.
    *
    * @example
    * ```ts
@@ -255,6 +297,7 @@ export const rewards = {
    * ```
    */
   returnBonus(options: ReturnBonusOptions = {}): RewardHook {
+    checkKnownOptions(options, ['days', 'bonus', 'minGapMinutes'], 'rewards.returnBonus');
     const days = checkPositive('days', options.days ?? 7);
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     const gap = options.minGapMinutes ?? 30;
@@ -263,13 +306,17 @@ export const rewards = {
     }
     const gapMs = gap * 60_000;
     const windowMs = days * DAY_MS;
+    // nextStart[i]: the first position after i that starts a new session, or -1.
+    const nextStartOf = perTimeline((all) => {
+      const nextStart = new Int32Array(all.length).fill(-1);
+      for (let i = all.length - 2; i >= 0; i--)
+        nextStart[i] = all[i + 1]!.timestamp - all[i]!.timestamp >= gapMs ? i + 1 : nextStart[i + 1]!;
+      return nextStart;
+    });
     return named('returnBonus', (listen: Listen, ctx: RewardContext) => {
-      for (const n of ctx.next) {
-        const dt = n.timestamp - listen.timestamp;
-        if (dt > windowMs) break;
-        if (dt >= gapMs) return bonus;
-      }
-      return 0;
+      const { all, at } = timeline(listen, ctx);
+      const j = nextStartOf(all)[at]!;
+      return j >= 0 && all[j]!.timestamp - all[j - 1]!.timestamp <= windowMs ? bonus : 0;
     });
   },
 
