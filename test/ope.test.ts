@@ -29,20 +29,29 @@ describe('off-policy estimators on simulated logs', () => {
   });
 
   it('SNIPS stays inside the reward range even for a policy far from the logging policy', () => {
+    let checked = 0;
     for (let seed = 0; seed < 5; seed++) {
-      const sim = simulateBanditLogs({ n: 200, actions: 8, seed, temperature: 0.05 });
+      const sim = simulateBanditLogs({ n: 2000, actions: 8, seed, temperature: 0.1 });
       // Greedy on the action the logging policy likes least: huge importance weights.
       const target = (c: { id: number }) => {
         const p = sim.loggingPolicy(sim.contexts[c.id]!);
         const worst = p.indexOf(Math.min(...p));
         return p.map((_, a) => (a === worst ? 1 : 0));
       };
+      // When no logged action is the target's, there is nothing to weight: an error, not a certain 0.
+      const overlap = sim.logs.some((l) => target(l.context as { id: number })[l.action] === 1);
+      if (!overlap) {
+        expect(() => ope.snips(sim.logs, target, { bootstrap: 20 })).toThrow(/No overlap/);
+        continue;
+      }
+      checked++;
       const r = ope.snips(sim.logs, target, { bootstrap: 20 });
       expect(r.estimate).toBeGreaterThanOrEqual(0);
       expect(r.estimate).toBeLessThanOrEqual(1);
       expect(r.ci[0]).toBeGreaterThanOrEqual(0);
       expect(r.ci[1]).toBeLessThanOrEqual(1);
     }
+    expect(checked).toBeGreaterThanOrEqual(3);
   });
 
   it("across 20 seeds DR's mean absolute error is at most IPS's, given an imperfect reward model", () => {
@@ -143,6 +152,17 @@ describe('invalid input', () => {
     const shrinking = () => (calls++ === 0 ? [0.5, 0.5] : [1]);
     expect(() => ope.ips(good, shrinking)).toThrow(/wrong length for record 1/);
     expect(() => ope.ips(good, () => [-0.5, 1.5])).toThrow(InvalidDataError);
+    expect(() => ope.ips(withRecord(1, { action: 3 }), uniform)).toThrow(/logs\[1\]\.action/);
+  });
+
+  it('says so when the target policy never takes a logged action (no overlap), instead of a certain 0', () => {
+    // Logged actions 0 and 1; the target always plays action 2.
+    const never = () => [0, 0, 1];
+    expect(() => ope.ips(good, never)).toThrow(/No overlap/);
+    expect(() => ope.snips(good, never)).toThrow(/No overlap/);
+    // The reward-model estimators still answer.
+    expect(Number.isFinite(ope.directMethod(good, never).estimate)).toBe(true);
+    expect(Number.isFinite(ope.doublyRobust(good, never).estimate)).toBe(true);
   });
 
   it('rejects bad options', () => {

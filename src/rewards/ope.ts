@@ -1,5 +1,5 @@
 // Off-policy evaluation: IPS, self-normalised IPS, direct method and doubly robust, with seeded bootstrap CIs.
-import { type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { createRng } from '../util/random.js';
 
 /** An action: an index into the policy's probability array, or a string key into its Map. */
@@ -212,14 +212,26 @@ function evalPolicy<C, A extends Action>(
       );
     }
     if (state.length === undefined) state.length = arr.length;
-    if (arr.length !== state.length || record.action >= arr.length) {
+    if (arr.length === state.length && record.action >= arr.length) {
+      throw new InvalidDataError(
+        `The logged action of record ${index} is outside the policy's probability array (length ${arr.length})`,
+        [
+          {
+            column: `logs[${index}].action`,
+            value: String(record.action),
+            expected: `an action index below ${arr.length}, the length of the array the policy returns`,
+          },
+        ],
+      );
+    }
+    if (arr.length !== state.length) {
       throw new InvalidDataError(
         `The policy returned a probability array of the wrong length for record ${index}`,
         [
           {
             column: `logs[${index}].policy(context)`,
             value: `length ${arr.length}`,
-            expected: `length ${state.length} (as for earlier records), greater than the action ${record.action}`,
+            expected: `length ${state.length}, as for earlier records`,
           },
         ],
       );
@@ -260,12 +272,24 @@ function evalPolicy<C, A extends Action>(
   return { prob: (a) => map.get(a) ?? 0, entries };
 }
 
+/** The keys of {@link OpeOptions}, checked so that a misspelt option is an error. */
+const OPE_OPTION_KEYS: readonly (keyof OpeOptions)[] = [
+  'bootstrap',
+  'alpha',
+  'seed',
+  'tolerance',
+  'rewardModel',
+  'contextKey',
+  'drBeta',
+];
+
 function validateOptions(options: OpeOptions<never, never>): {
   B: number;
   alpha: number;
   seed: number;
   tol: number;
 } {
+  checkKnownOptions(options, OPE_OPTION_KEYS, 'off-policy estimator');
   const B = options.bootstrap ?? 200;
   const alpha = options.alpha ?? 0.05;
   const seed = options.seed ?? 0;
@@ -308,6 +332,7 @@ export function fitTabularRewardModel<C, A extends Action>(
   options: { contextKey?: (context: C) => string; prior?: number } = {},
 ): OpeRewardModel<C, A> {
   const records = toRecords(logs);
+  checkKnownOptions(options, ['contextKey', 'prior'], 'fitTabularRewardModel');
   const key = options.contextKey ?? (defaultContextKey as (c: C) => string);
   const prior = options.prior ?? 2;
   if (!(prior >= 0)) throw new InvalidOptionError('prior', 'a number >= 0', prior);
@@ -373,6 +398,13 @@ function estimate<C, A extends Action>(
       dm[i] = v;
       qa[i] = checkModel(q(rec.context, rec.action), i, rec.action);
     }
+  }
+  // Importance weighting needs overlap: with every weight 0 IPS would report 0 with a zero-width interval, and
+  // SNIPS would divide 0 by 0. The reward-model estimators still have an answer.
+  if ((kind === 'ips' || kind === 'snips') && !w.some((x) => x > 0)) {
+    throw new InvalidDataError(
+      `No overlap: the target policy gives probability 0 to the logged action of all ${n} records, so ${kind === 'ips' ? 'IPS' : 'SNIPS'} has nothing to weight. Use ope.directMethod or ope.doublyRobust, which lean on a reward model, or log with a policy that explores the target's actions`,
+    );
   }
   const drBeta = options.drBeta ?? 'optimal';
   if (drBeta !== 'optimal' && !Number.isFinite(drBeta)) {
