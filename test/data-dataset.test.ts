@@ -215,4 +215,30 @@ describe('Dataset', () => {
     ]);
     expect(e.issues[0]!.value).toBe('NaN');
   });
+
+  it('checks in-memory listens like a loaded file: integer times from 1970, skip levels 0-3, play times', () => {
+    const bad = <T>(v: unknown) => v as T;
+    const listens = bad<Listen[]>([
+      L('u', 'a', 1.5),
+      L('u', 'b', -1),
+      { ...L('u', 'c', 3), skipLevel: 7 },
+      { ...L('u', 'd', 4), msPlayed: -5 },
+      { ...L('u', 'e', 5), saved: 'yes' },
+      { ...L('u', 'f', 6), durationMs: 180_000, skipLevel: 0, saved: true },
+    ]);
+    let err: unknown;
+    try {
+      Dataset.fromListens(listens);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidDataError);
+    expect((err as InvalidDataError).issues.map((i) => i.column)).toEqual([
+      'listens[0].timestamp',
+      'listens[1].timestamp',
+      'listens[2].skipLevel',
+      'listens[3].msPlayed',
+      'listens[4].saved',
+    ]);
+  });
 });

@@ -103,8 +103,12 @@ describe('loadListens: bad input corpus', () => {
       [4, '2024-02-30T10:00:00Z'],
       [5, '2999-01-01T00:00:00Z'],
       [7, '-1709287200000'],
+      [8, '1969-12-31T00:00:00Z'],
+      [9, '0050-06-01T00:00:00Z'],
     ]);
     expect(e.issues[2]!.expected).toMatch(/future/);
+    // Before 1970 is not a listening time (and a Listen's timestamp is non-negative, so saving would fail).
+    expect(e.issues[4]!.expected).toMatch(/from 1970-01-01/);
     expect(e.issues.every((i) => i.column === 'timestamp')).toBe(true);
     const r = await loadListens(bad('bad-timestamps.csv'), { onInvalidRow: 'skip' });
     expect(r.listens.map((l) => l.timestamp)).toEqual([1709287200000, 1709287200000]);
@@ -476,6 +480,8 @@ describe('schemas and timestamps', () => {
     expect(parseTimestamp('2024-13-01')).toBeUndefined();
     expect(parseTimestamp('2023-02-29')).toBeUndefined();
     expect(parseTimestamp('1.5')).toBeUndefined();
+    // Years 0-99 as written, not as 1900-1999 (Date.UTC's reading).
+    expect(new Date(parseTimestamp('0050-06-01T00:00:00Z')!).getUTCFullYear()).toBe(50);
   });
 
   it('reads digits as epoch seconds where milliseconds would be 1970-01-02 to 1973-03-03, or as told', () => {

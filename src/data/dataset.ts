@@ -45,8 +45,16 @@ function checkListens(listens: unknown): asserts listens is readonly Listen[] {
       l.userId === '' ||
       typeof l.trackId !== 'string' ||
       l.trackId === '' ||
-      typeof l.timestamp !== 'number' ||
-      !Number.isFinite(l.timestamp)
+      !Number.isSafeInteger(l.timestamp) ||
+      (l.timestamp as number) < 0 ||
+      (l.skipLevel !== undefined &&
+        l.skipLevel !== 0 &&
+        l.skipLevel !== 1 &&
+        l.skipLevel !== 2 &&
+        l.skipLevel !== 3) ||
+      (l.msPlayed !== undefined && !(Number.isSafeInteger(l.msPlayed) && l.msPlayed >= 0)) ||
+      (l.durationMs !== undefined && !(Number.isSafeInteger(l.durationMs) && l.durationMs >= 0)) ||
+      (l.saved !== undefined && typeof l.saved !== 'boolean')
     ) {
       first = i;
       break;
@@ -74,12 +82,25 @@ function listenProblems(value: unknown, at: string): DataIssue[] {
     out.push({ column: `${at}.userId`, value: String(l.userId), expected: 'a non-empty string' });
   if (typeof l.trackId !== 'string' || l.trackId === '')
     out.push({ column: `${at}.trackId`, value: String(l.trackId), expected: 'a non-empty string' });
-  if (typeof l.timestamp !== 'number' || !Number.isFinite(l.timestamp))
+  if (!Number.isSafeInteger(l.timestamp) || (l.timestamp as number) < 0)
     out.push({
       column: `${at}.timestamp`,
       value: String(l.timestamp),
-      expected: 'a finite number (epoch milliseconds)',
+      expected: 'a non-negative integer (epoch milliseconds, from 1970 on)',
     });
+  if (l.skipLevel !== undefined && ![0, 1, 2, 3].includes(l.skipLevel as number))
+    out.push({ column: `${at}.skipLevel`, value: String(l.skipLevel), expected: '0, 1, 2 or 3 (or absent)' });
+  for (const field of ['msPlayed', 'durationMs'] as const) {
+    const v = l[field];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0))
+      out.push({
+        column: `${at}.${field}`,
+        value: String(v),
+        expected: 'a non-negative integer of milliseconds (or absent)',
+      });
+  }
+  if (l.saved !== undefined && typeof l.saved !== 'boolean')
+    out.push({ column: `${at}.saved`, value: String(l.saved), expected: 'true or false (or absent)' });
   return out;
 }
 

@@ -644,8 +644,11 @@ export function parseTimestamp(text: string, unit: TimestampUnit = 'auto'): numb
   const second = Number(sec);
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = Number((frac ?? '').slice(0, 3).padEnd(3, '0'));
-  const t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  if (new Date(t).getUTCDate() !== day) return undefined; // e.g. 2023-02-30
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as written.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms));
+  date.setUTCFullYear(year, month - 1, day);
+  const t = date.getTime();
+  if (date.getUTCDate() !== day) return undefined; // e.g. 2023-02-30
   let offset = 0;
   if (zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
@@ -679,6 +682,7 @@ function timestampField(column: string, text: string, time: TimeRules): number {
       `an ISO 8601 date-time (e.g. 2024-01-31T18:05:00Z) or ${digits} (a non-negative integer)`,
     );
   }
+  if (t < 0) fail(column, text, 'a time from 1970-01-01T00:00:00Z on');
   if (t > time.latest) {
     const hint = time.unit === 's' ? "; with timestampUnit: 's', digits are read as epoch seconds" : '';
     fail(column, text, `a time not in the future (at most 1 day after now)${hint}`);
