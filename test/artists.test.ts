@@ -63,7 +63,13 @@ describe('artistIndex', () => {
       ]);
     expect(conflict).toThrow(InvalidOptionError);
     expect(conflict).toThrow(/artists\[1\].*already given artist a/);
-    expect(() => artistIndex(vocab, [{ trackId: 't1', artistId: '' }])).toThrow(/artists\[0\]/);
+    // A blank artist (a catalogue row without one) is no artist, not an error.
+    const blank = artistIndex(vocab, [
+      { trackId: 't1', artistId: '' },
+      { trackId: 't2', artistId: 'a' },
+    ]);
+    expect(Array.from(blank.of)).toEqual([0, 0, 1, 0, 0]);
+    expect(() => artistIndex(vocab, [{ trackId: 't1', artistId: '' }])).toThrow(/none of the 4 tracks/);
     expect(() => artistIndex(vocab, [{ trackId: 't1' } as never])).toThrow(/artists\[0\]/);
     expect(() => artistIndex(vocab, new Map([['t1', 5 as never]]))).toThrow(/artists\.get\("t1"\)/);
     expect(() => artistIndex(vocab, 'a' as never)).toThrow(/Map from track id/);

@@ -141,6 +141,18 @@ describe('known answers', () => {
     expect(r.tracks).toHaveLength(10);
   });
 
+  it('refuses candidates of which none can be ranked, as it refuses no candidates', async () => {
+    const { model } = world(2, 20);
+    const members = [
+      { id: 'ana', history: genreHistory(0, 20, 10, 1) },
+      { id: 'ben', history: genreHistory(1, 20, 10, 2) },
+    ];
+    await expect(blend(members, { model, candidates: ['nope', 'nada'] })).rejects.toThrow(
+      /`candidates`.*model knows/,
+    );
+    await expect(blend(members, { candidates: ['zzz'] })).rejects.toThrow(/`candidates`.*member has played/);
+  });
+
   it('fills a Blend longer than 50 from a larger catalogue (each list grows to size)', async () => {
     const { model } = world(2, 150);
     const members = [
@@ -154,6 +166,37 @@ describe('known answers', () => {
     // An explicit perMember still bounds the pool: two lists of 40 cannot fill 100.
     const capped = await blend(members, { model, size: 100, perMember: 40 });
     expect(capped.tracks.length).toBeLessThanOrEqual(80);
+  });
+
+  it('takes any member id and huge weights: "__proto__" keeps its relevance, 1e308 twice is equal say', async () => {
+    const { model } = world(2, 20);
+    const history = (g: number, seed: number) => genreHistory(g, 20, 10, seed);
+    const proto = await blend(
+      [
+        { id: '__proto__', history: history(0, 1) },
+        { id: 'ben', history: history(1, 2) },
+      ],
+      { model, size: 10 },
+    );
+    expect(Object.keys(proto.tracks[0]!.relevance)).toEqual(['__proto__', 'ben']);
+    for (const m of proto.members) expect(Number.isFinite(m.meanRelevance)).toBe(true);
+    const huge = await blend(
+      [
+        { id: 'ana', history: history(0, 1), weight: 1e308 },
+        { id: 'ben', history: history(1, 2), weight: 1e308 },
+      ],
+      { model, size: 10 },
+    );
+    const plain = await blend(
+      [
+        { id: 'ana', history: history(0, 1) },
+        { id: 'ben', history: history(1, 2) },
+      ],
+      { model, size: 10 },
+    );
+    expect(huge.tracks.map((t) => [t.trackId, t.score])).toEqual(
+      plain.tracks.map((t) => [t.trackId, t.score]),
+    );
   });
 
   it('round-robin alternates two members with disjoint tastes', async () => {
@@ -522,6 +565,15 @@ describe('discoverWeekly', () => {
     expect(toIsoWeek(new Date('2024-01-31T12:00:00Z'))).toBe('2024-W05');
     expect(toIsoWeek(new Date('2021-01-03T12:00:00Z'))).toBe('2020-W53');
     expect(toIsoWeek(new Date('2024-12-30T12:00:00Z'))).toBe('2025-W01');
+    expect(toIsoWeek('2020-W53')).toBe('2020-W53');
+    expect(() => toIsoWeek('2021-W53')).toThrow(/52 weeks/);
+  });
+
+  it('checks its arguments: seed, tracks, a model with a vocabulary', async () => {
+    const bad = <T>(v: unknown) => v as T;
+    await expect(discoverWeekly(model, history, bad({ seed: {} }))).rejects.toThrow(/`seed`/);
+    await expect(discoverWeekly(model, history, bad({ tracks: 'tracks.csv' }))).rejects.toThrow(/`tracks`/);
+    await expect(discoverWeekly(bad({ scoreAll: async () => [] }), history)).rejects.toThrow(/`model`/);
   });
 });
 
@@ -549,6 +601,8 @@ describe('evaluateBlend', () => {
     expect(jainIndex([1, 0, 0, 0])).toBeCloseTo(0.25, 12);
     expect(() => evaluateBlend(['x'], { ana: [] })).toThrow(/heldOut\.ana/);
     expect(() => evaluateBlend(['x'], { ana: ['x'] }, { k: 0 })).toThrow(/`k`/);
+    // A repeated track would count as a hit twice (recall 3 of 1 before this was checked).
+    expect(() => evaluateBlend(['t1', 't1', 't1'], { a: ['t1'] }, { k: 3 })).toThrow(/`result\[1\]`/);
   });
   it('evaluates a BlendResult per member', async () => {
     const { model } = world(2, 20);

@@ -221,7 +221,11 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
     weights[i] = w;
     weightSum += w;
   });
-  for (let i = 0; i < weights.length; i++) weights[i]! /= weightSum;
+  // Scaled by the largest first, so that weights near Number.MAX_VALUE do not sum to Infinity.
+  const maxWeight = Math.max(...weights);
+  weightSum = 0;
+  for (let i = 0; i < weights.length; i++) weightSum += weights[i]! / maxWeight;
+  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / maxWeight / weightSum;
 
   const size = options.size ?? 50;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {
@@ -342,6 +346,21 @@ export async function blend(
   const v = validate(members, options);
   const { model } = options;
   const M = members.length;
+  if (v.candidates) {
+    // Candidates none of which can be ranked would give an empty playlist, as no candidates at all would.
+    const { candidates } = v;
+    const known = model
+      ? [...candidates].some((id) => model.vocabulary.has(id))
+      : members.some((m) => m.history.some((id) => candidates.has(id)));
+    if (!known)
+      throw new InvalidOptionError(
+        'candidates',
+        model
+          ? 'at least one track the model knows (none is in its vocabulary)'
+          : "at least one track a member has played (without a model, a Blend holds only members' own tracks)",
+        [...candidates].slice(0, 5),
+      );
+  }
   const table = await buildRelevance(
     model,
     members.map((m) => m.history),
@@ -350,7 +369,8 @@ export async function blend(
   const C = table.trackIds.length;
   const meta = new Map<string, Track>();
   for (const t of options.tracks ?? []) meta.set(t.trackId, t);
-  const artistOf = table.trackIds.map((id) => meta.get(id)?.artistId);
+  // An empty artist id is no artist: such tracks are not capped together as one "artist".
+  const artistOf = table.trackIds.map((id) => meta.get(id)?.artistId || undefined);
 
   // --- 2. Strategy order, with taken / artist caps enforced as it goes.
   const core = Math.round(v.size * (1 - v.rotation));
@@ -439,10 +459,12 @@ export async function blend(
   const name = (id: string) => meta.get(id)?.title ?? id;
   const tracks: BlendTrack[] = ordered.map((c) => {
     const id = table.trackIds[c]!;
-    const relevance: Record<string, number> = {};
+    // fromEntries defines own keys, so any member id (even "__proto__") is a key of its own.
+    const relevance: Record<string, number> = Object.fromEntries(
+      members.map((m, u) => [m.id, table.relevance[u]![c]!]),
+    );
     let score = 0;
-    members.forEach((m, u) => {
-      relevance[m.id] = table.relevance[u]![c]!;
+    members.forEach((_, u) => {
       score += v.weights[u]! * table.relevance[u]![c]!;
     });
     const p = primary(c);
@@ -663,10 +685,9 @@ function bonding(
   }
   if (best < 0) return undefined;
   const id = table.trackIds[best]!;
-  const relevance: Record<string, number> = {};
-  members.forEach((m, u) => {
-    relevance[m.id] = table.relevance[u]![best]!;
-  });
+  const relevance: Record<string, number> = Object.fromEntries(
+    members.map((m, u) => [m.id, table.relevance[u]![best]!]),
+  );
   const title = meta.get(id)?.title;
   return { trackId: id, ...(title !== undefined ? { title } : {}), relevance };
 }

@@ -48,7 +48,12 @@ export function toIsoWeek(week: string | Date | undefined, option = 'week'): str
     const n = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
     return `${d.getUTCFullYear()}-W${String(n).padStart(2, '0')}`;
   }
-  if (typeof week === 'string' && /^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/.test(week)) return week;
+  if (typeof week === 'string' && /^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/.test(week)) {
+    // Only some years have a week 53: those whose 28 December falls in it.
+    const year = Number(week.slice(0, 4));
+    if (!week.endsWith('W53') || toIsoWeek(new Date(Date.UTC(year, 11, 28))) === week) return week;
+    throw new InvalidOptionError(option, `an ISO week that exists (${year} has 52 weeks)`, week);
+  }
   throw new InvalidOptionError(option, 'a Date or an ISO week string like "2024-W05"', week);
 }
 

@@ -1,6 +1,6 @@
 // Discover Weekly: a weekly playlist of tracks the listener has never played, few per artist, stable within a week.
 import type { Track } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { type Recommender, topK } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toIsoWeek } from './calendar.js';
@@ -14,7 +14,10 @@ import { rotateSelection, toIsoWeek } from './calendar.js';
  * ```
  */
 export interface DiscoverWeeklyOptions {
-  /** Number of tracks, 1-500. Default 30. */
+  /**
+   * Number of tracks, 1-500. Default 30. Fewer come back when fewer tracks are eligible (tracks the listener
+   * has never played, at most `maxPerArtist` per artist): `tracks.length` says how many.
+   */
   size?: number;
   /** The week (`2024-W05` or a `Date`, UTC). Same history + same week = same playlist. Default this week. */
   week?: string | Date;
@@ -61,11 +64,16 @@ export async function discoverWeekly(
   history: readonly string[],
   options: DiscoverWeeklyOptions = {},
 ): Promise<DiscoverWeeklyResult> {
-  if (!model || typeof model.scoreAll !== 'function')
+  if (!model || typeof model.scoreAll !== 'function' || !model.vocabulary)
     throw new InvalidOptionError('model', 'a Recommender', model);
   if (!Array.isArray(history) || history.some((t) => typeof t !== 'string')) {
     throw new InvalidOptionError('history', 'an array of track ids', history);
   }
+  checkKnownOptions(
+    options,
+    ['size', 'week', 'maxPerArtist', 'tracks', 'rotation', 'seed'],
+    'discoverWeekly',
+  );
   const size = options.size ?? 30;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {
     throw new InvalidOptionError('size', 'an integer from 1 to 500', size);
@@ -79,6 +87,12 @@ export async function discoverWeekly(
     throw new InvalidOptionError('rotation', 'a number from 0 to 1', rotation);
   }
   const seed = options.seed ?? 0;
+  if ((typeof seed !== 'number' || !Number.isFinite(seed)) && typeof seed !== 'string') {
+    throw new InvalidOptionError('seed', 'a finite number or a string', seed);
+  }
+  if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
+    throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
+  }
   const week = toIsoWeek(options.week);
   const meta = new Map<string, Track>();
   for (const t of options.tracks ?? []) meta.set(t.trackId, t);
@@ -97,7 +111,7 @@ export async function discoverWeekly(
   const perArtist = new Map<string, number>();
   const order: number[] = [];
   for (const i of ranked) {
-    const artist = meta.get(vocab.ids[i]!)?.artistId;
+    const artist = meta.get(vocab.ids[i]!)?.artistId || undefined; // empty: no artist
     if (artist !== undefined) {
       const count = perArtist.get(artist) ?? 0;
       if (count >= maxPerArtist) continue;

@@ -1,5 +1,5 @@
 // Group evaluation of a Blend: per-member NDCG and recall against held-out listens, and fairness aggregates.
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { checkTrackIds } from '../models/recommender.js';
 import type { BlendResult } from './blend.js';
 
@@ -77,6 +77,7 @@ export function evaluateBlend(
   heldOut: Readonly<Record<string, readonly string[]>>,
   options: { k?: number } = {},
 ): BlendEvaluation {
+  checkKnownOptions(options, ['k'], 'evaluateBlend');
   const k = options.k ?? 20;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
@@ -86,6 +87,16 @@ export function evaluateBlend(
   const list = Array.isArray(result)
     ? (result as readonly string[])
     : (result as BlendResult).tracks.map((t) => t.trackId);
+  if (Array.isArray(result)) {
+    // A playlist holds each track once: a repeated id would count as a hit twice (recall above 1).
+    checkTrackIds(list, 'result');
+    const seen = new Set<string>();
+    list.forEach((id, p) => {
+      if (seen.has(id))
+        throw new InvalidOptionError(`result[${p}]`, 'a track id not already in the list', id);
+      seen.add(id);
+    });
+  }
   const ids = Array.isArray(result) ? Object.keys(heldOut) : (result as BlendResult).members.map((m) => m.id);
   if (ids.length === 0) throw new InvalidOptionError('heldOut', 'at least one member', heldOut);
   const inBlend = new Set(ids);

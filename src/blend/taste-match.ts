@@ -1,6 +1,6 @@
 // Taste match: a 0-100 score of how alike group members' tastes are, from what they actually play.
 import type { Track } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { checkTrackIds } from '../models/recommender.js';
 
 /**
@@ -51,7 +51,10 @@ export function tasteMatchOf(
   const vectors = histories.map((h) => {
     const v = new Map<string, number>();
     for (const id of h) {
-      const key = artistOf?.get(id) ?? id;
+      // Artists and tracks in separate key spaces, so an artist id never meets a track id; a track without
+      // an artist (none given, or an empty id) counts as itself.
+      const artist = artistOf?.get(id);
+      const key = artist ? `a\u0000${artist}` : `t\u0000${id}`;
       v.set(key, (v.get(key) ?? 0) + 1);
     }
     return v;
@@ -100,6 +103,7 @@ export function tasteMatch(
     }
     checkTrackIds(h, `histories[${i}]`);
   });
+  checkKnownOptions(options, ['tracks'], 'tasteMatch');
   if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
     throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
   }

@@ -46,12 +46,13 @@ export interface ArtistIndex {
 export function artistIndex(vocabulary: Vocabulary, source: ArtistSource): ArtistIndex {
   const byTrack = new Map<string, string>();
   const add = (trackId: unknown, artistId: unknown, where: string) => {
-    if (typeof trackId !== 'string' || typeof artistId !== 'string' || artistId === '')
-      throw new InvalidOptionError(
-        `artists${where}`,
-        'a track id (string) with a non-empty artist id (string)',
-        { trackId, artistId },
-      );
+    if (typeof trackId !== 'string' || typeof artistId !== 'string')
+      throw new InvalidOptionError(`artists${where}`, 'a track id (string) with an artist id (string)', {
+        trackId,
+        artistId,
+      });
+    // An empty artist id (a catalogue row with the artist left blank) is no artist: the track gets none.
+    if (artistId === '') return;
     const seen = byTrack.get(trackId);
     if (seen !== undefined && seen !== artistId)
       throw new InvalidOptionError(
