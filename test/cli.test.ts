@@ -87,8 +87,23 @@ describe('usage errors exit 2 with one error line and a fix', () => {
       /--epochs <n>.*'0' is invalid/,
     ],
     ['invalid k list', ['evaluate', '--model', 'm', '--data', 'd', '-k', '5,x'], /comma-separated integers/],
+    [
+      'k in exponent notation',
+      ['evaluate', '--model', 'm', '--data', 'd', '-k', '1e1'],
+      /comma-separated integers/,
+    ],
+    [
+      'an integer option in hex',
+      ['train', '--data', 'x.csv', '--model', 'sasrec', '--out', 'x', '--epochs', '0x3'],
+      /--epochs <n>.*'0x3' is invalid/,
+    ],
     ['bad member syntax', ['blend', '--model', 'm', '--member', 'ana'], /name=listens\.csv/],
     ['bad date', ['blend', '--model', 'm', '--member', 'a=a.csv', '--date', '2024-13-45'], /YYYY-MM-DD/],
+    [
+      'a date that does not exist',
+      ['blend', '--model', 'm', '--member', 'a=a.csv', '--date', '2024-02-30'],
+      /YYYY-MM-DD/,
+    ],
   ];
   for (const [name, argv, message] of cases) {
     it(name, async () => {
@@ -336,6 +351,35 @@ describe('commands', () => {
       '5',
     );
     expect(human.stdout).toMatch(/taste match: \d+%/);
+    // One shared file: each member names their user id; without it, the file's listeners are not merged.
+    const shared = json<{ members: { id: string }[]; tracks: unknown[] }>(
+      await run(
+        'blend',
+        '--model',
+        popDir,
+        '--member',
+        `ana=${listens}#u01`,
+        '--member',
+        `ben=${listens}#u02`,
+        '--size',
+        '5',
+        '--json',
+      ),
+    );
+    expect(shared.members.map((m) => m.id)).toEqual(['ana', 'ben']);
+    expect(shared.tracks).toHaveLength(5);
+    const merged = await run(
+      'blend',
+      '--model',
+      popDir,
+      '--member',
+      `ana=${listens}`,
+      '--member',
+      `ben=${files[1]}`,
+    );
+    expect(merged.code).toBe(1);
+    expect(merged.stderr).toMatch(/holds the listens of \d+ listeners/);
+    expect(merged.stderr).toMatch(/#u01/);
   });
 
   it('simulate --json compares four policies day by day', async () => {

@@ -26,7 +26,7 @@ import { type ReportSection, writeReport } from '../report/report.js';
 import { rerank, scorers } from '../rewards/rerank.js';
 import { createSimWorld, type SimPolicy, type SimResult, simulate } from '../sim/simulator.js';
 import { type CliIo, emit, info, startProgress } from './io.js';
-import { CliError, requireDir, requireFile } from './options.js';
+import { CliError, type MemberSpec, requireDir, requireFile } from './options.js';
 
 const DATA_FIX = 'pass the path of a listens CSV (see data/README.md), or run `encore generate` to make one';
 const MODEL_FIX = 'pass a directory written by `encore train --out <dir>`';
@@ -368,7 +368,7 @@ export async function runRecommend(io: CliIo, opts: RecommendCommandOptions): Pr
 /** Options of `encore blend`. */
 export interface BlendCommandOptions {
   model: string;
-  member: { id: string; file: string }[];
+  member: MemberSpec[];
   size: number;
   strategy?: string;
   date?: string;
@@ -397,11 +397,22 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
   const members: BlendMember[] = [];
   for (const m of opts.member) {
     await requireFile(`--member ${m.id}`, m.file, 'pass name=path-to-listens.csv for each member');
-    const { listens } = await loadListens(m.file);
+    const loaded = (await loadListens(m.file)).listens;
+    const listens = m.user === undefined ? loaded : loaded.filter((l) => l.userId === m.user);
     if (listens.length === 0) {
       throw new CliError(
-        `--member ${m.id} file has no listens: ${m.file}`,
+        m.user === undefined
+          ? `--member ${m.id} file has no listens: ${m.file}`
+          : `--member ${m.id}: ${m.file} has no listens of user ${JSON.stringify(m.user)}`,
         'give each member a listens CSV with their plays',
+      );
+    }
+    // One listener's plays per member: a shared file would silently merge everyone into one history.
+    const users = [...new Set(listens.map((l) => l.userId))].sort();
+    if (users.length > 1) {
+      throw new CliError(
+        `--member ${m.id}: ${m.file} holds the listens of ${users.length} listeners (${users.slice(0, 3).join(', ')}${users.length > 3 ? ', ...' : ''}), and a member is one listener`,
+        `name one of them: --member ${m.id}=${m.file}#${users[0]}, or give each member a file of their own`,
       );
     }
     const ordered = listens

@@ -144,7 +144,10 @@ function buildProgram(io: CliIo): Command {
     .description('make a Blend: one shared playlist for 2 to 10 listeners, each track attributed to a member')
     .requiredOption('--model <dir>', 'saved model directory')
     .addOption(
-      new Option('--member <name=csv>', 'a member and their listens file (repeat for each member)')
+      new Option(
+        '--member <name=csv>',
+        'a member and their listens file, or name=listens.csv#user_id for one listener of a shared file (repeat for each member)',
+      )
         .argParser(memberOption)
         .makeOptionMandatory(),
     )

@@ -34,7 +34,8 @@ export class CliError extends EncoreError {
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    // Plain decimal digits only: Number() would also read "1e1" and "0x3".
+    if (!/^\s*[-+]?\d+\s*$/.test(value) || !Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(
         max === Number.MAX_SAFE_INTEGER
           ? `Expected an integer >= ${min}.`
@@ -74,7 +75,7 @@ export function numberOption(min: number, inclusive = false): (value: string) =>
 export function kListOption(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const ks = parts.map(Number);
-  if (parts.some((p) => p === '') || ks.some((k) => !Number.isInteger(k) || k < 1)) {
+  if (parts.some((p) => !/^\d+$/.test(p)) || ks.some((k) => !Number.isInteger(k) || k < 1)) {
     throw new InvalidArgumentError('Expected comma-separated integers >= 1, e.g. 5,10,20.');
   }
   return [...new Set(ks)].sort((a, b) => a - b);
@@ -95,26 +96,43 @@ export function idListOption(value: string): string[] {
   return ids;
 }
 
+/** A `--member` value: the member's name, their listens file and, in a shared file, their user id. */
+export interface MemberSpec {
+  id: string;
+  file: string;
+  /** `name=listens.csv#user_id`: only this listener's rows of a file that holds several. */
+  user?: string;
+}
+
 /**
- * Commander parser for a repeatable `name=file.csv` option; accumulates into an array.
+ * Commander parser for a repeatable `name=file.csv` (or `name=file.csv#user_id`) option; accumulates into
+ * an array.
  *
  * @example
  * ```ts
  * new Option('--member <name=csv>').argParser(memberOption).default([]);
+ * memberOption('ana=data/listens.csv#u0001'); // [{ id: 'ana', file: 'data/listens.csv', user: 'u0001' }]
  * ```
  */
-export function memberOption(
-  value: string,
-  previous: { id: string; file: string }[] = [],
-): { id: string; file: string }[] {
+export function memberOption(value: string, previous: MemberSpec[] = []): MemberSpec[] {
   const eq = value.indexOf('=');
   const id = value.slice(0, eq).trim();
-  const file = value.slice(eq + 1).trim();
+  let file = value.slice(eq + 1).trim();
   if (eq <= 0 || id === '' || file === '')
-    throw new InvalidArgumentError('Expected name=listens.csv, e.g. ana=ana.csv.');
+    throw new InvalidArgumentError(
+      'Expected name=listens.csv or name=listens.csv#user_id, e.g. ana=ana.csv.',
+    );
+  const hash = file.lastIndexOf('#');
+  let user: string | undefined;
+  if (hash >= 0) {
+    user = file.slice(hash + 1).trim();
+    file = file.slice(0, hash).trim();
+    if (user === '' || file === '')
+      throw new InvalidArgumentError('Expected name=listens.csv#user_id, e.g. ana=data/listens.csv#u0001.');
+  }
   if (previous.some((m) => m.id === id))
     throw new InvalidArgumentError(`Member name ${JSON.stringify(id)} is used twice.`);
-  return [...previous, { id, file }];
+  return [...previous, { id, file, ...(user !== undefined ? { user } : {}) }];
 }
 
 /**
@@ -126,7 +144,13 @@ export function memberOption(
  * ```
  */
 export function dateOption(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+  // The date must exist: Date.parse would read 2024-02-30 as 1 March.
+  const t = Date.parse(`${value}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+    Number.isNaN(t) ||
+    new Date(t).toISOString().slice(0, 10) !== value
+  ) {
     throw new InvalidArgumentError('Expected a date as YYYY-MM-DD.');
   }
   return value;
