@@ -216,9 +216,15 @@ describe('evaluate: sampled protocols', () => {
     expect(r.users).toBe(2);
     expect(r.skipped).toBe(2);
     // u1: c vs b, d, and a negative the model cannot score, which counts against it -> rank 3;
-    // u3: e vs a, b -> rank 3.
+    // u3: e vs a (b is in u3's history, so out of the ranking with it) -> rank 2.
     expect(r.unknownNegatives).toBe(1);
-    expect(r.mrr).toBeCloseTo((1 / 3 + 1 / 3) / 2, 12);
+    expect(r.mrr).toBeCloseTo((1 / 3 + 1 / 2) / 2, 12);
+    const keep = await evaluate(ranked(), CASES, {
+      k: [1, 3],
+      candidates: { negatives },
+      excludeHistory: false,
+    });
+    expect(keep.mrr).toBeCloseTo((1 / 3 + 1 / 3) / 2, 12); // with the history ranked, b counts again
     const viaMap = await evaluate(ranked(), CASES, {
       k: [1, 3],
       candidates: { negatives: new Map(Object.entries(negatives)) },

@@ -12,7 +12,8 @@ import { createRng, type Rng } from '../util/random.js';
  *   not the target (and not in the history when `excludeHistory`). Only for comparison with old papers:
  *   sampled metrics inflate scores several-fold and can reverse model orderings (Krichene & Rendle 2020).
  * - `{ negatives }`: the target against given negatives per user id (cases whose user has none are skipped
- *   and counted in `skipped`; negatives the model does not know rank above the target).
+ *   and counted in `skipped`; negatives the model does not know rank above the target; with
+ *   `excludeHistory`, negatives in the case's history are left out, like the rest of the history).
  *
  * @example
  * ```ts
@@ -396,7 +397,8 @@ export async function evaluate(
           for (const id of given!.get(c.userId)!) {
             const i = vocab.index(id);
             if (i === undefined) unknown.add(id);
-            else if (i !== t && !seen.has(i)) {
+            // A negative in the history is out of the ranking with it, as in the other protocols.
+            else if (i !== t && !seen.has(i) && !mask[i]) {
               seen.add(i);
               count(i);
             }
