@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { blend } from '../src/blend/blend.js';
+import { discoverWeekly } from '../src/blend/discover-weekly.js';
 import { evaluateBlend } from '../src/blend/evaluate-blend.js';
 import { tasteMatch } from '../src/blend/taste-match.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -13,17 +14,24 @@ import { holdOutRecent, leaveOneOut, temporalSplit } from '../src/data/splits.js
 import type { Listen } from '../src/data/types.js';
 import {
   describe as describeValue,
+  EncoreError,
   InvalidDataError,
   InvalidModelFileError,
   InvalidOptionError,
 } from '../src/errors.js';
-import { compare } from '../src/eval/compare.js';
+import { compare, formatComparison } from '../src/eval/compare.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import { loadModel } from '../src/models/persist.js';
 import { SASRec } from '../src/models/sasrec.js';
+import { buildReport } from '../src/report/report.js';
+import { simulateBanditLogs } from '../src/rewards/bandit-sim.js';
 import { computeRewards } from '../src/rewards/hook.js';
-import { rerank, type Scorer } from '../src/rewards/rerank.js';
+import { rewards } from '../src/rewards/hooks.js';
+import { fitTabularRewardModel, ope } from '../src/rewards/ope.js';
+import { rerank, type Scorer, scorers } from '../src/rewards/rerank.js';
+import { RewardModel } from '../src/rewards/reward-model.js';
+import { createBelief } from '../src/sim/progressive-belief.js';
 import { createSimWorld } from '../src/sim/simulator.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
@@ -62,6 +70,36 @@ describe('misspelt option names are errors, not silently ignored defaults', () =
     ['initBackend', () => initBackend(bad({ verbos: false })), 'verbos'],
     ['temporalSplit', () => temporalSplit(train, bad({ at: 5, when: 6 })), 'when'],
     ['holdOutRecent', () => holdOutRecent(train, bad({ share: 0.5 })), 'share'],
+    [
+      'discoverWeekly',
+      async () => discoverWeekly(await Popularity.fit(train), ['a'], bad({ maxPerArtists: 1 })),
+      'maxPerArtists',
+    ],
+    ['tasteMatch', () => tasteMatch([['a'], ['b']], bad({ track: [] })), 'track'],
+    ['evaluateBlend', () => evaluateBlend(['a'], { x: ['a'] }, bad({ K: 1 })), 'K'],
+    ['formatComparison', () => formatComparison([], bad({ K: 10 })), 'K'],
+    ['rerank', () => rerank([], bad({ objectives: [[scorers.relevance(), 1]], K: 1 })), 'K'],
+    ['scorers.diversity', () => scorers.diversity(bad({ tracks: [], windw: 3 })), 'windw'],
+    [
+      'ope.ips',
+      () => ope.ips(simulateBanditLogs({ n: 10 }).logs, () => [1, 0, 0, 0, 0, 0], bad({ bootstraps: 5 })),
+      'bootstraps',
+    ],
+    [
+      'fitTabularRewardModel',
+      () => fitTabularRewardModel(simulateBanditLogs({ n: 10 }).logs, bad({ priors: 1 })),
+      'priors',
+    ],
+    ['simulateBanditLogs', () => simulateBanditLogs(bad({ rounds: 500 })), 'rounds'],
+    ['rewards.completion', () => rewards.completion(bad({ credit: {} })), 'credit'],
+    ['rewards.skipPenalty', () => rewards.skipPenalty(bad({ level: {} })), 'level'],
+    ['rewards.saveBonus', () => rewards.saveBonus(bad({ bonuses: 1 })), 'bonuses'],
+    ['rewards.repeatBonus', () => rewards.repeatBonus(bad({ withinDay: 3 })), 'withinDay'],
+    ['rewards.diversityBonus', () => rewards.diversityBonus(bad({ windows: 3 })), 'windows'],
+    ['rewards.returnBonus', () => rewards.returnBonus(bad({ day: 3 })), 'day'],
+    ['RewardModel.fit', () => RewardModel.fit(train, bad({ epoch: 1 })), 'epoch'],
+    ['createBelief', () => createBelief([[1], [0]], bad({ day: 1 })), 'day'],
+    ['buildReport', () => buildReport(bad({ title: 'x', sections: [], generated: '' })), 'generated'],
     [
       'blend',
       () =>
@@ -213,6 +251,24 @@ describe('smaller entry points', () => {
 
   it('saveListens to a directory names the file', async () => {
     expect(await optionOf(() => saveListens(under(), listens))).toBe('file');
+  });
+
+  it('a model saved under a file names `dir`; a disposed model says it was disposed', async () => {
+    const file = under('a-file.txt');
+    await writeFile(file, 'x');
+    const pop = await Popularity.fit(train);
+    expect(await optionOf(() => pop.save(`${file}/model`))).toBe('dir');
+    const model = await SASRec.fit(train, { dim: 8, blocks: 1, maxlen: 4, epochs: 1, progress: false });
+    model.dispose();
+    for (const use of [() => model.save(under('disposed')), () => model.recommend(['a'], { k: 1 })]) {
+      const err = await use().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(EncoreError);
+      expect(err).not.toBeInstanceOf(InvalidDataError);
+      expect(String(err)).toMatch(/disposed/);
+    }
   });
 
   it('blend candidates: not a string, not empty', async () => {

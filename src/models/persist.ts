@@ -125,7 +125,15 @@ async function checkReplaceable(dir: string, target: string): Promise<void> {
   try {
     stat = await fs.stat(target);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // a new path
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // a new path
+    if (code === 'ENOTDIR')
+      throw new InvalidOptionError(
+        'dir',
+        'a path whose parent folders are folders',
+        dir,
+        `A part of ${dir} above the model folder is a file, not a folder`,
+      );
     throw e;
   }
   const expected = 'a new path, an empty directory or a directory saved by encore';

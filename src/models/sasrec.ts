@@ -2,7 +2,13 @@
 import { embeddingLookup, tf } from '../backend.js';
 import { checkDataset, type Dataset, Vocabulary } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
-import { checkKnownOptions, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import {
+  checkKnownOptions,
+  EncoreError,
+  InvalidDataError,
+  InvalidModelFileError,
+  InvalidOptionError,
+} from '../errors.js';
 import { checkCases } from '../eval/metrics.js';
 import { computeRewards, type RewardHook } from '../rewards/hook.js';
 import {
@@ -1622,7 +1628,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     visit: (row: Float32Array, i: number) => void,
     keep: boolean,
   ): Promise<void> {
-    if (this.disposed) throw new InvalidDataError('This SASRec model was disposed');
+    this.checkNotDisposed();
     const { maxlen } = this.config;
     const width = this.vocabulary.size + 1;
     const pending: { i: number; ids: number[]; plays: Uint8Array; all: number[] }[] = [];
@@ -1830,7 +1836,16 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * const again = await loadModel('models/sasrec'); // identical scores
    * ```
    */
+  /** Using or saving a disposed model is an error that says so (its weights are gone). */
+  private checkNotDisposed(): void {
+    if (this.disposed)
+      throw new EncoreError(
+        'This SASRec model was disposed: its weights are freed, so it can no longer score or be saved. Load or fit it again',
+      );
+  }
+
   async save(dir: string): Promise<void> {
+    this.checkNotDisposed();
     const weights = this.getWeights();
     await writeModelDir(dir, {
       type: this.type,

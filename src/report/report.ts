@@ -1,6 +1,6 @@
 // Self-contained HTML report (inline CSS and SVG, no external requests) built from titled sections.
 import path from 'node:path';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 /** A table in a report section. */
@@ -115,6 +115,8 @@ function renderTable(table: ReportTable, option: string): string {
  * ```
  */
 export function buildReport(options: ReportOptions): string {
+  if (options !== null && typeof options === 'object')
+    checkKnownOptions(options, ['title', 'sections', 'generatedAt'], 'buildReport');
   if (!options || typeof options.title !== 'string' || options.title.trim() === '') {
     throw new InvalidOptionError('title', 'a non-empty string', options?.title);
   }

@@ -1,5 +1,5 @@
 // A logged contextual-bandit simulator with known propensities and a known true policy value, for testing OPE.
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { createRng } from '../util/random.js';
 import type { LogRecord, TargetPolicy } from './ope.js';
 
@@ -61,6 +61,11 @@ export interface BanditSim {
  * ```
  */
 export function simulateBanditLogs(options: BanditSimOptions = {}): BanditSim {
+  checkKnownOptions(
+    options,
+    ['n', 'actions', 'contexts', 'temperature', 'noise', 'rewardType', 'rewardNoise', 'seed'],
+    'simulateBanditLogs',
+  );
   const n = options.n ?? 2000;
   const A = options.actions ?? 6;
   const C = options.contexts ?? 10;

@@ -1,6 +1,6 @@
 // Multi-objective re-ranking: relevance, predicted reward, diversity and freshness, normalised and weighted.
 import type { Track } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import type { Recommendation } from '../models/recommender.js';
 
 /** What a scorer sees besides the candidates. */
@@ -117,7 +117,10 @@ export async function rerank(
       );
     seen.add(r.trackId);
   });
-  const objectives = options?.objectives;
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('options', 'an object with objectives', options);
+  checkKnownOptions(options, ['history', 'objectives', 'k', 'normalize'], 'rerank');
+  const objectives = options.objectives;
   if (!Array.isArray(objectives) || objectives.length === 0) {
     throw new InvalidOptionError('objectives', 'a non-empty array of [scorer, weight] pairs', objectives);
   }
@@ -261,6 +264,8 @@ export const scorers = {
    * ```
    */
   diversity(options: DiversityScorerOptions): Scorer {
+    if (options !== undefined)
+      checkKnownOptions(options, ['tracks', 'genreWeight', 'historyWeight', 'window'], 'scorers.diversity');
     const tracksOpt = options?.tracks;
     if (!tracksOpt || typeof (tracksOpt as Iterable<Track>)[Symbol.iterator] !== 'function') {
       throw new InvalidOptionError(
@@ -286,7 +291,7 @@ export const scorers = {
       throw new InvalidOptionError('window', 'an integer >= 0', window);
     const sim = (a: Track | undefined, b: Track | undefined) => {
       if (!a || !b) return 0;
-      if (a.artistId === b.artistId) return 1;
+      if (a.artistId !== '' && a.artistId === b.artistId) return 1;
       return a.genre !== undefined && a.genre === b.genre ? genreWeight : 0;
     };
     return named(

@@ -1,7 +1,7 @@
 // RewardModel: a small TF.js model predicting the reward of playing a track after a history (completion, skip or any hook).
 import { embeddingLookup, tf } from '../backend.js';
 import type { Dataset, Vocabulary } from '../data/dataset.js';
-import { InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { createRng, type Rng } from '../util/random.js';
 import { computeRewards, type RewardHook } from './hook.js';
 import { rewards } from './hooks.js';
@@ -109,6 +109,11 @@ export class RewardModel {
    * `historyLength` tracks, the label is the target's value for that listen. Options are validated first.
    */
   static async fit(train: Dataset, options: RewardModelOptions = {}): Promise<RewardModel> {
+    checkKnownOptions(
+      options,
+      ['target', 'epochs', 'dim', 'hidden', 'historyLength', 'batchSize', 'learningRate', 'seed', 'onEpoch'],
+      'RewardModel',
+    );
     const target = options.target ?? 'completion';
     if (target !== 'completion' && target !== 'skip' && typeof target !== 'function') {
       throw new InvalidOptionError('target', "'completion', 'skip' or a RewardHook function", target);
