@@ -13,6 +13,17 @@ const L = (userId: string, trackId: string, timestamp: number, extra: Partial<Li
   ...extra,
 });
 
+/** The InvalidDataError Dataset.fromListens throws for `listens` (fails the test when it throws none). */
+function fromListensError(listens: readonly Listen[]): InvalidDataError {
+  try {
+    Dataset.fromListens(listens);
+  } catch (e) {
+    expect(e).toBeInstanceOf(InvalidDataError);
+    return e as InvalidDataError;
+  }
+  throw new Error('Dataset.fromListens accepted the listens');
+}
+
 describe('Vocabulary', () => {
   it('reserves 0 for padding and numbers tracks in first-seen order', () => {
     const v = Vocabulary.from(['b', 'a', 'b', 'c']);
@@ -197,14 +208,7 @@ describe('Dataset', () => {
       L('v', 'c', bad('2024-01-01')),
       L('v', 'd', 5),
     ]);
-    let err: unknown;
-    try {
-      Dataset.fromListens(listens);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(InvalidDataError);
-    const e = err as InvalidDataError;
+    const e = fromListensError(listens);
     expect(e.message).toMatch(/5 of 7 listens are invalid/);
     expect(e.issues.map((i) => i.column)).toEqual([
       'listens[1].timestamp',
@@ -226,14 +230,7 @@ describe('Dataset', () => {
       { ...L('u', 'e', 5), saved: 'yes' },
       { ...L('u', 'f', 6), durationMs: 180_000, skipLevel: 0, saved: true },
     ]);
-    let err: unknown;
-    try {
-      Dataset.fromListens(listens);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(InvalidDataError);
-    expect((err as InvalidDataError).issues.map((i) => i.column)).toEqual([
+    expect(fromListensError(listens).issues.map((i) => i.column)).toEqual([
       'listens[0].timestamp',
       'listens[1].timestamp',
       'listens[2].skipLevel',
