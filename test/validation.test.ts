@@ -20,6 +20,7 @@ import {
   InvalidOptionError,
 } from '../src/errors.js';
 import { compare, formatComparison } from '../src/eval/compare.js';
+import { evaluateExpected } from '../src/eval/expected.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import { loadModel } from '../src/models/persist.js';
@@ -44,6 +45,7 @@ const listens: Listen[] = ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'd'].flatMap((t, i
 ]);
 const train = Dataset.fromListens(listens);
 const cases = [{ userId: 'u1', history: ['a', 'b'], target: 'c' }];
+const tinyWorld = generateWorld({ users: 3, artists: 36, meanListensPerUser: 5, days: 3 });
 
 /** The option an InvalidOptionError names, or the error itself when it is something else. */
 async function optionOf(call: () => unknown): Promise<unknown> {
@@ -101,6 +103,11 @@ describe('misspelt option names are errors, not silently ignored defaults', () =
     ['createBelief', () => createBelief([[1], [0]], bad({ day: 1 })), 'day'],
     ['buildReport', () => buildReport(bad({ title: 'x', sections: [], generated: '' })), 'generated'],
     [
+      'evaluateExpected',
+      async () => evaluateExpected(await Popularity.fit(train), tinyWorld.truth, cases, bad({ K: 5 })),
+      'K',
+    ],
+    [
       'blend',
       () =>
         blend(
@@ -135,6 +142,10 @@ describe('arguments of the wrong kind are named', () => {
     expect(await optionOf(() => temporalSplit(bad(listens), { at: 5 }))).toBe('dataset');
     expect(await optionOf(() => evaluate(bad(undefined), cases))).toBe('model');
     expect(await optionOf(() => evaluate(bad({}), cases))).toBe('model');
+    expect(await optionOf(() => evaluateExpected(bad({}), tinyWorld.truth, cases))).toBe('model');
+    expect(
+      await optionOf(async () => evaluateExpected(await Popularity.fit(train), tinyWorld.truth, bad('x'))),
+    ).toBe('cases');
     expect(await optionOf(() => compare(bad([null]), cases))).toBe('models[0]');
     const pop = await Popularity.fit(train);
     expect(await optionOf(() => compare(bad([pop, undefined]), cases))).toBe('models[1]');

@@ -6,9 +6,10 @@
 // the one sampled target (with 500 cases, a realised HR@10 near 0.35 has a standard error of about 0.02).
 import { type GroundTruth, truthStepFinder } from '../data/generate.js';
 import type { EvalCase } from '../data/types.js';
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import type { Recommender } from '../models/recommender.js';
 import { expectedAtK } from './expectation.js';
+import { checkCases } from './metrics.js';
 
 /** HR@k and NDCG@k in expectation over the true next-track distributions. */
 export interface ExpectedMetrics {
@@ -28,6 +29,7 @@ export interface ExpectedOptions {
 }
 
 function checkOptions(options: ExpectedOptions): { k: number; excludeHistory: boolean } {
+  checkKnownOptions(options, ['k', 'excludeHistory'], 'evaluateExpected');
   const k = options.k ?? 10;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
@@ -105,6 +107,9 @@ export async function evaluateExpected(
   cases: readonly EvalCase[],
   options: ExpectedOptions = {},
 ): Promise<ExpectedMetrics> {
+  if (!model || typeof model.scoreAll !== 'function' || !model.vocabulary)
+    throw new InvalidOptionError('model', 'a Recommender', model);
+  checkCases(cases);
   checkOptions(options);
   const scores = await model.scoreAll(cases.map((c) => c.history));
   return expectedFromScores(truth, cases, scores, (t) => model.vocabulary.index(t), options);
