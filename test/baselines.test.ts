@@ -172,6 +172,17 @@ describe('ItemKNN', () => {
     expect(r1).toBeCloseTo(2 / Math.sqrt(6), 6);
   });
 
+  it('fits more co-occurring pairs than a Map holds (2^24): 17.6 million here', async () => {
+    // One listener of 4,200 distinct tracks with a window that spans them all: every ordered pair once.
+    const listens = Array.from({ length: 4200 }, (_, i) => ({
+      userId: 'u',
+      trackId: `t${i}`,
+      timestamp: 1.7e12 + i * 60_000,
+    }));
+    const model = await ItemKNN.fit(Dataset.fromListens(listens), { window: 5000, neighbours: 10 });
+    expect((await model.recommend(['t0'], { k: 3 })).map((r) => r.trackId)).toEqual(['t1', 't2', 't3']);
+  });
+
   it('keeps only the top neighbours and orders the rest by popularity through backoff', async () => {
     const train = cycles();
     const model = await ItemKNN.fit(train, { window: 1, neighbours: 1 });

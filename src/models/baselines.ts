@@ -1,7 +1,7 @@
 // Non-neural baselines every results table needs: most-popular, first-order item transitions, item-KNN.
 import { checkDataset, type Dataset, type Vocabulary } from '../data/dataset.js';
 import { checkKnownOptions, InvalidModelFileError, InvalidOptionError } from '../errors.js';
-import { type Csr, countTransitions, csrArrays, csrRow, readCsr, toCsr } from './csr.js';
+import { type Csr, countKeys, countTransitions, csrArrays, csrRow, keepLargest, readCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
 import { BaseRecommender, checkHistories } from './recommender.js';
 
@@ -376,7 +376,15 @@ export class ItemKNN extends CountRecommender {
     checkTrain(train, 'ItemKNN');
     const n = train.vocabulary.size;
     const stride = n + 1;
-    const co = new Map<number, number>();
+    // Both orders of every distinct-track pair within `window` listens, counted by sorting (countKeys): a
+    // Map of pairs stops at 2^24 entries, which a few million varied listens exceed.
+    let pairs = 0;
+    for (const seq of train.sequences.values())
+      for (let p = 0; p < seq.length; p++)
+        for (let q = p + 1; q < Math.min(seq.length, p + opts.window + 1); q++)
+          if (seq[p] !== seq[q]) pairs += 2;
+    const keys = new Float64Array(pairs);
+    let at = 0;
     for (const seq of train.sequences.values()) {
       for (let p = 0; p < seq.length; p++) {
         const a = seq[p]!;
@@ -384,20 +392,19 @@ export class ItemKNN extends CountRecommender {
         for (let q = p + 1; q < end; q++) {
           const b = seq[q]!;
           if (a === b) continue;
-          const k1 = a * stride + b;
-          const k2 = b * stride + a;
-          co.set(k1, (co.get(k1) ?? 0) + 1);
-          co.set(k2, (co.get(k2) ?? 0) + 1);
+          keys[at++] = a * stride + b;
+          keys[at++] = b * stride + a;
         }
       }
     }
+    const co = countKeys(keys, stride); // co-occurrence counts
     const counts = train.itemCounts;
-    for (const [key, c] of co) {
-      const a = Math.floor(key / stride);
-      const b = key - a * stride;
-      co.set(key, c / (Math.sqrt(counts[a]! * counts[b]!) + opts.shrink));
-    }
-    return new ItemKNN(train.vocabulary, countsOf(train), toCsr(co, stride, stride, opts.neighbours), opts);
+    const sim = new Float64Array(co.vals.length); // in doubles until the top neighbours are chosen
+    for (let a = 0; a < stride; a++)
+      for (let p = co.rowPtr[a]!; p < co.rowPtr[a + 1]!; p++)
+        sim[p] = co.vals[p]! / (Math.sqrt(counts[a]! * counts[co.cols[p]!]!) + opts.shrink);
+    const similarity = keepLargest({ ...co, vals: sim }, opts.neighbours);
+    return new ItemKNN(train.vocabulary, countsOf(train), similarity, opts);
   }
 
   private static resolve(options: ItemKNNOptions): Required<ItemKNNOptions> {

@@ -23,48 +23,73 @@ export interface Csr {
 }
 
 /**
- * Builds a CSR matrix from `key = row * stride + col -> value` entries, keeping per row only the `keep`
- * largest values (ties to the lower column), columns sorted ascending within each row.
+ * Counts pair keys `row * stride + col` into a CSR matrix of `stride` rows: each distinct key becomes one
+ * entry whose value is how often it occurs. Sort-based, because a Map of pairs is capped at 2^24 entries by
+ * V8 (a co-occurrence table of a real log has more); keys stay exact doubles for vocabularies below 2^26.
  *
  * @example
  * ```ts
- * const csr = toCsr(new Map([[1 * 3 + 2, 5]]), 3, 3); // row 1 has column 2 with value 5
+ * const t = countKeys(Float64Array.of(1 * 3 + 2, 1 * 3 + 2), 3); // row 1: {2: 2}
  * ```
  */
-export function toCsr(
-  entries: Map<number, number>,
-  rows: number,
-  stride: number,
-  keep = Number.POSITIVE_INFINITY,
+export function countKeys(keys: Float64Array, stride: number): Csr {
+  keys.sort();
+  let distinct = 0;
+  for (let i = 0; i < keys.length; i++) if (i === 0 || keys[i] !== keys[i - 1]) distinct++;
+  const rowPtr = new Int32Array(stride + 1);
+  const cols = new Int32Array(distinct);
+  const vals = new Float32Array(distinct);
+  let d = -1;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (i === 0 || key !== keys[i - 1]) {
+      d++;
+      const row = Math.floor(key / stride);
+      cols[d] = key - row * stride;
+      rowPtr[row + 1]!++;
+    }
+    vals[d]!++;
+  }
+  for (let r = 0; r < stride; r++) rowPtr[r + 1]! += rowPtr[r]!;
+  return { rowPtr, cols, vals };
+}
+
+/**
+ * Keeps per row only the `keep` largest values (ties to the lower column), columns ascending within each row;
+ * the values come back as float32.
+ *
+ * @example
+ * ```ts
+ * const top = keepLargest(countKeys(Float64Array.of(4, 5, 5), 3), 1); // row 1: {2: 2}
+ * ```
+ */
+export function keepLargest(
+  csr: { rowPtr: Int32Array; cols: Int32Array; vals: ArrayLike<number> },
+  keep: number,
 ): Csr {
-  const perRow: { c: number; v: number }[][] = Array.from({ length: rows }, () => []);
-  for (const [key, v] of entries) {
-    const r = Math.floor(key / stride);
-    perRow[r]!.push({ c: key - r * stride, v });
-  }
+  const rows = csr.rowPtr.length - 1;
   const rowPtr = new Int32Array(rows + 1);
-  let nnz = 0;
+  const kept: number[][] = [];
   for (let r = 0; r < rows; r++) {
-    let row = perRow[r]!;
-    if (row.length > keep) {
-      row.sort((a, b) => b.v - a.v || a.c - b.c);
-      row = row.slice(0, keep);
+    const idx: number[] = [];
+    for (let p = csr.rowPtr[r]!; p < csr.rowPtr[r + 1]!; p++) idx.push(p);
+    if (idx.length > keep) {
+      idx.sort((a, b) => csr.vals[b]! - csr.vals[a]! || csr.cols[a]! - csr.cols[b]!);
+      idx.length = keep;
+      idx.sort((a, b) => csr.cols[a]! - csr.cols[b]!);
     }
-    row.sort((a, b) => a.c - b.c);
-    perRow[r] = row;
-    nnz += row.length;
-    rowPtr[r + 1] = nnz;
+    kept.push(idx);
+    rowPtr[r + 1] = rowPtr[r]! + idx.length;
   }
-  const cols = new Int32Array(nnz);
-  const vals = new Float32Array(nnz);
-  let p = 0;
-  for (const row of perRow) {
-    for (const e of row) {
-      cols[p] = e.c;
-      vals[p] = e.v;
-      p++;
+  const cols = new Int32Array(rowPtr[rows]!);
+  const vals = new Float32Array(rowPtr[rows]!);
+  let q = 0;
+  for (const idx of kept)
+    for (const p of idx) {
+      cols[q] = csr.cols[p]!;
+      vals[q] = csr.vals[p]!;
+      q++;
     }
-  }
   return { rowPtr, cols, vals };
 }
 
@@ -120,7 +145,6 @@ export function readCsr(contents: ModelContents, prefix: string, dir: string): C
  * ```
  */
 export function countTransitions(sequences: Iterable<ArrayLike<number>>, n: number): Csr {
-  // Sort-based: a Map of pairs is capped at 2^24 entries by V8, and keys a * (n + 1) + b stay exact doubles.
   const stride = n + 1;
   let pairs = 0;
   const seqs = [...sequences];
@@ -128,25 +152,7 @@ export function countTransitions(sequences: Iterable<ArrayLike<number>>, n: numb
   const keys = new Float64Array(pairs);
   let p = 0;
   for (const seq of seqs) for (let i = 1; i < seq.length; i++) keys[p++] = seq[i - 1]! * stride + seq[i]!;
-  keys.sort();
-  let distinct = 0;
-  for (let i = 0; i < keys.length; i++) if (i === 0 || keys[i] !== keys[i - 1]) distinct++;
-  const rowPtr = new Int32Array(stride + 1);
-  const cols = new Int32Array(distinct);
-  const vals = new Float32Array(distinct);
-  let d = -1;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (i === 0 || key !== keys[i - 1]) {
-      d++;
-      const row = Math.floor(key / stride);
-      cols[d] = key - row * stride;
-      rowPtr[row + 1]!++;
-    }
-    vals[d]!++;
-  }
-  for (let r = 0; r < stride; r++) rowPtr[r + 1]! += rowPtr[r]!;
-  return { rowPtr, cols, vals };
+  return countKeys(keys, stride);
 }
 
 /**
