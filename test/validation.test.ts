@@ -8,7 +8,7 @@ import { discoverWeekly } from '../src/blend/discover-weekly.js';
 import { evaluateBlend } from '../src/blend/evaluate-blend.js';
 import { tasteMatch } from '../src/blend/taste-match.js';
 import { Dataset } from '../src/data/dataset.js';
-import { generateWorld } from '../src/data/generate.js';
+import { bestAchievableHitRate, generateWorld } from '../src/data/generate.js';
 import { loadListens, loadTracks, saveListens } from '../src/data/loaders.js';
 import { holdOutRecent, leaveOneOut, temporalSplit } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
@@ -33,7 +33,7 @@ import { fitTabularRewardModel, ope } from '../src/rewards/ope.js';
 import { rerank, type Scorer, scorers } from '../src/rewards/rerank.js';
 import { RewardModel } from '../src/rewards/reward-model.js';
 import { createBelief } from '../src/sim/progressive-belief.js';
-import { createSimWorld } from '../src/sim/simulator.js';
+import { createSimWorld, simulate } from '../src/sim/simulator.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
 const under = useWasmWorkdir('encore-validation-');
@@ -102,6 +102,21 @@ describe('misspelt option names are errors, not silently ignored defaults', () =
     ['RewardModel.fit', () => RewardModel.fit(train, bad({ epoch: 1 })), 'epoch'],
     ['createBelief', () => createBelief([[1], [0]], bad({ day: 1 })), 'day'],
     ['buildReport', () => buildReport(bad({ title: 'x', sections: [], generated: '' })), 'generated'],
+    [
+      'bestAchievableHitRate',
+      () => bestAchievableHitRate(tinyWorld.truth, cases, 10, bad({ know: 'mood' })),
+      'know',
+    ],
+    [
+      'simulate',
+      async () =>
+        simulate({
+          world: createSimWorld({ listeners: 3 }),
+          policy: await Popularity.fit(train),
+          ...bad<object>({ dayz: 1 }),
+        }),
+      'dayz',
+    ],
     [
       'evaluateExpected',
       async () => evaluateExpected(await Popularity.fit(train), tinyWorld.truth, cases, bad({ K: 5 })),

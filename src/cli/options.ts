@@ -111,7 +111,7 @@ export interface MemberSpec {
  * @example
  * ```ts
  * new Option('--member <name=csv>').argParser(memberOption).default([]);
- * memberOption('ana=data/listens.csv#u0001'); // [{ id: 'ana', file: 'data/listens.csv', user: 'u0001' }]
+ * memberOption('ana=data/listens.csv#u001'); // [{ id: 'ana', file: 'data/listens.csv', user: 'u001' }]
  * ```
  */
 export function memberOption(value: string, previous: MemberSpec[] = []): MemberSpec[] {
@@ -128,7 +128,7 @@ export function memberOption(value: string, previous: MemberSpec[] = []): Member
     user = file.slice(hash + 1).trim();
     file = file.slice(0, hash).trim();
     if (user === '' || file === '')
-      throw new InvalidArgumentError('Expected name=listens.csv#user_id, e.g. ana=data/listens.csv#u0001.');
+      throw new InvalidArgumentError('Expected name=listens.csv#user_id, e.g. ana=data/listens.csv#u001.');
   }
   if (previous.some((m) => m.id === id))
     throw new InvalidArgumentError(`Member name ${JSON.stringify(id)} is used twice.`);

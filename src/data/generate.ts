@@ -1242,6 +1242,7 @@ export function bestAchievableHitRate(
 ): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
+  checkKnownOptions(options, ['excludeHistory', 'historyTargets', 'knows'], 'bestAchievableHitRate');
   const excludeHistory = options.excludeHistory ?? true;
   if (typeof excludeHistory !== 'boolean')
     throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);

@@ -442,6 +442,12 @@ export class ListenerSimulator {
 
   /** Runs the simulation. Options are validated before any work. */
   async simulate(options: SimulateOptions): Promise<SimResult> {
+    if (options !== null && typeof options === 'object')
+      checkKnownOptions(
+        options,
+        ['policy', 'listeners', 'days', 'seed', 'sessionLength', 'historyWindow', 'recordListens', 'world'],
+        'simulate',
+      );
     const policy = options?.policy;
     const sp: SimPolicy | undefined =
       policy && typeof (policy as Recommender).recommendBatch === 'function'
