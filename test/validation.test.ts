@@ -1,8 +1,8 @@
 // Bad arguments at every public entry are typed errors that name the option: misspelt option names,
 // things that are not what the function takes, and damaged model manifests.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../src/backend.js';
+import { initBackend, tf } from '../src/backend.js';
 import { blend } from '../src/blend/blend.js';
 import { discoverWeekly } from '../src/blend/discover-weekly.js';
 import { evaluateBlend } from '../src/blend/evaluate-blend.js';
@@ -181,6 +181,37 @@ describe('arguments of the wrong kind are named', () => {
     expect(option).toBe('validation[0].history');
   });
 
+  it('SASRec refuses validation cases it cannot read before training, and leaks nothing', async () => {
+    const before = tf.memory().numTensors;
+    const unreadable = [{ userId: 'u1', history: ['a', 'b'], target: 'brand-new-track' }];
+    const t0 = performance.now();
+    const option = await optionOf(() =>
+      SASRec.fit(train, {
+        validation: unreadable,
+        dim: 8,
+        blocks: 1,
+        maxlen: 4,
+        epochs: 50,
+        progress: false,
+      }),
+    );
+    expect(option).toBe('validation');
+    expect(performance.now() - t0).toBeLessThan(5_000); // refused up front, not after 50 epochs
+    expect(tf.memory().numTensors).toBe(before);
+    // Unknown ids in the validation histories are the fit's own scoring, not counted against the caller.
+    const withUnknown = [{ userId: 'u1', history: ['a', 'zzz'], target: 'b' }];
+    const model = await SASRec.fit(train, {
+      validation: withUnknown,
+      dim: 8,
+      blocks: 1,
+      maxlen: 4,
+      epochs: 1,
+      progress: false,
+    });
+    expect(model.unknownSkipped).toBe(0);
+    model.dispose();
+  });
+
   it('a file argument must be a path', async () => {
     expect(await optionOf(() => loadListens(bad(undefined)))).toBe('file');
     expect(await optionOf(() => loadTracks(bad(42)))).toBe('file');
@@ -277,6 +308,25 @@ describe('smaller entry points', () => {
 
   it('saveListens to a directory names the file', async () => {
     expect(await optionOf(() => saveListens(under(), listens))).toBe('file');
+  });
+
+  it('concurrent saves to one path leave one complete model and nothing else behind', async () => {
+    const models = [
+      await Popularity.fit(train),
+      await ItemTransition.fit(train),
+      await ItemKNN.fit(train, { window: 2 }),
+    ];
+    for (let t = 0; t < 10; t++) {
+      const dir = under(`same-${t}`);
+      const settled = await Promise.allSettled(models.map((m) => m.save(dir)));
+      expect(settled.some((r) => r.status === 'fulfilled')).toBe(true);
+      for (const r of settled)
+        if (r.status === 'rejected') expect(String(r.reason)).toMatch(/Another save to .* finished first/);
+      const loaded = await loadModel(dir);
+      expect(models.map((m) => m.type)).toContain(loaded.type);
+    }
+    const left = (await readdir(under())).filter((f) => /encore-(tmp|old)/.test(f));
+    expect(left).toEqual([]);
   });
 
   it('a model saved under a file names `dir`; a disposed model says it was disposed', async () => {

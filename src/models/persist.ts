@@ -1,9 +1,9 @@
 // Versioned, atomic, checksummed model directories and the loader registry behind loadModel.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Vocabulary } from '../data/dataset.js';
-import { InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { EncoreError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import type { Recommender } from './recommender.js';
 
 /**
@@ -65,7 +65,9 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
   const target = path.resolve(dir);
   await checkReplaceable(dir, target);
   await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.encore-tmp-${process.pid}-${Date.now()}`;
+  // Unique per call: two saves in one process and millisecond must not share a temporary folder.
+  const unique = () => `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
+  const tmp = `${target}.encore-tmp-${unique()}`;
   await fs.mkdir(tmp, { recursive: true });
   try {
     let offset = 0;
@@ -100,7 +102,7 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
     await fs.writeFile(path.join(tmp, 'vocab.json'), vocabBytes);
     await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
     // Swap in: move any old dir aside, rename the new one into place, then remove the old one.
-    const old = `${target}.encore-old-${process.pid}-${Date.now()}`;
+    const old = `${target}.encore-old-${unique()}`;
     let hadOld = false;
     try {
       await fs.rename(target, old);
@@ -108,7 +110,19 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    await fs.rename(tmp, target);
+    try {
+      await fs.rename(tmp, target);
+    } catch (e) {
+      // Another save to the same path put its complete model there in between: that one stands.
+      if (hadOld) await fs.rm(old, { recursive: true, force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw new EncoreError(
+          `Another save to ${dir} finished first and its model is there; this save was not applied`,
+          { cause: e },
+        );
+      throw e;
+    }
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });

@@ -1254,8 +1254,18 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     let sequences: ReadonlyMap<string, Int32Array> = trainSet.sequences;
     let validation: EvalCase[] = [];
     const v = options.validation ?? 'auto';
-    if (Array.isArray(v)) validation = v;
-    else if (v === 'auto') ({ sequences, validation } = autoValidation(trainSet, createRng(rng.fork())));
+    if (Array.isArray(v)) {
+      validation = v;
+      // A case helps early stopping and the heads only when the model can read it; check before training
+      // rather than fail (or stop on a score that is 0 every epoch) after it.
+      const vocab = trainSet.vocabulary;
+      if (!v.some((c) => vocab.has(c.target) && c.history.some((id) => vocab.has(id))))
+        throw new InvalidOptionError(
+          'validation',
+          `cases whose target and at least one history track are training tracks (none of the ${v.length} is)`,
+          v.length > 0 ? v[0] : v,
+        );
+    } else if (v === 'auto') ({ sequences, validation } = autoValidation(trainSet, createRng(rng.fork())));
 
     // The transition term's counts, on the sequences trained on (with 'auto' validation its targets are not
     // in them); counted before training so a table too big to save fails now, not after hours of training.
@@ -1377,10 +1387,18 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // Post-hoc heads on the validation cases, from one scoring pass (see fitHeads): first the transition
     // term on the model's own scores, then the repeat mixture over the scores with the term.
     model.transitions = transitions;
-    const heads = await model.fitHeads('SASRec.fit (post-hoc heads)', validation, {
-      ...(transitions ? { transition: 'fit' as const } : {}),
-      repeat: hp.repeat && validation.length >= MIN_REPEAT_CASES,
-    });
+    let heads: Awaited<ReturnType<SASRec['fitHeads']>>;
+    try {
+      heads = await model.fitHeads('SASRec.fit (post-hoc heads)', validation, {
+        ...(transitions ? { transition: 'fit' as const } : {}),
+        repeat: hp.repeat && validation.length >= MIN_REPEAT_CASES,
+      });
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    // Unknown ids counted while validating are the model's own doing, not the caller's.
+    model.unknown = 0;
     model.transitionHead = heads.transition;
     model.repeatHead = heads.repeat;
     return model;
