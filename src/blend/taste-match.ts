@@ -5,7 +5,7 @@ import { checkTrackIds } from '../models/recommender.js';
 
 /**
  * Scale `A` of the map from cosine similarity `s` to the 0-100 scale: `100 · ln(1 + A·s) / ln(1 + A)`.
- * Calibrated on the shipped data (500 listeners, 2,000 tracks, 200 artists): random pairs have artist-level
+ * Calibrated on the shipped data (500 listeners, 2,000 tracks, 200 artists; whole histories): random pairs have artist-level
  * cosines with quartiles 0.010 / 0.057 / 0.192, which map to 28 / 54 / 73 (track level: 0.004 / 0.030 /
  * 0.113, mapping to 17 / 44 / 65). See {@link tasteMatch}.
  *
@@ -82,7 +82,7 @@ export function tasteMatchOf(
  * for groups, the mean over all pairs, rounded. Identical histories give 100; no artist (or track) in
  * common gives 0. Unrelated listeners share little (cosines of 0.01-0.2), and the logarithm spreads that
  * range over the middle of the scale: on the shipped data random pairs have quartiles 28 / 54 / 73 by
- * artist. It deliberately does not use the model: the top-K lists of a next-track model overlap heavily
+ * artist on whole histories (`bench/blend.ts` prints them on its 80% training histories). It deliberately does not use the model: the top-K lists of a next-track model overlap heavily
  * for everyone (popular tracks), which squeezed every pair into 90-95 when we tried it.
  *
  * @example

@@ -198,7 +198,7 @@ export interface SASRecHyperParams {
    * always taken), is validated, and training stops, so training overruns the budget by at most one step and
    * one validation, even when one pass over a large log takes an hour. The post-hoc heads are fitted after
    * that, outside the budget: one more scoring pass over the validation cases plus the repeat head's fit
-   * (on a 912,510-track log, `bench/scale.ts`, 65 s of a 241 s fit under a 120 s budget). A budget that
+   * (on a 912,510-track log, `bench/scale.ts`, 67 s of a 246 s fit under a 120 s budget). A budget that
    * ends training makes the model depend on the machine's speed (down to the batch), so leave it at
    * Infinity where the same seed must give the same model. Default Infinity.
    */
@@ -248,7 +248,7 @@ export interface SASRecHyperParams {
    * Add to each input track a learned embedding of how often the listener has played it so far in the
    * whole history (log2 buckets: 1, 2-3, 4-7, ... 64+ plays), so the attention can tell a favourite in heavy
    * rotation from a first listen, and favourite-heavy stretches from exploring ones. Default false: on three
-   * generated worlds it moved HR@10 by -2 to +1.4 points with every track ranked, and lowered it under the
+   * generated worlds it moved HR@10 by -1.7 to +1.4 points with every track ranked, and lowered it under the
    * default protocol on the shipped data (`bench/results/sasrec-tuning.jsonl`).
    */
   playCounts: boolean;
@@ -299,9 +299,9 @@ export interface SASRecHyperParams {
    * NDCG@10 with every track ranked by 0.014-0.017 but lowered HR@10 with the history excluded by
    * 0.002-0.011, and left NDCG@10 there as it was (`bench/results/sasrec-tuning.jsonl`). With today's
    * defaults the transition term ({@link SASRecHyperParams.transitionMix}) does most of the same job: on
-   * the shipped data untied scores the same NDCG@10 with every track ranked (0.247 in expectation; 0.246
-   * against 0.239 with 8 training windows per listener) and lower HR@10 with the history excluded (0.169
-   * against 0.175; `bench/next-track.ts`).
+   * the shipped data untied scores about the same NDCG@10 with every track ranked (0.246 against 0.247 in
+   * expectation; 0.246 against 0.239 with 8 training windows per listener) and lower HR@10 with the history
+   * excluded (0.167 against 0.175; `bench/next-track.ts`).
    */
   tiedEmbeddings: boolean;
   /**
@@ -327,9 +327,10 @@ export interface SASRecHyperParams {
    * history excluded from 0.163 to 0.172 on the shipped data, 0.159 to 0.167 on
    * `generateWorld({ seed: 7 })` and 0.159 to 0.168 on seed 11, NDCG@10 there from 0.123 to 0.127, 0.121
    * to 0.125 and 0.118 to 0.122; with every track ranked NDCG@10 moved by -0.001 to +0.002. With today's
-   * defaults on the shipped data: HR@10 0.166 to 0.175 with the history excluded and 0.366 to 0.368 with
-   * every track ranked, NDCG@10 0.120 to 0.129 and 0.236 to 0.247 (0.154 to 0.177 and 0.341 to 0.378 in
-   * HR@10 with 8 training windows per listener; `bench/next-track.ts`, `bench/results/sasrec-tuning.jsonl`).
+   * defaults on the shipped data, in expectation: HR@10 0.159 to 0.175 with the history excluded and 0.359
+   * to 0.370 with every track ranked, NDCG@10 0.122 to 0.129 and 0.245 to 0.247 (0.154 to 0.177 and 0.341
+   * to 0.378 in HR@10 with 8 training windows per listener; `bench/next-track.ts`,
+   * `bench/results/sasrec-tuning.jsonl`).
    */
   artistEmbeddings: boolean;
 }
