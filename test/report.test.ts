@@ -124,6 +124,18 @@ describe('report', () => {
     expect(html).not.toMatch(/\s(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/<script|<link|@import|url\(/i);
     expect(html).not.toMatch(/\sonload=/i);
+    // Unquoted handlers and hrefs whose URL holds the other quote are dropped too; fragment links stay.
+    const tricky = buildReport({
+      title: 't',
+      sections: [
+        {
+          heading: 'h',
+          svg: `<svg onload=alert(1)><a href="javascript:alert('x')"><use href="#g"/></a><a href=http://x.org/></a></svg>`,
+        },
+      ],
+    });
+    expect(tricky).not.toMatch(/onload|javascript:|x\.org/i);
+    expect(tricky).toMatch(/href="#g"/);
   });
 
   it('validates its input', () => {

@@ -6,7 +6,7 @@ import type { Track } from '../src/data/types.js';
 import { InvalidOptionError } from '../src/errors.js';
 import type { Recommendation } from '../src/models/recommender.js';
 import { rewards } from '../src/rewards/hooks.js';
-import { rerank, scorers } from '../src/rewards/rerank.js';
+import { rerank, type Scorer, scorers } from '../src/rewards/rerank.js';
 import { RewardModel } from '../src/rewards/reward-model.js';
 import { createSimWorld } from '../src/sim/simulator.js';
 
@@ -109,6 +109,35 @@ describe('rerank', () => {
     const artists = list.map((r) => tracks.find((t) => t.trackId === r.trackId)!.artistId);
     return artists.length - new Set(artists).size;
   };
+
+  it('ranks a track the model could not score (NaN, -Infinity) last, under both normalisations', async () => {
+    const objectives: [Scorer, number][] = [[scorers.relevance(), 1]];
+    for (const normalize of ['minmax', 'zscore'] as const)
+      for (const bad of [Number.NaN, Number.NEGATIVE_INFINITY]) {
+        const one = await rerank(
+          [
+            { trackId: 'x', score: bad },
+            { trackId: 'b', score: 1 },
+          ],
+          { objectives, normalize },
+        );
+        expect(one.map((r) => r.trackId)).toEqual(['b', 'x']);
+        const many = await rerank(
+          [
+            { trackId: 'x', score: bad },
+            { trackId: 'b', score: 1 },
+            { trackId: 'c', score: 0 },
+          ],
+          { objectives, normalize },
+        );
+        expect(many.map((r) => r.trackId)).toEqual(['b', 'c', 'x']);
+      }
+    // An empty candidate list (every track excluded, say) gives an empty list, with or without k.
+    expect(await rerank([], { objectives })).toEqual([]);
+    await expect(
+      rerank([{ trackId: 'a', score: 1 }], { objectives: [[() => ['high'] as never, 1]] }),
+    ).rejects.toThrow(/objectives\[0\]/);
+  });
 
   it('relevance alone keeps the order; a high diversity weight spreads artists', async () => {
     const plain = await rerank(recs, { objectives: [[scorers.relevance(), 1]], k: 5 });

@@ -115,6 +115,14 @@ describe('ListenerSimulator', () => {
     await expect(sim.simulate({ policy: goodPolicy(world), days: 0 })).rejects.toThrow(/`days`/);
     await expect(sim.simulate({ policy: {} as never })).rejects.toThrow(InvalidOptionError);
     await expect(sim.simulate({ policy: goodPolicy(world), listeners: 61 })).rejects.toThrow(/`listeners`/);
+    // A misspelt policy key would have compared the plain model with itself; a re-ranker must return a list.
+    const model = goodPolicy(world);
+    await expect(
+      sim.simulate({ policy: { model, rerankk: (r: unknown) => r } as never, days: 1 }),
+    ).rejects.toThrow(/`policy.rerankk`/);
+    await expect(
+      sim.simulate({ policy: { model, rerank: () => undefined as never }, days: 1 }),
+    ).rejects.toThrow(/`policy.rerank`/);
   });
 });
 
@@ -174,5 +182,16 @@ describe('progressiveBelief', () => {
       InvalidDataError,
     );
     expect(() => createBelief(train, { shrinkage: 2 })).toThrow(/`shrinkage`/);
+    // A NaN in a trace is named (it surfaced as "covariance is not positive definite"); so is a count of 5.
+    expect(() =>
+      createBelief(
+        [
+          [1, Number.NaN, 1],
+          [1, 1, 1],
+        ],
+        { days: 3 },
+      ),
+    ).toThrow(/traces\[0\]\[1\]/);
+    expect(() => createBelief(train).predict([5])).toThrow(/`observed\[0\]`/);
   });
 });

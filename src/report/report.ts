@@ -73,8 +73,8 @@ function sanitizeSvg(svg: string, option: string): string {
     throw new InvalidOptionError(option, 'an SVG document string starting with <svg', s.slice(0, 20));
   return s
     .replace(/<script[\s\S]*?<\/script>/gi, '')
-    .replace(/\son[a-z]+\s*=\s*("[^"]*"|'[^']*')/gi, '')
-    .replace(/\s(?:xlink:)?href\s*=\s*("|')(?!#)[^"']*\1/gi, '');
+    .replace(/\son[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, '') // quoted or not
+    .replace(/\s(?:xlink:)?href\s*=\s*("(?!#)[^"]*"|'(?!#)[^']*'|(?!["'#])[^\s>]+)/gi, ''); // all but #fragment
 }
 
 function renderText(text: string): string {

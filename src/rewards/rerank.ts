@@ -48,17 +48,28 @@ export interface RerankedRecommendation extends Recommendation {
   objectives: number[];
 }
 
+/**
+ * Per-list normalisation of one objective. Infinite values (NaN reads as -Infinity: a track the model cannot
+ * score) land one unit beyond the finite ones, so -Infinity ranks strictly below every finite value.
+ */
 function normalise(values: number[], how: 'minmax' | 'zscore'): number[] {
   const finite = values.filter(Number.isFinite);
-  if (finite.length === 0) return values.map(() => 0);
+  if (finite.length === 0) return values.map((v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
+  let scaled: (v: number) => number;
   if (how === 'zscore') {
     const m = finite.reduce((a, b) => a + b, 0) / finite.length;
     const sd = Math.sqrt(finite.reduce((a, b) => a + (b - m) ** 2, 0) / finite.length);
-    return values.map((v) => (Number.isFinite(v) ? (sd > 0 ? (v - m) / sd : 0) : v > 0 ? 3 : -3));
+    scaled = (v) => (sd > 0 ? (v - m) / sd : 0);
+  } else {
+    const lo = Math.min(...finite);
+    const hi = Math.max(...finite);
+    scaled = (v) => (hi > lo ? (v - lo) / (hi - lo) : 0);
   }
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
-  return values.map((v) => (Number.isFinite(v) ? (hi > lo ? (v - lo) / (hi - lo) : 0) : v > 0 ? 1 : 0));
+  const out = values.map((v) => (Number.isFinite(v) ? scaled(v) : 0));
+  const fin = out.filter((_, i) => Number.isFinite(values[i]!));
+  const top = Math.max(...fin) + 1;
+  const bottom = Math.min(...fin) - 1;
+  return values.map((v, i) => (Number.isFinite(v) ? out[i]! : v > 0 ? top : bottom));
 }
 
 async function run(
@@ -76,7 +87,16 @@ async function run(
       scorer.scorerName ? `scorer ${scorer.scorerName}` : undefined,
     );
   }
-  return out.map((v) => (Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v));
+  return out.map((v, j) => {
+    if (typeof v !== 'number')
+      throw new InvalidOptionError(
+        `objectives[${i}]`,
+        'a scorer returning numbers',
+        v,
+        `candidate ${j}${scorer.scorerName ? ` of scorer ${scorer.scorerName}` : ''}`,
+      );
+    return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
+  });
 }
 
 /**
@@ -136,7 +156,7 @@ export async function rerank(
   if (how !== 'minmax' && how !== 'zscore')
     throw new InvalidOptionError('normalize', "'minmax' or 'zscore'", how);
   const n = recommendations.length;
-  const k = options.k ?? n;
+  const k = options.k ?? Math.max(1, n); // an empty list with no k gives an empty list
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
   const history = options.history ?? [];

@@ -46,6 +46,17 @@ function checkTraces(traces: readonly ArrayLike<number>[], days: number, name: s
         { column: `${name}[${i}]`, value: String(t?.length), expected: `length ${days} (the days option)` },
       ]);
     }
+    for (let d = 0; d < t.length; d++) {
+      const x = t[d]!;
+      if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+        throw new InvalidDataError(`Activity trace ${i} has a bad value on day ${d}`, [
+          {
+            column: `${name}[${i}][${d}]`,
+            value: String(x),
+            expected: 'a number from 0 to 1 (active that day or not)',
+          },
+        ]);
+    }
   });
 }
 
@@ -169,8 +180,8 @@ export function createBelief(traces: readonly ArrayLike<number>[], options: Beli
       const gd = g[d]!;
       for (let i = 0; i < d; i++) {
         const x = observed[i]!;
-        if (!Number.isFinite(x))
-          throw new InvalidOptionError(`observed[${i}]`, 'a finite number (0 or 1)', x);
+        if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+          throw new InvalidOptionError(`observed[${i}]`, 'a number from 0 to 1 (active that day or not)', x);
         seen += x;
         cond += gd[i]! * (x - mu[i]!);
       }

@@ -146,7 +146,7 @@ export interface SimResult {
   skipRate: number;
   /** Plays per active listener-day. */
   sessionLength: number;
-  /** Plays-weighted mean of daily diversity. */
+  /** Mean of the daily diversity over active listener-days (each day weighted by its active listeners). */
   diversity: number;
   /** Completion rate on the first simulated day (the short-term figure). */
   day1CompletionRate: number;
@@ -457,6 +457,16 @@ export class ListenerSimulator {
           : undefined;
     if (!sp)
       throw new InvalidOptionError('policy', 'a Recommender or { model: Recommender, rerank? }', policy);
+    if (sp === policy) {
+      // A misspelt policy key (`rerankk`) would silently compare the plain model against itself.
+      for (const key of Object.keys(sp))
+        if (!['model', 'rerank', 'candidates', 'excludeHistory'].includes(key))
+          throw new InvalidOptionError(
+            `policy.${key}`,
+            'a known policy option (model, rerank, candidates, excludeHistory)',
+            key,
+          );
+    }
     if (sp.rerank !== undefined && typeof sp.rerank !== 'function') {
       throw new InvalidOptionError('policy.rerank', 'a function (recs, ctx) => recs', sp.rerank);
     }
@@ -505,7 +515,14 @@ export class ListenerSimulator {
         const out: Recommendation[][] = [];
         for (let j = 0; j < active.length; j++) {
           const userId = listeners[active[j]!]!.userId;
-          out.push(await sp.rerank(recs[j]!, { userId, history: histories[j]!, day }));
+          const list = await sp.rerank(recs[j]!, { userId, history: histories[j]!, day });
+          if (!Array.isArray(list))
+            throw new InvalidOptionError(
+              'policy.rerank',
+              'a function returning an array of recommendations',
+              list,
+            );
+          out.push(list);
         }
         recs = out;
       }
