@@ -136,6 +136,19 @@ describe('report', () => {
     });
     expect(tricky).not.toMatch(/onload|javascript:|x\.org/i);
     expect(tricky).toMatch(/href="#g"/);
+    // A misspelt section key and a short table row are errors, not silently dropped content.
+    expect(() => buildReport({ title: 't', sections: [{ heading: 'h', txt: 'x' } as never] })).toThrow(
+      /`txt`/,
+    );
+    const table = { columns: ['a', 'b'], rows: [[1, 2], [3]] };
+    expect(() => buildReport({ title: 't', sections: [{ heading: 'h', table }] })).toThrow(
+      /`sections\[0\]\.table\.rows\[1\]`/,
+    );
+    const small = buildReport({
+      title: 't',
+      sections: [{ heading: 'h', table: { columns: ['x'], rows: [[0.000012]] } }],
+    });
+    expect(small).toMatch(/0\.00001200/);
   });
 
   it('validates its input', () => {

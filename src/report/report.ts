@@ -94,8 +94,25 @@ function renderTable(table: ReportTable, option: string): string {
       table,
     );
   }
+  table.rows.forEach((r, i) => {
+    if (!Array.isArray(r) || r.length !== table.columns.length)
+      throw new InvalidOptionError(
+        `${option}.rows[${i}]`,
+        `a row of ${table.columns.length} cells, one per column`,
+        r,
+      );
+  });
+  // Four significant digits for small numbers (0.000012 showed as 0.0000).
   const cell = (v: string | number) =>
-    escapeHtml(typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v));
+    escapeHtml(
+      typeof v === 'number'
+        ? Number.isInteger(v)
+          ? String(v)
+          : Math.abs(v) < 0.001 && v !== 0
+            ? v.toPrecision(4)
+            : v.toFixed(4)
+        : String(v),
+    );
   const head = `<tr>${table.columns.map((c) => `<th>${escapeHtml(String(c))}</th>`).join('')}</tr>`;
   const rows: readonly (readonly (string | number)[])[] = table.rows;
   const body = rows.map((r) => `<tr>${r.map((v) => `<td>${cell(v)}</td>`).join('')}</tr>`).join('\n');
@@ -126,6 +143,7 @@ export function buildReport(options: ReportOptions): string {
     if (!s || typeof s.heading !== 'string') {
       throw new InvalidOptionError(`sections[${i}].heading`, 'a string', s?.heading);
     }
+    checkKnownOptions(s, ['heading', 'text', 'svg', 'table', 'pre'], `report section (sections[${i}])`);
     const body: string[] = [`<h2>${escapeHtml(s.heading)}</h2>`];
     if (s.text) body.push(renderText(s.text));
     if (s.svg) body.push(`<figure class="chart">${sanitizeSvg(s.svg, `sections[${i}].svg`)}</figure>`);
