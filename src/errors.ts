@@ -133,6 +133,20 @@ export function checkKnownOptions(options: unknown, known: readonly string[], wh
   }
 }
 
+/**
+ * The option names of an options type for {@link checkKnownOptions}, from a table that must name every key of
+ * `T` (the type checker refuses a table that leaves one out or adds one), so a new option cannot be
+ * forgotten in its check.
+ *
+ * @example
+ * ```ts
+ * checkKnownOptions(options, optionKeys<{ k?: number }>({ k: true }), 'formatComparison');
+ * ```
+ */
+export function optionKeys<T>(keys: Record<keyof T, true>): string[] {
+  return Object.keys(keys);
+}
+
 /** Renders a received value for an error message. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -1,6 +1,7 @@
 // Discover Weekly: a weekly playlist of tracks the listener has never played, few per artist, stable within a week.
 import type { Track } from '../data/types.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
+import { checkModel } from '../eval/metrics.js';
 import { type Recommender, topK } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toIsoWeek } from './calendar.js';
@@ -64,14 +65,20 @@ export async function discoverWeekly(
   history: readonly string[],
   options: DiscoverWeeklyOptions = {},
 ): Promise<DiscoverWeeklyResult> {
-  if (!model || typeof model.scoreAll !== 'function' || !model.vocabulary)
-    throw new InvalidOptionError('model', 'a Recommender', model);
+  checkModel(model, 'model');
   if (!Array.isArray(history) || history.some((t) => typeof t !== 'string')) {
     throw new InvalidOptionError('history', 'an array of track ids', history);
   }
   checkKnownOptions(
     options,
-    ['size', 'week', 'maxPerArtist', 'tracks', 'rotation', 'seed'],
+    optionKeys<typeof options>({
+      size: true,
+      week: true,
+      maxPerArtist: true,
+      tracks: true,
+      rotation: true,
+      seed: true,
+    }),
     'discoverWeekly',
   );
   const size = options.size ?? 30;

@@ -1,5 +1,5 @@
 // Group evaluation of a Blend: per-member NDCG and recall against held-out listens, and fairness aggregates.
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { checkTrackIds } from '../models/recommender.js';
 import type { BlendResult } from './blend.js';
 
@@ -77,7 +77,7 @@ export function evaluateBlend(
   heldOut: Readonly<Record<string, readonly string[]>>,
   options: { k?: number } = {},
 ): BlendEvaluation {
-  checkKnownOptions(options, ['k'], 'evaluateBlend');
+  checkKnownOptions(options, optionKeys<typeof options>({ k: true }), 'evaluateBlend');
   const k = options.k ?? 20;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);

@@ -1,6 +1,6 @@
 // Taste match: a 0-100 score of how alike group members' tastes are, from what they actually play.
 import type { Track } from '../data/types.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { checkTrackIds } from '../models/recommender.js';
 
 /**
@@ -103,7 +103,7 @@ export function tasteMatch(
     }
     checkTrackIds(h, `histories[${i}]`);
   });
-  checkKnownOptions(options, ['tracks'], 'tasteMatch');
+  checkKnownOptions(options, optionKeys<typeof options>({ tracks: true }), 'tasteMatch');
   if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
     throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
   }

@@ -1,5 +1,5 @@
 // Generated music world: a synthetic catalogue, listeners with tastes and moods, their listens, and the true next-track distributions.
-import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError, optionKeys } from '../errors.js';
 import { expectedAtK } from '../eval/expectation.js';
 import { createRng, hashSeed, type Rng } from '../util/random.js';
 import type { EvalCase, Listen, SkipLevel, Track } from './types.js';
@@ -1242,7 +1242,11 @@ export function bestAchievableHitRate(
 ): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
-  checkKnownOptions(options, ['excludeHistory', 'historyTargets', 'knows'], 'bestAchievableHitRate');
+  checkKnownOptions(
+    options,
+    optionKeys<typeof options>({ excludeHistory: true, historyTargets: true, knows: true }),
+    'bestAchievableHitRate',
+  );
   const excludeHistory = options.excludeHistory ?? true;
   if (typeof excludeHistory !== 'boolean')
     throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);

@@ -1,6 +1,6 @@
 // Evaluates several models on the same cases and prints them side by side as one table.
 import type { EvalCase } from '../data/types.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import type { Recommender } from '../models/recommender.js';
 import {
   checkCases,
@@ -77,7 +77,7 @@ export async function compare(
  * ```
  */
 export function formatComparison(rows: readonly ComparisonRow[], options: { k?: number } = {}): string {
-  checkKnownOptions(options, ['k'], 'formatComparison');
+  checkKnownOptions(options, optionKeys<typeof options>({ k: true }), 'formatComparison');
   const available = rows[0]?.result.k ?? [10];
   const k = options.k ?? (available.includes(10) ? 10 : available[available.length - 1]!);
   for (const r of rows) {

@@ -6,10 +6,10 @@
 // the one sampled target (with 500 cases, a realised HR@10 near 0.35 has a standard error of about 0.02).
 import { type GroundTruth, truthStepFinder } from '../data/generate.js';
 import type { EvalCase } from '../data/types.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import type { Recommender } from '../models/recommender.js';
 import { expectedAtK } from './expectation.js';
-import { checkCases } from './metrics.js';
+import { checkCases, checkModel } from './metrics.js';
 
 /** HR@k and NDCG@k in expectation over the true next-track distributions. */
 export interface ExpectedMetrics {
@@ -29,7 +29,11 @@ export interface ExpectedOptions {
 }
 
 function checkOptions(options: ExpectedOptions): { k: number; excludeHistory: boolean } {
-  checkKnownOptions(options, ['k', 'excludeHistory'], 'evaluateExpected');
+  checkKnownOptions(
+    options,
+    optionKeys<typeof options>({ k: true, excludeHistory: true }),
+    'evaluateExpected',
+  );
   const k = options.k ?? 10;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
@@ -107,8 +111,7 @@ export async function evaluateExpected(
   cases: readonly EvalCase[],
   options: ExpectedOptions = {},
 ): Promise<ExpectedMetrics> {
-  if (!model || typeof model.scoreAll !== 'function' || !model.vocabulary)
-    throw new InvalidOptionError('model', 'a Recommender', model);
+  checkModel(model, 'model');
   checkCases(cases);
   checkOptions(options);
   const scores = await model.scoreAll(cases.map((c) => c.history));

@@ -378,12 +378,10 @@ export class ItemKNN extends CountRecommender {
     const stride = n + 1;
     // Both orders of every distinct-track pair within `window` listens, counted by sorting (countKeys): a
     // Map of pairs stops at 2^24 entries, which a few million varied listens exceed.
-    let pairs = 0;
+    let bound = 0; // pairs within the window, repeats of one track included (those are skipped below)
     for (const seq of train.sequences.values())
-      for (let p = 0; p < seq.length; p++)
-        for (let q = p + 1; q < Math.min(seq.length, p + opts.window + 1); q++)
-          if (seq[p] !== seq[q]) pairs += 2;
-    const keys = new Float64Array(pairs);
+      for (let p = 0; p < seq.length; p++) bound += 2 * Math.min(opts.window, seq.length - 1 - p);
+    const keys = new Float64Array(bound);
     let at = 0;
     for (const seq of train.sequences.values()) {
       for (let p = 0; p < seq.length; p++) {
@@ -397,7 +395,7 @@ export class ItemKNN extends CountRecommender {
         }
       }
     }
-    const co = countKeys(keys, stride); // co-occurrence counts
+    const co = countKeys(keys.subarray(0, at), stride); // co-occurrence counts
     const counts = train.itemCounts;
     const sim = new Float64Array(co.vals.length); // in doubles until the top neighbours are chosen
     for (let a = 0; a < stride; a++)

@@ -1,6 +1,6 @@
 // Self-contained HTML report (inline CSS and SVG, no external requests) built from titled sections.
 import path from 'node:path';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 /** A table in a report section. */
@@ -86,6 +86,12 @@ function renderText(text: string): string {
     .join('\n');
 }
 
+/** A table cell's number: integers as they are, else 4 decimals, or 4 significant digits below 0.001. */
+function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) < 0.001 && v !== 0 ? v.toPrecision(4) : v.toFixed(4);
+}
+
 function renderTable(table: ReportTable, option: string): string {
   if (!Array.isArray(table.columns) || !Array.isArray(table.rows)) {
     throw new InvalidOptionError(
@@ -102,17 +108,7 @@ function renderTable(table: ReportTable, option: string): string {
         r,
       );
   });
-  // Four significant digits for small numbers (0.000012 showed as 0.0000).
-  const cell = (v: string | number) =>
-    escapeHtml(
-      typeof v === 'number'
-        ? Number.isInteger(v)
-          ? String(v)
-          : Math.abs(v) < 0.001 && v !== 0
-            ? v.toPrecision(4)
-            : v.toFixed(4)
-        : String(v),
-    );
+  const cell = (v: string | number) => escapeHtml(typeof v === 'number' ? formatNumber(v) : String(v));
   const head = `<tr>${table.columns.map((c) => `<th>${escapeHtml(String(c))}</th>`).join('')}</tr>`;
   const rows: readonly (readonly (string | number)[])[] = table.rows;
   const body = rows.map((r) => `<tr>${r.map((v) => `<td>${cell(v)}</td>`).join('')}</tr>`).join('\n');
@@ -133,7 +129,11 @@ function renderTable(table: ReportTable, option: string): string {
  */
 export function buildReport(options: ReportOptions): string {
   if (options !== null && typeof options === 'object')
-    checkKnownOptions(options, ['title', 'sections', 'generatedAt'], 'buildReport');
+    checkKnownOptions(
+      options,
+      optionKeys<typeof options>({ title: true, sections: true, generatedAt: true }),
+      'buildReport',
+    );
   if (!options || typeof options.title !== 'string' || options.title.trim() === '') {
     throw new InvalidOptionError('title', 'a non-empty string', options?.title);
   }
@@ -143,7 +143,11 @@ export function buildReport(options: ReportOptions): string {
     if (!s || typeof s.heading !== 'string') {
       throw new InvalidOptionError(`sections[${i}].heading`, 'a string', s?.heading);
     }
-    checkKnownOptions(s, ['heading', 'text', 'svg', 'table', 'pre'], `report section (sections[${i}])`);
+    checkKnownOptions(
+      s,
+      optionKeys<typeof s>({ heading: true, text: true, svg: true, table: true, pre: true }),
+      `report section (sections[${i}])`,
+    );
     const body: string[] = [`<h2>${escapeHtml(s.heading)}</h2>`];
     if (s.text) body.push(renderText(s.text));
     if (s.svg) body.push(`<figure class="chart">${sanitizeSvg(s.svg, `sections[${i}].svg`)}</figure>`);

@@ -1,5 +1,5 @@
 // A logged contextual-bandit simulator with known propensities and a known true policy value, for testing OPE.
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { createRng } from '../util/random.js';
 import type { LogRecord, TargetPolicy } from './ope.js';
 
@@ -63,7 +63,16 @@ export interface BanditSim {
 export function simulateBanditLogs(options: BanditSimOptions = {}): BanditSim {
   checkKnownOptions(
     options,
-    ['n', 'actions', 'contexts', 'temperature', 'noise', 'rewardType', 'rewardNoise', 'seed'],
+    optionKeys<typeof options>({
+      n: true,
+      actions: true,
+      contexts: true,
+      temperature: true,
+      noise: true,
+      rewardType: true,
+      rewardNoise: true,
+      seed: true,
+    }),
     'simulateBanditLogs',
   );
   const n = options.n ?? 2000;

@@ -1,6 +1,6 @@
 // Built-in reward hooks (completion, skips, saves, repeats, diversity, return) and their weighted combination.
 import type { Listen, Track } from '../data/types.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { type RewardContext, type RewardHook, runHook } from './hook.js';
 
 const DAY_MS = 86_400_000;
@@ -186,7 +186,7 @@ export const rewards = {
    * ```
    */
   completion(options: CompletionOptions = {}): RewardHook {
-    checkKnownOptions(options, ['skipCredit'], 'rewards.completion');
+    checkKnownOptions(options, optionKeys<typeof options>({ skipCredit: true }), 'rewards.completion');
     const credit = checkLevels('skipCredit', options.skipCredit, { 1: 0, 2: 0.25, 3: 0.75 });
     return named('completion', (listen: Listen) => completionOf(listen, credit));
   },
@@ -200,7 +200,7 @@ export const rewards = {
    * ```
    */
   skipPenalty(options: SkipPenaltyOptions = {}): RewardHook {
-    checkKnownOptions(options, ['levels'], 'rewards.skipPenalty');
+    checkKnownOptions(options, optionKeys<typeof options>({ levels: true }), 'rewards.skipPenalty');
     const levels = checkLevels('levels', options.levels, { 1: -1, 2: -0.6, 3: -0.2 });
     return named('skipPenalty', (listen: Listen) =>
       listen.skipLevel === undefined || listen.skipLevel === 0 ? 0 : levels[listen.skipLevel],
@@ -216,7 +216,7 @@ export const rewards = {
    * ```
    */
   saveBonus(options: SaveBonusOptions = {}): RewardHook {
-    checkKnownOptions(options, ['bonus'], 'rewards.saveBonus');
+    checkKnownOptions(options, optionKeys<typeof options>({ bonus: true }), 'rewards.saveBonus');
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     return named('saveBonus', (listen: Listen) => (listen.saved ? bonus : 0));
   },
@@ -231,7 +231,11 @@ export const rewards = {
    * ```
    */
   repeatBonus(options: RepeatBonusOptions = {}): RewardHook {
-    checkKnownOptions(options, ['bonus', 'withinDays'], 'rewards.repeatBonus');
+    checkKnownOptions(
+      options,
+      optionKeys<typeof options>({ bonus: true, withinDays: true }),
+      'rewards.repeatBonus',
+    );
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     const windowMs = checkPositive('withinDays', options.withinDays ?? 30) * DAY_MS;
     // nextSame[i]: the next position with the same track as position i, or -1.
@@ -262,7 +266,11 @@ export const rewards = {
    * ```
    */
   diversityBonus(options: DiversityBonusOptions = {}): RewardHook {
-    checkKnownOptions(options, ['bonus', 'window', 'tracks', 'genreWeight'], 'rewards.diversityBonus');
+    checkKnownOptions(
+      options,
+      optionKeys<typeof options>({ bonus: true, window: true, tracks: true, genreWeight: true }),
+      'rewards.diversityBonus',
+    );
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     const window = checkPositive('window', options.window ?? 10, true);
     const genreWeight = checkFinite('genreWeight', options.genreWeight ?? 0.5);
@@ -297,7 +305,11 @@ export const rewards = {
    * ```
    */
   returnBonus(options: ReturnBonusOptions = {}): RewardHook {
-    checkKnownOptions(options, ['days', 'bonus', 'minGapMinutes'], 'rewards.returnBonus');
+    checkKnownOptions(
+      options,
+      optionKeys<typeof options>({ days: true, bonus: true, minGapMinutes: true }),
+      'rewards.returnBonus',
+    );
     const days = checkPositive('days', options.days ?? 7);
     const bonus = checkFinite('bonus', options.bonus ?? 1);
     const gap = options.minGapMinutes ?? 30;

@@ -1,5 +1,11 @@
 // Off-policy evaluation: IPS, self-normalised IPS, direct method and doubly robust, with seeded bootstrap CIs.
-import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
+import {
+  checkKnownOptions,
+  type DataIssue,
+  InvalidDataError,
+  InvalidOptionError,
+  optionKeys,
+} from '../errors.js';
 import { createRng } from '../util/random.js';
 
 /** An action: an index into the policy's probability array, or a string key into its Map. */
@@ -272,24 +278,25 @@ function evalPolicy<C, A extends Action>(
   return { prob: (a) => map.get(a) ?? 0, entries };
 }
 
-/** The keys of {@link OpeOptions}, checked so that a misspelt option is an error. */
-const OPE_OPTION_KEYS: readonly (keyof OpeOptions)[] = [
-  'bootstrap',
-  'alpha',
-  'seed',
-  'tolerance',
-  'rewardModel',
-  'contextKey',
-  'drBeta',
-];
-
 function validateOptions(options: OpeOptions<never, never>): {
   B: number;
   alpha: number;
   seed: number;
   tol: number;
 } {
-  checkKnownOptions(options, OPE_OPTION_KEYS, 'off-policy estimator');
+  checkKnownOptions(
+    options,
+    optionKeys<OpeOptions>({
+      bootstrap: true,
+      alpha: true,
+      seed: true,
+      tolerance: true,
+      rewardModel: true,
+      contextKey: true,
+      drBeta: true,
+    }),
+    'off-policy estimator',
+  );
   const B = options.bootstrap ?? 200;
   const alpha = options.alpha ?? 0.05;
   const seed = options.seed ?? 0;
@@ -332,7 +339,11 @@ export function fitTabularRewardModel<C, A extends Action>(
   options: { contextKey?: (context: C) => string; prior?: number } = {},
 ): OpeRewardModel<C, A> {
   const records = toRecords(logs);
-  checkKnownOptions(options, ['contextKey', 'prior'], 'fitTabularRewardModel');
+  checkKnownOptions(
+    options,
+    optionKeys<typeof options>({ contextKey: true, prior: true }),
+    'fitTabularRewardModel',
+  );
   const key = options.contextKey ?? (defaultContextKey as (c: C) => string);
   const prior = options.prior ?? 2;
   if (!(prior >= 0)) throw new InvalidOptionError('prior', 'a number >= 0', prior);

@@ -1,6 +1,6 @@
 // Multi-objective re-ranking: relevance, predicted reward, diversity and freshness, normalised and weighted.
 import type { Track } from '../data/types.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import type { Recommendation } from '../models/recommender.js';
 
 /** What a scorer sees besides the candidates. */
@@ -65,11 +65,10 @@ function normalise(values: number[], how: 'minmax' | 'zscore'): number[] {
     const hi = Math.max(...finite);
     scaled = (v) => (hi > lo ? (v - lo) / (hi - lo) : 0);
   }
-  const out = values.map((v) => (Number.isFinite(v) ? scaled(v) : 0));
-  const fin = out.filter((_, i) => Number.isFinite(values[i]!));
-  const top = Math.max(...fin) + 1;
-  const bottom = Math.min(...fin) - 1;
-  return values.map((v, i) => (Number.isFinite(v) ? out[i]! : v > 0 ? top : bottom));
+  const inRange = finite.map(scaled);
+  const top = Math.max(...inRange) + 1;
+  const bottom = Math.min(...inRange) - 1;
+  return values.map((v) => (Number.isFinite(v) ? scaled(v) : v > 0 ? top : bottom));
 }
 
 async function run(
@@ -139,7 +138,11 @@ export async function rerank(
   });
   if (options === null || typeof options !== 'object')
     throw new InvalidOptionError('options', 'an object with objectives', options);
-  checkKnownOptions(options, ['history', 'objectives', 'k', 'normalize'], 'rerank');
+  checkKnownOptions(
+    options,
+    optionKeys<typeof options>({ history: true, objectives: true, k: true, normalize: true }),
+    'rerank',
+  );
   const objectives = options.objectives;
   if (!Array.isArray(objectives) || objectives.length === 0) {
     throw new InvalidOptionError('objectives', 'a non-empty array of [scorer, weight] pairs', objectives);
@@ -285,7 +288,11 @@ export const scorers = {
    */
   diversity(options: DiversityScorerOptions): Scorer {
     if (options !== undefined)
-      checkKnownOptions(options, ['tracks', 'genreWeight', 'historyWeight', 'window'], 'scorers.diversity');
+      checkKnownOptions(
+        options,
+        optionKeys<typeof options>({ tracks: true, genreWeight: true, historyWeight: true, window: true }),
+        'scorers.diversity',
+      );
     const tracksOpt = options?.tracks;
     if (!tracksOpt || typeof (tracksOpt as Iterable<Track>)[Symbol.iterator] !== 'function') {
       throw new InvalidOptionError(

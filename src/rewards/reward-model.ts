@@ -1,7 +1,7 @@
 // RewardModel: a small TF.js model predicting the reward of playing a track after a history (completion, skip or any hook).
 import { embeddingLookup, tf } from '../backend.js';
 import type { Dataset, Vocabulary } from '../data/dataset.js';
-import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError, optionKeys } from '../errors.js';
 import { createRng, type Rng } from '../util/random.js';
 import { computeRewards, type RewardHook } from './hook.js';
 import { rewards } from './hooks.js';
@@ -111,7 +111,17 @@ export class RewardModel {
   static async fit(train: Dataset, options: RewardModelOptions = {}): Promise<RewardModel> {
     checkKnownOptions(
       options,
-      ['target', 'epochs', 'dim', 'hidden', 'historyLength', 'batchSize', 'learningRate', 'seed', 'onEpoch'],
+      optionKeys<typeof options>({
+        target: true,
+        epochs: true,
+        dim: true,
+        hidden: true,
+        historyLength: true,
+        batchSize: true,
+        learningRate: true,
+        seed: true,
+        onEpoch: true,
+      }),
       'RewardModel',
     );
     const target = options.target ?? 'completion';

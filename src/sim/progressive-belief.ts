@@ -1,5 +1,5 @@
 // Early prediction of a listener's 60-day active days from the first d days: Gaussian prior over activity traces.
-import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError, optionKeys } from '../errors.js';
 
 /** Options of {@link progressiveBelief} and {@link createBelief}. */
 export interface BeliefOptions {
@@ -26,7 +26,7 @@ export interface BeliefModel {
 }
 
 function checkOptions(options: BeliefOptions): { days: number; shrinkage: number } {
-  checkKnownOptions(options, ['days', 'shrinkage'], 'belief');
+  checkKnownOptions(options, optionKeys<typeof options>({ days: true, shrinkage: true }), 'belief');
   const days = options.days ?? 60;
   const shrinkage = options.shrinkage ?? 0.1;
   if (!Number.isInteger(days) || days < 1) throw new InvalidOptionError('days', 'an integer >= 1', days);

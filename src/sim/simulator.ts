@@ -1,6 +1,6 @@
 // Long-term listener simulator: hidden taste and satisfaction, clickbait vs kale tracks, skips, sessions, return.
 import type { Listen, SkipLevel, Track } from '../data/types.js';
-import { checkKnownOptions, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidDataError, InvalidOptionError, optionKeys } from '../errors.js';
 import type { Recommendation, Recommender } from '../models/recommender.js';
 import { createRng, hashSeed, type Rng } from '../util/random.js';
 
@@ -445,7 +445,16 @@ export class ListenerSimulator {
     if (options !== null && typeof options === 'object')
       checkKnownOptions(
         options,
-        ['policy', 'listeners', 'days', 'seed', 'sessionLength', 'historyWindow', 'recordListens', 'world'],
+        optionKeys<SimulateOptions & { world: SimWorld }>({
+          policy: true,
+          listeners: true,
+          days: true,
+          seed: true,
+          sessionLength: true,
+          historyWindow: true,
+          recordListens: true,
+          world: true,
+        }),
         'simulate',
       );
     const policy = options?.policy;
@@ -460,7 +469,14 @@ export class ListenerSimulator {
     if (sp === policy) {
       // A misspelt policy key (`rerankk`) would silently compare the plain model against itself.
       for (const key of Object.keys(sp))
-        if (!['model', 'rerank', 'candidates', 'excludeHistory'].includes(key))
+        if (
+          !optionKeys<SimPolicy>({
+            model: true,
+            rerank: true,
+            candidates: true,
+            excludeHistory: true,
+          }).includes(key)
+        )
           throw new InvalidOptionError(
             `policy.${key}`,
             'a known policy option (model, rerank, candidates, excludeHistory)',
