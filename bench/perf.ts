@@ -16,6 +16,7 @@ import { leaveOneOut } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
+import { installWasmKernels, uninstallWasmKernels } from '../src/kernels/wasm.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { writeFileAtomic } from '../src/util/fs.js';
@@ -74,6 +75,23 @@ const quantile = (xs: number[], q: number) => {
 };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/**
+ * Runs `f` on tfjs-backend-wasm's own kernels instead of encore's (src/kernels/wasm.ts), in this thread and
+ * in the training workers it starts (they read ENCORE_WASM_KERNELS when they start), for the comparison rows.
+ */
+async function withTfjsKernels<T>(f: () => Promise<T>): Promise<T> {
+  const before = process.env.ENCORE_WASM_KERNELS;
+  process.env.ENCORE_WASM_KERNELS = '0';
+  uninstallWasmKernels();
+  try {
+    return await f();
+  } finally {
+    if (before === undefined) delete process.env.ENCORE_WASM_KERNELS;
+    else process.env.ENCORE_WASM_KERNELS = before;
+    if (info.name === 'wasm' && before !== '0') installWasmKernels();
+  }
+}
+
 /** Synthetic listens like torch_sasrec.py's batches: lengths 10..maxlen + 1, item ids skewed by r^2. */
 function syntheticListens(users: number, items: number, seed: number): Listen[] {
   const rng = createRng(seed);
@@ -103,6 +121,8 @@ function syntheticDataset(users: number, items: number, seed: number): Dataset {
 interface ThroughputRow {
   loss: 'bce' | 'ce';
   workers: number;
+  /** Whose wasm kernels ran: encore's (the default) or tfjs-backend-wasm's own. */
+  kernels: 'encore' | 'tfjs';
   seqPerSec: number[];
   stepMs: number;
 }
@@ -203,7 +223,12 @@ interface Latency {
   batch256: number;
 }
 
-async function latency(): Promise<{ plain: Latency; head: Latency; batchItems: number }> {
+async function latency(): Promise<{
+  plain: Latency;
+  head: Latency;
+  tfjs: Latency | null;
+  batchItems: number;
+}> {
   const data = syntheticDataset(300, SERVE_TRACKS, 5);
   const rng = createRng(9);
   const histories = Array.from({ length: 256 }, () =>
@@ -246,8 +271,9 @@ async function latency(): Promise<{ plain: Latency; head: Latency; batchItems: n
   model.repeatHead = heads.repeat;
   model.transitionHead = heads.transition;
   const head = await measure();
+  const tfjs = info.name === 'wasm' ? await withTfjsKernels(measure) : null;
   model.dispose();
-  return { plain, head, batchItems: SERVE_TRACKS };
+  return { plain, head, tfjs, batchItems: SERVE_TRACKS };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -412,18 +438,35 @@ if (SECTIONS.has('throughput')) {
       [1, []],
       [2, []],
     ]);
+    const tfjsKernels: number[] = []; // 2 workers on tfjs-backend-wasm's own kernels, for comparison
     // Interleave workers = 1, 2 and PyTorch so that background load hits all alike; report each side's
     // best repetition (on a shared machine the best run is the one least disturbed by other jobs).
     const torchRuns: TorchResult[] = [];
     for (let r = 0; r < REPS; r++) {
       for (const w of [1, 2]) byWorkers.get(w)!.push(await throughput(loss, w, data, epochs));
+      if (info.name === 'wasm')
+        tfjsKernels.push(await withTfjsKernels(() => throughput(loss, 2, data, epochs)));
       for (const threads of [2, 1]) {
         const t = torchOk.ok ? runTorch(loss, threads) : undefined;
         if (t) torchRuns.push(t);
       }
     }
     for (const [w, xs] of byWorkers)
-      rows.push({ loss, workers: w, seqPerSec: xs, stepMs: (BATCH / Math.max(...xs)) * 1000 });
+      rows.push({
+        loss,
+        workers: w,
+        kernels: 'encore',
+        seqPerSec: xs,
+        stepMs: (BATCH / Math.max(...xs)) * 1000,
+      });
+    if (tfjsKernels.length > 0)
+      rows.push({
+        loss,
+        workers: 2,
+        kernels: 'tfjs',
+        seqPerSec: tfjsKernels,
+        stepMs: (BATCH / Math.max(...tfjsKernels)) * 1000,
+      });
     if (torchRuns.length > 0) {
       const best = torchRuns.reduce((a, b) => (b.seq_per_s > a.seq_per_s ? b : a));
       torch[loss] = {
@@ -440,6 +483,7 @@ if (SECTIONS.has('throughput')) {
     return {
       loss: r.loss,
       workers: r.workers,
+      kernels: r.kernels,
       seqPerSec: round(ours, 1),
       runs: r.seqPerSec.map((x) => x.toFixed(0)).join(' '),
       stepMs: round(r.stepMs, 0),
@@ -458,6 +502,7 @@ if (SECTIONS.has('throughput')) {
       [
         { key: 'loss' },
         { key: 'workers' },
+        { key: 'kernels', header: 'wasm kernels' },
         { key: 'seqPerSec', header: 'seq/s', digits: 1 },
         { key: 'runs', header: 'runs' },
         { key: 'stepMs', header: 'ms/step' },
@@ -468,7 +513,9 @@ if (SECTIONS.has('throughput')) {
     ),
   );
   for (const loss of ['bce', 'ce'] as const) {
-    const best = Math.max(...table.filter((r) => r.loss === loss).map((r) => r.seqPerSec));
+    const best = Math.max(
+      ...table.filter((r) => r.loss === loss && r.kernels === 'encore').map((r) => r.seqPerSec),
+    );
     const t = torch[loss];
     targets.push({
       target: `training throughput (${loss}, wasm, best of workers 1 and 2) >= ${TARGETS.throughputVsTorch} x PyTorch`,
@@ -494,6 +541,7 @@ if (SECTIONS.has('latency')) {
   results.latency = {
     ...lat.head,
     withoutRepeatHead: lat.plain,
+    tfjsKernels: lat.tfjs,
     batchItems: lat.batchItems,
     torchInferMs1: t?.infer_ms_1 ?? null,
     torchInferMs256: t?.infer_ms_256 ?? null,
@@ -512,6 +560,12 @@ if (SECTIONS.has('latency')) {
         { what: 'recommendBatch(256)', ms: lat.head.batch256, torch: t?.infer_ms_256 ?? Number.NaN },
         { what: 'recommend p50, no post-hoc heads', ms: lat.plain.p50, torch: Number.NaN },
         { what: 'recommendBatch(256), no post-hoc heads', ms: lat.plain.batch256, torch: Number.NaN },
+        { what: 'recommend p50, tfjs kernels', ms: lat.tfjs?.p50 ?? Number.NaN, torch: Number.NaN },
+        {
+          what: 'recommendBatch(256), tfjs kernels',
+          ms: lat.tfjs?.batch256 ?? Number.NaN,
+          torch: Number.NaN,
+        },
       ],
     ),
   );
@@ -540,16 +594,20 @@ md.push(
   '',
 );
 if (results.throughput) {
-  md.push('| loss | workers | seq/s | PyTorch seq/s | ours / PyTorch |', '|---|---:|---:|---:|---:|');
+  md.push(
+    '| loss | workers | wasm kernels | seq/s | PyTorch seq/s | ours / PyTorch |',
+    '|---|---:|---|---:|---:|---:|',
+  );
   for (const r of results.throughput as Record<string, number | string>[])
     md.push(
-      `| ${r.loss} | ${r.workers} | ${r.seqPerSec} | ${Number.isNaN(r.torchSeqPerSec) ? '-' : r.torchSeqPerSec} | ${Number.isNaN(r.ratio) ? '-' : r.ratio} |`,
+      `| ${r.loss} | ${r.workers} | ${r.kernels} | ${r.seqPerSec} | ${Number.isNaN(r.torchSeqPerSec) ? '-' : r.torchSeqPerSec} | ${Number.isNaN(r.ratio) ? '-' : r.ratio} |`,
     );
   md.push('');
 }
 if (results.latency) {
   const l = results.latency as Latency & {
     withoutRepeatHead: Latency;
+    tfjsKernels: Latency | null;
     torchInferMs1: number | null;
     torchInferMs256: number | null;
   };
@@ -562,8 +620,13 @@ if (results.latency) {
     `| recommendBatch(256) | ${l.batch256.toFixed(1)} | ${ms(l.torchInferMs256)} |`,
     `| recommend p50, without the repeat head and transition term | ${l.withoutRepeatHead.p50.toFixed(2)} | - |`,
     `| recommendBatch(256), without the repeat head and transition term | ${l.withoutRepeatHead.batch256.toFixed(1)} | - |`,
-    '',
   );
+  if (l.tfjsKernels)
+    md.push(
+      `| recommend p50, on tfjs-backend-wasm's own kernels | ${l.tfjsKernels.p50.toFixed(2)} | - |`,
+      `| recommendBatch(256), on tfjs-backend-wasm's own kernels | ${l.tfjsKernels.batch256.toFixed(1)} | - |`,
+    );
+  md.push('');
 }
 if (results.timeToQuality) {
   const q = results.timeToQuality as Awaited<ReturnType<typeof timeToQuality>>;

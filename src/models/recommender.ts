@@ -176,28 +176,33 @@ export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint
   };
   for (let i = 1; i < scores.length; i++) {
     if (skip?.[i]) continue;
-    const s = Number.isNaN(scores[i]!) ? Number.NEGATIVE_INFINITY : scores[i]!;
-    if (size < k) {
-      heapS[size] = s;
-      heapI[size] = i;
-      size++;
-      // sift up
-      let c = size - 1;
-      while (c > 0) {
-        const p = (c - 1) >> 1;
-        if (!worse(heapS[c]!, heapI[c]!, heapS[p]!, heapI[p]!)) break;
-        const ts = heapS[p]!;
-        const ti = heapI[p]!;
-        heapS[p] = heapS[c]!;
-        heapI[p] = heapI[c]!;
-        heapS[c] = ts;
-        heapI[c] = ti;
-        c = p;
+    const raw = scores[i]!;
+    const s = Number.isNaN(raw) ? Number.NEGATIVE_INFINITY : raw;
+    // Once the heap is full, most entries lose to its weakest at once. Indices only grow, so an equal score
+    // never displaces a kept entry (ties go to the lower index): only a strictly higher score gets in.
+    if (size === k) {
+      if (s > heapS[0]!) {
+        heapS[0] = s;
+        heapI[0] = i;
+        siftDown(0);
       }
-    } else if (worse(heapS[0]!, heapI[0]!, s, i)) {
-      heapS[0] = s;
-      heapI[0] = i;
-      siftDown(0);
+      continue;
+    }
+    heapS[size] = s;
+    heapI[size] = i;
+    size++;
+    // sift up
+    let c = size - 1;
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if (!worse(heapS[c]!, heapI[c]!, heapS[p]!, heapI[p]!)) break;
+      const ts = heapS[p]!;
+      const ti = heapI[p]!;
+      heapS[p] = heapS[c]!;
+      heapI[p] = heapI[c]!;
+      heapS[c] = ts;
+      heapI[c] = ti;
+      c = p;
     }
   }
   const out: { s: number; i: number }[] = [];
