@@ -46,7 +46,7 @@ for (const items of values.items!.split(',').map(Number)) {
   // Every track heard once early on (so the vocabulary holds the whole catalogue), then the Zipf listens.
   const listens: Listen[] = [];
   for (let i = 0; i < items; i++)
-    listens.push({ userId: `u${i % users}`, trackId: `t${i}`, timestamp: -items + i });
+    listens.push({ userId: `u${i % users}`, trackId: `t${i}`, timestamp: i });
   for (let u = 0; u < users; u++) {
     for (let t = 0; t < 51; t++) {
       const r = rng.next() * acc;
@@ -57,7 +57,7 @@ for (const items of values.items!.split(',').map(Number)) {
         if (cdf[mid]! > r) hi = mid;
         else lo = mid + 1;
       }
-      listens.push({ userId: `u${u}`, trackId: `t${lo}`, timestamp: t * 60_000 });
+      listens.push({ userId: `u${u}`, trackId: `t${lo}`, timestamp: items + t * 60_000 });
     }
   }
   const ds = Dataset.fromListens(listens);
