@@ -134,6 +134,6 @@ const fewestFirst: BlendStrategy = function* fewestFirst(ctx) {
 };
 const custom = await blend(friends, { model, tracks, size: 9, date: '2024-03-01', strategy: fewestFirst });
 console.log(
-  `\ncustom strategy "${custom.strategy}": ${custom.tracks.map((t) => t.attributedTo.join('+')).join(', ')}`,
+  `\ncustom strategy "${custom.strategy}", whose taste each track is, in order: ${custom.tracks.map((t) => t.attributedTo.join('+')).join(', ')}`,
 );
 model.dispose();

@@ -95,7 +95,7 @@ export function simdMatMul(a: Float32Array, b: Float32Array, out: Float32Array, 
   // Layout in the kernel's memory: a, b, the packed panel of one matrix of b ([k, nP]), the output.
   const aOff = 0;
   const bOff = aOff + 4 * a.length;
-  const panelOff = bOff + 4 * b.length;
+  const panelOff = Math.ceil((bOff + 4 * b.length) / 16) * 16; // the panel's 16-byte rows stay aligned
   const outOff = panelOff + 4 * k * nP;
   const need = outOff + 4 * out.length;
   const have = wasm.memory.buffer.byteLength;

@@ -157,6 +157,14 @@ export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint
   const heapI = new Int32Array(k);
   let size = 0;
   const worse = (s1: number, i1: number, s2: number, i2: number) => s1 < s2 || (s1 === s2 && i1 > i2);
+  const swap = (x: number, y: number) => {
+    const ts = heapS[x]!;
+    const ti = heapI[x]!;
+    heapS[x] = heapS[y]!;
+    heapI[x] = heapI[y]!;
+    heapS[y] = ts;
+    heapI[y] = ti;
+  };
   const siftDown = (pos: number) => {
     for (;;) {
       const l = 2 * pos + 1;
@@ -165,12 +173,7 @@ export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint
       if (l < size && worse(heapS[l]!, heapI[l]!, heapS[m]!, heapI[m]!)) m = l;
       if (r < size && worse(heapS[r]!, heapI[r]!, heapS[m]!, heapI[m]!)) m = r;
       if (m === pos) return;
-      const ts = heapS[pos]!;
-      const ti = heapI[pos]!;
-      heapS[pos] = heapS[m]!;
-      heapI[pos] = heapI[m]!;
-      heapS[m] = ts;
-      heapI[m] = ti;
+      swap(pos, m);
       pos = m;
     }
   };
@@ -196,12 +199,7 @@ export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint
     while (c > 0) {
       const p = (c - 1) >> 1;
       if (!worse(heapS[c]!, heapI[c]!, heapS[p]!, heapI[p]!)) break;
-      const ts = heapS[p]!;
-      const ti = heapI[p]!;
-      heapS[p] = heapS[c]!;
-      heapI[p] = heapI[c]!;
-      heapS[c] = ts;
-      heapI[c] = ti;
+      swap(p, c);
       c = p;
     }
   }
