@@ -45,8 +45,7 @@ for (const items of values.items!.split(',').map(Number)) {
   const rng = createRng(items);
   // Every track heard once early on (so the vocabulary holds the whole catalogue), then the Zipf listens.
   const listens: Listen[] = [];
-  for (let i = 0; i < items; i++)
-    listens.push({ userId: `u${i % users}`, trackId: `t${i}`, timestamp: i });
+  for (let i = 0; i < items; i++) listens.push({ userId: `u${i % users}`, trackId: `t${i}`, timestamp: i });
   for (let u = 0; u < users; u++) {
     for (let t = 0; t < 51; t++) {
       const r = rng.next() * acc;
