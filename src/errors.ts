@@ -116,6 +116,7 @@ export class InvalidModelFileError extends EncoreError {
  * Checks an options argument: `undefined`, or an object whose every key is one of `known`. A misspelt
  * option would otherwise be ignored and its default used without notice.
  *
+ * @param path prefix of the option names in errors, for nested options (`'policy.'` names `policy.rerankk`).
  * @throws {InvalidOptionError} naming `options` when it is not an object, or the first unknown key.
  * @example
  * ```ts
@@ -123,13 +124,17 @@ export class InvalidModelFileError extends EncoreError {
  * // throws: The `neighbors` option must be a known ItemKNN option (window, neighbours), got "neighbors"
  * ```
  */
-export function checkKnownOptions(options: unknown, known: readonly string[], what: string): void {
+export function checkKnownOptions(options: unknown, known: readonly string[], what: string, path = ''): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options))
-    throw new InvalidOptionError('options', `an object of ${what} options`, options);
+    throw new InvalidOptionError(
+      path ? path.replace(/\.$/, '') : 'options',
+      `an object of ${what} options`,
+      options,
+    );
   for (const key of Object.keys(options)) {
     if (!known.includes(key))
-      throw new InvalidOptionError(key, `a known ${what} option (${known.join(', ')})`, key);
+      throw new InvalidOptionError(`${path}${key}`, `a known ${what} option (${known.join(', ')})`, key);
   }
 }
 

@@ -190,7 +190,6 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
     throw new InvalidOptionError('members', 'an array of 2 to 10 members', members);
   }
   const ids = new Set<string>();
-  let weightSum = 0;
   const weights = new Float64Array(members.length);
   members.forEach((m, i) => {
     if (m === null || typeof m !== 'object') {
@@ -219,13 +218,12 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
       throw new InvalidOptionError(`members[${i}].weight`, 'a positive finite number', m.weight);
     }
     weights[i] = w;
-    weightSum += w;
   });
   // Scaled by the largest first, so that weights near Number.MAX_VALUE do not sum to Infinity.
   const maxWeight = Math.max(...weights);
-  weightSum = 0;
-  for (let i = 0; i < weights.length; i++) weightSum += weights[i]! / maxWeight;
-  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / maxWeight / weightSum;
+  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / maxWeight;
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / weightSum;
 
   const size = options.size ?? 50;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {

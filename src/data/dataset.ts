@@ -25,10 +25,18 @@ const DATASET_KEYS: Record<keyof DatasetOptions, true> = {
 /** Most problems one {@link InvalidDataError} from {@link checkListens} lists. */
 const MAX_LISTEN_ISSUES = 100;
 
+// The rules of a valid listen, shared by checkListens' fast pass and listenProblems' report.
+const isId = (v: unknown) => typeof v === 'string' && v !== '';
+const isTime = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isOptionalMs = (v: unknown) => v === undefined || isTime(v);
+const isOptionalBoolean = (v: unknown) => v === undefined || typeof v === 'boolean';
+const isSkipLevel = (v: unknown) => v === undefined || v === 0 || v === 1 || v === 2 || v === 3;
+
 /**
  * Checks the fields a {@link Dataset} is built from: every listen has a non-empty string `userId` and
- * `trackId` and a finite number `timestamp` (a NaN would break the time order, and a number id would
- * become a second user or track beside its string form).
+ * `trackId` and a non-negative integer `timestamp` (a NaN would break the time order, and a number id would
+ * become a second user or track beside its string form), and its optional `skipLevel` (0-3), `msPlayed`,
+ * `durationMs` (non-negative integers) and `saved` (a boolean) are what a loaded file's would be.
  */
 function checkListens(listens: unknown): asserts listens is readonly Listen[] {
   if (!Array.isArray(listens))
@@ -41,20 +49,13 @@ function checkListens(listens: unknown): asserts listens is readonly Listen[] {
     if (
       l === null ||
       typeof l !== 'object' ||
-      typeof l.userId !== 'string' ||
-      l.userId === '' ||
-      typeof l.trackId !== 'string' ||
-      l.trackId === '' ||
-      !Number.isSafeInteger(l.timestamp) ||
-      (l.timestamp as number) < 0 ||
-      (l.skipLevel !== undefined &&
-        l.skipLevel !== 0 &&
-        l.skipLevel !== 1 &&
-        l.skipLevel !== 2 &&
-        l.skipLevel !== 3) ||
-      (l.msPlayed !== undefined && !(Number.isSafeInteger(l.msPlayed) && l.msPlayed >= 0)) ||
-      (l.durationMs !== undefined && !(Number.isSafeInteger(l.durationMs) && l.durationMs >= 0)) ||
-      (l.saved !== undefined && typeof l.saved !== 'boolean')
+      !isId(l.userId) ||
+      !isId(l.trackId) ||
+      !isTime(l.timestamp) ||
+      !isSkipLevel(l.skipLevel) ||
+      !isOptionalMs(l.msPlayed) ||
+      !isOptionalMs(l.durationMs) ||
+      !isOptionalBoolean(l.saved)
     ) {
       first = i;
       break;
@@ -78,28 +79,28 @@ function listenProblems(value: unknown, at: string): DataIssue[] {
   if (l === null || typeof l !== 'object')
     return [{ column: at, value: String(l), expected: 'a listen object { userId, trackId, timestamp }' }];
   const out: DataIssue[] = [];
-  if (typeof l.userId !== 'string' || l.userId === '')
+  if (!isId(l.userId))
     out.push({ column: `${at}.userId`, value: String(l.userId), expected: 'a non-empty string' });
-  if (typeof l.trackId !== 'string' || l.trackId === '')
+  if (!isId(l.trackId))
     out.push({ column: `${at}.trackId`, value: String(l.trackId), expected: 'a non-empty string' });
-  if (!Number.isSafeInteger(l.timestamp) || (l.timestamp as number) < 0)
+  if (!isTime(l.timestamp))
     out.push({
       column: `${at}.timestamp`,
       value: String(l.timestamp),
       expected: 'a non-negative integer (epoch milliseconds, from 1970 on)',
     });
-  if (l.skipLevel !== undefined && ![0, 1, 2, 3].includes(l.skipLevel as number))
+  if (!isSkipLevel(l.skipLevel))
     out.push({ column: `${at}.skipLevel`, value: String(l.skipLevel), expected: '0, 1, 2 or 3 (or absent)' });
   for (const field of ['msPlayed', 'durationMs'] as const) {
     const v = l[field];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0))
+    if (!isOptionalMs(v))
       out.push({
         column: `${at}.${field}`,
         value: String(v),
         expected: 'a non-negative integer of milliseconds (or absent)',
       });
   }
-  if (l.saved !== undefined && typeof l.saved !== 'boolean')
+  if (!isOptionalBoolean(l.saved))
     out.push({ column: `${at}.saved`, value: String(l.saved), expected: 'true or false (or absent)' });
   return out;
 }

@@ -1846,6 +1846,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   // --- persistence ---------------------------------------------------------------------------------------
 
+  /** Using or saving a disposed model is an error that says so (its weights are gone). */
+  private checkNotDisposed(): void {
+    if (this.disposed)
+      throw new EncoreError(
+        'This SASRec model was disposed: its weights are freed, so it can no longer score or be saved. Load or fit it again',
+      );
+  }
+
   /**
    * Writes config (all hyper-parameters), popularity counts and all weights to `dir` atomically.
    *
@@ -1855,14 +1863,6 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * const again = await loadModel('models/sasrec'); // identical scores
    * ```
    */
-  /** Using or saving a disposed model is an error that says so (its weights are gone). */
-  private checkNotDisposed(): void {
-    if (this.disposed)
-      throw new EncoreError(
-        'This SASRec model was disposed: its weights are freed, so it can no longer score or be saved. Load or fit it again',
-      );
-  }
-
   async save(dir: string): Promise<void> {
     this.checkNotDisposed();
     const weights = this.getWeights();

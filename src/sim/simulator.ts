@@ -466,23 +466,14 @@ export class ListenerSimulator {
           : undefined;
     if (!sp)
       throw new InvalidOptionError('policy', 'a Recommender or { model: Recommender, rerank? }', policy);
-    if (sp === policy) {
-      // A misspelt policy key (`rerankk`) would silently compare the plain model against itself.
-      for (const key of Object.keys(sp))
-        if (
-          !optionKeys<SimPolicy>({
-            model: true,
-            rerank: true,
-            candidates: true,
-            excludeHistory: true,
-          }).includes(key)
-        )
-          throw new InvalidOptionError(
-            `policy.${key}`,
-            'a known policy option (model, rerank, candidates, excludeHistory)',
-            key,
-          );
-    }
+    // A misspelt policy key (`rerankk`) would silently compare the plain model against itself.
+    if (sp === policy)
+      checkKnownOptions(
+        sp,
+        optionKeys<SimPolicy>({ model: true, rerank: true, candidates: true, excludeHistory: true }),
+        'simulate policy',
+        'policy.',
+      );
     if (sp.rerank !== undefined && typeof sp.rerank !== 'function') {
       throw new InvalidOptionError('policy.rerank', 'a function (recs, ctx) => recs', sp.rerank);
     }
