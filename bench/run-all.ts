@@ -13,6 +13,7 @@ export const BENCHES = [
   'sparse',
   'perf',
   'scale',
+  'mpd',
   'blend',
   'long-term',
   'reward-training',

@@ -18,6 +18,7 @@ export const SECTIONS = [
   'long-term',
   'perf',
   'scale',
+  'mpd',
 ] as const;
 
 /**

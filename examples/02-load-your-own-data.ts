@@ -62,6 +62,36 @@ const mssd = write(
 // Research sequence files, in both styles: one `user item` pair per line, or one user per line.
 const pairs = write('sequences-pairs.txt', ['1 10', '1 11', '2 10', '1 12', '2 13'].join('\n'));
 const lines = write('sequences-lines.txt', ['u1 10 11 12', 'u2 10 13 14', 'u3 7 8'].join('\n'));
+// Spotify's Million Playlist Dataset: JSON slices of playlists. Each playlist becomes a listener whose
+// "listens" are its tracks in `pos` order; pass one slice or the directory holding all of them.
+const track = (pos: number, id: string, artist: string) => ({
+  pos,
+  track_uri: `spotify:track:${id}`,
+  track_name: `Song ${id}`,
+  artist_uri: `spotify:artist:${artist}`,
+  artist_name: artist,
+  duration_ms: 200_000,
+});
+const mpd = write(
+  'mpd.slice.0-999.json',
+  JSON.stringify({
+    info: { slice: '0-999', version: 'v1' },
+    playlists: [
+      {
+        name: 'Throwbacks',
+        pid: 0,
+        modified_at: 1493424000,
+        tracks: [track(0, 'a', 'X'), track(1, 'b', 'Y')],
+      },
+      {
+        name: 'Road trip',
+        pid: 1,
+        modified_at: 1506556800,
+        tracks: [track(0, 'b', 'Y'), track(1, 'c', 'X')],
+      },
+    ],
+  }),
+);
 
 // %% 2. Load each one with loadListens. Every format becomes the same Listen records.
 const samples: [string, string, LoadListensOptions][] = [
@@ -82,6 +112,7 @@ const samples: [string, string, LoadListensOptions][] = [
   ['mssd', mssd, { format: 'mssd' }],
   ['sequences (pairs)', pairs, { format: 'sequences' }],
   ['sequences (lines)', lines, { format: 'sequences' }],
+  ['mpd', mpd, { format: 'mpd' }],
 ];
 const loaded = [];
 for (const [name, file, options] of samples) {

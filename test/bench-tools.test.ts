@@ -44,6 +44,7 @@ describe('selectBenches', () => {
       'sparse',
       'perf',
       'scale',
+      'mpd',
       'blend',
       'long-term',
       'reward-training',

@@ -2,6 +2,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/backend.js';
 import type { CliIo } from '../src/cli/io.js';
@@ -237,6 +238,30 @@ describe('commands', () => {
     expect(r.stdout).toMatch(/trained item-transition on 40 listeners/);
     expect(r.stdout).toMatch(/\n\s*5\s+0\.\d{4}/);
     expect(existsSync(path.join(dir, 'markov', 'model.json'))).toBe(true);
+  });
+
+  it('train reads a Million Playlist Dataset directory with --format mpd', async () => {
+    const mpd = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'formats', 'mpd');
+    const out = path.join(dir, 'mpd-pop');
+    const r = await run(
+      'train',
+      '--data',
+      mpd,
+      '--format',
+      'mpd',
+      '--model',
+      'popularity',
+      '--out',
+      out,
+      '-k',
+      '1',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trained popularity on 3 listeners/);
+    // A directory is a data set only in this format.
+    const bad = await run('train', '--data', mpd, '--model', 'popularity', '--out', out);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--data is not a file');
   });
 
   it('train sasrec (tiny) records epochs, frees its tensors, and the model evaluates', async () => {

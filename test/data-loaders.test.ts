@@ -333,6 +333,189 @@ describe('loadListens: formats', () => {
   });
 });
 
+describe("loadListens: the Million Playlist Dataset ('mpd')", () => {
+  const dir = fmt('mpd');
+  const entry = (pos: number, uri: string, extra: Record<string, unknown> = {}) => ({
+    pos,
+    track_uri: uri,
+    artist_uri: `spotify:artist:${uri}`,
+    artist_name: `Artist ${uri}`,
+    track_name: `Song ${uri}`,
+    duration_ms: 200_000,
+    ...extra,
+  });
+  const slice = (playlists: unknown[]) => JSON.stringify({ info: { slice: 'test' }, playlists }, null, 4);
+  const writeDir = (name: string, files: Record<string, string>) => {
+    const d = path.join(tmp, name);
+    fs.mkdirSync(d, { recursive: true });
+    for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(d, f), text);
+    return d;
+  };
+
+  it('reads a directory of slices: each playlist a listener, its tracks in pos order', async () => {
+    const r = await loadListens(dir, { format: 'mpd' });
+    expect(r.rows).toBe(7);
+    expect(r.issues).toEqual([]);
+    const t0 = 1493424000 * 1000;
+    expect(r.listens.slice(0, 3)).toEqual([
+      {
+        userId: '0',
+        trackId: 'spotify:track:0UaMYEvWZi0ZqiDOoHU3YI',
+        timestamp: t0,
+        context: 'playlist',
+      },
+      {
+        userId: '0',
+        trackId: 'spotify:track:6I9VzXrHxO9rA9A5euc8Ak',
+        timestamp: t0 + 1,
+        context: 'playlist',
+      },
+      {
+        userId: '0',
+        trackId: 'spotify:track:0WqIKmW4BTrj3eJFmnCKMv',
+        timestamp: t0 + 2,
+        context: 'playlist',
+      },
+    ]);
+    // Slices in order, playlists in file order.
+    expect([...new Set(r.listens.map((l) => l.userId))]).toEqual(['0', '1', '2']);
+    for (const l of r.listens) expect(ListenSchema.safeParse(l).success).toBe(true);
+    // One catalogue entry per track, first appearance first, with artist, title and duration.
+    expect(r.tracks).toHaveLength(4);
+    expect(r.tracks![1]).toEqual({
+      trackId: 'spotify:track:0WqIKmW4BTrj3eJFmnCKMv',
+      title: 'Crazy In Love',
+      artistId: 'spotify:artist:6vWDO969PvNqNYHIOW5v0m',
+      artist: 'Beyoncé',
+      durationMs: 235933,
+    });
+    for (const t of r.tracks!) expect(TrackSchema.safeParse(t).success).toBe(true);
+    // One slice alone reads the same as its part of the directory.
+    const one = await loadListens(path.join(dir, 'mpd.slice.2-2.json'), { format: 'mpd' });
+    expect(one.listens).toEqual(r.listens.filter((l) => l.userId === '2'));
+  });
+
+  it('feeds Dataset and leaveOneOut like any listening log', async () => {
+    const { Dataset } = await import('../src/data/dataset.js');
+    const { leaveOneOut } = await import('../src/data/splits.js');
+    const ds = Dataset.fromListens((await loadListens(dir, { format: 'mpd' })).listens);
+    expect(ds.stats().users).toBe(3);
+    const { test } = leaveOneOut(ds);
+    expect(test).toEqual([
+      {
+        userId: '0',
+        history: ['spotify:track:0UaMYEvWZi0ZqiDOoHU3YI', 'spotify:track:6I9VzXrHxO9rA9A5euc8Ak'],
+        target: 'spotify:track:0WqIKmW4BTrj3eJFmnCKMv',
+      },
+    ]);
+  });
+
+  it('orders slices by their first playlist number, and takes a bare array of playlists', async () => {
+    const d = writeDir('mpd-order', {
+      'mpd.slice.10-19.json': slice([{ pid: 10, modified_at: 1500000000, tracks: [entry(0, 'b')] }]),
+      'mpd.slice.2-9.json': JSON.stringify([{ pid: 2, tracks: [entry(0, 'a')] }]),
+      'README.md': 'not a slice',
+    });
+    const r = await loadListens(d, { format: 'mpd' });
+    expect(r.listens.map((l) => [l.userId, l.timestamp])).toEqual([
+      ['2', 0], // no modified_at (as in the challenge set): time 0 plus pos
+      ['10', 1500000000000],
+    ]);
+  });
+
+  it('names each problem by file and JSON path, strict and in skip mode, losing nothing', async () => {
+    const d = writeDir('mpd-bad', {
+      'mpd.slice.0-2.json': slice([
+        {
+          pid: 0,
+          modified_at: 1500000000,
+          tracks: [entry(0, 'a'), entry(1, ''), entry(0, 'c'), entry(2, 'd', { duration_ms: -5 })],
+        },
+        { pid: 'one', tracks: [entry(0, 'a')] },
+        { pid: 2, modified_at: 4102444800, tracks: [entry(0, 'a')] },
+      ]),
+      'mpd.slice.3-3.json': slice([
+        { pid: 0, tracks: [entry(0, 'a'), entry(1, 'b')] },
+        'oops',
+        { pid: 3, tracks: {} },
+      ]),
+    });
+    const file0 = path.join(d, 'mpd.slice.0-2.json');
+    const file1 = path.join(d, 'mpd.slice.3-3.json');
+    const e = await dataError(loadListens(d, { format: 'mpd' }));
+    expect(e.issues).toEqual([
+      {
+        file: file0,
+        column: 'playlists[0].tracks[1].track_uri',
+        value: '',
+        expected: 'a non-empty track URI',
+      },
+      {
+        file: file0,
+        column: 'playlists[0].tracks[2].pos',
+        value: '0',
+        expected: 'a position not already used (tracks[0])',
+      },
+      {
+        file: file0,
+        column: 'playlists[0].tracks[3].duration_ms',
+        value: '-5',
+        expected: 'a non-negative integer (or absent)',
+      },
+      {
+        file: file0,
+        column: 'playlists[1].pid',
+        value: 'one',
+        expected: 'a non-negative integer playlist id',
+      },
+      {
+        file: file0,
+        column: 'playlists[2].modified_at',
+        value: '4102444800',
+        expected: 'a time not in the future (at most 1 day after now)',
+      },
+      {
+        file: file1,
+        column: 'playlists[0].pid',
+        value: '0',
+        expected: 'a playlist id not already used (mpd.slice.0-2.json playlists[0])',
+      },
+      { file: file1, column: 'playlists[1]', value: 'oops', expected: 'a playlist object' },
+      { file: file1, column: 'playlists[2].tracks', value: '{}', expected: 'an array of tracks' },
+    ]);
+    expect(e.message).toContain('8 invalid rows');
+    const r = await loadListens(d, { format: 'mpd', onInvalidRow: 'skip' });
+    expect(r.issues).toEqual(e.issues);
+    expect(r.listens.map((l) => l.trackId)).toEqual(['a']);
+    // Four entries of playlist 0, and one row for each of the five playlists that could not be read.
+    expect(r.rows).toBe(4 + 5);
+    expect(r.listens.length + r.issues.length).toBe(r.rows);
+  });
+
+  it('gives the line and column of a JSON syntax error, and refuses what is not a slice', async () => {
+    const d = writeDir('mpd-syntax', {
+      'mpd.slice.0-0.json':
+        '{\n  "playlists": [\n    { "pid": 0, "tracks": [] },\n    { "pid": 1 "tracks": [] }\n  ]\n}\n',
+    });
+    const e = await dataError(loadListens(d, { format: 'mpd' }));
+    expect(e.message).toContain('not valid JSON at line 4, column 16 (CommaExpected)');
+    expect(e.issues[0]).toMatchObject({ file: path.join(d, 'mpd.slice.0-0.json'), line: 4 });
+
+    const wrong = writeDir('mpd-shape', { 'a.json': '{"info": {}}' });
+    expect((await dataError(loadListens(wrong, { format: 'mpd' }))).issues[0]).toMatchObject({
+      column: 'playlists',
+      value: 'nothing',
+    });
+    const empty = writeDir('mpd-empty', { 'notes.txt': 'x' });
+    expect((await dataError(loadListens(empty, { format: 'mpd' }))).message).toContain('has no .json files');
+    expect((await dataError(loadListens(path.join(tmp, 'nope'), { format: 'mpd' }))).message).toContain(
+      'no such file or directory',
+    );
+    // Other formats still refuse a directory.
+    expect((await dataError(loadListens(dir))).message).toContain('it is a directory');
+  });
+});
+
 describe('loadTracks', () => {
   it('loads the tracks CSV', async () => {
     const r = await loadTracks(fmt('tracks.csv'));

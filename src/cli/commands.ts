@@ -1,4 +1,5 @@
 // The work behind each `encore` subcommand: load, train, evaluate, recommend, blend, simulate, report.
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend } from '../backend.js';
 import { type BlendMember, type BlendResult, blend } from '../blend/blend.js';
@@ -48,13 +49,18 @@ async function loadData(
   option = '--data',
   tracksFile?: string,
 ): Promise<{ dataset: Dataset; tracks: Track[] | undefined }> {
-  await requireFile(option, file, DATA_FIX);
+  // An MPD directory of slices is a dataset too.
+  if (format !== 'mpd' || !(await isDirectory(file))) await requireFile(option, file, DATA_FIX);
   if (tracksFile !== undefined)
     await requireFile('--tracks', tracksFile, 'pass a tracks CSV (see data/README.md)');
   const loaded = await loadListens(file, { format });
   if (loaded.listens.length === 0) throw new CliError(`${option} file has no listens: ${file}`, DATA_FIX);
   const tracks = tracksFile !== undefined ? (await loadTracks(tracksFile)).tracks : loaded.tracks;
   return { dataset: Dataset.fromListens(loaded.listens), tracks };
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return (await fs.stat(p).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 async function openModel(dir: string): Promise<Recommender> {

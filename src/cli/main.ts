@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { LISTEN_FORMATS } from '../data/loaders.js';
 import { EncoreError, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import {
   runBlend,
@@ -29,8 +30,8 @@ export const CLI_VERSION = '0.1.0';
 
 /** Model types `encore train --model` accepts. */
 export const MODEL_TYPES = ['sasrec', 'popularity', 'item-transition', 'item-knn'] as const;
-/** Input formats `--format` accepts. */
-export const DATA_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences'] as const;
+/** Input formats `--format` accepts: those of `loadListens`. */
+export const DATA_FORMATS = LISTEN_FORMATS;
 /** Blend strategies `encore blend --strategy` accepts. */
 export const BLEND_STRATEGIES = [
   'gfar',

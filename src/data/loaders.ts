@@ -1,6 +1,9 @@
-// Reading and writing listening data files: canonical listens/tracks CSV, Last.fm 1K, MSSD and sequence files.
+// Reading and writing listening data files: canonical listens/tracks CSV, Last.fm 1K, MSSD, sequence files and
+// the Spotify Million Playlist Dataset's JSON slices.
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import Papa from 'papaparse';
 import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -251,7 +254,7 @@ export async function saveTracks(file: string, tracks: readonly Track[]): Promis
  * for (const format of LISTEN_FORMATS) console.log(format);
  * ```
  */
-export const LISTEN_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences'] as const;
+export const LISTEN_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences', 'mpd'] as const;
 
 /** A file format {@link loadListens} reads. */
 export type ListenFormat = (typeof LISTEN_FORMATS)[number];
@@ -293,12 +296,14 @@ export interface LoadListensResult {
   issues: DataIssue[];
   /**
    * Data rows read (blank lines and the header not counted; for `'sequences'`, each user-item pair is a row and
-   * each invalid line one row): `listens.length + issues.length === rows`.
+   * each invalid line one row; for `'mpd'`, each playlist entry is a row and each playlist that cannot be read
+   * one row): `listens.length + issues.length === rows`.
    */
   rows: number;
   /**
-   * `'lastfm-1k'` only: the tracks the file names, with their artist (`artistId` is `artid`, or `artname`
-   * when `artid` is empty; tracks with neither are left out), in order of first appearance. Pass them to
+   * `'lastfm-1k'` and `'mpd'` only: the tracks the file names, with their artist, in order of first appearance.
+   * Last.fm 1K: `artistId` is `artid`, or `artname` when `artid` is empty; tracks with neither are left out.
+   * MPD: `artistId` is `artist_uri`, `title` `track_name`, `durationMs` `duration_ms`. Pass them to
    * `SASRec.fit(train, { artists: tracks })` for artist embeddings.
    */
   tracks?: Track[];
@@ -370,8 +375,8 @@ class Collector<T> {
     readonly policy: InvalidRowPolicy,
   ) {}
   /** Returns false when reading should stop (too many problems in strict mode). */
-  issue(line: number, issue: RowIssue): boolean {
-    this.issues.push({ file: this.file, line, ...stripUndefined(issue) });
+  issue(line: number | undefined, issue: RowIssue, file = this.file): boolean {
+    this.issues.push(stripUndefined({ file, line, ...issue }));
     return !(this.policy === 'throw' && this.issues.length >= MAX_STRICT_ISSUES);
   }
 }
@@ -1036,6 +1041,231 @@ async function loadSequences(file: string, c: Collector<Listen>): Promise<void> 
   });
 }
 
+/** JSON files larger than this are refused up front: V8's longest string is about 2^29 characters. */
+const MAX_JSON_BYTES = 512 * 1024 * 1024;
+
+/** A JSON value as text for an issue (long values are cut by {@link formatIssue}). */
+function jsonText(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+}
+
+const isJsonObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** 1-based line and column of a character offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * Reads and parses one JSON file. A syntax error throws {@link InvalidDataError} naming the line and column
+ * (V8's own message does not always give the position, so jsonc-parser locates it).
+ */
+async function readJsonFile(file: string): Promise<unknown> {
+  const { size } = await fs.promises.stat(file);
+  if (size > MAX_JSON_BYTES) {
+    throw new InvalidDataError(`Cannot read ${file}: ${size} bytes is more than one JSON file can hold`, [
+      { file, value: `${size} bytes`, expected: `a JSON file of at most ${MAX_JSON_BYTES} bytes` },
+    ]);
+  }
+  let text = await fs.promises.readFile(file, 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    const where = first ? lineColumn(text, first.offset) : undefined;
+    const what = first ? printParseErrorCode(first.error) : (e as Error).message;
+    const at = where ? ` at line ${where.line}, column ${where.column}` : '';
+    throw new InvalidDataError(
+      `${file}: not valid JSON${at} (${what})`,
+      [
+        {
+          file,
+          line: where?.line,
+          value: first ? text.slice(first.offset, first.offset + Math.max(1, first.length)) : undefined,
+          expected: `valid JSON (${what}${where ? ` at column ${where.column}` : ''})`,
+        },
+      ].map(stripUndefined),
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * The slice files of a Million Playlist Dataset directory: its `.json` files, in slice order
+ * (`mpd.slice.1000-1999.json` after `mpd.slice.0-999.json`), or the one file given.
+ */
+async function mpdFiles(target: string): Promise<string[]> {
+  if (typeof target !== 'string' || target === '')
+    throw new InvalidOptionError('file', 'a file path', target);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(target);
+  } catch (e) {
+    throw new InvalidDataError(
+      `Cannot read ${target}: no such file or directory`,
+      [{ file: target, expected: 'an MPD slice file, or a directory of them' }],
+      { cause: e },
+    );
+  }
+  if (!st.isDirectory()) {
+    await checkFile(target);
+    return [target];
+  }
+  const first = (name: string) => Number(/(\d+)/.exec(name)?.[1] ?? Number.NaN);
+  const names = (await fs.promises.readdir(target))
+    .filter((n) => n.toLowerCase().endsWith('.json'))
+    .sort((a, b) => {
+      const na = first(a);
+      const nb = first(b);
+      if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+  if (names.length === 0) {
+    throw new InvalidDataError(`Cannot read ${target}: the directory has no .json files`, [
+      { file: target, expected: 'a directory holding MPD slice files (mpd.slice.0-999.json, ...)' },
+    ]);
+  }
+  for (const n of names) await checkFile(path.join(target, n));
+  return names.map((n) => path.join(target, n));
+}
+
+/** Where each playlist id was first seen, for the duplicate check across slices. */
+type PidIndex = Map<number, string>;
+
+/**
+ * Reads the Spotify Million Playlist Dataset: each playlist is a listener (`userId` = `pid`) whose sequence is
+ * its tracks in `pos` order. See {@link loadListens} for the mapping.
+ */
+async function loadMpd(
+  target: string,
+  c: Collector<Listen>,
+  time: TimeRules,
+  catalogue: Map<string, Track>,
+): Promise<void> {
+  const pids: PidIndex = new Map();
+  for (const file of await mpdFiles(target)) {
+    const doc = await readJsonFile(file);
+    const playlists = Array.isArray(doc) ? doc : isJsonObject(doc) ? doc.playlists : undefined;
+    if (!Array.isArray(playlists)) {
+      throw new InvalidDataError(`${file}: no \`playlists\` array`, [
+        {
+          file,
+          column: 'playlists',
+          value: jsonText(isJsonObject(doc) ? doc.playlists : doc),
+          expected: 'an object with a `playlists` array (an MPD slice), or an array of playlists',
+        },
+      ]);
+    }
+    for (let p = 0; p < playlists.length; p++) {
+      if (!readPlaylist(file, `playlists[${p}]`, playlists[p], c, time, catalogue, pids)) return;
+    }
+  }
+}
+
+/** Reads one MPD playlist into `c`; returns false when reading should stop. */
+function readPlaylist(
+  file: string,
+  at: string,
+  playlist: unknown,
+  c: Collector<Listen>,
+  time: TimeRules,
+  catalogue: Map<string, Track>,
+  pids: PidIndex,
+): boolean {
+  // Playlist-level problems make the whole playlist one unreadable row.
+  let pid: number;
+  let base: number;
+  let tracks: unknown[];
+  try {
+    if (!isJsonObject(playlist)) fail(at, jsonText(playlist), 'a playlist object');
+    const rawPid = playlist.pid;
+    if (!Number.isSafeInteger(rawPid) || (rawPid as number) < 0)
+      fail(`${at}.pid`, jsonText(rawPid), 'a non-negative integer playlist id');
+    pid = rawPid as number;
+    const seen = pids.get(pid);
+    if (seen !== undefined) fail(`${at}.pid`, String(pid), `a playlist id not already used (${seen})`);
+    const modified = playlist.modified_at;
+    base = 0;
+    if (modified !== undefined) {
+      if (!Number.isSafeInteger(modified) || (modified as number) < 0)
+        fail(`${at}.modified_at`, jsonText(modified), 'epoch seconds (a non-negative integer)');
+      base = (modified as number) * 1000;
+      if (base > time.latest)
+        fail(`${at}.modified_at`, String(modified), 'a time not in the future (at most 1 day after now)');
+    }
+    if (!Array.isArray(playlist.tracks))
+      fail(`${at}.tracks`, jsonText(playlist.tracks), 'an array of tracks');
+    tracks = playlist.tracks;
+  } catch (e) {
+    if (!(e instanceof RowError)) throw e;
+    c.rows++;
+    return c.issue(undefined, e.issue, file);
+  }
+  pids.set(pid, `${path.basename(file)} ${at}`);
+  const userId = c.strings.get(String(pid));
+  const byPos = new Map<number, number>(); // pos -> index in `tracks`
+  const kept: Listen[] = [];
+  for (let j = 0; j < tracks.length; j++) {
+    c.rows++;
+    const tat = `${at}.tracks[${j}]`;
+    try {
+      const t = tracks[j];
+      if (!isJsonObject(t)) fail(tat, jsonText(t), 'a track object');
+      const pos = t.pos;
+      if (!Number.isSafeInteger(pos) || (pos as number) < 0)
+        fail(`${tat}.pos`, jsonText(pos), 'a non-negative integer position');
+      const prev = byPos.get(pos as number);
+      if (prev !== undefined)
+        fail(`${tat}.pos`, String(pos), `a position not already used (tracks[${prev}])`);
+      const uri = t.track_uri;
+      if (typeof uri !== 'string' || uri === '')
+        fail(`${tat}.track_uri`, jsonText(uri), 'a non-empty track URI');
+      const duration = t.duration_ms;
+      if (duration !== undefined && (!Number.isSafeInteger(duration) || (duration as number) < 0))
+        fail(`${tat}.duration_ms`, jsonText(duration), 'a non-negative integer (or absent)');
+      for (const key of ['track_name', 'artist_uri', 'artist_name'] as const) {
+        if (t[key] !== undefined && typeof t[key] !== 'string')
+          fail(`${tat}.${key}`, jsonText(t[key]), 'a string');
+      }
+      byPos.set(pos as number, j);
+      const trackId = c.strings.get(uri);
+      // The duration goes in the catalogue only: without a play time it says nothing about this entry.
+      kept.push({ userId, trackId, timestamp: base + (pos as number), context: 'playlist' });
+      const artistUri = (t.artist_uri as string | undefined) ?? '';
+      const artistName = (t.artist_name as string | undefined) ?? '';
+      if ((artistUri !== '' || artistName !== '') && !catalogue.has(trackId)) {
+        const track: Track = {
+          trackId,
+          title: c.strings.get((t.track_name as string | undefined) ?? ''),
+          artistId: c.strings.get(artistUri || artistName),
+          artist: c.strings.get(artistName),
+        };
+        if (duration !== undefined) track.durationMs = duration as number;
+        catalogue.set(trackId, track);
+      }
+    } catch (e) {
+      if (!(e instanceof RowError)) throw e;
+      if (!c.issue(undefined, e.issue, file)) return false;
+    }
+  }
+  kept.sort((a, b) => a.timestamp - b.timestamp);
+  for (const l of kept) c.items.push(l);
+  return true;
+}
+
 function finish<T>(c: Collector<T>, what: string): void {
   if (c.policy === 'throw' && c.issues.length > 0) {
     const stopped = c.issues.length >= MAX_STRICT_ISSUES ? ` (stopped after ${MAX_STRICT_ISSUES})` : '';
@@ -1070,13 +1300,24 @@ function finish<T>(c: Collector<T>, what: string): void {
  * - `'sequences'`: whitespace-separated research files, either one `user item` pair per line (time-ordered) or
  *   one `user item1 item2 ...` per line. Both are read by one rule: each line appends its items to the user's
  *   sequence in file order; timestamps are synthesised as 0, 1, 2, ... per user.
+ * - `'mpd'`: the Spotify Million Playlist Dataset. `file` is one JSON slice (`mpd.slice.0-999.json`, an object
+ *   with a `playlists` array, or a bare array of playlists) or a directory of them, read in slice order. Each
+ *   playlist is a listener (`userId` = `pid`, as text) whose sequence is its tracks in `pos` order: `trackId` =
+ *   `track_uri`, `context` = `'playlist'`, and `timestamp` = `modified_at` (epoch
+ *   seconds; 0 when absent, as in the challenge set) plus `pos` milliseconds, which keeps the order. The
+ *   result also has `tracks` (title, artist and duration of each track) for SASRec's artist embeddings.
+ *   Problems are named by their JSON path (`playlists[3].tracks[7].track_uri`) in the `column` of the issue.
+ *   A repeated `pid`, here or in an earlier slice, makes that playlist an issue; so does a repeated `pos`
+ *   within a playlist for that entry. A slice is parsed whole (about 33 MB each): the full dataset's 66
+ *   million entries need a larger heap (`node --max-old-space-size=16384`), or load a subset of slices.
  *
  * Strict by default: every problem (wrong type, negative number, skip level outside 0-3, unparseable or future
  * timestamp — more than a day after now — or an exact duplicate of an earlier (user, track, timestamp) row) is
  * collected and an {@link InvalidDataError} lists them with file, 1-based physical line (quoted fields spanning
  * lines counted), column, value and what was expected. With `onInvalidRow: 'skip'` invalid rows are dropped
- * and each is returned in `issues`. A missing file, a directory, an empty file, a header with no rows or a
- * missing required column always throw. A UTF-8 BOM and CRLF line endings are handled. Blank lines are ignored.
+ * and each is returned in `issues`. A missing file, a directory (except for `'mpd'`), an empty file, a header
+ * with no rows, a missing required column or a JSON syntax error (named by line and column) always throw. A
+ * UTF-8 BOM and CRLF line endings are handled. Blank lines are ignored.
  *
  * @throws {InvalidOptionError} for an unknown `format`, `onInvalidRow`, `timestampUnit` or `columns` entry (checked
  *   before reading).
@@ -1087,6 +1328,8 @@ function finish<T>(c: Collector<T>, what: string): void {
  * const lastfm = await loadListens('userid-timestamp-artid-artname-traid-traname.tsv', { format: 'lastfm-1k', onInvalidRow: 'skip' });
  * console.log(lastfm.listens.length, 'loaded,', lastfm.issues.length, 'skipped');
  * const mine = await loadListens('export.csv', { columns: { user_id: 'uid', timestamp: 'played_at' } });
+ * const mpd = await loadListens('spotify_million_playlist_dataset/data', { format: 'mpd' }); // a directory of slices
+ * console.log(mpd.listens.length, 'playlist entries,', mpd.tracks?.length, 'tracks');
  * ```
  */
 export async function loadListens(
@@ -1112,9 +1355,16 @@ export async function loadListens(
       `format is '${format}'`,
     );
   }
+  const time: TimeRules = { latest: Date.now() + DAY_MS, unit: validateUnit(options.timestampUnit) };
+  if (format === 'mpd') {
+    const c = new Collector<Listen>(file, policy);
+    const catalogue = new Map<string, Track>();
+    await loadMpd(file, c, time, catalogue);
+    finish(c, 'row');
+    return { listens: c.items, issues: c.issues, rows: c.rows, tracks: [...catalogue.values()] };
+  }
   await checkFile(file);
   const c = new Collector<Listen>(file, policy);
-  const time: TimeRules = { latest: Date.now() + DAY_MS, unit: validateUnit(options.timestampUnit) };
   if (format === 'listens-csv') {
     await loadCsvListens(file, c, LISTEN_COLUMNS, ['user_id', 'track_id', 'timestamp'], mapping, (get, col) =>
       buildCanonicalListen(get, col, time),
