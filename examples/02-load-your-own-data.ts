@@ -92,6 +92,28 @@ const mpd = write(
     ],
   }),
 );
+// Your own Spotify data export (extended streaming history): one JSON array of streams per file. Podcast
+// episodes are counted apart (`ignored`); skips become skip levels for the reward hooks.
+const stream = (ts: string, ms: number, uri: string | null, reason: string, extra = {}) => ({
+  ts,
+  ms_played: ms,
+  master_metadata_track_name: uri ? `Song ${uri}` : null,
+  master_metadata_album_artist_name: uri ? 'X' : null,
+  spotify_track_uri: uri ? `spotify:track:${uri}` : null,
+  reason_end: reason,
+  skipped: reason === 'fwdbtn',
+  ...extra,
+});
+const spotify = write(
+  'Streaming_History_Audio_2024_0.json',
+  JSON.stringify([
+    stream('2024-05-01T08:03:10Z', 190_000, 'a', 'trackdone'),
+    stream('2024-05-01T08:03:15Z', 4_000, 'b', 'fwdbtn'),
+    stream('2024-05-01T09:00:00Z', 1_800_000, null, 'trackdone', {
+      spotify_episode_uri: 'spotify:episode:e',
+    }),
+  ]),
+);
 
 // %% 2. Load each one with loadListens. Every format becomes the same Listen records.
 const samples: [string, string, LoadListensOptions][] = [
@@ -113,6 +135,7 @@ const samples: [string, string, LoadListensOptions][] = [
   ['sequences (pairs)', pairs, { format: 'sequences' }],
   ['sequences (lines)', lines, { format: 'sequences' }],
   ['mpd', mpd, { format: 'mpd' }],
+  ['spotify-history', spotify, { format: 'spotify-history' }],
 ];
 const loaded = [];
 for (const [name, file, options] of samples) {

@@ -240,7 +240,7 @@ describe('commands', () => {
     expect(existsSync(path.join(dir, 'markov', 'model.json'))).toBe(true);
   });
 
-  it('train reads a Million Playlist Dataset directory with --format mpd', async () => {
+  it('train reads a Million Playlist Dataset directory with --format mpd, and a Spotify export', async () => {
     const mpd = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'formats', 'mpd');
     const out = path.join(dir, 'mpd-pop');
     const r = await run(
@@ -258,7 +258,22 @@ describe('commands', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/trained popularity on 3 listeners/);
-    // A directory is a data set only in this format.
+    // So does a Spotify export folder, with --format spotify-history (the listener is 'me').
+    const spotify = path.join(path.dirname(mpd), 'spotify-basic-StreamingHistory_music_0.json');
+    const mine = await run(
+      'train',
+      '--data',
+      spotify,
+      '--format',
+      'spotify-history',
+      '--model',
+      'popularity',
+      '--out',
+      `${out}-2`,
+    );
+    expect(mine.code, mine.stderr).toBe(0);
+    expect(mine.stdout).toMatch(/trained popularity on 1 listener/);
+    // A directory is a data set only in the JSON formats.
     const bad = await run('train', '--data', mpd, '--model', 'popularity', '--out', out);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--data is not a file');

@@ -507,12 +507,154 @@ describe("loadListens: the Million Playlist Dataset ('mpd')", () => {
       value: 'nothing',
     });
     const empty = writeDir('mpd-empty', { 'notes.txt': 'x' });
-    expect((await dataError(loadListens(empty, { format: 'mpd' }))).message).toContain('has no .json files');
+    expect((await dataError(loadListens(empty, { format: 'mpd' }))).message).toContain(
+      'has none of the expected .json files',
+    );
     expect((await dataError(loadListens(path.join(tmp, 'nope'), { format: 'mpd' }))).message).toContain(
       'no such file or directory',
     );
     // Other formats still refuse a directory.
     expect((await dataError(loadListens(dir))).message).toContain('it is a directory');
+  });
+});
+
+describe("loadListens: Spotify streaming history ('spotify-history')", () => {
+  const dir = fmt('spotify-history');
+  const crazy = 'spotify:track:0WqIKmW4BTrj3eJFmnCKMv';
+
+  it('reads an extended-history folder: plays as listens, skips as levels, podcasts counted apart', async () => {
+    const strict = await dataError(loadListens(dir, { format: 'spotify-history' }));
+    const file1 = path.join(dir, 'Streaming_History_Audio_2023_1.json');
+    expect(strict.issues).toEqual([
+      {
+        file: file1,
+        column: '[1]',
+        value: `me,${crazy},${Date.parse('2023-03-01T08:03:10Z')}`,
+        expected:
+          'a listen that is not an exact duplicate (same user, track and timestamp) of Streaming_History_Audio_2023_0.json [0]',
+      },
+    ]);
+    const r = await loadListens(dir, { format: 'spotify-history', onInvalidRow: 'skip' });
+    expect(r.listens).toEqual([
+      {
+        userId: 'me',
+        trackId: crazy,
+        timestamp: Date.parse('2023-03-01T08:03:10Z'),
+        msPlayed: 190000,
+        reasonEnd: 'trackdone',
+        skipLevel: 0,
+      },
+      {
+        userId: 'me',
+        trackId: 'spotify:track:6I9VzXrHxO9rA9A5euc8Ak',
+        timestamp: Date.parse('2023-03-01T08:03:14Z'),
+        msPlayed: 4000,
+        reasonEnd: 'fwdbtn',
+        skipLevel: 1, // skipped within 10 s: "very brief"
+      },
+      {
+        userId: 'me',
+        trackId: 'spotify:track:1AWQoqb9bSvzTjaLralEkT',
+        timestamp: Date.parse('2023-03-01T08:04:00Z'),
+        msPlayed: 46000,
+        reasonEnd: 'fwdbtn',
+        skipLevel: 2, // skipped later: "brief" (the export has no duration to say more)
+      },
+      // A local file has no URI: "artist - track", as for Last.fm.
+      {
+        userId: 'me',
+        trackId: 'Me - Home Demo',
+        timestamp: Date.parse('2023-03-01T09:05:00Z'),
+        msPlayed: 200000,
+        reasonEnd: 'endplay',
+      },
+      {
+        userId: 'me',
+        trackId: crazy,
+        timestamp: Date.parse('2023-03-02T10:00:00Z'),
+        msPlayed: 190000,
+        reasonEnd: 'trackdone',
+        skipLevel: 0,
+      },
+    ]);
+    expect(r.ignored).toEqual({ 'podcast episode': 1, 'no track': 1, 'audiobook chapter': 1 });
+    expect(r.listens.length + r.issues.length).toBe(r.rows);
+    expect(r.tracks?.map((t) => [t.trackId, t.artistId, t.title])).toEqual([
+      [crazy, 'Beyoncé', 'Crazy In Love'],
+      ['spotify:track:6I9VzXrHxO9rA9A5euc8Ak', 'Britney Spears', 'Toxic'],
+      ['spotify:track:1AWQoqb9bSvzTjaLralEkT', 'Justin Timberlake', 'Rock Your Body'],
+      ['Me - Home Demo', 'Me', 'Home Demo'],
+    ]);
+    for (const l of r.listens) expect(ListenSchema.safeParse(l).success).toBe(true);
+  });
+
+  it("reads the account data's basic history, and names the listener with userId", async () => {
+    const r = await loadListens(fmt('spotify-basic-StreamingHistory_music_0.json'), {
+      format: 'spotify-history',
+      userId: 'ana',
+    });
+    expect(r.listens).toEqual([
+      {
+        userId: 'ana',
+        trackId: 'Missy Elliott - Lose Control',
+        timestamp: Date.UTC(2023, 4, 1, 21, 34),
+        msPlayed: 226863,
+      },
+      {
+        userId: 'ana',
+        trackId: 'Britney Spears - Toxic',
+        timestamp: Date.UTC(2023, 4, 1, 21, 38),
+        msPlayed: 198800,
+      },
+      {
+        userId: 'ana',
+        trackId: 'Missy Elliott - Lose Control',
+        timestamp: Date.UTC(2023, 4, 1, 21, 42),
+        msPlayed: 226863,
+      },
+    ]);
+    expect(r.ignored).toEqual({});
+    const e = await loadListens(dir, { format: 'mpd', userId: 'ana' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InvalidOptionError);
+    expect((e as Error).message).toContain('userId');
+  });
+
+  it('names bad entries by file and index, and refuses a file that is not a history', async () => {
+    const d = path.join(tmp, 'spotify-bad');
+    fs.mkdirSync(d, { recursive: true });
+    const file = path.join(d, 'Streaming_History_Audio_2024_0.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        { ts: 'yesterday', ms_played: 1, spotify_track_uri: 'spotify:track:a' },
+        { ts: '2024-01-01T00:00:00Z', ms_played: -1, spotify_track_uri: 'spotify:track:a' },
+        { ts: '2024-01-01T00:00:00Z', ms_played: 5, spotify_track_uri: 'spotify:track:b' },
+        7,
+      ]),
+    );
+    const e = await dataError(loadListens(d, { format: 'spotify-history' }));
+    expect(e.issues.map((i) => [i.column, i.value])).toEqual([
+      ['[0].ts', 'yesterday'],
+      ['[1].ms_played', '-1'],
+      ['[3]', '7'],
+    ]);
+    const r = await loadListens(d, { format: 'spotify-history', onInvalidRow: 'skip' });
+    expect(r.rows).toBe(4);
+    expect(r.listens.map((l) => l.trackId)).toEqual(['spotify:track:b']);
+
+    const notHistory = path.join(d, 'StreamingHistory_music_1.json');
+    fs.writeFileSync(notHistory, '{"a": 1}');
+    expect((await dataError(loadListens(notHistory, { format: 'spotify-history' }))).message).toContain(
+      'not a streaming-history file',
+    );
+    const podcasts = path.join(tmp, 'StreamingHistory_podcast_0.json');
+    fs.writeFileSync(
+      podcasts,
+      JSON.stringify([{ endTime: '2023-05-01 21:34', podcastName: 'P', episodeName: 'E', msPlayed: 1 }]),
+    );
+    expect((await dataError(loadListens(podcasts, { format: 'spotify-history' }))).message).toContain(
+      'no music streams, only {"podcast episode":1}',
+    );
   });
 });
 

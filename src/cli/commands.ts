@@ -49,8 +49,9 @@ async function loadData(
   option = '--data',
   tracksFile?: string,
 ): Promise<{ dataset: Dataset; tracks: Track[] | undefined }> {
-  // An MPD directory of slices is a dataset too.
-  if (format !== 'mpd' || !(await isDirectory(file))) await requireFile(option, file, DATA_FIX);
+  // A folder of MPD slices or of a Spotify export is a data set too.
+  const folders = format === 'mpd' || format === 'spotify-history';
+  if (!folders || !(await isDirectory(file))) await requireFile(option, file, DATA_FIX);
   if (tracksFile !== undefined)
     await requireFile('--tracks', tracksFile, 'pass a tracks CSV (see data/README.md)');
   const loaded = await loadListens(file, { format });

@@ -254,7 +254,14 @@ export async function saveTracks(file: string, tracks: readonly Track[]): Promis
  * for (const format of LISTEN_FORMATS) console.log(format);
  * ```
  */
-export const LISTEN_FORMATS = ['listens-csv', 'lastfm-1k', 'mssd', 'sequences', 'mpd'] as const;
+export const LISTEN_FORMATS = [
+  'listens-csv',
+  'lastfm-1k',
+  'mssd',
+  'sequences',
+  'mpd',
+  'spotify-history',
+] as const;
 
 /** A file format {@link loadListens} reads. */
 export type ListenFormat = (typeof LISTEN_FORMATS)[number];
@@ -278,6 +285,11 @@ export interface LoadListensOptions {
    * 10^8 up to 10^11 as epoch seconds and the rest as epoch milliseconds; `'ms'` and `'s'` force a unit.
    */
   timestampUnit?: TimestampUnit;
+  /**
+   * For `'spotify-history'` only: the listener's id. Default: each entry's `username` where the export has
+   * one, else `'me'`.
+   */
+  userId?: string;
 }
 
 /** The keys of {@link LoadListensOptions}, checked so that a misspelt option is an error. */
@@ -286,6 +298,7 @@ const LOAD_LISTENS_KEYS: Record<keyof LoadListensOptions, true> = {
   columns: true,
   onInvalidRow: true,
   timestampUnit: true,
+  userId: true,
 };
 
 /** Result of {@link loadListens}. */
@@ -301,12 +314,19 @@ export interface LoadListensResult {
    */
   rows: number;
   /**
-   * `'lastfm-1k'` and `'mpd'` only: the tracks the file names, with their artist, in order of first appearance.
+   * `'lastfm-1k'`, `'mpd'` and `'spotify-history'` only: the tracks the file names, with their artist, in order of first appearance.
    * Last.fm 1K: `artistId` is `artid`, or `artname` when `artid` is empty; tracks with neither are left out.
-   * MPD: `artistId` is `artist_uri`, `title` `track_name`, `durationMs` `duration_ms`. Pass them to
+   * MPD: `artistId` is `artist_uri`, `title` `track_name`, `durationMs` `duration_ms`. Spotify history:
+   * `artistId` and `artist` are the artist's name (the export has no artist URI). Pass them to
    * `SASRec.fit(train, { artists: tracks })` for artist embeddings.
    */
   tracks?: Track[];
+  /**
+   * `'spotify-history'` only: entries that are not plays of a music track, by kind (`'podcast episode'`,
+   * `'audiobook chapter'`, `'video'`, `'no track'`: neither a track URI nor a track and artist name). They
+   * are read and counted here, not in `rows`.
+   */
+  ignored?: Record<string, number>;
 }
 
 /** Options of {@link loadTracks}. */
@@ -803,6 +823,16 @@ function acceptListen(
   listen: Listen,
   line: number,
 ): boolean {
+  const prev = addUnlessDuplicate(c, dups, listen);
+  if (prev < 0) {
+    lines.push(line);
+    return true;
+  }
+  return c.issue(line, duplicateIssue(listen, `line ${lines[prev]}`));
+}
+
+/** Interns the listen's strings and adds it; returns the index of an exact duplicate instead (not added), else -1. */
+function addUnlessDuplicate(c: Collector<Listen>, dups: DuplicateIndex, listen: Listen): number {
   const intern = c.strings;
   listen.userId = intern.get(listen.userId);
   listen.trackId = intern.get(listen.trackId);
@@ -810,16 +840,17 @@ function acceptListen(
   if (listen.context !== undefined) listen.context = intern.get(listen.context);
   if (listen.sessionId !== undefined) listen.sessionId = intern.get(listen.sessionId);
   c.items.push(listen);
-  lines.push(line);
   const prev = dups.addOrFind(c.items.length - 1);
-  if (prev < 0) return true;
-  c.items.pop();
-  lines.pop();
-  return c.issue(line, {
+  if (prev >= 0) c.items.pop();
+  return prev;
+}
+
+function duplicateIssue(listen: Listen, earlier: string): RowIssue {
+  return {
     column: undefined,
     value: `${listen.userId},${listen.trackId},${listen.timestamp}`,
-    expected: `a listen that is not an exact duplicate (same user, track and timestamp) of line ${lines[prev]}`,
-  });
+    expected: `a listen that is not an exact duplicate (same user, track and timestamp) of ${earlier}`,
+  };
 }
 
 function handleRow(
@@ -1103,11 +1134,28 @@ async function readJsonFile(file: string): Promise<unknown> {
   }
 }
 
+/** Orders names with their digit runs compared as numbers (`slice.2-9` before `slice.10-19`), else by code unit. */
+function naturalCompare(a: string, b: string): number {
+  const re = /(\d+)|(\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x) ? Number(x) : Number.NaN;
+    const ny = /^\d/.test(y) ? Number(y) : Number.NaN;
+    if (!Number.isNaN(nx) && !Number.isNaN(ny) && nx !== ny) return nx - ny;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /**
- * The slice files of a Million Playlist Dataset directory: its `.json` files, in slice order
- * (`mpd.slice.1000-1999.json` after `mpd.slice.0-999.json`), or the one file given.
+ * The JSON files to read: `target` itself when it is a file, else the files of the directory `target` whose
+ * names `pick` accepts, in natural order (`mpd.slice.1000-1999.json` after `mpd.slice.0-999.json`).
  */
-async function mpdFiles(target: string): Promise<string[]> {
+async function jsonFiles(target: string, pick: (name: string) => boolean, what: string): Promise<string[]> {
   if (typeof target !== 'string' || target === '')
     throw new InvalidOptionError('file', 'a file path', target);
   let st: fs.Stats;
@@ -1116,7 +1164,7 @@ async function mpdFiles(target: string): Promise<string[]> {
   } catch (e) {
     throw new InvalidDataError(
       `Cannot read ${target}: no such file or directory`,
-      [{ file: target, expected: 'an MPD slice file, or a directory of them' }],
+      [{ file: target, expected: `${what}, or a directory of them` }],
       { cause: e },
     );
   }
@@ -1124,18 +1172,10 @@ async function mpdFiles(target: string): Promise<string[]> {
     await checkFile(target);
     return [target];
   }
-  const first = (name: string) => Number(/(\d+)/.exec(name)?.[1] ?? Number.NaN);
-  const names = (await fs.promises.readdir(target))
-    .filter((n) => n.toLowerCase().endsWith('.json'))
-    .sort((a, b) => {
-      const na = first(a);
-      const nb = first(b);
-      if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
+  const names = (await fs.promises.readdir(target)).filter(pick).sort(naturalCompare);
   if (names.length === 0) {
-    throw new InvalidDataError(`Cannot read ${target}: the directory has no .json files`, [
-      { file: target, expected: 'a directory holding MPD slice files (mpd.slice.0-999.json, ...)' },
+    throw new InvalidDataError(`Cannot read ${target}: the directory has none of the expected .json files`, [
+      { file: target, expected: `a directory holding ${what}` },
     ]);
   }
   for (const n of names) await checkFile(path.join(target, n));
@@ -1156,7 +1196,12 @@ async function loadMpd(
   catalogue: Map<string, Track>,
 ): Promise<void> {
   const pids: PidIndex = new Map();
-  for (const file of await mpdFiles(target)) {
+  const files = await jsonFiles(
+    target,
+    (n) => n.toLowerCase().endsWith('.json'),
+    'MPD slice files (mpd.slice.0-999.json, ...)',
+  );
+  for (const file of files) {
     const doc = await readJsonFile(file);
     const playlists = Array.isArray(doc) ? doc : isJsonObject(doc) ? doc.playlists : undefined;
     if (!Array.isArray(playlists)) {
@@ -1266,6 +1311,132 @@ function readPlaylist(
   return true;
 }
 
+/** Whether a name is one of Spotify's streaming-history files (extended, or the account data's basic one). */
+const SPOTIFY_HISTORY_FILE = /^(streaming_history_audio|streaminghistory|endsong).*\.json$/i;
+
+/** A skipped stream's skip level: without the track's duration, only "very brief" (< 10 s) or "brief". */
+const SPOTIFY_VERY_BRIEF_MS = 10_000;
+
+/**
+ * Reads a Spotify streaming-history export: the extended history (`ts`, `ms_played`, `spotify_track_uri`, ...)
+ * or the account data's basic one (`endTime`, `artistName`, `trackName`, `msPlayed`). See {@link loadListens}.
+ */
+async function loadSpotifyHistory(
+  target: string,
+  c: Collector<Listen>,
+  time: TimeRules,
+  catalogue: Map<string, Track>,
+  ignored: Record<string, number>,
+  user: string | undefined,
+): Promise<void> {
+  const files = await jsonFiles(
+    target,
+    (n) => SPOTIFY_HISTORY_FILE.test(n),
+    'Spotify streaming-history files (Streaming_History_Audio_*.json or StreamingHistory*.json)',
+  );
+  const dups = new DuplicateIndex(c.items);
+  const places: string[] = []; // where each kept listen came from, for duplicate reports
+  for (const file of files) {
+    const doc = await readJsonFile(file);
+    if (!Array.isArray(doc)) {
+      throw new InvalidDataError(`${file}: not a streaming-history file`, [
+        { file, value: jsonText(doc).slice(0, 60), expected: 'a JSON array of streams' },
+      ]);
+    }
+    for (let i = 0; i < doc.length; i++) {
+      const at = `[${i}]`;
+      const e = doc[i];
+      const kind = isJsonObject(e) ? nonTrackKind(e) : undefined;
+      if (kind !== undefined) {
+        ignored[kind] = (ignored[kind] ?? 0) + 1;
+        continue;
+      }
+      c.rows++;
+      let listen: Listen;
+      try {
+        listen = spotifyListen(e, at, time, user, c, catalogue);
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        if (!c.issue(undefined, err.issue, file)) return;
+        continue;
+      }
+      const prev = addUnlessDuplicate(c, dups, listen);
+      if (prev < 0) places.push(`${path.basename(file)} ${at}`);
+      else if (!c.issue(undefined, { ...duplicateIssue(listen, places[prev]!), column: at }, file)) return;
+    }
+  }
+}
+
+/** Why an extended-history entry is not a play of a music track, or undefined when it is one. */
+function nonTrackKind(e: Record<string, unknown>): string | undefined {
+  if (typeof e.spotify_track_uri === 'string' && e.spotify_track_uri !== '') return undefined;
+  if (e.spotify_episode_uri || e.episode_name || e.episodeName || e.podcastName) return 'podcast episode';
+  if (e.audiobook_uri || e.audiobook_chapter_uri || e.audiobook_title) return 'audiobook chapter';
+  if (e.spotify_track_uri === undefined && (e.trackName !== undefined || e.artistName !== undefined))
+    return undefined; // the basic export
+  if (e.master_metadata_track_name && e.master_metadata_album_artist_name) return undefined;
+  if ('ts' in e || 'endTime' in e) return e.video_title || e.video_uri ? 'video' : 'no track';
+  return undefined; // not a stream at all: an issue
+}
+
+/** One streaming-history entry as a listen, adding its track to the catalogue. */
+function spotifyListen(
+  e: unknown,
+  at: string,
+  time: TimeRules,
+  user: string | undefined,
+  c: Collector<Listen>,
+  catalogue: Map<string, Track>,
+): Listen {
+  if (!isJsonObject(e)) fail(at, jsonText(e), 'a stream object');
+  const basic = e.ts === undefined && e.endTime !== undefined;
+  const stampKey = basic ? 'endTime' : 'ts';
+  const stamp = e[stampKey];
+  if (typeof stamp !== 'string') fail(`${at}.${stampKey}`, jsonText(stamp), 'a date-time text');
+  const timestamp = timestampField(`${at}.${stampKey}`, stamp, time);
+  const msKey = basic ? 'msPlayed' : 'ms_played';
+  const ms = e[msKey];
+  if (!Number.isSafeInteger(ms) || (ms as number) < 0)
+    fail(`${at}.${msKey}`, jsonText(ms), 'a non-negative integer (milliseconds)');
+  const trackKey = basic ? 'trackName' : 'master_metadata_track_name';
+  const artistKey = basic ? 'artistName' : 'master_metadata_album_artist_name';
+  const title = e[trackKey];
+  const artist = e[artistKey];
+  for (const [key, v] of [
+    [trackKey, title],
+    [artistKey, artist],
+  ] as const) {
+    if (v !== undefined && v !== null && typeof v !== 'string') fail(`${at}.${key}`, jsonText(v), 'a string');
+  }
+  const uri = basic ? undefined : (e.spotify_track_uri as string | undefined);
+  let trackId: string;
+  if (uri) trackId = uri;
+  else if (title && artist) trackId = `${artist} - ${title}`;
+  else
+    fail(
+      `${at}.${basic ? trackKey : 'spotify_track_uri'}`,
+      jsonText(uri ?? title),
+      'a track URI, or a track and artist name',
+    );
+  const username = typeof e.username === 'string' && e.username !== '' ? e.username : undefined;
+  const listen: Listen = { userId: user ?? username ?? 'me', trackId, timestamp, msPlayed: ms as number };
+  const reasonEnd = e.reason_end;
+  if (typeof reasonEnd === 'string' && reasonEnd !== '') listen.reasonEnd = reasonEnd;
+  const skipped = e.skipped === true || reasonEnd === 'fwdbtn';
+  if (skipped) listen.skipLevel = (ms as number) < SPOTIFY_VERY_BRIEF_MS ? 1 : 2;
+  else if (reasonEnd === 'trackdone') listen.skipLevel = 0;
+  if (typeof artist === 'string' && artist !== '' && !catalogue.has(trackId)) {
+    const intern = c.strings;
+    catalogue.set(intern.get(trackId), {
+      trackId: intern.get(trackId),
+      title: intern.get(typeof title === 'string' ? title : ''),
+      artistId: intern.get(artist),
+      artist: intern.get(artist),
+    });
+  }
+  return listen;
+}
+
 function finish<T>(c: Collector<T>, what: string): void {
   if (c.policy === 'throw' && c.issues.length > 0) {
     const stopped = c.issues.length >= MAX_STRICT_ISSUES ? ` (stopped after ${MAX_STRICT_ISSUES})` : '';
@@ -1310,12 +1481,21 @@ function finish<T>(c: Collector<T>, what: string): void {
  *   A repeated `pid`, here or in an earlier slice, makes that playlist an issue; so does a repeated `pos`
  *   within a playlist for that entry. A slice is parsed whole (about 33 MB each): the full dataset's 66
  *   million entries need a larger heap (`node --max-old-space-size=16384`), or load a subset of slices.
- *
- * Strict by default: every problem (wrong type, negative number, skip level outside 0-3, unparseable or future
+ * - `'spotify-history'`: your own Spotify data export. `file` is one JSON file or the unzipped folder, whose
+ *   `Streaming_History_Audio_*.json` (extended history), `StreamingHistory*.json` (the account data's basic
+ *   history) and `endsong_*.json` files are read in natural order. Extended entries: `trackId` =
+ *   `spotify_track_uri`, `timestamp` = `ts` (when the stream ended), `msPlayed` = `ms_played`, `reasonEnd` =
+ *   `reason_end`; `skipLevel` 0 when `reason_end` is `trackdone`, and for a skip (`skipped`, or `reason_end`
+ *   `fwdbtn`) 1 under 10 seconds played, else 2 (the export has no track durations, so never 3). Basic
+ *   entries: `timestamp` = `endTime` (UTC), `msPlayed`, and `trackId` = `"artistName - trackName"`, as is an
+ *   extended entry without a URI (a local file). `userId` is the `userId` option, else the entry's
+ *   `username`, else `'me'`. Podcast episodes, audiobook chapters and entries with no track are not listens:
+ *   they are counted in `ignored`, not in `rows`. The result also has `tracks` (title and artist name).
+ *, skip level outside 0-3, unparseable or future
  * timestamp — more than a day after now — or an exact duplicate of an earlier (user, track, timestamp) row) is
  * collected and an {@link InvalidDataError} lists them with file, 1-based physical line (quoted fields spanning
  * lines counted), column, value and what was expected. With `onInvalidRow: 'skip'` invalid rows are dropped
- * and each is returned in `issues`. A missing file, a directory (except for `'mpd'`), an empty file, a header
+ * and each is returned in `issues`. A missing file, a directory (except for the JSON formats), an empty file, a header
  * with no rows, a missing required column or a JSON syntax error (named by line and column) always throw. A
  * UTF-8 BOM and CRLF line endings are handled. Blank lines are ignored.
  *
@@ -1328,6 +1508,8 @@ function finish<T>(c: Collector<T>, what: string): void {
  * const lastfm = await loadListens('userid-timestamp-artid-artname-traid-traname.tsv', { format: 'lastfm-1k', onInvalidRow: 'skip' });
  * console.log(lastfm.listens.length, 'loaded,', lastfm.issues.length, 'skipped');
  * const mine = await loadListens('export.csv', { columns: { user_id: 'uid', timestamp: 'played_at' } });
+ * const mine = await loadListens('my_spotify_data/Spotify Extended Streaming History', { format: 'spotify-history' });
+ * console.log(mine.listens.length, 'plays; not music:', mine.ignored);
  * const mpd = await loadListens('spotify_million_playlist_dataset/data', { format: 'mpd' }); // a directory of slices
  * console.log(mpd.listens.length, 'playlist entries,', mpd.tracks?.length, 'tracks');
  * ```
@@ -1356,6 +1538,31 @@ export async function loadListens(
     );
   }
   const time: TimeRules = { latest: Date.now() + DAY_MS, unit: validateUnit(options.timestampUnit) };
+  if (options.userId !== undefined && (typeof options.userId !== 'string' || options.userId === '')) {
+    throw new InvalidOptionError('userId', 'a non-empty listener id', options.userId);
+  }
+  if (options.userId !== undefined && format !== 'spotify-history') {
+    throw new InvalidOptionError(
+      'userId',
+      "used only with format 'spotify-history'",
+      options.userId,
+      `format is '${format}'`,
+    );
+  }
+  if (format === 'spotify-history') {
+    const c = new Collector<Listen>(file, policy);
+    const catalogue = new Map<string, Track>();
+    const ignored: Record<string, number> = {};
+    await loadSpotifyHistory(file, c, time, catalogue, ignored, options.userId);
+    if (c.rows === 0 && Object.keys(ignored).length > 0 && c.policy === 'throw') {
+      // Only podcasts (or the like): say so rather than "no data rows".
+      throw new InvalidDataError(`${file}: no music streams, only ${JSON.stringify(ignored)}`, [
+        { file, expected: 'at least one stream of a music track' },
+      ]);
+    }
+    finish(c, 'row');
+    return { listens: c.items, issues: c.issues, rows: c.rows, tracks: [...catalogue.values()], ignored };
+  }
   if (format === 'mpd') {
     const c = new Collector<Listen>(file, policy);
     const catalogue = new Map<string, Track>();
