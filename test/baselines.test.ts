@@ -63,6 +63,17 @@ describe('Popularity', () => {
     expect(x).toBeLessThan(1e-6); // thirty half-lives later
   });
 
+  it('halfLifeDays still ranks listens older than 100 half-lives by count, not by index', async () => {
+    const day = 86_400_000;
+    // 'rare' once and 'hit' four times, 500 days (166 half-lives) before the newest listen.
+    const old = listensOf({ u1: ['rare', 'hit', 'hit', 'hit', 'hit'] }, T0);
+    const recent = listensOf({ u2: ['new'] }, T0 + 500 * day);
+    const decayed = await Popularity.fit(Dataset.fromListens([...old, ...recent]), { halfLifeDays: 3 });
+    const recs = await decayed.recommend([], { k: 3 });
+    expect(recs.map((r) => r.trackId)).toEqual(['new', 'hit', 'rare']);
+    expect(recs[2]!.score).toBeGreaterThan(0);
+  });
+
   it('validates options before fitting', async () => {
     await expect(Popularity.fit(cycles(), { halfLifeDays: 0 })).rejects.toThrow(/`halfLifeDays`/);
     await expect(Popularity.fit({} as Dataset)).rejects.toThrow(/`train`/);

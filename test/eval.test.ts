@@ -6,6 +6,7 @@ import { leaveOneOut } from '../src/data/splits.js';
 import type { EvalCase } from '../src/data/types.js';
 import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 import { compare, formatComparison } from '../src/eval/compare.js';
+import { expectedAtK } from '../src/eval/expectation.js';
 import { evaluateExpected } from '../src/eval/expected.js';
 import { type EvaluateOptions, evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
@@ -247,6 +248,8 @@ describe('evaluate: validation before any work', () => {
     [{ candidates: { negatives: { u1: [] } } }, 'candidates.negatives["u1"]'],
     [{ candidates: { sample: 2, negatives: { u1: ['a'] } } as unknown as 'all' }, 'candidates'],
     [{ candidates: { negatives: { nobody: ['a'] } } }, 'candidates.negatives'],
+    [{ candidates: { sample: 2, sede: 5 } as unknown as 'all' }, 'candidates.sede'],
+    [{ candidates: { negatives: { u1: ['a'] }, seed: 1 } as unknown as 'all' }, 'candidates.seed'],
     [{ batchSize: 0 }, 'batchSize'],
     [{ excludeHistory: 'yes' as unknown as boolean }, 'excludeHistory'],
   ];
@@ -259,6 +262,36 @@ describe('evaluate: validation before any work', () => {
       expect(model.calls).toBe(0);
     });
   }
+
+  it('refuses negatives that all drop out (the target, or the excluded history) instead of ranking the target first', async () => {
+    const cases: EvalCase[] = [{ userId: 'u1', history: ['a', 'b'], target: 'd' }];
+    const err = await evaluate(ranked(), cases, { candidates: { negatives: { u1: ['a', 'b', 'd'] } } }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as InvalidOptionError).option).toBe('candidates.negatives["u1"]');
+    // With the history in the ranking, 'a' and 'b' are real negatives, and both outrank 'd'.
+    const r = await evaluate(ranked(), cases, {
+      candidates: { negatives: { u1: ['a', 'b', 'd'] } },
+      excludeHistory: false,
+      k: [1],
+    });
+    expect(r.mrr).toBeCloseTo(1 / 3);
+  });
+
+  it('refuses score rows of the wrong width from a custom model, naming scoreAll', async () => {
+    class Short extends FixedScorer {
+      override async scoreAll(histories: readonly (readonly string[])[]): Promise<Float32Array[]> {
+        return histories.map(() => new Float32Array(this.vocabulary.size)); // forgot the padding column
+      }
+    }
+    const short = new Short(['a', 'b', 'c'], () => [0, 0, 0]);
+    const err = await evaluate(short, [{ userId: 'u', history: [], target: 'c' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as Error).message).toMatch(/scoreAll returns one row of vocabulary.size \+ 1 = 4 scores/);
+    await expect(short.recommend([], { k: 1 })).rejects.toThrow(/a row of 3 scores/);
+    await expect(short.score([], ['a'])).rejects.toThrow(InvalidOptionError);
+  });
 
   it('rejects malformed cases naming the case', async () => {
     const model = ranked();
@@ -302,6 +335,11 @@ describe('compare and tables', () => {
     await expect(compare([b], CASES, { k: [0] })).rejects.toThrow(InvalidOptionError);
     await expect(compare([], CASES)).rejects.toThrow(/`models`/);
     expect(b.calls).toBe(0);
+    // A Map works like a record; a lone model is named as the mistake it is.
+    const viaMap = await compare(new Map([['mine', ranked()]]), CASES, { k: [1] });
+    expect(viaMap.map((r) => r.name)).toEqual(['mine']);
+    const lone = await compare(ranked() as never, CASES).catch((e: unknown) => e);
+    expect((lone as Error).message).toMatch(/one model: \[model\].*a lone fixed model/);
   });
 
   it('formatTable aligns columns: text left, numbers right', () => {
@@ -370,5 +408,19 @@ describe('evaluateExpected: accuracy in expectation over a generated world', () 
     await expect(evaluateExpected(pop, world.truth, [])).rejects.toThrow(InvalidOptionError);
     const cut = { ...cases[0]!, history: cases[0]!.history.slice(1) };
     await expect(evaluateExpected(pop, world.truth, [cut])).rejects.toThrow(InvalidDataError);
+  });
+});
+
+describe('expectedAtK', () => {
+  it('ranks a NaN score last, as evaluate does', () => {
+    // Columns 1..4 score NaN, 3, 2, 1: the truth's tracks 2 and 3 rank first and second.
+    const scores = Float32Array.of(0, Number.NaN, 3, 2, 1);
+    const truth: [number, number][] = [
+      [2, 0.5],
+      [3, 0.5],
+    ];
+    expect(expectedAtK(scores, truth, 2, new Set(), 1)).toEqual({ hr: 1, ndcg: 0.5 + 0.5 / Math.log2(3) });
+    // The NaN track itself is a miss even at k = 4 (rank 4 of 4, tied with nothing: it sits below all).
+    expect(expectedAtK(scores, [[1, 1]], 3, new Set(), 1).hr).toBe(0);
   });
 });

@@ -27,7 +27,7 @@ export interface ComparisonRow {
 
 /**
  * Evaluates every model on the same cases with the same options (validated once, before any work), in the
- * order given. Array entries are named by model type (`'sasrec'`, `'popularity'`, a repeated type gets
+ * order given: an array, a record or a Map of models. Array entries are named by model type (`'sasrec'`, `'popularity'`, a repeated type gets
  * `#2`, `#3`).
  *
  * @example
@@ -37,7 +37,7 @@ export interface ComparisonRow {
  * ```
  */
 export async function compare(
-  models: Readonly<Record<string, Recommender>> | readonly Recommender[],
+  models: Readonly<Record<string, Recommender>> | ReadonlyMap<string, Recommender> | readonly Recommender[],
   cases: readonly EvalCase[],
   options: EvaluateOptions = {},
 ): Promise<ComparisonRow[]> {
@@ -52,7 +52,17 @@ export async function compare(
       seen.set(m.type, c);
       return [c > 1 ? `${m.type}#${c}` : m.type, m];
     });
+  } else if (models instanceof Map) {
+    named = [...(models as Map<string, Recommender>).entries()];
   } else if (typeof models === 'object' && models !== null) {
+    if (typeof (models as Partial<Recommender>).scoreAll === 'function') {
+      // One model passed on its own would otherwise be read as a record of its own fields.
+      throw new InvalidOptionError(
+        'models',
+        'an array or record of Recommenders (one model: [model])',
+        `a lone ${(models as unknown as Recommender).type} model`,
+      );
+    }
     named = Object.entries(models as Record<string, Recommender>);
   } else {
     throw new InvalidOptionError('models', 'an array or record of Recommenders', models);

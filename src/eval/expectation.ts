@@ -7,7 +7,8 @@
  * columns in `skip` are left out of the ranking) and the next track is `j` with probability `p` for each
  * `[j, p]` of `truth`. A track scoring s sits at rank r = the number of ranked tracks scoring >= s, itself
  * included, so ties count against it (as `evaluate()` counts them); it adds p to HR and p / log2(r + 1) to
- * NDCG when r <= k. A truth entry that is skipped or undefined is a miss.
+ * NDCG when r <= k. A NaN score counts as -Infinity, as in `evaluate()`. A truth entry that is skipped or
+ * undefined is a miss.
  *
  * @example
  * ```ts
@@ -22,15 +23,17 @@ export function expectedAtK(
   from = 0,
 ): { hr: number; ndcg: number } {
   // The k + 1 best ranked scores, descending: r <= k needs s >= top[k - 1], and r is found by a short scan.
+  // A NaN score ranks last, as in evaluate() (a NaN in the sort would scramble the order).
+  const clean = (x: number) => (Number.isNaN(x) ? Number.NEGATIVE_INFINITY : x);
   const top: number[] = [];
-  for (let j = from; j < scores.length; j++) if (!skip.has(j)) top.push(scores[j]!);
+  for (let j = from; j < scores.length; j++) if (!skip.has(j)) top.push(clean(scores[j]!));
   top.sort((a, b) => b - a);
   top.length = Math.min(top.length, k + 1);
   let hr = 0;
   let ndcg = 0;
   for (const [j, p] of truth) {
     if (j === undefined || skip.has(j) || !(p > 0)) continue;
-    const s = scores[j]!;
+    const s = clean(scores[j]!);
     let r = 0;
     while (r < top.length && top[r]! >= s) r++;
     if (r === 0 || r > k) continue;

@@ -7,7 +7,7 @@
 import { type GroundTruth, truthStepFinder } from '../data/generate.js';
 import type { EvalCase } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
-import type { Recommender } from '../models/recommender.js';
+import { type Recommender, scoreRows } from '../models/recommender.js';
 import { expectedAtK } from './expectation.js';
 import { checkCases, checkModel } from './metrics.js';
 
@@ -114,6 +114,9 @@ export async function evaluateExpected(
   checkModel(model, 'model');
   checkCases(cases);
   checkOptions(options);
-  const scores = await model.scoreAll(cases.map((c) => c.history));
+  const scores = await scoreRows(
+    model,
+    cases.map((c) => c.history),
+  );
   return expectedFromScores(truth, cases, scores, (t) => model.vocabulary.index(t), options);
 }

@@ -2,7 +2,7 @@
 import { checkDataset, type Dataset } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
-import { type Recommender, topK } from '../models/recommender.js';
+import { type Recommender, scoreRows, topK } from '../models/recommender.js';
 import { createRng, type Rng } from '../util/random.js';
 
 /**
@@ -138,6 +138,7 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
       );
     }
     if ('sample' in candidates) {
+      checkKnownOptions(candidates, ['sample', 'seed'], 'sampled candidates', 'candidates.');
       const n = candidates.sample;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
         throw new InvalidOptionError('candidates.sample', 'an integer >= 1', n);
@@ -149,6 +150,7 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
         throw new InvalidOptionError('candidates.seed', 'a finite number', candidates.seed);
       }
     } else if ('negatives' in candidates) {
+      checkKnownOptions(candidates, ['negatives'], 'candidates', 'candidates.');
       const neg = candidates.negatives;
       if (typeof neg !== 'object' || neg === null) {
         throw new InvalidOptionError(
@@ -347,7 +349,10 @@ export async function evaluate(
 
   for (let start = 0; start < kept.length; start += opts.batchSize) {
     const batch = kept.slice(start, start + opts.batchSize);
-    const all = await model.scoreAll(batch.map((c) => c.history));
+    const all = await scoreRows(
+      model,
+      batch.map((c) => c.history),
+    );
     batch.forEach((c, b) => {
       const scores = all[b]!;
       const mask = new Uint8Array(n + 1);
@@ -402,6 +407,14 @@ export async function evaluate(
               seen.add(i);
               count(i);
             }
+          }
+          if (seen.size === 0 && unknown.size === 0) {
+            // Every negative was the target or in the history: the target would rank first unopposed.
+            throw new InvalidOptionError(
+              `candidates.negatives[${JSON.stringify(c.userId)}]`,
+              `at least one negative other than the target${opts.excludeHistory ? ' and the history (excluded with excludeHistory)' : ''}: with none, the target would rank first against nothing`,
+              given!.get(c.userId),
+            );
           }
           // A negative the model cannot score counts against it, as a tie does.
           above += unknown.size;

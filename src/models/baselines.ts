@@ -96,10 +96,23 @@ abstract class CountRecommender extends BaseRecommender {
 export interface PopularityOptions {
   /**
    * Weight each listen by `0.5 ^ (age / halfLifeDays)`, with age measured back from the last training
-   * listen, so recent hits count more. Default: undefined (plain counts).
+   * listen, so recent hits count more. Ages are capped at {@link MAX_HALF_LIVES} half-lives: older listens
+   * each weigh `2^-100` (scores are float32, which would round them to 0 and rank those tracks by index
+   * instead of by count). Default: undefined (plain counts).
    */
   halfLifeDays?: number;
 }
+
+/**
+ * The oldest age, in half-lives, that {@link PopularityOptions.halfLifeDays} decays a listen by: `2^-100` is
+ * still a normal float32, and far below what a recent listen adds.
+ *
+ * @example
+ * ```ts
+ * console.log(2 ** -MAX_HALF_LIVES > 0); // true
+ * ```
+ */
+export const MAX_HALF_LIVES = 100;
 
 /** The keys of {@link PopularityOptions}, checked so that a misspelt option is an error. */
 const POPULARITY_KEYS: Record<keyof PopularityOptions, true> = { halfLifeDays: true };
@@ -135,7 +148,7 @@ export class Popularity extends CountRecommender {
     for (const [user, ls] of train.userListens) {
       const seq = train.sequences.get(user)!;
       ls.forEach((l, i) => {
-        weighted[seq[i]!]! += 0.5 ** ((last - l.timestamp) / (half * dayMs));
+        weighted[seq[i]!]! += 0.5 ** Math.min(MAX_HALF_LIVES, (last - l.timestamp) / (half * dayMs));
       });
     }
     return new Popularity(train.vocabulary, Float32Array.from(weighted), { halfLifeDays: half });
@@ -202,7 +215,8 @@ const ITEM_TRANSITION_KEYS: Record<keyof ItemTransitionOptions, true> = { smooth
  * First-order Markov baseline: counts which track follows which in users' sequences and scores track `j`
  * after a history ending in `i` as `(1 - backoff) * (T[i][j] + smoothing) / (T[i] + smoothing * n) +
  * backoff * count(j) / listens`. A last track never followed by anything falls back to uniform
- * transitions, i.e. popularity order. Unknown ids are skipped, so "last" is the last known track.
+ * transitions, so the `backoff` term alone orders the tracks: popularity order (with `backoff: 0`, every
+ * track ties and ties go by vocabulary index). Unknown ids are skipped, so "last" is the last known track.
  * Cold start (empty history, or only unknown ids): the training counts, as {@link Popularity}.
  *
  * @example

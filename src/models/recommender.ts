@@ -210,6 +210,44 @@ export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint
 }
 
 /**
+ * `model.scoreAll(histories)`, checked: one row per history, each of `vocabulary.size + 1` scores. Every
+ * caller of `scoreAll` in encore goes through it, so a custom model that returns rows of the wrong width
+ * (forgetting the padding column, say) fails with an error naming `scoreAll`, instead of reading `undefined`
+ * scores as misses or hits.
+ *
+ * @throws {InvalidOptionError} (`model`) when the rows do not have that shape.
+ * @example
+ * ```ts
+ * const [row] = await scoreRows(model, [['t1', 't2']]); // Float32Array(model.vocabulary.size + 1)
+ * ```
+ */
+export async function scoreRows(
+  model: Pick<Recommender, 'scoreAll' | 'vocabulary' | 'type'>,
+  histories: readonly (readonly string[])[],
+): Promise<Float32Array[]> {
+  const rows = await model.scoreAll(histories);
+  const width = model.vocabulary.size + 1;
+  const bad = !Array.isArray(rows)
+    ? -1
+    : rows.length !== histories.length
+      ? -2
+      : rows.findIndex((r) => r?.length !== width);
+  if (bad !== -1 || !Array.isArray(rows)) {
+    const got = !Array.isArray(rows)
+      ? rows
+      : bad === -2
+        ? `${rows.length} rows for ${histories.length} histories`
+        : `a row of ${rows[bad]?.length} scores (history ${bad})`;
+    throw new InvalidOptionError(
+      'model',
+      `a Recommender whose scoreAll returns one row of vocabulary.size + 1 = ${width} scores per history (model type ${model.type})`,
+      got,
+    );
+  }
+  return rows;
+}
+
+/**
  * Shared implementation of `recommend`, `recommendBatch` and `score` on top of `scoreAll`, plus
  * history-to-index mapping with unknown-id counting. Models extend it and implement `scoreAll`.
  *
@@ -272,7 +310,7 @@ export abstract class BaseRecommender implements Recommender {
       const i = this.vocabulary.index(id);
       if (i !== undefined) excluded[i] = 1;
     }
-    const all = await this.scoreAll(histories);
+    const all = await scoreRows(this, histories);
     return all.map((scores, h) => {
       let skip = excluded;
       if (excludeHistory) {
@@ -289,7 +327,7 @@ export abstract class BaseRecommender implements Recommender {
   async score(history: readonly string[], trackIds: readonly string[]): Promise<number[]> {
     checkTrackIds(history, 'history');
     checkTrackIds(trackIds, 'trackIds');
-    const [scores] = await this.scoreAll([history]);
+    const [scores] = await scoreRows(this, [history]);
     return trackIds.map((id) => {
       const i = this.vocabulary.index(id);
       return i === undefined ? Number.NEGATIVE_INFINITY : scores![i]!;
