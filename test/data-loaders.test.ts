@@ -4,14 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import Papa from 'papaparse';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   listensToCsv,
   loadListens,
   loadTracks,
   parseTimestamp,
+  quoteOpenAfter,
   saveListens,
   saveTracks,
+  splitQuotedLine,
 } from '../src/data/loaders.js';
 import { ListenSchema, TrackSchema } from '../src/data/schemas.js';
 import type { Listen, Track } from '../src/data/types.js';
@@ -169,8 +172,49 @@ describe('loadListens: bad input corpus', () => {
     expect(e.issues[0]!.line).toBe(3);
     expect(e.issues[0]!.expected).toMatch(/well-formed CSV/);
     const r = await loadListens(bad('unclosed-quote.csv'), { onInvalidRow: 'skip' });
-    expect(r.listens).toHaveLength(1);
+    // The bad line alone is the issue: the line after it is still read.
+    expect(r.listens.map((l) => l.trackId)).toEqual(['t1', 't3']);
+    expect(r.issues.map((i) => i.line)).toEqual([3]);
     expect(r.listens.length + r.issues.length).toBe(r.rows);
+  });
+
+  it('a stray quote costs its own row only, not the rest of the file', async () => {
+    const lines = ['user_id,track_id,timestamp'];
+    for (let i = 0; i < 1000; i++) lines.push(`u${i % 7},t${i},${1700000000000 + i}`);
+    lines[3] = 'u2,"Song "Live"",2000'; // a quoted field closed too early
+    lines[500] = 'u3,"t499,1700000000499'; // a quote never closed
+    lines[700] = 'u4,12" Remix,1700000000699'; // a quote inside an unquoted field is a literal quote
+    const file = path.join(tmp, 'stray-quotes.csv');
+    fs.writeFileSync(file, `${lines.join('\r\n')}\r\n`);
+    const r = await loadListens(file, { onInvalidRow: 'skip' });
+    expect(r.rows).toBe(1000);
+    expect(r.issues.map((i) => i.line)).toEqual([4, 501]);
+    expect(r.listens).toHaveLength(998);
+    expect(r.listens.find((l) => l.userId === 'u4' && l.timestamp === 1700000000699)?.trackId).toBe(
+      '12" Remix',
+    );
+  });
+
+  it('splits a quoted line exactly as papaparse does (property)', () => {
+    const line = fc.array(fc.constantFrom('a', ',', '"', ' ', 'b'), { maxLength: 14 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(line, (text) => {
+        fc.pre(!quoteOpenAfter(text, ',', false)); // an open quote continues on the next line
+        const papa = Papa.parse<string[]>(`${text}\n`, { delimiter: ',', newline: '\n' });
+        expect(splitQuotedLine(text, ',')).toEqual(papa.errors.length > 0 ? undefined : papa.data[0]);
+      }),
+      { numRuns: 3000, seed: 7 },
+    );
+  });
+
+  it('reads a BOM before a quoted header (the "CSV UTF-8" of spreadsheets)', async () => {
+    const file = path.join(tmp, 'excel.csv');
+    fs.writeFileSync(file, '\uFEFF"user_id","track_id","timestamp"\r\n"u1","t1","1700000000000"\r\n');
+    const r = await loadListens(file);
+    expect(r.listens).toEqual([{ userId: 'u1', trackId: 't1', timestamp: 1700000000000 }]);
+    const tracks = path.join(tmp, 'excel-tracks.csv');
+    fs.writeFileSync(tracks, '\uFEFF"track_id","title","artist_id","artist"\n"t1","A ""B""",a1,Band\n');
+    expect((await loadTracks(tracks)).tracks[0]!.title).toBe('A "B"');
   });
 
   it('validates options before reading', async () => {

@@ -474,74 +474,190 @@ async function checkFile(file: string): Promise<void> {
   }
 }
 
-/** Number of line breaks (`\r\n`, `\n` or `\r`) inside a string. */
-function countBreaks(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10) n++;
-    else if (c === 13) {
-      n++;
-      if (s.charCodeAt(i + 1) === 10) i++;
+/**
+ * A record whose quoted field is still open after this many physical lines is malformed: its first line is
+ * reported, and the lines after it are read again as records of their own (as they are when the quote closes
+ * but the record does not parse). Without this, one stray quote would swallow the rest of the file, or the
+ * lines up to the next stray quote, into one bad "row".
+ */
+const MAX_QUOTED_LINES = 100;
+
+/**
+ * Whether a quoted field is still open at the end of `text`, given whether one was open at its start. A
+ * quote opens a field only at the field's start (as papaparse reads it); `""` inside is an escaped quote.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * quoteOpenAfter('u1,"two', ',', false); // true: the record goes on on the next line
+ * ```
+ */
+export function quoteOpenAfter(text: string, delimiter: string, open: boolean): boolean {
+  let fieldStart = !open;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (open) {
+      if (c === '"') {
+        if (text[i + 1] === '"') i++;
+        else open = false;
+      }
+      continue;
+    }
+    if (c === delimiter) fieldStart = true;
+    else {
+      if (c === '"' && fieldStart) open = true;
+      fieldStart = false;
     }
   }
-  return n;
+  return open;
 }
 
 /**
- * Streams a delimited file through papaparse, calling `onRow` with each record's fields and the 1-based
- * physical line it starts on (quoted fields spanning lines are accounted for). Blank lines are skipped.
- * `onRow` returns false to stop. Parse errors (unbalanced quotes) go to `onError`.
+ * Splits one line that holds quotes into fields, by the rules papaparse applies: a field that starts with a
+ * quote runs to the next lone quote (`""` is an escaped quote) and must end there, or after spaces; a quote
+ * elsewhere is a plain character. Returns undefined when a closing quote is followed by anything but spaces
+ * and the delimiter. Lines without quotes are split directly, and records that span lines go to papaparse.
+ * A property test checks it against papaparse.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * splitQuotedLine('u1,"Hello, ""World""",x', ','); // ['u1', 'Hello, "World"', 'x']
+ * ```
  */
-function streamCsv(
+export function splitQuotedLine(text: string, delimiter: string): string[] | undefined {
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (text[i] === '"') {
+      let value = '';
+      let from = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', from);
+        if (q < 0) return undefined; // unterminated (the caller only passes closed quotes)
+        value += text.slice(from, q);
+        if (text[q + 1] === '"') {
+          value += '"';
+          from = q + 2;
+          continue;
+        }
+        i = q + 1;
+        break;
+      }
+      fields.push(value);
+      while (text[i] === ' ') i++; // spaces between a closing quote and the delimiter are allowed
+      if (i === text.length) return fields;
+      if (text[i] !== delimiter) return undefined;
+      i++;
+    } else {
+      const d = text.indexOf(delimiter, i);
+      if (d < 0) {
+        fields.push(text.slice(i));
+        return fields;
+      }
+      fields.push(text.slice(i, d));
+      i = d + 1;
+    }
+  }
+}
+
+/**
+ * Streams a text file as physical lines, each with the break that ended it (`\n`, `\r\n`, `\r`, or `''` for a
+ * last line without one): 1-based line numbers, BOM stripped. `onLine` returns false to stop.
+ */
+async function streamRawLines(
+  file: string,
+  onLine: (text: string, eol: string, line: number) => boolean,
+): Promise<void> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8' });
+  let line = 0;
+  const emit = (text: string, eol: string): boolean => {
+    line++;
+    return onLine(line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, eol, line);
+  };
+  let rest = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const s = rest + chunk;
+      let start = 0;
+      let nl = s.indexOf('\n');
+      let cr = s.indexOf('\r');
+      for (;;) {
+        if (nl < 0 && cr < 0) break;
+        if (cr >= 0 && (nl < 0 || cr < nl)) {
+          if (cr === s.length - 1) break; // maybe the first half of a \r\n split across chunks
+          const crlf = s.charCodeAt(cr + 1) === 10;
+          if (!emit(s.slice(start, cr), crlf ? '\r\n' : '\r')) return;
+          start = cr + (crlf ? 2 : 1);
+          if (crlf) nl = s.indexOf('\n', start);
+          cr = s.indexOf('\r', start);
+        } else {
+          if (!emit(s.slice(start, nl), '\n')) return;
+          start = nl + 1;
+          nl = s.indexOf('\n', start);
+        }
+      }
+      rest = s.slice(start);
+    }
+    if (rest.endsWith('\r')) emit(rest.slice(0, -1), '\r');
+    else if (rest !== '') emit(rest, '');
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Streams a delimited file, calling `onRow` with each record's fields and the 1-based physical line it starts
+ * on. Blank lines are skipped; `onRow` returns false to stop. A line without quotes is split as it is; a
+ * record with quotes (which may span lines) is parsed by papaparse, and a malformed one goes to `onError`
+ * with its line, alone: the lines after it are still read (see {@link MAX_QUOTED_LINES}).
+ */
+async function streamCsv(
   file: string,
   delimiter: string,
   onRow: (fields: string[], line: number) => boolean,
   onError: (line: number, message: string) => boolean,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stream = fs.createReadStream(file, { encoding: 'utf8' });
-    let line = 1;
-    let first = true;
-    let stopped = false;
-    Papa.parse<string[]>(stream as unknown as File, {
+  let pending: { text: string; eol: string; line: number }[] = [];
+  const record = (text: string, line: number): boolean => {
+    const fields = splitQuotedLine(text, delimiter);
+    if (!fields) return onError(line, 'Trailing quote on quoted field is malformed');
+    return onRow(fields, line);
+  };
+  const unclosed = (message = 'Quoted field unterminated'): boolean => {
+    // The first pending line opened a quote that never closed properly: it is the bad record, and the lines
+    // after it are read again on their own.
+    const [first, ...after] = pending;
+    pending = [];
+    if (!onError(first!.line, message)) return false;
+    for (const l of after) if (!feed(l.text, l.eol, l.line)) return false;
+    return true;
+  };
+  const feed = (text: string, eol: string, line: number): boolean => {
+    if (pending.length === 0) {
+      if (!text.includes('"')) return text.trim() === '' || onRow(text.split(delimiter), line);
+      if (!quoteOpenAfter(text, delimiter, false)) return record(text, line);
+      pending.push({ text, eol, line });
+      return true;
+    }
+    pending.push({ text, eol, line });
+    if (quoteOpenAfter(text, delimiter, true)) return pending.length < MAX_QUOTED_LINES || unclosed();
+    const whole = pending.map((p, i) => (i < pending.length - 1 ? p.text + p.eol : p.text)).join('');
+    const parsed = Papa.parse<string[]>(whole, {
       delimiter,
+      newline: '\n',
       header: false,
       skipEmptyLines: false,
-      step(results, parser) {
-        if (stopped) return;
-        const fields = results.data;
-        const start = line;
-        let breaks = 0;
-        for (const f of fields) breaks += countBreaks(f);
-        line += 1 + breaks;
-        if (first) {
-          first = false;
-          if (fields.length > 0 && fields[0]!.charCodeAt(0) === 0xfeff) fields[0] = fields[0]!.slice(1);
-        }
-        let go = true;
-        if (results.errors.length > 0) {
-          go = onError(start, results.errors[0]!.message);
-        } else if (fields.length === 1 && fields[0]!.trim() === '') {
-          go = true; // blank line
-        } else {
-          go = onRow(fields, start);
-        }
-        if (!go) {
-          stopped = true;
-          parser.abort();
-        }
-      },
-      complete() {
-        stream.destroy();
-        resolve();
-      },
-      error(err: Error) {
-        stream.destroy();
-        reject(err);
-      },
     });
-  });
+    // A quote that closed lines later but malformed (a stray quote meeting another): only the first line is bad.
+    if (parsed.errors.length > 0) return unclosed(parsed.errors[0]!.message);
+    const start = pending[0]!.line;
+    pending = [];
+    return onRow(parsed.data[0]!, start);
+  };
+  let go = true;
+  await streamRawLines(file, (text, eol, line) => (go = feed(text, eol, line)));
+  while (go && pending.length > 0) go = unclosed();
 }
 
 /** Streams a text file line by line (any line ending), 1-based line numbers, BOM stripped. */
@@ -1491,7 +1607,8 @@ function finish<T>(c: Collector<T>, what: string): void {
  *   extended entry without a URI (a local file). `userId` is the `userId` option, else the entry's
  *   `username`, else `'me'`. Podcast episodes, audiobook chapters and entries with no track are not listens:
  *   they are counted in `ignored`, not in `rows`. The result also has `tracks` (title and artist name).
- *, skip level outside 0-3, unparseable or future
+ *
+ * Strict by default: every problem (wrong type, negative number, skip level outside 0-3, unparseable or future
  * timestamp — more than a day after now — or an exact duplicate of an earlier (user, track, timestamp) row) is
  * collected and an {@link InvalidDataError} lists them with file, 1-based physical line (quoted fields spanning
  * lines counted), column, value and what was expected. With `onInvalidRow: 'skip'` invalid rows are dropped
