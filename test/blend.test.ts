@@ -383,6 +383,48 @@ describe('known answers', () => {
     expect(r.tracks.map((t) => t.trackId).sort()).toEqual([...allowed].sort());
   });
 
+  it('familiar: 0 never falls back on favourites when the model runs short (candidates)', async () => {
+    const { model } = world(2, 20);
+    const ana = genreHistory(0, 20, 10, 1);
+    const ben = genreHistory(1, 20, 10, 2);
+    // Six tracks Ana plays plus two nobody plays: Ana's model list runs out after the two.
+    const fresh = ['t0', 't1', 't2', 't3', 't4', 't5', 't6'].filter((id) => !ana.includes(id)).slice(0, 2);
+    const candidates = [...new Set(ana)].slice(0, 6).concat(fresh);
+    expect(candidates).toHaveLength(8);
+    const r = await blend(
+      [
+        { id: 'ana', history: ana },
+        { id: 'ben', history: ben },
+      ],
+      { model, size: 8, familiar: 0, candidates, date: '2024-03-01' },
+    );
+    // Ben has never played any of them, so the Blend is still full; Ana's list holds only the new two.
+    expect(r.tracks).toHaveLength(8);
+    const forAna = r.tracks.filter((t) => t.relevance.ana! > 0).map((t) => t.trackId);
+    expect(forAna.sort()).toEqual([...fresh].sort());
+    for (const t of r.tracks) if (ana.includes(t.trackId)) expect(t.attributedTo).toEqual(['ben']);
+  });
+
+  it('attributes a track to a member exactly 0.2 below the best, whatever the float32 rounding', async () => {
+    // No model: each list is the member's favourites (most recent first here), 50 long. Ben ranks Ana's
+    // tracks 0-39 ten places lower, so each is exactly 10/50 = 0.2 below Ana's (e.g. 0.66 vs 0.46, 0.56 vs 0.36).
+    const ids = Array.from({ length: 50 }, (_, i) => `s${i}`);
+    const anaList = ids;
+    const benList = [...ids.slice(40), ...ids.slice(0, 40)];
+    const r = await blend(
+      [
+        { id: 'ana', history: [...anaList].reverse() },
+        { id: 'ben', history: [...benList].reverse() },
+      ],
+      { size: 50, rotation: 0, coherence: 0, strategy: 'average', date: '2024-03-01' },
+    );
+    const byId = new Map(r.tracks.map((t) => [t.trackId, t]));
+    expect(byId.get('s17')!.relevance).toEqual({ ana: Math.fround(0.66), ben: Math.fround(0.46) });
+    expect(byId.get('s22')!.relevance).toEqual({ ana: Math.fround(0.56), ben: Math.fround(0.36) });
+    for (const id of ids.slice(0, 40)) expect(byId.get(id)!.attributedTo).toEqual(['ana', 'ben']);
+    for (const id of ids.slice(40)) expect(byId.get(id)!.attributedTo).toEqual(['ben']);
+  });
+
   it('GFAR serves the minority member early; average serves only the majority', async () => {
     // Ana and Ben rank x1 > … > x5 > y1 > y2 > y3; Chloe ranks y1 > y2 > y3 > x1 > … > x5.
     const xs = ['x1', 'x2', 'x3', 'x4', 'x5'];
@@ -481,6 +523,48 @@ describe('properties', () => {
       ),
       { numRuns: 40, seed: 11 },
     );
+  });
+
+  it('the order members are listed in does not change the Blend, for every strategy', async () => {
+    const members: BlendMember[] = [
+      { id: 'cat', history: genreHistory(2, 30, 30, 3) },
+      { id: 'ana', history: genreHistory(0, 30, 30, 1) },
+      { id: 'ben', history: [...genreHistory(0, 30, 15, 2), ...genreHistory(1, 30, 15, 4)] },
+      { id: 'dan', history: genreHistory(3, 30, 30, 5) },
+    ];
+    const orders = [
+      [0, 1, 2, 3],
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+    ];
+    // The playlist as seen by member id: tracks in order, each with its attribution and relevances.
+    const view = (r: Awaited<ReturnType<typeof blend>>) => ({
+      tracks: r.tracks.map((t) => ({
+        ...t,
+        attributedTo: [...t.attributedTo].sort(),
+        relevance: Object.entries(t.relevance).sort(),
+      })),
+      members: [...r.members].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      bonding: r.bondingTrack?.trackId,
+      tasteMatch: r.tasteMatch,
+    });
+    const weighted = members.map((m, i) => ({ ...m, weight: i + 1 }));
+    for (const [group, strategy] of [
+      ...strategyNames.map((s) => [members, s] as const),
+      [weighted, undefined] as const,
+    ]) {
+      const results = [];
+      for (const order of orders) {
+        const listed = order.map((i) => group[i]!);
+        const r = await blend(listed, { model, tracks, size: 20, date: '2024-06-01', strategy });
+        // Per-member results follow the order given.
+        expect(r.members.map((m) => m.id)).toEqual(listed.map((m) => m.id));
+        expect(Object.keys(r.tracks[0]!.relevance)).toEqual(listed.map((m) => m.id));
+        results.push(view(r));
+      }
+      expect(results[0]!.tracks).toHaveLength(20);
+      for (const other of results.slice(1)) expect(other).toEqual(results[0]);
+    }
   });
 
   it('daily refresh: a stable core, about 70% of tracks stay from one day to the next', async () => {

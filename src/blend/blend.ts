@@ -1,7 +1,7 @@
 // Blend: a shared playlist for 2-10 listeners that is relevant, coherent, equal and refreshed daily.
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
-import { type Recommender, trackIdsOf } from '../models/recommender.js';
+import { type Recommender, scoreRows, trackIdsOf } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toDay } from './calendar.js';
 import { buildRelevance, type RelevanceTable } from './relevance.js';
@@ -22,7 +22,10 @@ import { tasteMatchOf } from './taste-match.js';
  * ```
  */
 export interface BlendMember {
-  /** Unique member id (shown in attributions). */
+  /**
+   * Unique member id (shown in attributions). Members are processed in order of id, so listing them in
+   * another order gives the same Blend.
+   */
   id: string;
   /** The member's listening history, oldest first. Must not be empty. */
   history: readonly string[];
@@ -46,13 +49,13 @@ export interface BlendOptions {
   model?: Recommender;
   /**
    * Number of tracks, 1-500. Default 50. Fewer come back when fewer tracks are eligible (without a model,
-   * only the members' own tracks; with `candidates`, only those; `maxPerArtist` caps each artist):
-   * `tracks.length` says how many.
+   * only the members' own tracks; with `candidates`, only those; with `familiar: 0`, only tracks some
+   * member has never played; `maxPerArtist` caps each artist): `tracks.length` says how many.
    */
   size?: number;
   /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'`, or `'round-robin'` when members' weights differ (`'round-robin'` always until 2026-11-27; see {@link blend}). */
   strategy?: BlendStrategyName | BlendStrategy;
-  /** The day the Blend is for (`YYYY-MM-DD` or a `Date`, UTC). Same members + same day = same playlist. Default today. */
+  /** The day the Blend is for (`YYYY-MM-DD` or a `Date`, UTC). Same members (in any order) + same day = same playlist. Default today. */
   date?: string | Date;
   /** Extra seed mixed into the daily rotation. Default 0. */
   seed?: number | string;
@@ -66,7 +69,8 @@ export interface BlendOptions {
   candidates?: Iterable<string>;
   /**
    * Share of each member's ranked list taken from tracks they already play (Blend mixes favourites with
-   * new tracks), 0-1. 0 = only tracks the member has never played. Default 0.3.
+   * new tracks), 0-1. 0 = only tracks the member has never played, even when too few of those are
+   * eligible to fill the list. Default 0.3.
    */
   familiar?: number;
   /**
@@ -157,6 +161,11 @@ export interface BlendResult {
 
 /** Relevance within this of the best member's counts as that member's taste too. */
 const ATTRIBUTION_MARGIN = 0.2;
+/**
+ * Slack on {@link ATTRIBUTION_MARGIN}: relevance is float32, so a gap of exactly 0.2 (10 ranks of 50) can
+ * come out a hair above or below it. Far below one rank step (1/K) for any list length.
+ */
+const ATTRIBUTION_TOLERANCE = 1e-6;
 /** History tracks per member considered for the `because` text. */
 const BECAUSE_SEEDS = 5;
 
@@ -324,7 +333,11 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
  *    the strategy's order by `coherence`, with no member's tracks more than twice in a row when avoidable.
  *
  * Each track is attributed to the members whose relevance is within 0.2 of the best member's, with a
- * `because` naming the attributed member's own track that leads to it. Throws {@link InvalidOptionError}
+ * `because` naming the attributed member's own track that leads to it.
+ *
+ * Members are processed sorted by id (ids are unique), with ties going to the first by id, so the order
+ * they are listed in does not change the Blend; what is reported per member (`relevance`, `attributedTo`,
+ * `members`) follows the order given. Throws {@link InvalidOptionError}
  * naming the option (`members`, `members[2].history`, `size`, `strategy`, ...) before doing any work.
  *
  * @example
@@ -344,12 +357,22 @@ export async function blend(
   const v = validate(members, options);
   const { model } = options;
   const M = members.length;
+  // --- 0. Canonical order. Everything below runs over the members sorted by id (unique, so the order is
+  // total): ties, random draws and the pool then do not depend on the order the caller lists members in.
+  // `group[u]` is member `u` of that order; `rank[i]` is where the caller's `members[i]` went.
+  const byId = members.map((_, i) => i).sort((a, b) => (members[a]!.id < members[b]!.id ? -1 : 1));
+  const group = byId.map((i) => members[i]!);
+  const weights = Float64Array.from(byId, (i) => v.weights[i]!);
+  const rank = new Int32Array(M);
+  byId.forEach((i, u) => {
+    rank[i] = u;
+  });
   if (v.candidates) {
     // Candidates none of which can be ranked would give an empty playlist, as no candidates at all would.
     const { candidates } = v;
     const known = model
       ? [...candidates].some((id) => model.vocabulary.has(id))
-      : members.some((m) => m.history.some((id) => candidates.has(id)));
+      : group.some((m) => m.history.some((id) => candidates.has(id)));
     if (!known)
       throw new InvalidOptionError(
         'candidates',
@@ -361,7 +384,7 @@ export async function blend(
   }
   const table = await buildRelevance(
     model,
-    members.map((m) => m.history),
+    group.map((m) => m.history),
     { perMember: v.perMember, familiar: v.familiar, ...(v.candidates ? { candidates: v.candidates } : {}) },
   );
   const C = table.trackIds.length;
@@ -385,7 +408,7 @@ export async function blend(
     candidates: C,
     relevance: table.relevance,
     lists: table.lists,
-    weights: v.weights,
+    weights,
     count: want,
     allowed,
   };
@@ -402,14 +425,14 @@ export async function blend(
   }
 
   // --- 3. Daily rotation.
-  // The member each track mainly serves (highest relevance; ties: first member).
+  // The member each track mainly serves (highest relevance; ties: the first by id).
   const primary = (c: number) => {
     let best = 0;
     for (let u = 1; u < M; u++) if (table.relevance[u]![c]! > table.relevance[best]![c]!) best = u;
     return best;
   };
   // Stratified by that member, so the rotation keeps each member's share of the strategy's order.
-  const rng = createRng(hashSeed('blend', ...members.map((m) => m.id).sort(), v.day, v.seed));
+  const rng = createRng(hashSeed('blend', ...group.map((m) => m.id), v.day, v.seed));
   const selected = rotateSelection(order.length, v.size, v.rotation, rng, (p) => primary(order[p]!)).map(
     (p) => order[p]!,
   );
@@ -421,7 +444,7 @@ export async function blend(
     const out: number[] = [];
     for (let u = 0; u < M; u++) {
       const r = table.relevance[u]![c]!;
-      if (r > 0 && r >= max - ATTRIBUTION_MARGIN) out.push(u);
+      if (r > 0 && r >= max - ATTRIBUTION_MARGIN - ATTRIBUTION_TOLERANCE) out.push(u);
     }
     return out;
   };
@@ -444,7 +467,13 @@ export async function blend(
     if (v.coherence > 0) for (const c of selected) addRow(table.trackIds[c]!);
     for (const s of seeds) for (const id of s) addRow(id);
   }
-  const rows = rowIds.length > 0 && model ? await model.scoreAll(rowIds.map((id) => [id])) : [];
+  const rows =
+    rowIds.length > 0 && model
+      ? await scoreRows(
+          model,
+          rowIds.map((id) => [id]),
+        )
+      : [];
   const vocabIndex = selected.map((c) => table.vocabulary.index(table.trackIds[c]!)!);
 
   const ordered = orderForCoherence(selected, {
@@ -453,22 +482,20 @@ export async function blend(
     fit: buildFit(selected, vocabIndex, table, rows, rowOf, meta, model !== undefined && v.coherence > 0),
   });
 
-  // --- Output.
+  // --- Output, per member in the caller's order.
   const name = (id: string) => meta.get(id)?.title ?? id;
+  // fromEntries defines own keys, so any member id (even "__proto__") is a key of its own.
+  const relevanceOf = (c: number): Record<string, number> =>
+    Object.fromEntries(members.map((m, i) => [m.id, table.relevance[rank[i]!]![c]!]));
   const tracks: BlendTrack[] = ordered.map((c) => {
     const id = table.trackIds[c]!;
-    // fromEntries defines own keys, so any member id (even "__proto__") is a key of its own.
-    const relevance: Record<string, number> = Object.fromEntries(
-      members.map((m, u) => [m.id, table.relevance[u]![c]!]),
-    );
     let score = 0;
-    members.forEach((_, u) => {
-      score += v.weights[u]! * table.relevance[u]![c]!;
-    });
+    for (let u = 0; u < M; u++) score += weights[u]! * table.relevance[u]![c]!;
+    const attributedTo = new Set(attributed(c));
     const p = primary(c);
     let because: string | undefined;
     if (table.plays[p]![c]! > 0) {
-      because = `because ${members[p]!.id} plays "${name(id)}"`;
+      because = `because ${group[p]!.id} plays "${name(id)}"`;
     } else if (rows.length > 0) {
       const g = table.vocabulary.index(id)!;
       let bestSeed: string | undefined;
@@ -480,14 +507,14 @@ export async function blend(
           bestSeed = s;
         }
       }
-      if (bestSeed !== undefined) because = `because ${members[p]!.id} plays "${name(bestSeed)}"`;
+      if (bestSeed !== undefined) because = `because ${group[p]!.id} plays "${name(bestSeed)}"`;
     }
     const t = meta.get(id);
     return {
       trackId: id,
       score,
-      attributedTo: attributed(c).map((u) => members[u]!.id),
-      relevance,
+      attributedTo: members.filter((_, i) => attributedTo.has(rank[i]!)).map((m) => m.id),
+      relevance: relevanceOf(c),
       ...(because !== undefined ? { because } : {}),
       ...(t ? { title: t.title, artist: t.artist } : {}),
     };
@@ -511,10 +538,10 @@ export async function blend(
   return {
     tracks,
     tasteMatch: tasteMatchOf(
-      members.map((m) => m.history),
+      group.map((m) => m.history),
       options.tracks ? new Map(options.tracks.map((t) => [t.trackId, t.artistId])) : undefined,
     ),
-    bondingTrack: bonding(selected, table, members, meta),
+    bondingTrack: bonding(selected, table, relevanceOf, meta),
     members: summary,
     strategy: v.strategyName,
     date: v.day,
@@ -660,7 +687,7 @@ function orderForCoherence(
 function bonding(
   selected: number[],
   table: RelevanceTable,
-  members: readonly BlendMember[],
+  relevanceOf: (c: number) => Record<string, number>,
   meta: Map<string, Track>,
 ): BlendResult['bondingTrack'] {
   let best = -1;
@@ -683,9 +710,6 @@ function bonding(
   }
   if (best < 0) return undefined;
   const id = table.trackIds[best]!;
-  const relevance: Record<string, number> = Object.fromEntries(
-    members.map((m, u) => [m.id, table.relevance[u]![best]!]),
-  );
   const title = meta.get(id)?.title;
-  return { trackId: id, ...(title !== undefined ? { title } : {}), relevance };
+  return { trackId: id, ...(title !== undefined ? { title } : {}), relevance: relevanceOf(best) };
 }

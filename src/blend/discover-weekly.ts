@@ -2,7 +2,7 @@
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { checkModel } from '../eval/metrics.js';
-import { type Recommender, topK } from '../models/recommender.js';
+import { type Recommender, scoreRows, topK } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toIsoWeek } from './calendar.js';
 
@@ -110,7 +110,7 @@ export async function discoverWeekly(
     const i = vocab.index(id);
     if (i !== undefined) skip[i] = 1;
   }
-  const [scores] = await model.scoreAll([history]);
+  const [scores] = await scoreRows(model, [history]);
   const core = Math.round(size * (1 - rotation));
   const want = core + 4 * (size - core);
   // Enough ranked candidates that the artist cap rarely runs the list dry.

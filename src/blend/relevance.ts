@@ -1,12 +1,12 @@
 // Per-member relevance for group playlists: each member's ranked list (model picks mixed with favourites) as Borda scores.
 import { Vocabulary } from '../data/dataset.js';
-import { type Recommender, topK } from '../models/recommender.js';
+import { type Recommender, scoreRows, topK } from '../models/recommender.js';
 
 /** Options of {@link buildRelevance}. */
 export interface RelevanceOptions {
   /** Length of each member's ranked list (their "top-K"). */
   perMember: number;
-  /** Share of each member's list taken from their own most-played tracks, in [0, 1]. */
+  /** Share of each member's list taken from their own most-played tracks, in [0, 1]; 0 = none at all. */
   familiar: number;
   /** When set, only these track ids may enter the pool. */
   candidates?: ReadonlySet<string>;
@@ -78,7 +78,7 @@ export async function buildRelevance(
   // Each member's ranked list as global vocabulary indices.
   let globalLists: number[][];
   if (model) {
-    const scores = await model.scoreAll(histories);
+    const scores = await scoreRows(model, histories);
     const baseSkip = new Uint8Array(n + 1);
     if (candidates) {
       baseSkip.fill(1);
@@ -150,9 +150,12 @@ export async function buildRelevance(
 
 /**
  * Merges a model ranking with favourites so that favourites make up `share` of each prefix (a favourite
- * first when `share > 0`), without duplicates, up to `k` entries.
+ * first when `share > 0`), without duplicates, up to `k` entries. When one runs out the other fills the
+ * rest, except that `share` 0 never takes a favourite: the list is then only the model's picks, which
+ * are every never-played track there is when they run out before `k`.
  */
-function interleave(model: number[], favs: number[], share: number, k: number): number[] {
+function interleave(model: number[], favourites: number[], share: number, k: number): number[] {
+  const favs = share > 0 ? favourites : [];
   const out: number[] = [];
   const seen = new Set<number>();
   let mi = 0;

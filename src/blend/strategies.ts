@@ -2,7 +2,7 @@
 
 /**
  * What a {@link BlendStrategy} sees. Candidates are pool positions `0..candidates-1`; members are
- * `0..members-1`.
+ * `0..members-1`, sorted by id (not in the order given to `blend`, which does not matter).
  */
 export interface StrategyContext {
   /** Number of members. */
@@ -31,7 +31,7 @@ export interface StrategyContext {
  *
  * @example
  * ```ts
- * // "Dictator": follow member 0's list only.
+ * // "Dictator": follow only the list of the member whose id sorts first.
  * const dictator: BlendStrategy = function* (ctx) {
  *   yield* ctx.lists[0]!;
  * };
