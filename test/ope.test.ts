@@ -120,6 +120,84 @@ describe('off-policy estimators on simulated logs', () => {
   });
 });
 
+describe('SNIPS uncertainty', () => {
+  // 4000 records over 10 contexts: action 0 logged w.p. 0.9, action 1 w.p. 0.1. The target puts 0.5 on
+  // action 0 and 0.5 on action 2, which is never logged, so the mean importance weight is about 0.5.
+  const rng = createRng(1);
+  const logs: LogRecord<number, number>[] = Array.from({ length: 4000 }, (_, i) => {
+    const action = rng.next() < 0.9 ? 0 : 1;
+    const reward = rng.next() < (action === 0 ? 0.3 : 0.8) ? 1 : 0;
+    return { context: i % 10, action, reward, propensity: action === 0 ? 0.9 : 0.1 };
+  });
+  const halfUnlogged = () => [0.5, 0, 0.5];
+
+  it('with bootstrap: 0, the delta-method standard error agrees with the bootstrap when mean(w) is far from 1', () => {
+    const meanWeight = logs.reduce((a, l) => a + halfUnlogged()[l.action]! / l.propensity, 0) / logs.length;
+    expect(meanWeight).toBeGreaterThan(0.45);
+    expect(meanWeight).toBeLessThan(0.55);
+    const normal = ope.snips(logs, halfUnlogged, { bootstrap: 0 });
+    const boot = ope.snips(logs, halfUnlogged, { bootstrap: 2000, seed: 3 });
+    expect(normal.estimate).toBe(boot.estimate);
+    // Without the 1 / mean(w) factor the normal-approximation error would be about half the bootstrap's.
+    expect(Math.abs(normal.stdError / boot.stdError - 1)).toBeLessThan(0.25);
+    expect(normal.skippedResamples).toBe(0);
+  });
+
+  it('with bootstrap: 0, the standard error is sd(w·(r − V)) / (√n · mean(w)) (hand-computed)', () => {
+    // Target always plays action 0 w.p. 0.1: weights 0.1 / propensity = 0.2, 0.2, 0.5, 1.
+    const small: LogRecord<number, number>[] = [
+      { context: 0, action: 0, reward: 1, propensity: 0.5 },
+      { context: 1, action: 0, reward: 0, propensity: 0.5 },
+      { context: 2, action: 0, reward: 1, propensity: 0.2 },
+      { context: 3, action: 0, reward: 0, propensity: 0.1 },
+    ];
+    const r = ope.snips(small, () => [0.1, 0.9], { bootstrap: 0 });
+    // V = (0.2 + 0.5) / 1.9 = 7/19; w·(r − V) = 2.4/19, −1.4/19, 6/19, −7/19 (mean 0); mean(w) = 0.475.
+    expect(r.estimate).toBeCloseTo(7 / 19, 12);
+    const sd = Math.sqrt((2.4 ** 2 + 1.4 ** 2 + 6 ** 2 + 7 ** 2) / 19 ** 2 / 3);
+    const se = sd / (Math.sqrt(4) * 0.475);
+    expect(r.stdError).toBeCloseTo(se, 12);
+    expect(r.ci[0]).toBeCloseTo(7 / 19 - 1.959963985 * se, 8);
+    expect(r.ci[1]).toBeCloseTo(7 / 19 + 1.959963985 * se, 8);
+  });
+
+  it('leaves bootstrap resamples with no positive weight out of the interval, and counts them', () => {
+    // Reward is always 1, so every resample that has an estimate says 1. Only 2 of 10 records overlap the
+    // target: about 0.8^10 ≈ 11% of resamples draw neither, and used to count as an estimate of 0.
+    const few = Array.from({ length: 10 }, (_, i) => ({
+      context: i,
+      action: i < 2 ? 0 : 1,
+      reward: 1,
+      propensity: 0.5,
+    }));
+    const r = ope.snips(few, () => [1, 0], { bootstrap: 1000, seed: 1 });
+    expect(r.estimate).toBe(1);
+    expect(r.ci).toEqual([1, 1]);
+    expect(r.stdError).toBe(0);
+    expect(r.skippedResamples).toBeGreaterThan(50);
+    expect(r.skippedResamples).toBeLessThan(200);
+    // IPS has an estimate on every resample.
+    expect(ope.ips(few, () => [1, 0], { bootstrap: 1000, seed: 1 }).skippedResamples).toBe(0);
+  });
+
+  it('throws a clear error when every bootstrap resample has no positive weight', () => {
+    // 1 of 20 records overlaps the target; with seed 4 the single resample misses it.
+    const one = Array.from({ length: 20 }, (_, i) => ({
+      context: i,
+      action: i === 0 ? 0 : 1,
+      reward: 1,
+      propensity: 0.5,
+    }));
+    const never = () => ope.snips(one, () => [1, 0], { bootstrap: 1, seed: 4 });
+    expect(never).toThrow(InvalidDataError);
+    expect(never).toThrow(
+      /each of the 1 resample\(s\) drew only records with importance weight 0.*`bootstrap: 0`/,
+    );
+    // The normal approximation still answers.
+    expect(ope.snips(one, () => [1, 0], { bootstrap: 0 }).estimate).toBe(1);
+  });
+});
+
 describe('invalid input', () => {
   const uniform = () => [0.5, 0.5];
   const good: LogRecord<number, number>[] = [

@@ -98,6 +98,30 @@ describe('built-in hooks', () => {
     expect(computeRewards(Dataset.fromListens(back), rep).get('u')![1]).toBe(0);
   });
 
+  it('over a dataset, diversityBonus honours a window longer than the 50 listens of context.history', () => {
+    // X, then 60 other tracks, then X again: the replay is 61 listens after the first play.
+    const listens = [L('X', 0)];
+    for (let i = 0; i < 60; i++) listens.push(L(`o${i}`, (i + 1) * 1000));
+    listens.push(L('X', 61_000));
+    const ds = Dataset.fromListens(listens);
+    const wide = computeRewards(ds, rewards.diversityBonus({ window: 100 })).get('u1')!;
+    expect(wide[61]).toBe(0); // X is within the last 100 listens
+    expect(wide[60]).toBe(1);
+    const narrow = computeRewards(ds, rewards.diversityBonus({ window: 61 })).get('u1')!;
+    expect(narrow[61]).toBe(0);
+    const short = computeRewards(ds, rewards.diversityBonus({ window: 60 })).get('u1')!;
+    expect(short[61]).toBe(1); // the first X is 61 listens back, outside a window of 60
+    // With metadata, the similarity is averaged over the whole window too.
+    const tracks: Track[] = listens.map((l) => ({
+      trackId: l.trackId,
+      title: l.trackId,
+      artistId: l.trackId === 'X' ? 'x' : 'other',
+      artist: '',
+    }));
+    const meta = computeRewards(ds, rewards.diversityBonus({ window: 100, tracks })).get('u1')!;
+    expect(meta[61]).toBeCloseTo(1 - 1 / 61, 6);
+  });
+
   it('combine sums weighted hooks', () => {
     const h = rewards.combine([
       [rewards.completion(), 1],
@@ -149,6 +173,19 @@ describe('validation and errors', () => {
       /Reward hook boom threw: kaput/,
     );
     expect(() => computeRewards(ds, () => Number.POSITIVE_INFINITY)).toThrow(RewardHookError);
+  });
+
+  it('computeRewards rejects a finite value that float32 storage would turn into Infinity', () => {
+    const ds = Dataset.fromListens([L('a', 0), L('b', 1000)]);
+    const huge = Object.assign(() => 1e39, { hookName: 'huge' });
+    expect(() => computeRewards(ds, huge)).toThrow(RewardHookError);
+    expect(() => computeRewards(ds, huge)).toThrow(
+      /Reward hook huge returned 1e\+39, which overflows the float32/,
+    );
+    expect(() => computeRewards(ds, () => -1e39)).toThrow(/overflows the float32/);
+    // The largest float32 itself is stored as is.
+    const max = 3.4028234663852886e38;
+    expect(computeRewards(ds, () => max).get('u1')![0]).toBe(max);
   });
 
   it('computeRewards runs a combined hook over a dataset', () => {

@@ -86,6 +86,28 @@ describe('RewardModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('frees its variables and optimizer and rethrows when training fails', async () => {
+    const before = tf.memory().numTensors;
+    const stop = new Error('stop');
+    await expect(
+      RewardModel.fit(train, {
+        epochs: 3,
+        dim: 4,
+        seed: 1,
+        onEpoch: () => {
+          throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+    expect(tf.memory().numTensors).toBe(before);
+    // A hook that throws while labels are computed, before any tensor exists: still nothing left.
+    const bad = () => {
+      throw new Error('bad label');
+    };
+    await expect(RewardModel.fit(train, { target: bad, epochs: 1 })).rejects.toThrow(/bad label/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('validates options before training', async () => {
     await expect(RewardModel.fit(train, { epochs: 0 })).rejects.toThrow(/`epochs`/);
     await expect(RewardModel.fit(train, { target: 'clicks' as never })).rejects.toThrow(/`target`/);

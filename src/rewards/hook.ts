@@ -23,7 +23,8 @@ export interface RewardContext {
 }
 
 /**
- * Turns a listening event into a reward. Must return a finite number.
+ * Turns a listening event into a reward. Must return a finite number; {@link computeRewards} stores rewards as
+ * float32, so there it must also be within ±3.4e38 (float32's largest finite value).
  *
  * @example
  * ```ts
@@ -33,7 +34,8 @@ export interface RewardContext {
 export type RewardHook = (listen: Listen, context: RewardContext) => number;
 
 /**
- * A reward hook returned NaN or Infinity, or threw. Names the hook and the listen.
+ * A reward hook returned NaN or Infinity (or, in {@link computeRewards}, a value too large for float32), or
+ * threw. Names the hook and the listen.
  *
  * @example
  * ```ts
@@ -91,9 +93,13 @@ export function runHook(hook: RewardHook, listen: Listen, context: RewardContext
   return value;
 }
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * Runs a hook over every listen of a dataset. Returns, per user, one reward per listen (same order as
- * `dataset.userListens`).
+ * `dataset.userListens`), as float32: a finite value beyond float32's range (|value| > 3.4e38) would be stored
+ * as Infinity, so it throws {@link RewardHookError} instead.
  *
  * @example
  * ```ts
@@ -107,13 +113,22 @@ export function computeRewards(dataset: Dataset, hook: RewardHook): Map<string, 
   for (const [user, listens] of dataset.userListens) {
     const r = new Float32Array(listens.length);
     for (let i = 0; i < listens.length; i++) {
-      r[i] = runHook(hook, listens[i]!, {
+      const value = runHook(hook, listens[i]!, {
         userId: user,
         history: listens.slice(Math.max(0, i - 50), i),
         next: listens.slice(i + 1, i + 51),
         index: i,
         listens,
       });
+      r[i] = value;
+      // runHook checked the value is finite; the check must also hold for the float32 actually stored.
+      if (!Number.isFinite(r[i]!)) {
+        throw new RewardHookError(
+          hookName(hook),
+          listens[i]!,
+          `returned ${value}, which overflows the float32 rewards are stored in (|value| must be at most ${FLOAT32_MAX})`,
+        );
+      }
     }
     out.set(user, r);
   }

@@ -84,7 +84,10 @@ export interface RepeatBonusOptions {
 export interface DiversityBonusOptions {
   /** Reward for a listen entirely unlike the recent history. Default 1. */
   bonus?: number;
-  /** How many previous listens count as recent history. Default 10. */
+  /**
+   * How many previous listens count as recent history. Default 10. Over a dataset ({@link computeRewards})
+   * any window is honoured; on a hand-built context it cannot look further back than `context.history`.
+   */
   window?: number;
   /**
    * Track metadata (artist, genre). With it, the bonus is `bonus * (1 - similarity)`, where similarity is the
@@ -278,7 +281,9 @@ export const rewards = {
       throw new InvalidOptionError('genreWeight', 'a number in [0, 1]', genreWeight);
     const tracks = trackMap('tracks', options.tracks);
     return named('diversityBonus', (listen: Listen, ctx: RewardContext) => {
-      const recent = ctx.history.slice(Math.max(0, ctx.history.length - window));
+      // The full timeline, not ctx.history (capped at 50 listens), so a `window` above 50 is honoured.
+      const { all, at } = timeline(listen, ctx);
+      const recent = all.slice(Math.max(0, at - window), at);
       if (recent.length === 0) return bonus;
       const me = tracks?.get(listen.trackId);
       if (!tracks || !me) return recent.some((l) => l.trackId === listen.trackId) ? 0 : bonus;

@@ -94,11 +94,21 @@ export interface OpeEstimate {
   estimate: number;
   /** Bootstrap percentile interval at level 1 - alpha. */
   ci: [number, number];
-  /** Bootstrap standard deviation of the estimate. */
+  /**
+   * Bootstrap standard deviation of the estimate; with `bootstrap: 0`, the normal-approximation standard error
+   * (for SNIPS by the delta method: `sd(w·(r − estimate)) / (√n · mean(w))`).
+   */
   stdError: number;
   /** Number of logged records used. */
   n: number;
   estimator: 'ips' | 'snips' | 'dm' | 'dr';
+  /**
+   * Bootstrap resamples left out of `ci` and `stdError`: SNIPS resamples in which every drawn record has
+   * importance weight 0, so that Σ w·r / Σ w is 0 / 0 and the resample has no estimate. Always 0 for the
+   * other estimators and with `bootstrap: 0`. If it is a sizeable share of the resamples, the target policy
+   * overlaps the logs in only a few records and the interval is unreliable.
+   */
+  skippedResamples: number;
 }
 
 /**
@@ -465,23 +475,34 @@ function estimate<C, A extends Action>(
           break;
       }
     }
-    if (kind === 'snips') return sw > 0 ? s / sw : 0;
+    // SNIPS on a resample that drew only weight-0 records is 0 / 0 = NaN: it has no estimate (the full sample
+    // always has one, checked above).
+    if (kind === 'snips') return s / sw;
     return s / n;
   };
   const value = compute((j) => j);
   let ci: [number, number];
   let stdError: number;
+  let skippedResamples = 0;
   if (B > 0) {
     const rng = createRng(seed);
-    const boots = new Float64Array(B);
+    const boots: number[] = [];
+    const draw = new Int32Array(n);
     for (let b = 0; b < B; b++) {
-      const draw = new Int32Array(n);
       for (let j = 0; j < n; j++) draw[j] = rng.int(n);
-      boots[b] = compute((j) => draw[j]!);
+      const v = compute((j) => draw[j]!);
+      if (Number.isNaN(v)) skippedResamples++;
+      else boots.push(v);
     }
-    const mean = boots.reduce((a, v) => a + v, 0) / B;
-    stdError = Math.sqrt(boots.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, B - 1));
-    const sorted = Array.from(boots).sort((a, b) => a - b);
+    const kept = boots.length;
+    if (kept === 0) {
+      throw new InvalidDataError(
+        `Too little overlap for a SNIPS bootstrap: each of the ${B} resample(s) drew only records with importance weight 0 (records with a positive weight: ${w.filter((x) => x > 0).length} of ${n}), so none has an estimate. Raise \`bootstrap\`, use \`bootstrap: 0\` for a normal-approximation interval, or log with a policy that explores the target's actions`,
+      );
+    }
+    const mean = boots.reduce((a, v) => a + v, 0) / kept;
+    stdError = Math.sqrt(boots.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, kept - 1));
+    const sorted = boots.sort((a, b) => a - b);
     ci = [quantile(sorted, alpha / 2), quantile(sorted, 1 - alpha / 2)];
   } else {
     // Normal approximation from the per-record terms (SNIPS: linearised).
@@ -497,11 +518,13 @@ function estimate<C, A extends Action>(
     );
     const m = terms.reduce((a, v) => a + v, 0) / n;
     const sd = Math.sqrt(terms.reduce((a, v) => a + (v - m) ** 2, 0) / Math.max(1, n - 1));
-    stdError = sd / Math.sqrt(n);
+    // SNIPS is the ratio mean(w·r) / mean(w); the delta method divides the linearised terms' error by mean(w).
+    const meanWeight = kind === 'snips' ? w.reduce((a, v) => a + v, 0) / n : 1;
+    stdError = sd / (Math.sqrt(n) * meanWeight);
     const z = normalQuantile(1 - alpha / 2);
     ci = [value - z * stdError, value + z * stdError];
   }
-  return { estimate: value, ci, stdError, n, estimator: kind };
+  return { estimate: value, ci, stdError, n, estimator: kind, skippedResamples };
 }
 
 function checkModel(v: number, index: number, action: Action): number {
@@ -566,7 +589,8 @@ function normalQuantile(p: number): number {
  *   weak q̂ cannot make it worse than IPS (`options.drBeta`).
  *
  * q̂ is `options.rewardModel`, else {@link fitTabularRewardModel} on the same logs. The bootstrap resamples the
- * per-record terms with the reward model held fixed.
+ * per-record terms with the reward model held fixed; SNIPS resamples that draw only weight-0 records have no
+ * estimate and are left out (counted in `skippedResamples`).
  *
  * @example
  * ```ts

@@ -188,23 +188,30 @@ export class RewardModel {
     const y = Float32Array.from(labels, (l) => (l - shift) / scale);
 
     const rng = createRng(seed);
-    const mk = (t: tf.Tensor): tf.Variable => {
-      const v = tf.variable(t);
-      t.dispose();
+    // Everything made from here on is freed if training fails (a throwing onEpoch, a backend error), and the
+    // error rethrown: the variables only outlive this call inside the returned model.
+    const vars: tf.Variable[] = [];
+    const mk = (make: () => tf.Tensor): tf.Variable => {
+      const v = tf.tidy(() => tf.variable(make())); // tidy frees the initial value, not the variable
+      vars.push(v);
       return v;
     };
-    const item = mk(tf.tensor2d(initArray(rng, (V + 1) * dim, 0.1), [V + 1, dim]));
-    const histT = mk(tf.tensor2d(initArray(rng, (V + 1) * dim, 0.1), [V + 1, dim]));
-    const bias = mk(tf.zeros([V + 1, 1]));
-    const w1 = mk(tf.tensor2d(initArray(rng, 3 * dim * hidden, Math.sqrt(2 / (3 * dim))), [3 * dim, hidden]));
-    const b1 = mk(tf.zeros([hidden]));
-    const w2 = mk(tf.tensor2d(initArray(rng, hidden, Math.sqrt(1 / hidden)), [hidden, 1]));
-    const initOut = kind === 'hook' ? 0 : Math.log(Math.max(1e-4, mean) / Math.max(1e-4, 1 - mean));
-    const b2 = mk(tf.scalar(initOut));
-    const vars = [item, histT, bias, w1, b1, w2, b2];
-    const optimizer = tf.train.adam(lr);
-    const order = Array.from({ length: n }, (_, i) => i);
+    let optimizer: tf.Optimizer | undefined;
     try {
+      const item = mk(() => tf.tensor2d(initArray(rng, (V + 1) * dim, 0.1), [V + 1, dim]));
+      const histT = mk(() => tf.tensor2d(initArray(rng, (V + 1) * dim, 0.1), [V + 1, dim]));
+      const bias = mk(() => tf.zeros([V + 1, 1]));
+      const w1 = mk(() =>
+        tf.tensor2d(initArray(rng, 3 * dim * hidden, Math.sqrt(2 / (3 * dim))), [3 * dim, hidden]),
+      );
+      const b1 = mk(() => tf.zeros([hidden]));
+      const w2 = mk(() => tf.tensor2d(initArray(rng, hidden, Math.sqrt(1 / hidden)), [hidden, 1]));
+      const initOut = kind === 'hook' ? 0 : Math.log(Math.max(1e-4, mean) / Math.max(1e-4, 1 - mean));
+      const b2 = mk(() => tf.scalar(initOut));
+      const params = { item, hist: histT, bias, w1, b1, w2, b2 };
+      const opt = tf.train.adam(lr);
+      optimizer = opt;
+      const order = Array.from({ length: n }, (_, i) => i);
       for (let epoch = 0; epoch < epochs; epoch++) {
         rng.shuffle(order);
         let lossSum = 0;
@@ -224,37 +231,43 @@ export class RewardModel {
             const hIds = tf.tensor2d(hb, [B, H], 'int32');
             const cIds = tf.tensor1d(cb, 'int32');
             const yt = tf.tensor1d(yb);
-            return optimizer.minimize(() => {
-              const out = forward({ item, hist: histT, bias, w1, b1, w2, b2 }, hIds, cIds); // [B]
+            return opt.minimize(() => {
+              const out = forward(params, hIds, cIds); // [B]
               return kind === 'hook'
                 ? tf.losses.meanSquaredError(yt, out)
                 : tf.losses.sigmoidCrossEntropy(yt, out);
             }, true) as tf.Scalar;
           });
-          lossSum += (await loss.data())[0]!;
-          loss.dispose();
+          try {
+            lossSum += (await loss.data())[0]!;
+          } finally {
+            loss.dispose();
+          }
           batches++;
         }
         options.onEpoch?.(epoch, lossSum / batches);
       }
+      const snap = async (v: tf.Variable) => Float32Array.from(await v.data());
+      const weights: Weights = {
+        item: await snap(item),
+        hist: await snap(histT),
+        bias: await snap(bias),
+        w1: await snap(w1),
+        b1: await snap(b1),
+        w2: await snap(w2),
+        b2: (await snap(b2))[0]!,
+      };
+      return new RewardModel(train.vocabulary, kind, { dim, hidden, historyLength: H }, vars, weights, {
+        scale,
+        shift,
+        prior: mean,
+      });
+    } catch (e) {
+      for (const v of vars) v.dispose();
+      throw e;
     } finally {
-      optimizer.dispose();
+      optimizer?.dispose();
     }
-    const snap = async (v: tf.Variable) => Float32Array.from(await v.data());
-    const weights: Weights = {
-      item: await snap(item),
-      hist: await snap(histT),
-      bias: await snap(bias),
-      w1: await snap(w1),
-      b1: await snap(b1),
-      w2: await snap(w2),
-      b2: (await snap(b2))[0]!,
-    };
-    return new RewardModel(train.vocabulary, kind, { dim, hidden, historyLength: H }, vars, weights, {
-      scale,
-      shift,
-      prior: mean,
-    });
   }
 
   private historyVector(history: readonly string[]): Float32Array {
