@@ -757,6 +757,31 @@ describe('save / load', () => {
     );
   });
 
+  it('refuses to write what loading would refuse: future times, duplicate listens, repeated track ids', async () => {
+    const file = path.join(tmp, 'unreadable.csv');
+    const future = Date.now() + 3 * 86_400_000;
+    const e = await dataError(
+      saveListens(file, [
+        { userId: 'u1', trackId: 't1', timestamp: 5 },
+        { userId: 'u1', trackId: 't1', timestamp: future },
+        { userId: 'u1', trackId: 't1', timestamp: 5 },
+      ]),
+    );
+    expect(e.issues.map((i) => [i.line, i.column])).toEqual([
+      [3, 'timestamp'],
+      [4, undefined],
+    ]);
+    expect(e.issues[1]!.expected).toMatch(/exact duplicate of listen #0/);
+    expect(fs.existsSync(file)).toBe(false);
+    const t = await dataError(
+      saveTracks(path.join(tmp, 'dup-tracks.csv'), [
+        { trackId: 'a', title: '', artistId: 'x', artist: 'X' },
+        { trackId: 'a', title: 'again', artistId: 'x', artist: 'X' },
+      ]),
+    );
+    expect(t.issues[0]).toMatchObject({ line: 3, column: 'track_id', value: 'a' });
+  });
+
   it('round-trips listens and tracks exactly, with byte-identical rewrites', async () => {
     const file = path.join(tmp, 'listens.csv');
     await saveListens(file, listens);

@@ -176,4 +176,17 @@ describe('holdOutRecent', () => {
     expect(train.numListens + [...heldOut.values()].reduce((n, h) => n + h.length, 0)).toBe(listens.length);
     expect(() => holdOutRecent(Dataset.fromListens(listens), { fraction: 1 })).toThrow(InvalidOptionError);
   });
+
+  it('holds out ceil(n * fraction) listens, whatever the float rounding', () => {
+    for (const [n, fraction, held] of [
+      [5, 0.8, 4], // 5 * (1 - 0.8) is 0.99999...: the user was kept whole
+      [10, 0.9, 9],
+      [10, 0.2, 2],
+      [7, 0.2, 2],
+      [3, 0.1, 1],
+    ] as const) {
+      const listens = Array.from({ length: n }, (_, i) => L('a', `t${i}`, i));
+      expect(holdOutRecent(Dataset.fromListens(listens), { fraction }).heldOut.get('a')).toHaveLength(held);
+    }
+  });
 });

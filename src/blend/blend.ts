@@ -70,7 +70,8 @@ export interface BlendOptions {
   /**
    * Share of each member's ranked list taken from tracks they already play (Blend mixes favourites with
    * new tracks), 0-1. 0 = only tracks the member has never played, even when too few of those are
-   * eligible to fill the list. Default 0.3.
+   * eligible to fill the list. Default 0.3. It needs a `model` to find new tracks: without one, every
+   * member's list is their own most played tracks, and `familiar` does not apply.
    */
   familiar?: number;
   /**

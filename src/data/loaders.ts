@@ -213,9 +213,10 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  * `timestamp` is epoch milliseconds (ISO 8601 for the few that would read back as seconds, see
  * {@link listensToCsv}), absent optional fields are empty, `saved` is `true`/`false`, fields are quoted only
  * when needed, lines end with `\n`. The output is byte-identical for identical input.
- * Every listen is validated first ({@link ListenSchema}); nothing is written when one is invalid.
+ * Every listen is validated first ({@link ListenSchema}), and so is what {@link loadListens} would refuse to
+ * read back (a time more than a day after now, an exact duplicate); nothing is written when one is invalid.
  *
- * @throws {InvalidDataError} when a listen is invalid.
+ * @throws {InvalidDataError} when a listen is invalid, in the future or a duplicate.
  * @example
  * ```ts
  * await saveListens('data/listens.csv', [{ userId: 'u1', trackId: 't1', timestamp: Date.now(), skipLevel: 0 }]);
@@ -223,6 +224,33 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  */
 export async function saveListens(file: string, listens: readonly Listen[]): Promise<void> {
   if (!listens.every(isValidListen)) validateAll(file, listens, ListenSchema, 'listen');
+  // What loadListens would refuse is not written: saving then loading gives back the same listens.
+  const issues: DataIssue[] = [];
+  const latest = Date.now() + DAY_MS;
+  const dups = new DuplicateIndex(listens);
+  for (let i = 0; i < listens.length && issues.length < MAX_STRICT_ISSUES; i++) {
+    const l = listens[i]!;
+    if (l.timestamp > latest) {
+      issues.push({
+        file,
+        line: i + 2,
+        column: 'timestamp',
+        value: String(l.timestamp),
+        expected: `a time not in the future (at most 1 day after now), as loadListens requires (listen #${i})`,
+      });
+    }
+    const prev = dups.addOrFind(i);
+    if (prev >= 0) {
+      issues.push({
+        file,
+        line: i + 2,
+        value: `${l.userId},${l.trackId},${l.timestamp}`,
+        expected: `a listen that is not an exact duplicate of listen #${prev} (same user, track and timestamp), as loadListens requires (listen #${i})`,
+      });
+    }
+  }
+  if (issues.length > 0)
+    throw new InvalidDataError(`Cannot save ${listens.length} listens to ${file}`, issues);
   await writeFileAtomic(file, listensToCsv(listens));
 }
 
@@ -230,9 +258,10 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  * Writes tracks as canonical CSV, atomically (temporary file in the same directory, then rename).
  *
  * Columns: `track_id,title,artist_id,artist,genre,duration_ms,features`; `features` is the numbers joined
- * by `;` (empty when absent). Byte-identical output for identical input.
+ * by `;` (empty when absent). Byte-identical output for identical input. A repeated track id, which
+ * {@link loadTracks} refuses, is refused here too.
  *
- * @throws {InvalidDataError} when a track is invalid.
+ * @throws {InvalidDataError} when a track is invalid or its id repeated.
  * @example
  * ```ts
  * await saveTracks('data/tracks.csv', [{ trackId: 't1', title: 'Song', artistId: 'a1', artist: 'Band' }]);
@@ -240,6 +269,21 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  */
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
   if (!tracks.every(isValidTrack)) validateAll(file, tracks, TrackSchema, 'track');
+  const first = new Map<string, number>();
+  const issues: DataIssue[] = [];
+  tracks.forEach((t, i) => {
+    const prev = first.get(t.trackId);
+    if (prev === undefined) first.set(t.trackId, i);
+    else if (issues.length < MAX_STRICT_ISSUES)
+      issues.push({
+        file,
+        line: i + 2,
+        column: 'track_id',
+        value: t.trackId,
+        expected: `a track id not already used (track #${prev}), as loadTracks requires (track #${i})`,
+      });
+  });
+  if (issues.length > 0) throw new InvalidDataError(`Cannot save ${tracks.length} tracks to ${file}`, issues);
   await writeFileAtomic(file, tracksToCsv(tracks));
 }
 
@@ -1188,13 +1232,17 @@ async function loadSequences(file: string, c: Collector<Listen>): Promise<void> 
   });
 }
 
-/** JSON files larger than this are refused up front: V8's longest string is about 2^29 characters. */
-const MAX_JSON_BYTES = 512 * 1024 * 1024;
+/**
+ * JSON files larger than this are refused up front: V8's longest string is 2^29 - 24 characters, and a file
+ * has at least as many bytes as characters.
+ */
+const MAX_JSON_BYTES = 2 ** 29 - 24;
 
 /** A JSON value as text for an issue (long values are cut by {@link formatIssue}). */
 function jsonText(v: unknown): string {
   if (v === undefined) return 'nothing';
-  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  // Numbers as written by String: JSON.parse reads 1e999 as Infinity, which JSON.stringify would print as null.
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
 }
 
 const isJsonObject = (v: unknown): v is Record<string, unknown> =>

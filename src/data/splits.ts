@@ -168,7 +168,9 @@ export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = 
   const heldOut = new Map<string, string[]>();
   const train: Listen[] = [];
   for (const [user, listens] of dataset.userListens) {
-    const cut = Math.floor(listens.length * (1 - fraction));
+    // ceil(n * fraction) listens held out; the epsilon keeps float error (5 * (1 - 0.8) = 0.99999...) from
+    // moving the cut by one listen.
+    const cut = listens.length - Math.ceil(listens.length * fraction - 1e-9);
     if (cut < 1 || cut >= listens.length) {
       train.push(...listens);
       continue;
