@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { initBackend } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -24,8 +24,8 @@ import { leaveOneOut } from '../src/data/splits.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec } from '../src/models/sasrec.js';
-import { writeFileAtomic } from '../src/util/fs.js';
 import { createRng } from '../src/util/random.js';
+import { measure, saveResults, stepTable, zipfSampler } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,36 +40,20 @@ const CASES = Number(values.cases);
 const FULL_SLICES = 1000;
 const TRACKS = 2_262_292; // unique tracks in the real dataset
 const ARTISTS = 295_860;
-const HEAP_LIMIT_MB = getHeapStatistics().heap_size_limit / 2 ** 20;
+const HEAP_LIMIT_MB = measure.heapLimitMB;
 // A full collection before each heap reading, so garbage from parsing is not counted as the data's.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const _repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const backend = await initBackend({ verbose: false });
-const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-const heapMB = () => mb(process.memoryUsage().heapUsed);
-const clock = () => performance.now() / 1000;
-const round = (x: number) => Math.round(x * 100) / 100;
+const { mb, heapMB, clock, round } = measure;
 const b62 = (n: number) => n.toString(36).padStart(22, '0');
 
 /** Writes the slices; returns their total size in bytes. */
 async function writeSlices(dir: string): Promise<number> {
   const rng = createRng(7);
-  const cdf = new Float64Array(TRACKS);
-  let acc = 0;
-  for (let i = 0; i < TRACKS; i++) cdf[i] = acc += 1 / (i + 20) ** 0.95;
-  const draw = () => {
-    const r = rng.next() * acc;
-    let lo = 0;
-    let hi = TRACKS - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < r) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const draw = zipfSampler(rng, TRACKS, 20, 0.95);
   const perArtist = Math.ceil(TRACKS / ARTISTS);
   const track = (pos: number, t: number) => {
     const a = t % ARTISTS;
@@ -204,13 +188,7 @@ try {
   });
   model.dispose();
   results.models = rows;
-  results.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-  console.log(JSON.stringify(results, null, 2));
-  await writeFileAtomic(
-    path.join(repoRoot, 'bench', 'results', 'mpd.json'),
-    `${JSON.stringify(results, null, 2)}\n`,
-  );
-  await writeFileAtomic(path.join(repoRoot, 'bench', 'results', 'mpd.md'), markdown(results));
+  await saveResults('mpd', results, markdown);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
@@ -244,9 +222,7 @@ function markdown(r: typeof results): string {
     ['SASRec evaluate (full ranking)', `${sas.evalMsPerCase} ms a case`],
     ['peak RSS', `${r.peakRssMB} MB`],
   ];
-  const table = ['| step | measured |', '| --- | ---: |', ...lines.map(([k, v]) => `| ${k} | ${v} |`)].join(
-    '\n',
-  );
+  const table = stepTable(lines);
   return `${table}
 
 Node's default heap here is ${r.heapLimitMB} MB: ${load.fullHeapMBProjected > (r.heapLimitMB as number) ? `the full dataset needs \`node --max-old-space-size=${Math.ceil((load.fullHeapMBProjected * 1.5) / 1024) * 1024}\` or a subset of slices` : 'the full dataset fits it'}. Measured ${new Date().toISOString().slice(0, 10)}, backend ${r.backend}, ${r.cores} cores; \`npx tsx bench/mpd.ts\`. Random playlists: scale only, not accuracy.

@@ -16,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { getHeapStatistics } from 'node:v8';
 import { initBackend } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import { loadListens } from '../src/data/loaders.js';
@@ -24,8 +23,8 @@ import { leaveOneOut } from '../src/data/splits.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec } from '../src/models/sasrec.js';
-import { writeFileAtomic } from '../src/util/fs.js';
 import { createRng } from '../src/util/random.js';
+import { measure, saveResults, stepTable, zipfSampler } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,14 +40,11 @@ const USERS = Number(values.users);
 const TRACKS = Number(values.tracks);
 const SECONDS = Number(values.seconds);
 const CASES = Number(values.cases);
-/** Node's default old-space limit on this machine: what a plain `node script.js` may hold. */
-const HEAP_LIMIT_MB = getHeapStatistics().heap_size_limit / 2 ** 20;
+const HEAP_LIMIT_MB = measure.heapLimitMB;
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const _repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const backend = await initBackend({ verbose: false });
-const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-const heapMB = () => mb(process.memoryUsage().heapUsed);
-const clock = () => performance.now() / 1000;
+const { mb, heapMB, clock, round } = measure;
 
 /** A fixed-width MBID-looking id from a number. */
 const mbid = (n: number, salt: number) => {
@@ -60,20 +56,7 @@ const mbid = (n: number, salt: number) => {
 async function writeLog(file: string): Promise<void> {
   const rng = createRng(1);
   const artists = Math.max(1, Math.floor(TRACKS / 6));
-  const cdf = new Float64Array(TRACKS);
-  let acc = 0;
-  for (let i = 0; i < TRACKS; i++) cdf[i] = acc += 1 / (i + 10) ** 0.9;
-  const draw = () => {
-    const r = rng.next() * acc;
-    let lo = 0;
-    let hi = TRACKS - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < r) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const draw = zipfSampler(rng, TRACKS, 10, 0.9);
   const weights = Array.from({ length: USERS }, () => Math.exp(rng.normal()));
   const total = weights.reduce((s, w) => s + w, 0);
   const out = createWriteStream(file, { encoding: 'utf8' });
@@ -187,19 +170,9 @@ try {
   });
   model.dispose();
   results.models = rows;
-  results.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024); // the kernel's high-water mark
-  console.log(JSON.stringify(results, null, 2));
-  await writeFileAtomic(
-    path.join(repoRoot, 'bench', 'results', 'scale.json'),
-    `${JSON.stringify(results, null, 2)}\n`,
-  );
-  await writeFileAtomic(path.join(repoRoot, 'bench', 'results', 'scale.md'), markdown(results));
+  await saveResults('scale', results, markdown);
 } finally {
   await rm(dir, { recursive: true, force: true });
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }
 
 function markdown(r: typeof results): string {
@@ -225,9 +198,7 @@ function markdown(r: typeof results): string {
     ['SASRec evaluate (full ranking)', `${sas.evalMsPerCase} ms a case`],
     ['peak RSS', `${r.peakRssMB} MB`],
   ];
-  const table = ['| step | measured |', '| --- | ---: |', ...lines.map(([k, v]) => `| ${k} | ${v} |`)].join(
-    '\n',
-  );
+  const table = stepTable(lines);
   return `${table}
 
 Target: a Last.fm 1K-sized log loads within Node's default heap (${r.heapLimitMB} MB here): ${heapOk ? 'met' : 'not met'} (${load.heapAfterSplitMB} MB after the split). Measured ${new Date().toISOString().slice(0, 10)}, backend ${r.backend}, ${r.cores} cores; \`npx tsx bench/scale.ts\`. Random listens: scale only, not accuracy.
