@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/backend.js';
+import { MIN_ARTISTS, maxGenerateDays } from '../src/cli/commands.js';
 import type { CliIo } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
 
@@ -200,6 +201,221 @@ describe('failures exit 1 with a fix and no stack trace', () => {
     } finally {
       delete process.env.ENCORE_DEBUG;
     }
+  });
+});
+
+describe('--out is checked before any work', () => {
+  it('an existing file as --out is bad usage for generate, train and report, and the file is kept', async () => {
+    const file = path.join(dir, 'out-file');
+    await fs.writeFile(file, 'mine');
+    const cases = [
+      ['generate', '--out', file, '--users', '2', '--days', '2'],
+      // --data does not exist: the --out check comes first, before loading or training.
+      ['train', '--data', path.join(dir, 'nope.csv'), '--model', 'popularity', '--out', file],
+      ['report', '--out', file, '--users', '4', '--days', '1', '--listeners', '2'],
+      ['generate', '--out', path.join(file, 'below'), '--users', '2', '--days', '2'],
+    ];
+    for (const argv of cases) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^error: --out .*out-file.* (is an existing file|goes through a file)/);
+      expect(r.stderr).toMatch(/\n {2}fix: pass a/);
+      expect(r.stderr).not.toMatch(/unexpected failure|`dir`/);
+    }
+    expect(await fs.readFile(file, 'utf8')).toBe('mine');
+  });
+
+  it('train --out refuses a folder of other files before training, and replaces an earlier save', async () => {
+    const folder = path.join(dir, 'my-folder');
+    await fs.mkdir(folder);
+    await fs.writeFile(path.join(folder, 'notes.txt'), 'keep me');
+    const r = await run(
+      'train',
+      '--data',
+      path.join(dir, 'nope.csv'),
+      '--model',
+      'popularity',
+      '--out',
+      folder,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --out .*my-folder holds 1 entry and no saved model/);
+    expect(await fs.readFile(path.join(folder, 'notes.txt'), 'utf8')).toBe('keep me');
+    const again = path.join(dir, 'pop-again');
+    await fs.cp(popDir, again, { recursive: true });
+    const empty = path.join(dir, 'empty-out');
+    await fs.mkdir(empty);
+    for (const out of [again, empty]) {
+      const ok = await run('train', '--data', listens, '--model', 'popularity', '--out', out, '--json');
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(existsSync(path.join(out, 'model.json'))).toBe(true);
+    }
+  });
+});
+
+describe('generate checks its options itself', () => {
+  it('--artists below the real minimum names --artists and the minimum, and --help says it', async () => {
+    const r = await run('generate', '--out', path.join(dir, 'few-artists'), '--artists', '2');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--artists <n>.*'2' is invalid\. Expected an integer from 36 to/);
+    expect(r.stderr).not.toMatch(/genres \*|stylesPerGenre/);
+    expect(MIN_ARTISTS).toBe(36);
+    expect((await run('generate', '--help')).stdout).toMatch(/at least\s+36/);
+  });
+
+  it('--days reaching past today is refused before anything is written, naming the largest allowed', async () => {
+    const out = path.join(dir, 'future');
+    const before = maxGenerateDays();
+    const r = await run('generate', '--out', out, '--users', '2', '--days', '3650');
+    const after = maxGenerateDays();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --days 3650 would date listens up to \d{4}-\d{2}-\d{2}, in the future/);
+    const allowed = Number(/at most (\d+) days/.exec(r.stderr)?.[1]);
+    expect(allowed).toBeGreaterThanOrEqual(before);
+    expect(allowed).toBeLessThanOrEqual(after);
+    expect(r.stderr).toMatch(new RegExp(`fix: pass --days ${allowed} or fewer`));
+    expect(existsSync(out)).toBe(false);
+    // The largest allowed value writes listens that every command loads.
+    const edge = path.join(dir, 'edge');
+    const ok = json<{ listensFile: string }>(
+      await run(
+        'generate',
+        '--out',
+        edge,
+        '--users',
+        '2',
+        '--artists',
+        '36',
+        '--days',
+        String(after),
+        '--json',
+      ),
+    );
+    const ev = await run('evaluate', '--model', popDir, '--data', ok.listensFile, '--json');
+    expect(ev.code, ev.stderr).toBe(0);
+  });
+});
+
+describe('--on-invalid-row', () => {
+  /** A row of the generated file's 10 columns from its first 3. */
+  const pad = (row: string) => `${row},,,,,,,`;
+
+  async function mixed(): Promise<string> {
+    const text = await fs.readFile(listens, 'utf8');
+    const lines = text.trim().split('\n');
+    const file = path.join(dir, 'mixed.csv');
+    // Four bad rows among the good ones.
+    await fs.writeFile(
+      file,
+      [...lines, ...['u01,t1,not-a-time', 'u02,,5', 'u03,t2,-1', 'u04,t3,later'].map(pad)].join('\n'),
+    );
+    return file;
+  }
+
+  it('a strict load fails with the CLI option as the hint; skip loads the rest and counts the skipped rows', async () => {
+    const file = await mixed();
+    const strict = await run('evaluate', '--model', popDir, '--data', file);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/mixed\.csv: 4 invalid rows; fix them or pass --on-invalid-row skip/);
+    expect(strict.stderr).toMatch(/fix: .*--on-invalid-row skip/);
+    expect(strict.stderr).not.toMatch(/onInvalidRow/);
+    const skip = await run(
+      'evaluate',
+      '--model',
+      popDir,
+      '--data',
+      file,
+      '--on-invalid-row',
+      'skip',
+      '--json',
+    );
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(JSON.parse(skip.stdout)).toHaveProperty('test');
+    expect(skip.stderr).toMatch(
+      /note: --data .*mixed\.csv: skipped 4 invalid rows of \d+ \(--on-invalid-row skip\)/,
+    );
+    expect(skip.stderr).toMatch(/\n {2}- .*mixed\.csv:line \d+ column `timestamp`: got "not-a-time"/);
+    expect(skip.stderr).toMatch(/… and 1 more/);
+    const train = await run(
+      'train',
+      '--data',
+      file,
+      '--model',
+      'popularity',
+      '--out',
+      path.join(dir, 'pop-skip'),
+      '--on-invalid-row',
+      'skip',
+    );
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.stderr).toMatch(/skipped 4 invalid rows/);
+    const bad = await run('evaluate', '--model', popDir, '--data', file, '--on-invalid-row', 'ignore');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/'ignore' is invalid\. Allowed choices are throw, skip/);
+  });
+
+  it('blend skips invalid rows of the member files too', async () => {
+    const text = await fs.readFile(listens, 'utf8');
+    const [header, ...rows] = text.trim().split('\n');
+    const files: string[] = [];
+    for (const user of ['u03', 'u04']) {
+      const f = path.join(dir, `${user}-bad.csv`);
+      await fs.writeFile(
+        f,
+        [header, ...rows.filter((l) => l.startsWith(`${user},`)), pad(`${user},t1,oops`)].join('\n'),
+      );
+      files.push(f);
+    }
+    const args = ['blend', '--model', popDir, '--member', `ana=${files[0]}`, '--member', `ben=${files[1]}`];
+    const strict = await run(...args, '--size', '5');
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/--on-invalid-row skip/);
+    const skip = await run(...args, '--size', '5', '--on-invalid-row', 'skip', '--json');
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(skip.stderr).toMatch(/note: --member ana .*u03-bad\.csv: skipped 1 invalid row of/);
+    expect(skip.stderr).toMatch(/note: --member ben .*u04-bad\.csv: skipped 1 invalid row of/);
+  });
+});
+
+describe('--member paths that hold a #', () => {
+  it('a path that is a file is read whole; otherwise the text after the last # is the user id', async () => {
+    const text = await fs.readFile(listens, 'utf8');
+    const [header, ...rows] = text.trim().split('\n');
+    const hashDir = path.join(dir, 'x#1');
+    await fs.mkdir(hashDir);
+    const ana = path.join(hashDir, 'ana.csv');
+    await fs.writeFile(ana, [header, ...rows.filter((l) => l.startsWith('u05,'))].join('\n'));
+    const shared = path.join(hashDir, 'shared.csv');
+    await fs.writeFile(shared, text);
+    const r = json<{ members: { id: string }[] }>(
+      await run(
+        'blend',
+        '--model',
+        popDir,
+        '--member',
+        `ana=${ana}`,
+        '--member',
+        `ben=${shared}#u06`,
+        '--size',
+        '5',
+        '--json',
+      ),
+    );
+    expect(r.members.map((m) => m.id)).toEqual(['ana', 'ben']);
+    // Neither the whole path nor the part before the last # is a file: both are named.
+    const missing = await run(
+      'blend',
+      '--model',
+      popDir,
+      '--member',
+      `ana=${path.join(hashDir, 'nope.csv')}`,
+      '--member',
+      `ben=${shared}#u06`,
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^error: --member ana file not found: .*x#1\/nope\.csv \(nor .*x, reading "1\/nope\.csv"/,
+    );
   });
 });
 

@@ -6,9 +6,18 @@ import { type BlendMember, type BlendResult, blend } from '../blend/blend.js';
 import type { BlendStrategyName } from '../blend/strategies.js';
 import { Dataset } from '../data/dataset.js';
 import { generateWorld } from '../data/generate.js';
-import { type ListenFormat, loadListens, loadTracks, saveListens, saveTracks } from '../data/loaders.js';
+import {
+  type InvalidRowPolicy,
+  type ListenFormat,
+  type LoadListensResult,
+  loadListens,
+  loadTracks,
+  saveListens,
+  saveTracks,
+} from '../data/loaders.js';
 import { leaveOneOut } from '../data/splits.js';
 import type { EvalCase, Track } from '../data/types.js';
+import { type DataIssue, formatIssue } from '../errors.js';
 import { compare } from '../eval/compare.js';
 import { type EvaluationResult, evaluate } from '../eval/metrics.js';
 import { formatTable } from '../eval/table.js';
@@ -27,16 +36,60 @@ import { type ReportSection, writeReport } from '../report/report.js';
 import { rerank, scorers } from '../rewards/rerank.js';
 import { createSimWorld, type SimPolicy, type SimResult, simulate } from '../sim/simulator.js';
 import { type CliIo, emit, info, startProgress } from './io.js';
-import { CliError, type MemberSpec, requireDir, requireFile } from './options.js';
+import { CliError, type MemberSpec, requireDir, requireFile, requireOutDir } from './options.js';
 
 const DATA_FIX = 'pass the path of a listens CSV (see data/README.md), or run `encore generate` to make one';
 const MODEL_FIX = 'pass a directory written by `encore train --out <dir>`';
 
 type Backend = 'tensorflow' | 'wasm' | 'cpu';
 
+/** How many skipped rows `--on-invalid-row skip` lists on stderr (the count covers all of them). */
+const SHOWN_ISSUES = 3;
+
+/** With `--on-invalid-row skip`: tells on stderr how many rows of `file` were left out, and the first few. */
+function reportSkipped(io: CliIo, option: string, file: string, issues: readonly DataIssue[], rows: number) {
+  if (issues.length === 0) return;
+  const lines = [
+    `note: ${option} ${file}: skipped ${issues.length} invalid row${issues.length === 1 ? '' : 's'} of ${rows} (--on-invalid-row skip)`,
+    ...issues.slice(0, SHOWN_ISSUES).map((i) => `  - ${formatIssue(i)}`),
+    ...(issues.length > SHOWN_ISSUES ? [`  … and ${issues.length - SHOWN_ISSUES} more`] : []),
+  ];
+  info(io, lines.join('\n'));
+}
+
+/** `loadListens` under the `--on-invalid-row` policy, reporting skipped rows on stderr. */
+async function readListens(
+  io: CliIo,
+  option: string,
+  file: string,
+  format: ListenFormat,
+  onInvalidRow: InvalidRowPolicy,
+): Promise<LoadListensResult> {
+  const loaded = await loadListens(file, { format, onInvalidRow });
+  reportSkipped(io, option, file, loaded.issues, loaded.rows);
+  return loaded;
+}
+
+/** `loadTracks` under the `--on-invalid-row` policy, reporting skipped rows on stderr. */
+async function readTracks(io: CliIo, file: string, onInvalidRow: InvalidRowPolicy): Promise<Track[]> {
+  const loaded = await loadTracks(file, { onInvalidRow });
+  reportSkipped(io, '--tracks', file, loaded.issues, loaded.rows);
+  return loaded.tracks;
+}
+
+/** The end of a "has no listens" error when every row was invalid and skipped. */
+function allSkipped(loaded: LoadListensResult): string {
+  return loaded.issues.length > 0 ? ` (all ${loaded.issues.length} rows were invalid and skipped)` : '';
+}
+
 /** Loads a listens file into a Dataset, with CLI-friendly errors. */
-async function loadDataset(file: string, format: ListenFormat, option = '--data'): Promise<Dataset> {
-  return (await loadData(file, format, option)).dataset;
+async function loadDataset(
+  io: CliIo,
+  file: string,
+  format: ListenFormat,
+  onInvalidRow: InvalidRowPolicy,
+): Promise<Dataset> {
+  return (await loadData(io, file, format, onInvalidRow)).dataset;
 }
 
 /**
@@ -44,24 +97,31 @@ async function loadDataset(file: string, format: ListenFormat, option = '--data'
  * CSV (`--tracks`) when given, else the tracks a Last.fm 1K file names, else none.
  */
 async function loadData(
+  io: CliIo,
   file: string,
   format: ListenFormat,
-  option = '--data',
+  onInvalidRow: InvalidRowPolicy,
   tracksFile?: string,
 ): Promise<{ dataset: Dataset; tracks: Track[] | undefined }> {
+  const option = '--data';
   // A folder of MPD slices or of a Spotify export is a data set too.
   const folders = format === 'mpd' || format === 'spotify-history';
   if (!folders || !(await isDirectory(file))) await requireFile(option, file, DATA_FIX);
   if (tracksFile !== undefined)
     await requireFile('--tracks', tracksFile, 'pass a tracks CSV (see data/README.md)');
-  const loaded = await loadListens(file, { format });
-  if (loaded.listens.length === 0) throw new CliError(`${option} file has no listens: ${file}`, DATA_FIX);
-  const tracks = tracksFile !== undefined ? (await loadTracks(tracksFile)).tracks : loaded.tracks;
+  const loaded = await readListens(io, option, file, format, onInvalidRow);
+  if (loaded.listens.length === 0)
+    throw new CliError(`${option} file has no listens${allSkipped(loaded)}: ${file}`, DATA_FIX);
+  const tracks = tracksFile !== undefined ? await readTracks(io, tracksFile, onInvalidRow) : loaded.tracks;
   return { dataset: Dataset.fromListens(loaded.listens), tracks };
 }
 
 async function isDirectory(p: string): Promise<boolean> {
   return (await fs.stat(p).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return (await fs.stat(p).catch(() => undefined))?.isFile() ?? false;
 }
 
 async function openModel(dir: string): Promise<Recommender> {
@@ -109,6 +169,29 @@ function metricsTable(r: EvaluationResult, ks: readonly number[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/** Genres of the world `encore generate` writes (the library default). */
+export const GENERATE_GENRES = 12;
+/** Sub-styles per genre of that world (the library default). */
+export const GENERATE_STYLES_PER_GENRE = 3;
+/** Fewest `--artists`: every (genre, sub-style) cluster needs one. */
+export const MIN_ARTISTS = GENERATE_GENRES * GENERATE_STYLES_PER_GENRE;
+/** First day of the world `encore generate` writes: 2024-01-01 (the library default). */
+export const GENERATE_START = Date.UTC(2024, 0, 1);
+const DAY_MS = 86_400_000;
+
+/**
+ * The most `--days` that `encore generate` accepts at `now`: every listen falls before
+ * `GENERATE_START + days` days, so none is in the future (which every loader refuses).
+ *
+ * @example
+ * ```ts
+ * maxGenerateDays(Date.UTC(2024, 2, 1)); // 60
+ * ```
+ */
+export function maxGenerateDays(now = Date.now()): number {
+  return Math.floor((now - GENERATE_START) / DAY_MS);
+}
+
 /** Options of `encore generate`. */
 export interface GenerateCommandOptions {
   out: string;
@@ -128,8 +211,27 @@ export interface GenerateCommandOptions {
  * ```
  */
 export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Promise<void> {
+  const maxDays = maxGenerateDays();
+  if (opts.days !== undefined && opts.days > maxDays) {
+    const last = new Date(GENERATE_START + (opts.days - 1) * DAY_MS).toISOString().slice(0, 10);
+    throw new CliError(
+      `--days ${opts.days} would date listens up to ${last}, in the future: the generated world starts on ${new Date(GENERATE_START).toISOString().slice(0, 10)}, and today allows at most ${maxDays} days`,
+      `pass --days ${maxDays} or fewer (every command refuses listens dated in the future)`,
+      2,
+    );
+  }
+  if (opts.artists !== undefined && opts.artists < MIN_ARTISTS)
+    throw new CliError(
+      `--artists must be at least ${MIN_ARTISTS} (one per genre and sub-style: ${GENERATE_GENRES} x ${GENERATE_STYLES_PER_GENRE}), got ${opts.artists}`,
+      `pass --artists ${MIN_ARTISTS} or more`,
+      2,
+    );
+  await requireOutDir(opts.out, { files: ['tracks.csv', 'listens.csv'] });
   const world = generateWorld({
     seed: opts.seed,
+    genres: GENERATE_GENRES,
+    stylesPerGenre: GENERATE_STYLES_PER_GENRE,
+    start: GENERATE_START,
     ...(opts.users !== undefined ? { users: opts.users } : {}),
     ...(opts.artists !== undefined ? { artists: opts.artists } : {}),
     ...(opts.days !== undefined ? { days: opts.days } : {}),
@@ -166,6 +268,8 @@ export interface TrainCommandOptions {
   tracks?: string;
   model: 'sasrec' | 'popularity' | 'item-transition' | 'item-knn';
   out: string;
+  /** `--on-invalid-row`: `'throw'` (default) or `'skip'` invalid rows of `--data` and `--tracks`. */
+  onInvalidRow?: InvalidRowPolicy;
   epochs?: number;
   dim?: number;
   seed: number;
@@ -230,7 +334,15 @@ async function fitModel(
  * ```
  */
 export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<void> {
-  const { dataset, tracks } = await loadData(opts.data, opts.format, '--data', opts.tracks);
+  // Before loading and training: a path model.save would refuse must not cost a training run.
+  await requireOutDir(opts.out, { model: true });
+  const { dataset, tracks } = await loadData(
+    io,
+    opts.data,
+    opts.format,
+    opts.onInvalidRow ?? 'throw',
+    opts.tracks,
+  );
   await initBackend(opts.backend ? { backend: opts.backend } : {});
   const split = leaveOneOut(dataset);
   if (split.validation.length === 0) {
@@ -284,6 +396,8 @@ export interface EvaluateCommandOptions {
   model: string;
   data: string;
   format: ListenFormat;
+  /** `--on-invalid-row`: `'throw'` (default) or `'skip'` invalid rows of `--data`. */
+  onInvalidRow?: InvalidRowPolicy;
   k: number[];
   backend?: Backend;
   json?: boolean;
@@ -300,7 +414,7 @@ export interface EvaluateCommandOptions {
  */
 export async function runEvaluate(io: CliIo, opts: EvaluateCommandOptions): Promise<void> {
   await requireDir('--model', opts.model, MODEL_FIX);
-  const dataset = await loadDataset(opts.data, opts.format);
+  const dataset = await loadDataset(io, opts.data, opts.format, opts.onInvalidRow ?? 'throw');
   await initBackend(opts.backend ? { backend: opts.backend } : {});
   const model = await openModel(opts.model);
   try {
@@ -380,6 +494,8 @@ export interface BlendCommandOptions {
   strategy?: string;
   date?: string;
   tracks?: string;
+  /** `--on-invalid-row`: `'throw'` (default) or `'skip'` invalid rows of the member files and `--tracks`. */
+  onInvalidRow?: InvalidRowPolicy;
   backend?: Backend;
   json?: boolean;
 }
@@ -401,15 +517,25 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
       2,
     );
   }
+  const onInvalidRow = opts.onInvalidRow ?? 'throw';
   const members: BlendMember[] = [];
   for (const m of opts.member) {
-    await requireFile(`--member ${m.id}`, m.file, 'pass name=path-to-listens.csv for each member');
-    const loaded = (await loadListens(m.file)).listens;
+    const option = `--member ${m.id}`;
+    const fix = 'pass name=path-to-listens.csv for each member';
+    if (m.user !== undefined && !(await isFile(m.file)))
+      // Neither the whole path nor the part before its last `#` is a file.
+      throw new CliError(
+        `${option} file not found: ${m.file}#${m.user} (nor ${m.file}, reading ${JSON.stringify(m.user)} after the last # as a user id)`,
+        `${fix}, or name=path-to-listens.csv#user_id for one listener of a shared file`,
+      );
+    await requireFile(option, m.file, fix);
+    const read = await readListens(io, option, m.file, 'listens-csv', onInvalidRow);
+    const loaded = read.listens;
     const listens = m.user === undefined ? loaded : loaded.filter((l) => l.userId === m.user);
     if (listens.length === 0) {
       throw new CliError(
         m.user === undefined
-          ? `--member ${m.id} file has no listens: ${m.file}`
+          ? `--member ${m.id} file has no listens${allSkipped(read)}: ${m.file}`
           : `--member ${m.id}: ${m.file} has no listens of user ${JSON.stringify(m.user)}`,
         'give each member a listens CSV with their plays',
       );
@@ -434,7 +560,7 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
       opts.tracks,
       'pass the tracks CSV (e.g. data/tracks.csv written by `encore generate`)',
     );
-    tracks = (await loadTracks(opts.tracks)).tracks;
+    tracks = await readTracks(io, opts.tracks, onInvalidRow);
   }
   await initBackend(opts.backend ? { backend: opts.backend } : {});
   const model = await openModel(opts.model);
@@ -619,6 +745,9 @@ function formatSimulation(runs: readonly PolicyRun[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/** The charts `encore report` writes (`<name>.svg`); typed so the list and the report cannot drift. */
+const REPORT_CHARTS = ['training', 'comparison', 'blend', 'simulation'] as const;
+
 /** Options of `encore report`. */
 export interface ReportCommandOptions {
   out: string;
@@ -626,6 +755,8 @@ export interface ReportCommandOptions {
   format: ListenFormat;
   /** Tracks CSV with `--data`: artists for SASRec and the Blend's track details. */
   tracks?: string;
+  /** `--on-invalid-row`: `'throw'` (default) or `'skip'` invalid rows of `--data` and `--tracks`. */
+  onInvalidRow?: InvalidRowPolicy;
   epochs: number;
   dim: number;
   users: number;
@@ -648,6 +779,7 @@ export interface ReportCommandOptions {
  */
 export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<void> {
   const started = Date.now();
+  await requireOutDir(opts.out, { files: ['index.html', ...REPORT_CHARTS.map((c) => `${c}.svg`)] });
   const say = (text: string) => {
     if (!opts.json) info(io, text);
   };
@@ -656,7 +788,13 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
   let catalogue: Track[] | undefined;
   let source: string;
   if (opts.data !== undefined) {
-    ({ dataset, tracks: catalogue } = await loadData(opts.data, opts.format, '--data', opts.tracks));
+    ({ dataset, tracks: catalogue } = await loadData(
+      io,
+      opts.data,
+      opts.format,
+      opts.onInvalidRow ?? 'throw',
+      opts.tracks,
+    ));
     source = opts.data;
   } else {
     const world = generateWorld({ seed: opts.seed, users: opts.users });
@@ -735,7 +873,7 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
     const runs = await simulatePolicies(io, { days: opts.days, listeners: opts.listeners, seed: opts.seed });
 
     // 6. Charts and the page.
-    const charts: Record<string, string> = {
+    const charts: Record<(typeof REPORT_CHARTS)[number], string> = {
       training: history.length > 0 ? await trainingCurveChart(history, { title: 'SASRec training' }) : '',
       comparison: await modelComparisonChart(chartRows),
       blend: blended ? await blendCompositionChart(blended) : '',

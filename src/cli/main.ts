@@ -6,6 +6,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { LISTEN_FORMATS } from '../data/loaders.js';
 import { EncoreError, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import {
+  GENERATE_GENRES,
+  GENERATE_START,
+  GENERATE_STYLES_PER_GENRE,
+  MIN_ARTISTS,
+  maxGenerateDays,
   runBlend,
   runEvaluate,
   runGenerate,
@@ -52,6 +57,16 @@ function backendOption(): Option {
     'TensorFlow.js backend (default: fastest available, or ENCORE_BACKEND)',
   ).choices(BACKENDS);
 }
+/** Policies `--on-invalid-row` accepts: those of the loaders' `onInvalidRow`. */
+export const INVALID_ROW_POLICIES = ['throw', 'skip'] as const;
+function onInvalidRowOption(files: string): Option {
+  return new Option(
+    '--on-invalid-row <policy>',
+    `invalid rows of ${files}: throw (stop, listing them) or skip (leave them out and count them on stderr)`,
+  )
+    .choices(INVALID_ROW_POLICIES)
+    .default('throw');
+}
 function jsonOption(): Option {
   return new Option('--json', 'print machine-readable JSON on stdout (and nothing else)');
 }
@@ -78,11 +93,29 @@ function buildProgram(io: CliIo): Command {
   program
     .command('generate')
     .description('write a generated listening world (tracks.csv, listens.csv) with known structure')
-    .option('--out <dir>', 'output directory', 'data')
-    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
-    .addOption(new Option('--users <n>', 'number of listeners').argParser(intOption(1)))
-    .addOption(new Option('--artists <n>', 'number of artists (10 tracks each)').argParser(intOption(1)))
-    .addOption(new Option('--days <n>', 'days of listening').argParser(intOption(1, 3650)))
+    .option('--out <dir>', 'output directory (new or existing; not a file)', 'data')
+    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0, 0xffffffff)).default(42))
+    .addOption(
+      new Option('--users <n>', 'number of listeners (default 500)').argParser(intOption(1, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--artists <n>',
+        `number of artists, 10 tracks each (default 200; at least ${MIN_ARTISTS}, one per genre and sub-style)`,
+      ).argParser(
+        intOption(
+          MIN_ARTISTS,
+          100_000,
+          `one artist per genre and sub-style: ${GENERATE_GENRES} genres x ${GENERATE_STYLES_PER_GENRE}`,
+        ),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--days <n>',
+        `days of listening from ${new Date(GENERATE_START).toISOString().slice(0, 10)} (default 60; at most ${maxGenerateDays()} today: no listen may lie in the future)`,
+      ).argParser(intOption(1, 3650)),
+    )
     .addOption(jsonOption())
     .action((opts) => runGenerate(io, opts));
 
@@ -92,8 +125,12 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--data <csv>', 'listens file')
     .addOption(formatOption())
     .option('--tracks <csv>', "tracks file: SASRec learns from each track's artist")
+    .addOption(onInvalidRowOption('--data and --tracks'))
     .addOption(new Option('--model <type>', 'model to train').choices(MODEL_TYPES).makeOptionMandatory())
-    .requiredOption('--out <dir>', 'directory to save the model to')
+    .requiredOption(
+      '--out <dir>',
+      'directory to save the model to: a new path, an empty directory or an earlier save (replaced)',
+    )
     .addOption(new Option('--epochs <n>', 'maximum training epochs (sasrec)').argParser(intOption(1)))
     .addOption(new Option('--dim <n>', 'embedding size (sasrec)').argParser(intOption(1)))
     .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
@@ -117,6 +154,7 @@ function buildProgram(io: CliIo): Command {
     .requiredOption('--model <dir>', 'saved model directory')
     .requiredOption('--data <csv>', 'listens file')
     .addOption(formatOption())
+    .addOption(onInvalidRowOption('--data'))
     .addOption(
       new Option('-k <list>', 'cut-offs, comma-separated')
         .argParser(kListOption)
@@ -147,7 +185,7 @@ function buildProgram(io: CliIo): Command {
     .addOption(
       new Option(
         '--member <name=csv>',
-        'a member and their listens file, or name=listens.csv#user_id for one listener of a shared file (repeat for each member)',
+        'a member and their listens file, or name=listens.csv#user_id for one listener of a shared file (repeat for each member; a path that is a file is read whole, # and all)',
       )
         .argParser(memberOption)
         .makeOptionMandatory(),
@@ -160,6 +198,7 @@ function buildProgram(io: CliIo): Command {
       new Option('--date <YYYY-MM-DD>', 'day of the Blend (it refreshes daily)').argParser(dateOption),
     )
     .option('--tracks <csv>', 'tracks file, to show titles and artists')
+    .addOption(onInvalidRowOption('the member files and --tracks'))
     .addOption(backendOption())
     .addOption(jsonOption())
     .action((opts) => runBlend(io, opts));
@@ -178,10 +217,11 @@ function buildProgram(io: CliIo): Command {
   program
     .command('report')
     .description('train quickly, compare models, make a Blend and a simulation, and write an HTML report')
-    .option('--out <dir>', 'report directory', 'report')
+    .option('--out <dir>', 'report directory (new or existing; not a file)', 'report')
     .option('--data <csv>', 'listens file (default: a generated world)')
     .addOption(formatOption())
     .option('--tracks <csv>', "tracks file with --data: SASRec learns from each track's artist")
+    .addOption(onInvalidRowOption('--data and --tracks'))
     .addOption(
       new Option('--epochs <n>', 'most SASRec epochs (early stopping may end sooner)')
         .argParser(intOption(1))
@@ -224,10 +264,22 @@ function helpHint(argv: readonly string[], program: Command): string {
     : 'run `encore --help` to see the commands';
 }
 
+/** The loaders' advice names their option; a CLI user passes `--on-invalid-row skip` instead. */
+const LIBRARY_SKIP_ADVICE = "pass onInvalidRow: 'skip'";
+const CLI_SKIP_ADVICE = 'pass --on-invalid-row skip';
+
+function messageFor(error: EncoreError): string {
+  return error instanceof InvalidDataError
+    ? error.message.replace(LIBRARY_SKIP_ADVICE, CLI_SKIP_ADVICE)
+    : error.message;
+}
+
 function fixFor(error: EncoreError): string | undefined {
   if (error instanceof CliError) return error.fix;
   if (error instanceof InvalidDataError)
-    return 'correct the rows listed above, or pass --format if the file is in another format';
+    return error.message.includes(LIBRARY_SKIP_ADVICE)
+      ? 'correct the rows listed above, pass --on-invalid-row skip to leave them out, or pass --format if the file is in another format'
+      : 'correct the file as listed above, or pass --format if the file is in another format';
   if (error instanceof InvalidModelFileError)
     return 'retrain with `encore train --out <dir>` and pass that directory';
   return undefined;
@@ -284,7 +336,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return 2;
     }
     if (e instanceof EncoreError) {
-      writeError(io, e.message, fixFor(e));
+      writeError(io, messageFor(e), fixFor(e));
       return 1;
     }
     const err = e instanceof Error ? e : new Error(String(e));

@@ -1,7 +1,9 @@
 // Option parsers and checks for the CLI: every bad value becomes one line naming the option plus a fix.
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { EncoreError } from '../errors.js';
+import { EncoreError, InvalidOptionError } from '../errors.js';
+import { checkSaveTarget } from '../models/persist.js';
 
 /**
  * A user-facing CLI failure: a one-line message, a `fix` line telling what to do, and an exit code
@@ -31,16 +33,20 @@ export class CliError extends EncoreError {
  * new Option('--epochs <n>').argParser(intOption(1));
  * ```
  */
-export function intOption(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+export function intOption(
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  why?: string,
+): (value: string) => number {
   return (value) => {
     const n = Number(value);
     // Plain decimal digits only: Number() would also read "1e1" and "0x3".
     if (!/^\s*[-+]?\d+\s*$/.test(value) || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(
+      const expected =
         max === Number.MAX_SAFE_INTEGER
-          ? `Expected an integer >= ${min}.`
-          : `Expected an integer from ${min} to ${max}.`,
-      );
+          ? `Expected an integer >= ${min}`
+          : `Expected an integer from ${min} to ${max}`;
+      throw new InvalidArgumentError(`${expected}${why ? ` (${why})` : ''}.`);
     }
     return n;
   };
@@ -104,9 +110,18 @@ export interface MemberSpec {
   user?: string;
 }
 
+function isFileSync(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Commander parser for a repeatable `name=file.csv` (or `name=file.csv#user_id`) option; accumulates into
- * an array.
+ * an array. A path that exists as a file is taken whole, `#` and all; otherwise the text after the last
+ * `#` is the user id.
  *
  * @example
  * ```ts
@@ -124,7 +139,8 @@ export function memberOption(value: string, previous: MemberSpec[] = []): Member
     );
   const hash = file.lastIndexOf('#');
   let user: string | undefined;
-  if (hash >= 0) {
+  // A folder name or file name may hold a `#`: a path that is a file is never split.
+  if (hash >= 0 && !isFileSync(file)) {
     user = file.slice(hash + 1).trim();
     file = file.slice(0, hash).trim();
     if (user === '' || file === '')
@@ -190,4 +206,73 @@ export async function requireDir(option: string, dir: string, fix: string): Prom
     throw new CliError(`${option} directory not found: ${dir}`, fix);
   }
   if (!stat.isDirectory()) throw new CliError(`${option} is not a directory: ${dir}`, fix);
+}
+
+/** What a command writes into its `--out` directory. */
+export interface OutDirCheck {
+  /** Files the command writes directly in the directory: none of them may be a directory. */
+  files?: readonly string[];
+  /**
+   * The directory is replaced as a whole (a saved model): it must be new, empty or an earlier save, as
+   * `model.save` requires.
+   */
+  model?: boolean;
+}
+
+/**
+ * Fails with a {@link CliError} (exit 2) naming `--out` when `out` cannot take the command's output: an
+ * existing file, a path through a file, a file name the command writes that is a directory, or (with
+ * `model`) a directory that holds anything but an earlier model save. Run it before any work, so a bad
+ * path does not cost a training run.
+ *
+ * @example
+ * ```ts
+ * await requireOutDir(opts.out, { model: true });
+ * ```
+ */
+export async function requireOutDir(out: string, check: OutDirCheck = {}): Promise<void> {
+  const option = '--out';
+  let stat: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    stat = await fs.stat(out);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // a new path: created when written
+    if (code === 'ENOTDIR')
+      throw new CliError(
+        `${option} ${out} goes through a file: a part of the path above it is a file, expected folders`,
+        `pass a ${option} path whose parent folders are folders`,
+        2,
+      );
+    throw e;
+  }
+  if (!stat.isDirectory())
+    throw new CliError(
+      `${option} ${out} is an existing file, expected a directory (new or existing)`,
+      `pass a directory path for ${option} (a new one is created); the file is left alone`,
+      2,
+    );
+  for (const name of check.files ?? []) {
+    const inside = path.join(out, name);
+    if ((await fs.stat(inside).catch(() => undefined))?.isDirectory())
+      throw new CliError(
+        `${option} ${out} holds a directory ${name} where the file ${name} is to be written`,
+        `move ${inside} away, or pass another ${option} directory`,
+        2,
+      );
+  }
+  if (check.model) {
+    // The library's own check, so the CLI refuses exactly what model.save would, but before training.
+    try {
+      await checkSaveTarget(out);
+    } catch (e) {
+      if (!(e instanceof InvalidOptionError)) throw e;
+      const entries = await fs.readdir(out);
+      throw new CliError(
+        `${option} ${out} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} and no saved model, expected a new path, an empty directory or an earlier \`encore train --out\` directory (saving replaces the whole directory)`,
+        `pass a new path for ${option}, e.g. ${option} ${path.join(out, 'model')}`,
+        2,
+      );
+    }
+  }
 }

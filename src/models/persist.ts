@@ -131,6 +131,22 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
 }
 
 /**
+ * Checks, before any work, that a model can be saved to `dir`: a new path, an empty directory or an earlier
+ * save (which a save replaces). The same check `save` makes, for callers that want to fail before training
+ * (the CLI's `train --out`).
+ *
+ * @throws {InvalidOptionError} (`dir`) for a file, a path through a file, or a folder of other files.
+ * @example
+ * ```ts
+ * await checkSaveTarget('models/sasrec'); // throws before a long fit would be wasted
+ * ```
+ */
+export async function checkSaveTarget(dir: string): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw new InvalidOptionError('dir', 'a directory path', dir);
+  await checkReplaceable(dir, path.resolve(dir));
+}
+
+/**
  * Refuses a save target that holds anything but an encore model: saving replaces the whole directory, so
  * a folder of the user's own files (or a file) at that path would be lost.
  */
