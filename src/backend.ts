@@ -40,6 +40,8 @@ const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
 let announced = false;
+/** Why an installed tfjs-node failed to load (undefined when it loaded, or is not installed). */
+let nativeFailure: string | undefined;
 
 const require = createRequire(import.meta.url);
 
@@ -49,7 +51,12 @@ async function tryNative(): Promise<boolean> {
     const name = '@tensorflow/tfjs-node';
     await import(/* @vite-ignore */ name);
     return tf.findBackend('tensorflow') !== undefined && (await tf.setBackend('tensorflow'));
-  } catch {
+  } catch (e) {
+    // Not installed is the normal case on machines without it; installed but broken (its native library
+    // missing or built for another Node) is worth saying, with the fix.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND')
+      nativeFailure = String((e as Error).message ?? e).split('\n')[0];
     return false;
   }
 }
@@ -135,7 +142,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       const detail =
         info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread)` : '';
       process.stderr.write(`encore: TensorFlow.js backend ${info.name}${detail}\n`);
-      if (info.name !== 'tensorflow') {
+      if (info.name !== 'tensorflow' && nativeFailure !== undefined) {
+        process.stderr.write(
+          `encore: @tensorflow/tfjs-node is installed but did not load (${nativeFailure}), so ${info.name} runs instead; \`npm rebuild @tensorflow/tfjs-node\` usually fixes it\n`,
+        );
+      } else if (info.name !== 'tensorflow') {
         process.stderr.write(
           'encore: hint: `npm install @tensorflow/tfjs-node` gives the native backend, which trains several times faster\n',
         );
@@ -148,6 +159,26 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   } finally {
     pending = undefined;
   }
+}
+
+/**
+ * The backend encore initialised, initialising it now if nothing has yet. `SASRec.fit`, `loadModel` and
+ * `RewardModel.fit` call it, so a script that never calls `initBackend` still runs on the fastest backend
+ * (and with encore's wasm kernels) rather than on the plain `cpu` backend tfjs would start by itself. A
+ * backend already set in TensorFlow.js (`tf.setBackend`, or tensors made before) is kept, as
+ * `initBackend({ backend })` keeps it; otherwise it picks as {@link initBackend} does.
+ *
+ * @example
+ * ```ts
+ * const { name } = await ensureBackend(); // 'wasm' here unless a backend was chosen before
+ * ```
+ */
+export async function ensureBackend(): Promise<BackendInfo> {
+  if (current) return current;
+  const set = tf.engine().backendName as string | undefined; // undefined until tfjs has a backend
+  if (set !== undefined && (BACKENDS as readonly string[]).includes(set))
+    return initBackend({ backend: set as BackendName });
+  return initBackend();
 }
 
 async function wasmThreads(): Promise<number> {

@@ -1,7 +1,7 @@
 // encore's only public entry point: every supported export, sorted by module path.
 
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js';
-export { backendInfo, embeddingLookup, initBackend } from './backend.js';
+export { backendInfo, embeddingLookup, ensureBackend, initBackend } from './backend.js';
 export type {
   BlendEvaluation,
   BlendMember,

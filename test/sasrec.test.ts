@@ -255,6 +255,7 @@ describe('SASRec training options', () => {
       [{ lastBias: null as never }, 'lastBias'],
       [{ tiedEmbeddings: 0 as never }, 'tiedEmbeddings'],
       [{ epohcs: 3 } as never, 'epohcs'],
+      [{ workers: 1.5, sparseUpdates: true }, 'workers'],
     ];
     const before = tf.memory().numTensors;
     for (const [options, name] of bad) {
@@ -361,6 +362,70 @@ describe('SASRec loss auto and memory limits', () => {
     expect(sparse).toBeInstanceOf(InvalidOptionError);
     expect((sparse as Error).message).toMatch(/about 4 copies/);
     expect((sparse as Error).message).toMatch(/Use dim <= 83802/); // twice the dense limit (41,901);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('SASRec failures are named and leave nothing behind', () => {
+  it('a diverging learning rate is an error naming learningRate, not a NaN model that wins early stopping', async () => {
+    const before = tf.memory().numTensors;
+    const err = await SASRec.fit(cycles, {
+      ...FAST,
+      epochs: 3,
+      learningRate: 1e30,
+      dropout: 0,
+      warmupSteps: 0,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as InvalidOptionError).option).toBe('learningRate');
+    expect((err as Error).message).toMatch(/Training diverged: the loss of epoch \d+, step \d+ is NaN/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('early stopping scores a NaN target as a miss, and an empty validation array means none', async () => {
+    const model = await SASRec.fit(cycles, { ...FAST, epochs: 2, validation: [] });
+    expect(model.trainResult?.history.every((h) => h.valNdcg10 === undefined)).toBe(true);
+    const cases = [{ userId: 'u', history: ['t1', 't2'], target: 't3' }];
+    expect(await model.ndcgAt10(cases)).toBeGreaterThan(0);
+    const weights = model.getWeights();
+    model.setWeights({ ...weights, item_emb: weights.item_emb!.map(() => Number.NaN) });
+    expect(await model.ndcgAt10(cases)).toBe(0); // was 1: NaN >= NaN is false for every track
+    await expect(model.fitRepeat(undefined as never)).rejects.toThrow(InvalidOptionError);
+    model.dispose();
+  });
+
+  it('after dispose, getWeights and setWeights refuse instead of reviving freed variables', async () => {
+    const before = tf.memory().numTensors;
+    const model = await SASRec.fit(cycles, { ...FAST, epochs: 1 });
+    const weights = model.getWeights();
+    expect(() => model.setWeights({ ...weights, pos_emb: new Float32Array(3) })).toThrow(
+      /pos_emb has 3 values/,
+    );
+    model.dispose();
+    expect(() => model.setWeights(weights)).toThrow(/disposed/);
+    expect(() => model.getWeights()).toThrow(/disposed/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a damaged config is an InvalidModelFileError naming the array, with no tensors left behind', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const { InvalidModelFileError } = await import('../src/errors.js');
+    const model = await SASRec.fit(cycles, { ...FAST, epochs: 1, transitionMix: false });
+    // A transition term set by hand without counts is not saved (it could not score, nor load back).
+    model.transitionHead = { weight: 1, smoothing: 1 };
+    const target = path.join(dir, 'damaged');
+    await model.save(target);
+    model.dispose();
+    const before = tf.memory().numTensors;
+    const again = await loadModel(target);
+    again.dispose();
+    const manifest = path.join(target, 'model.json');
+    const json = JSON.parse(await readFile(manifest, 'utf8'));
+    json.config.dim = 32;
+    await writeFile(manifest, JSON.stringify(json));
+    const err = await loadModel(target).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidModelFileError);
+    expect((err as Error).message).toMatch(/array item_emb has \d+ values, but the config \(dim 32/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 // SASRec (Kang & McAuley 2018): a causal self-attention next-track model, written with plain tf ops.
-import { embeddingLookup, tf } from '../backend.js';
+import { embeddingLookup, ensureBackend, tf } from '../backend.js';
 import { checkDataset, type Dataset, Vocabulary } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
 import {
@@ -347,7 +347,7 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
   /**
    * Early-stopping cases. Default `'auto'`: hold out the last listen of up to 1,000 users (seeded choice among
    * users with >= 3 listens; needs >= 20 such users) from training and stop on their NDCG@10.
-   * `'none'` trains all `epochs` on everything. An array uses those cases (and trains on all listens).
+   * `'none'` (or an empty array) trains all `epochs` on everything. An array uses those cases (and trains on all listens).
    */
   validation?: EvalCase[] | 'auto' | 'none';
   /** Called after every epoch. */
@@ -585,6 +585,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError('ema', 'a number in [0, 1)', o.ema);
   if (o.sparseUpdates !== 'auto' && typeof o.sparseUpdates !== 'boolean')
     throw new InvalidOptionError('sparseUpdates', "'auto' or a boolean", o.sparseUpdates);
+  if (options.workers !== undefined && (!isInt(options.workers) || options.workers < 1))
+    throw new InvalidOptionError('workers', 'an integer >= 1', options.workers);
   if (o.sparseUpdates === true && options.workers !== undefined && options.workers > 1)
     throw new InvalidOptionError(
       'sparseUpdates',
@@ -635,8 +637,6 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   }
   if (options.reward !== undefined && typeof options.reward !== 'function')
     throw new InvalidOptionError('reward', 'a function', options.reward);
-  if (options.workers !== undefined && (!isInt(options.workers) || options.workers < 1))
-    throw new InvalidOptionError('workers', 'an integer >= 1', options.workers);
   // Memory: one step's activations, roughly 24 [B, L, d] tensors and 4 [B, heads, L, L] tensors per block.
   const act = 4 * o.batchSize * o.maxlen * (o.blocks * (24 * o.dim + 4 * o.heads * o.maxlen) + 8 * o.dim);
   if (act > ACTIVATION_BUDGET_BYTES) {
@@ -1188,6 +1188,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /** Copies of all weights by short name. */
   getWeights(): Record<string, Float32Array> {
+    this.checkNotDisposed();
     const out: Record<string, Float32Array> = {};
     for (const [n, v] of Object.entries(this.vars)) out[n] = v.dataSync() as Float32Array;
     return out;
@@ -1195,12 +1196,17 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /** Overwrites weights (same names and sizes as {@link SASRec.getWeights}). */
   setWeights(weights: Readonly<Record<string, Float32Array>>): void {
+    this.checkNotDisposed(); // assigning to a disposed variable would bring it back, never to be freed
+    for (const [n, v] of Object.entries(this.vars)) {
+      const data = weights[n];
+      if (!data) throw new InvalidDataError(`setWeights: missing ${n}`);
+      if (data.length !== v.size)
+        throw new InvalidDataError(
+          `setWeights: ${n} has ${data.length} values, expected ${v.size} ([${v.shape}])`,
+        );
+    }
     tf.tidy(() => {
-      for (const [n, v] of Object.entries(this.vars)) {
-        const data = weights[n];
-        if (!data) throw new InvalidDataError(`setWeights: missing ${n}`);
-        v.assign(tf.tensor(data, v.shape));
-      }
+      for (const [n, v] of Object.entries(this.vars)) v.assign(tf.tensor(weights[n]!, v.shape));
     });
   }
 
@@ -1221,6 +1227,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     if (trainSet.vocabulary.size === 0 || trainSet.numListens === 0) {
       throw new InvalidDataError('SASRec.fit needs a training set with listens; the dataset is empty');
     }
+    await ensureBackend(); // the fastest backend, unless the caller chose one with initBackend
     const V = trainSet.vocabulary.size;
     // loss 'auto' -> 'ce' or 'sampled-softmax' by catalogue size; the model's config records the result.
     const loss = resolveLoss(requested.loss, V);
@@ -1255,7 +1262,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     let sequences: ReadonlyMap<string, Int32Array> = trainSet.sequences;
     let validation: EvalCase[] = [];
     const v = options.validation ?? 'auto';
-    if (Array.isArray(v)) {
+    if (Array.isArray(v) && v.length > 0) {
       validation = v;
       // A case helps early stopping and the heads only when the model can read it; check before training
       // rather than fail (or stop on a score that is 0 every epoch) after it.
@@ -1445,6 +1452,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async fitRepeat(cases: readonly EvalCase[]): Promise<RepeatHead> {
+    checkCases(cases);
     const heads = await this.fitHeads('fitRepeat', cases, {
       ...(this.transitionHead ? { transition: this.transitionHead } : {}),
       repeat: true,
@@ -1464,6 +1472,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * ```
    */
   async fitTransition(cases: readonly EvalCase[]): Promise<TransitionMix> {
+    checkCases(cases);
     const transitions = this.transitions;
     if (!transitions) throw new InvalidDataError('fitTransition: this model has no transition counts');
     const fit = new TransitionMixFit();
@@ -1547,12 +1556,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /**
    * Mean full-ranking NDCG@10 over cases with every track ranked, replays included (ties count against; an
-   * unknown target scores 0): the early-stopping score. Ranking the history too keeps it a proper score of
+   * unknown target, or one scoring NaN, scores 0; NaN scores rank last): the early-stopping score. Ranking the history too keeps it a proper score of
    * the whole next-listen distribution; leaving the history out but not the target would reward ranking
    * the history first.
    */
   async ndcgAt10(cases: readonly EvalCase[]): Promise<number> {
-    if (cases.length === 0) return 0;
+    if (Array.isArray(cases) && cases.length === 0) return 0;
+    checkCases(cases);
     let sum = 0;
     const chunk = 256;
     for (let s = 0; s < cases.length; s += chunk) {
@@ -1565,6 +1575,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           const target = this.vocabulary.index(part[i]!.target);
           if (target === undefined) return;
           const t = sc[target]!;
+          // A NaN target is a miss (NaN >= t is false for every track, which would rank it first: a
+          // diverged model would win early stopping with a perfect score).
+          if (Number.isNaN(t)) return;
           let rank = 1;
           for (let j = 1; j < sc.length && rank <= 10; j++) if (j !== target && sc[j]! >= t) rank++;
           if (rank <= 10) sum += 1 / Math.log2(rank + 1);
@@ -1872,7 +1885,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         ...this.config,
         maxSeconds: Number.isFinite(this.config.maxSeconds) ? this.config.maxSeconds : null,
         repeatHead: this.repeatHead ?? null,
-        transitionHead: this.transitionHead ?? null,
+        // The head is saved with its counts or not at all (without them it does not score, and could not load).
+        transitionHead: (this.transitions && this.transitionHead) ?? null,
         artistCount: this.artists?.count ?? 0,
       },
       vocabulary: this.vocabulary,
@@ -1941,19 +1955,28 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         throw new InvalidModelFileError(dir, `model.json config: ${e.message}`, { cause: e });
       throw e;
     }
-    const shapes = weightShapes(hp, contents.vocabulary.size, artists?.count);
+    // Every array is read and checked against the config before any tensor exists: model.json has no
+    // checksum of its own, and a damaged dim or maxlen must be named, not surface as a tensor-shape error.
+    const V = contents.vocabulary.size;
+    const shapes = weightShapes(hp, V, artists?.count);
     const weights: Record<string, Float32Array> = {};
-    for (const name of Object.keys(shapes)) weights[name] = getArray(contents, name, dir).data;
-    const model = new SASRec(
-      contents.vocabulary,
-      hp,
-      weights,
-      getArray(contents, 'popularity', dir).data.slice(),
-      artists,
-    );
+    const sized = (name: string, shape: readonly number[]): Float32Array => {
+      const { data } = getArray(contents, name, dir);
+      const want = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== want)
+        throw new InvalidModelFileError(
+          dir,
+          `array ${name} has ${data.length} values, but the config (dim ${hp.dim}, maxlen ${hp.maxlen}, ${V} tracks) needs [${shape.join(', ')}] = ${want}`,
+        );
+      return data;
+    };
+    for (const [name, shape] of Object.entries(shapes)) weights[name] = sized(name, shape);
+    const popularity = sized('popularity', [V + 1]).slice();
+    const transitions = transitionHead ? readCsr(contents, 'transitions', dir) : undefined;
+    const model = new SASRec(contents.vocabulary, hp, weights, popularity, artists);
     model.repeatHead = repeatHead;
     if (transitionHead) {
-      model.transitions = readCsr(contents, 'transitions', dir);
+      model.transitions = transitions;
       model.transitionHead = transitionHead;
     }
     return model;
@@ -2162,4 +2185,7 @@ function autoValidation(
   return { sequences, validation };
 }
 
-registerModelType('sasrec', (contents, dir) => SASRec.fromContents(contents, dir));
+registerModelType('sasrec', async (contents, dir) => {
+  await ensureBackend();
+  return SASRec.fromContents(contents, dir);
+});

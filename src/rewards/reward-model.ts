@@ -1,5 +1,5 @@
 // RewardModel: a small TF.js model predicting the reward of playing a track after a history (completion, skip or any hook).
-import { embeddingLookup, tf } from '../backend.js';
+import { embeddingLookup, ensureBackend, tf } from '../backend.js';
 import type { Dataset, Vocabulary } from '../data/dataset.js';
 import { checkKnownOptions, InvalidDataError, InvalidOptionError, optionKeys } from '../errors.js';
 import { createRng, type Rng } from '../util/random.js';
@@ -144,6 +144,7 @@ export class RewardModel {
     }
     if (!train || typeof train.userListens?.get !== 'function')
       throw new InvalidOptionError('train', 'a Dataset', train);
+    await ensureBackend();
 
     // Labels per listen.
     const kind = typeof target === 'function' ? 'hook' : target;

@@ -1,5 +1,6 @@
 // The model-agnostic training loop: Adam, decoupled weight decay, early stopping, time budget, callbacks.
 import { scatterRows, tf } from '../backend.js';
+import { InvalidOptionError } from '../errors.js';
 import { createProgress } from './progress.js';
 
 /**
@@ -471,6 +472,16 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
         const { loss, grads } = options.computeGradients
           ? await options.computeGradients(batch)
           : model.computeGradients(batch);
+        if (!Number.isFinite(loss)) {
+          // Diverged: every step from here would only spread NaN through the weights.
+          for (const g of Object.values(grads)) disposeGradient(g);
+          throw new InvalidOptionError(
+            'learningRate',
+            'a rate at which training does not diverge (try a tenth of it)',
+            options.learningRate,
+            `Training diverged: the loss of epoch ${epoch}, step ${n + 1} is ${loss}`,
+          );
+        }
         optimizer.apply(grads);
         average?.update();
         lossSum += loss;

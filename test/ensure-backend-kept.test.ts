@@ -1,0 +1,17 @@
+// ensureBackend keeps a backend TensorFlow.js already has (own process: see ensure-backend.test.ts).
+import { describe, expect, it } from 'vitest';
+import { backendInfo, tf } from '../src/backend.js';
+import { Dataset } from '../src/data/dataset.js';
+import { generateWorld } from '../src/data/generate.js';
+import { RewardModel } from '../src/rewards/reward-model.js';
+
+describe('ensureBackend', () => {
+  it('keeps a backend set with tf.setBackend before the first fit', async () => {
+    await tf.setBackend('cpu');
+    const train = Dataset.fromListens(generateWorld({ users: 20, seed: 3 }).listens);
+    const model = await RewardModel.fit(train, { epochs: 1 });
+    model.dispose();
+    expect(tf.getBackend()).toBe('cpu');
+    expect(backendInfo()?.name).toBe('cpu');
+  });
+});
