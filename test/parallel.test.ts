@@ -1,11 +1,11 @@
 // Data-parallel training: exact batch splitting, skip-ahead dropout streams, workers = 1 vs 2 equivalence.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { Dataset } from '../src/data/dataset.js';
 import type { Listen } from '../src/data/types.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
-import { buildWindows, makeBatch, NegativeSampler } from '../src/train/batches.js';
+import { buildWindows, makeBatch, NegativeSampler, type SeqBatch } from '../src/train/batches.js';
 import { defaultWorkers, resolveWorkers, splitSeqBatch, startGradientPool } from '../src/train/parallel.js';
 import { disposeGradient } from '../src/train/trainer.js';
 import { createRng } from '../src/util/random.js';
@@ -171,6 +171,79 @@ describe('data-parallel gradients', () => {
     });
     expect(pool).toBeUndefined();
     model.dispose();
+  });
+
+  describe('a failed step', () => {
+    const batchOf = (from: number, seed: number) => {
+      const windows = buildWindows(data.sequences, { maxlen: 10, maxWindowsPerUser: 1 }).slice(
+        from,
+        from + 16,
+      );
+      return makeBatch(windows, { kind: 'none' }, new NegativeSampler(data.itemCounts), createRng(seed));
+    };
+    /** Runs `body` on a three-thread pool, then closes it and checks no rejection went unhandled. */
+    const withPool = async (
+      body: (
+        model: SASRec,
+        pool: NonNullable<Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>>,
+      ) => Promise<void>,
+      split: (b: SeqBatch, n: number) => { batch: SeqBatch; weight: number }[] = (b, n) =>
+        splitSeqBatch(b, n, 'none'),
+    ) => {
+      const model = await SASRec.fit(data, { ...TINY, epochs: 1, workers: 1 });
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      const before = tf.memory().numTensors;
+      const pool = await startGradientPool(model, { workers: 3, replica: model.replicaSpec(), split });
+      try {
+        await body(model, pool!);
+      } finally {
+        await pool!.close();
+        // close() ends the workers: a request promise nobody awaits would reject unhandled about now.
+        await new Promise((r) => setTimeout(r, 200));
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).toEqual([]);
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    };
+
+    it('on this thread rejects with its own error, with no rejection unhandled when the pool closes', async () => {
+      await withPool(async (model, pool) => {
+        // This thread's slice fails at once, while both workers still compute theirs.
+        vi.spyOn(model, 'computeGradients').mockImplementationOnce(() => {
+          throw new Error('local slice failed');
+        });
+        await expect(pool.computeGradients(batchOf(0, 5))).rejects.toThrow('local slice failed');
+      });
+    });
+
+    it('leaves every worker idle, so the next step gets its own gradients', async () => {
+      let breakWorker = false;
+      await withPool(
+        async (model, pool) => {
+          const spy = vi.spyOn(model, 'computeGradients').mockImplementationOnce(() => {
+            throw new Error('local slice failed');
+          });
+          await expect(pool.computeGradients(batchOf(0, 5))).rejects.toThrow('local slice failed');
+          spy.mockRestore();
+          // Another batch: a worker still on the failed step would answer with that step's gradients.
+          const next = batchOf(16, 6);
+          const par = await pool.computeGradients(next);
+          const full = model.computeGradients(next);
+          expect(Math.abs(par.loss - full.loss) / full.loss).toBeLessThan(1e-5);
+          for (const g of [...Object.values(par.grads), ...Object.values(full.grads)]) disposeGradient(g);
+          // The first worker's slice fails while the other worker still computes.
+          breakWorker = true;
+          await expect(pool.computeGradients(batchOf(0, 7))).rejects.toThrow(/Training worker failed/);
+        },
+        (b, n) =>
+          splitSeqBatch(b, n, 'none').map((s, i) =>
+            breakWorker && i === 1 ? { ...s, batch: { ...s.batch, inputs: new Int32Array(1) } } : s,
+          ),
+      );
+    });
   });
 
   it('fails cleanly when a worker cannot build its replica', async () => {

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { backendInfo, tf } from '../backend.js';
 import { InvalidOptionError } from '../errors.js';
 import type { NegativeSpec, SeqBatch } from './batches.js';
-import { type TrainableModel, toDenseGradient } from './trainer.js';
+import { disposeGradient, type Gradient, type TrainableModel, toDenseGradient } from './trainer.js';
 
 /**
  * Which sequences of the full batch a slice holds, so that a slice draws exactly the dropout masks the
@@ -231,6 +231,10 @@ class WorkerHandle {
       markReady = res;
       failReady = rej;
     });
+    // Observed here as well: when a later worker of the pool fails to start, this handle's start is never
+    // awaited, and close() ending its worker would otherwise reject it unhandled. Callers that await
+    // whenReady() still get the rejection.
+    this.ready.catch(() => {});
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') return markReady();
       if (msg.type === 'error') {
@@ -329,17 +333,31 @@ export async function startGradientPool<B>(
         .slice(1)
         .map((s, i) => handles[i]!.request({ type: 'step', id: nextId++, weights, batch: s.batch }));
       const t1 = performance.now();
-      const local = model.computeGradients(slices[0]!.batch);
+      // From here on every promise in `remote` must be awaited, on the error paths too: one left alone
+      // rejects unhandled (and ends the process) once close() terminates its worker, after the caller
+      // has already handled the real error. Waiting for all of them also means no worker is still busy
+      // with this step when we return, so a later call cannot be answered with this step's gradients.
+      let local: { loss: number; grads: Record<string, Gradient> } | undefined;
       // Row-sparse gradients are summed densely here (row-sparse updates are a one-thread path).
       const localGrads: Record<string, tf.Tensor> = {};
-      for (const [name, g] of Object.entries(local.grads))
-        localGrads[name] = toDenseGradient(g, model.variables[name]!.shape);
+      try {
+        local = model.computeGradients(slices[0]!.batch);
+        for (const [name, g] of Object.entries(local.grads))
+          localGrads[name] = toDenseGradient(g, model.variables[name]!.shape);
+      } catch (e) {
+        for (const [name, g] of Object.entries(local?.grads ?? {}))
+          if (!(name in localGrads)) disposeGradient(g);
+        for (const g of Object.values(localGrads)) g.dispose();
+        await Promise.allSettled(remote);
+        throw e;
+      }
       const t2 = performance.now();
       let results: FromWorker[];
       try {
         results = await Promise.all(remote);
       } catch (e) {
         for (const g of Object.values(localGrads)) g.dispose();
+        await Promise.allSettled(remote);
         throw e;
       }
       const t3 = performance.now();
