@@ -1,6 +1,7 @@
 // Versioned, atomic, checksummed model directories and the loader registry behind loadModel.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Vocabulary } from '../data/dataset.js';
 import { EncoreError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
@@ -46,15 +47,30 @@ interface Manifest {
 
 const sha = (buf: Uint8Array) => createHash('sha256').update(buf).digest('hex');
 
+/** Suffix of the temporary folder a save writes, beside the model folder. */
+const TMP_MARK = '.encore-tmp-';
+/** Suffix of the folder a save moves the previous model to while it renames the new one into place. */
+const OLD_MARK = '.encore-old-';
+/** `<pid>-<ms>-<random>`, unique per call: two saves in one process and millisecond must not share a folder. */
+const unique = () => `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
+
 /**
  * Writes a model directory atomically: everything goes to a temporary sibling folder, which is then
- * renamed over `dir` (a previous model at `dir` is replaced only once the new one is complete).
+ * renamed onto `dir`. A folder cannot be renamed over a non-empty one, so a previous model at `dir` is
+ * first moved aside to a sibling `<dir>.encore-old-*` and deleted only once the new one is in place;
+ * while it is aside, {@link readModelDir} and {@link loadModel} read it there, so a reader never finds `dir`
+ * missing or half-replaced. If the new folder cannot be renamed into place, the previous one is moved back
+ * before the error is thrown: a failed save leaves the earlier save loadable. Of concurrent saves to one
+ * path, the last to swap in stands; one that finds another's model already in place is not applied.
  * Layout: `model.json` (format version, type, config, array index, checksums), `vocab.json`, `weights.bin`.
  * `dir` must be a new path, an empty directory or an earlier save: anything else there would be replaced
  * with it, so it is refused.
  *
  * @throws {InvalidOptionError} naming `dir` when it is a file or a directory that holds anything but an
  *   encore model.
+ * @throws {EncoreError} when another save to `dir` put its model in place first (this save is not
+ *   applied), or when the earlier model could not be moved back after a failed swap (the message says
+ *   where it is kept; `loadModel(dir)` still finds it there).
  * @example
  * ```ts
  * await writeModelDir('models/pop', { type: 'popularity', config: {}, vocabulary, arrays: [{ name: 'counts', shape: [n], data }] });
@@ -65,9 +81,7 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
   const target = path.resolve(dir);
   await checkReplaceable(dir, target);
   await fs.mkdir(path.dirname(target), { recursive: true });
-  // Unique per call: two saves in one process and millisecond must not share a temporary folder.
-  const unique = () => `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
-  const tmp = `${target}.encore-tmp-${unique()}`;
+  const tmp = `${target}${TMP_MARK}${unique()}`;
   await fs.mkdir(tmp, { recursive: true });
   try {
     let offset = 0;
@@ -101,8 +115,9 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
     await fs.writeFile(path.join(tmp, 'weights.bin'), weights);
     await fs.writeFile(path.join(tmp, 'vocab.json'), vocabBytes);
     await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
-    // Swap in: move any old dir aside, rename the new one into place, then remove the old one.
-    const old = `${target}.encore-old-${unique()}`;
+    // Swap in: move any old dir aside, rename the new one into place, then remove the old one. Renames go
+    // through `fs.rename` looked up at call time: test/persist.test.ts injects failures by spying on it.
+    const old = `${target}${OLD_MARK}${unique()}`;
     let hadOld = false;
     try {
       await fs.rename(target, old);
@@ -113,20 +128,53 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
     try {
       await fs.rename(tmp, target);
     } catch (e) {
-      // Another save to the same path put its complete model there in between: that one stands.
-      if (hadOld) await fs.rm(old, { recursive: true, force: true });
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST')
-        throw new EncoreError(
-          `Another save to ${dir} finished first and its model is there; this save was not applied`,
-          { cause: e },
-        );
+      // Another save to the same path put its complete model there in between: that one stands.
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        if (hadOld) await fs.rm(old, { recursive: true, force: true });
+        throw anotherSaveFirst(dir, e);
+      }
+      // Any other failure (EIO, EACCES, ...): put the earlier model back, then report the failure.
+      if (hadOld) await moveBack(dir, old, target, e);
       throw e;
     }
+    // The new model is in place: only now is the earlier one deleted.
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+const anotherSaveFirst = (dir: string, cause: unknown) =>
+  new EncoreError(`Another save to ${dir} finished first and its model is there; this save was not applied`, {
+    cause,
+  });
+
+/**
+ * Moves the earlier model (moved aside to `old`) back to `target` after the new one failed to go there.
+ * If another save's model took the place meanwhile, that one stands and the earlier one goes; if the
+ * earlier one cannot be moved back, it is left at `old` (where readModelDir finds it) and the error says so.
+ */
+async function moveBack(dir: string, old: string, target: string, failure: unknown): Promise<void> {
+  try {
+    await fs.rename(old, target);
+  } catch (e) {
+    if (
+      await fs.stat(target).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      await fs.rm(old, { recursive: true, force: true });
+      throw anotherSaveFirst(dir, failure);
+    }
+    const code = (x: unknown) => (x as NodeJS.ErrnoException).code ?? String(x);
+    throw new EncoreError(
+      `Saving to ${dir} failed (${code(failure)}) and the earlier model could not be moved back (${code(e)}); ` +
+        `it is kept at ${old}, where loadModel(${JSON.stringify(dir)}) still finds it while ${dir} is missing`,
+      { cause: failure },
+    );
   }
 }
 
@@ -151,41 +199,53 @@ export async function checkSaveTarget(dir: string): Promise<void> {
  * a folder of the user's own files (or a file) at that path would be lost.
  */
 async function checkReplaceable(dir: string, target: string): Promise<void> {
-  let stat: Stats;
-  try {
-    stat = await fs.stat(target);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return; // a new path
-    if (code === 'ENOTDIR')
-      throw new InvalidOptionError(
-        'dir',
-        'a path whose parent folders are folders',
-        dir,
-        `A part of ${dir} above the model folder is a file, not a folder`,
-      );
-    throw e;
-  }
-  const expected = 'a new path, an empty directory or a directory saved by encore';
-  const hint =
-    'Saving replaces the whole directory, so it only overwrites an earlier save; choose another path';
-  if (!stat.isDirectory()) throw new InvalidOptionError('dir', expected, dir, `${dir} is a file. ${hint}`);
-  const entries = await fs.readdir(target);
-  if (entries.length === 0) return;
-  let format: unknown;
-  try {
-    format = (JSON.parse(await fs.readFile(path.join(target, 'model.json'), 'utf8')) as { format?: unknown })
-      ?.format;
-  } catch {
-    format = undefined;
-  }
-  if (format !== FORMAT)
+  // A concurrent save may move the folder aside or swap it between these reads: a folder that vanishes
+  // is a new path, and a model.json that vanishes is looked for again before the folder is refused.
+  for (let round = 0; ; round++) {
+    let stat: Stats;
+    try {
+      stat = await fs.stat(target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return; // a new path
+      if (code === 'ENOTDIR')
+        throw new InvalidOptionError(
+          'dir',
+          'a path whose parent folders are folders',
+          dir,
+          `A part of ${dir} above the model folder is a file, not a folder`,
+        );
+      throw e;
+    }
+    const expected = 'a new path, an empty directory or a directory saved by encore';
+    const hint =
+      'Saving replaces the whole directory, so it only overwrites an earlier save; choose another path';
+    if (!stat.isDirectory()) throw new InvalidOptionError('dir', expected, dir, `${dir} is a file. ${hint}`);
+    let entries: string[];
+    try {
+      entries = await fs.readdir(target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // moved aside by a concurrent save
+      throw e;
+    }
+    if (entries.length === 0) return;
+    let format: unknown;
+    try {
+      format = (
+        JSON.parse(await fs.readFile(path.join(target, 'model.json'), 'utf8')) as { format?: unknown }
+      )?.format;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && round < 2) continue;
+      format = undefined;
+    }
+    if (format === FORMAT) return;
     throw new InvalidOptionError(
       'dir',
       expected,
       dir,
       `${dir} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} and no encore model.json. ${hint}`,
     );
+  }
 }
 
 /**
@@ -193,24 +253,109 @@ async function checkReplaceable(dir: string, target: string): Promise<void> {
  * {@link InvalidModelFileError} naming the problem for a missing, corrupted, truncated or
  * incompatible directory.
  *
+ * Reading while a save replaces `dir` gives one complete model, the earlier or the new one: a read that
+ * finds a file missing or not matching `model.json` (the folder was swapped between its reads) is retried,
+ * and while `dir` itself is missing, the earlier model that a save moved aside (`<dir>.encore-old-*`, the
+ * newest first) is read instead. Only a missing `dir` (or `model.json`) falls back to such a folder; a
+ * damaged one is reported.
+ *
  * @example
  * ```ts
  * const { type, config, vocabulary, arrays } = await readModelDir('models/pop');
  * ```
  */
 export async function readModelDir(dir: string): Promise<ModelContents> {
-  const read = async (name: string): Promise<Buffer> => {
+  // Each round reads `dir`; a save's two renames take microseconds, so a few rounds outlast any one save.
+  for (let round = 0; ; round++) {
     try {
-      return await fs.readFile(path.join(dir, name));
+      return await readModelFolder(dir, dir);
+    } catch (e) {
+      const race = raceKind.get(e as object);
+      if (race === undefined || round === READ_ROUNDS - 1) throw e;
+      // Retry `dir` once first; then, while it is still missing, a save may have its earlier model aside.
+      if (race === 'missing' && round > 0) {
+        const aside = await readMovedAside(dir);
+        if (aside) return aside;
+      }
+      // Later rounds wait a little (1 ms, 2 ms) for the saves in flight to finish their renames.
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, round));
+    }
+  }
+}
+
+/** How many times readModelDir reads `dir` before it reports the problem. */
+const READ_ROUNDS = 4;
+
+/**
+ * Read failures that a save swapping the folder can cause, tagged by readModelFolder: `missing` (no
+ * `model.json`: the folder is aside) or `changed` (a later file is missing or does not match the manifest).
+ */
+const raceKind = new WeakMap<object, 'missing' | 'changed'>();
+
+/** Reads the earlier model that an in-progress (or interrupted) save moved aside from `dir`, if one reads. */
+async function readMovedAside(dir: string): Promise<ModelContents | undefined> {
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  const prefix = `${path.basename(target)}${OLD_MARK}`;
+  let names: string[];
+  try {
+    names = (await fs.readdir(parent)).filter((n) => n.startsWith(prefix));
+  } catch {
+    return undefined;
+  }
+  // Names end in `<pid>-<ms>-<random>` (see unique): the most recently moved aside is the latest model.
+  const movedAt = (n: string) => Number(/^\d+-(\d+)-[0-9a-f]+$/.exec(n.slice(prefix.length))?.[1] ?? 0);
+  names.sort((a, b) => movedAt(b) - movedAt(a));
+  for (const name of names) {
+    try {
+      return await readModelFolder(path.join(parent, name), dir);
+    } catch {
+      // Deleted or moved back as we read it (its save finished or failed), or not a whole model: next.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One read of the model in `folder`; errors name `dir`, the folder the caller asked for. The three files
+ * are opened together before any is read: files are never rewritten in place (a save swaps whole folders),
+ * so open files keep the contents of one save even if the folder is swapped or deleted while they are read.
+ */
+async function readModelFolder(folder: string, dir: string): Promise<ModelContents> {
+  const names = ['model.json', 'weights.bin', 'vocab.json'] as const;
+  const opened = await Promise.allSettled(names.map((name) => fs.open(path.join(folder, name), 'r')));
+  try {
+    return await readOpened(dir, (name) => opened[names.indexOf(name)]!);
+  } finally {
+    await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+  }
+}
+
+const raced = <E extends object>(e: E, kind: 'missing' | 'changed'): E => {
+  raceKind.set(e, kind);
+  return e;
+};
+
+/** Reads and verifies the three opened files of a model; `file` gives each open (or its failure). */
+async function readOpened(
+  dir: string,
+  file: (name: 'model.json' | 'weights.bin' | 'vocab.json') => PromiseSettledResult<FileHandle>,
+): Promise<ModelContents> {
+  const read = async (name: 'model.json' | 'weights.bin' | 'vocab.json'): Promise<Buffer> => {
+    try {
+      const opened = file(name);
+      if (opened.status === 'rejected') throw opened.reason;
+      return await opened.value.readFile();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new InvalidModelFileError(
+      const error = new InvalidModelFileError(
         dir,
         code === 'ENOENT' ? `${name} is missing` : `cannot read ${name} (${code})`,
         {
           cause: e,
         },
       );
+      throw code === 'ENOENT' ? raced(error, name === 'model.json' ? 'missing' : 'changed') : error;
     }
   };
   let manifest: Manifest;
@@ -242,17 +387,20 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
   checkManifest(dir, manifest);
   const weights = await read('weights.bin');
   if (weights.byteLength !== manifest.weightsBytes) {
-    throw new InvalidModelFileError(
-      dir,
-      `weights.bin has ${weights.byteLength} bytes, expected ${manifest.weightsBytes} (truncated?)`,
+    throw raced(
+      new InvalidModelFileError(
+        dir,
+        `weights.bin has ${weights.byteLength} bytes, expected ${manifest.weightsBytes} (truncated?)`,
+      ),
+      'changed',
     );
   }
   if (sha(weights) !== manifest.sha256['weights.bin']) {
-    throw new InvalidModelFileError(dir, 'weights.bin checksum mismatch (corrupted)');
+    throw raced(new InvalidModelFileError(dir, 'weights.bin checksum mismatch (corrupted)'), 'changed');
   }
   const vocabBytes = await read('vocab.json');
   if (sha(vocabBytes) !== manifest.sha256['vocab.json']) {
-    throw new InvalidModelFileError(dir, 'vocab.json checksum mismatch (corrupted)');
+    throw raced(new InvalidModelFileError(dir, 'vocab.json checksum mismatch (corrupted)'), 'changed');
   }
   const vocabulary = Vocabulary.fromIds(JSON.parse(vocabBytes.toString('utf8')) as string[]);
   const aligned = new Uint8Array(weights).buffer; // copy: Float32Array needs 4-byte alignment
@@ -337,7 +485,9 @@ export function registerModelType(type: string, loader: Loader): void {
 }
 
 /**
- * Restores any saved model (SASRec or a baseline) with identical scores.
+ * Restores any saved model (SASRec or a baseline) with identical scores. Safe to call while another
+ * process or task saves to `dir`: it loads one complete model, the earlier or the new one (see
+ * {@link readModelDir}).
  *
  * @example
  * ```ts
