@@ -368,7 +368,9 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
    * (see `resolveWorkers`), 1 for tiny ones and with row-sparse updates ({@link SASRecHyperParams.sparseUpdates},
    * on by default for sampled losses where the table is too big to gain from workers: they run on one
    * thread); always 1 on the native `tensorflow` backend.
-   * An explicit value above 1 with a sampled loss keeps dense updates (`sparseUpdates: 'auto'`).
+   * An explicit value above 1 with a sampled loss keeps dense updates (`sparseUpdates: 'auto'`). Since the
+   * default follows the machine's cores, pass it explicitly for the same model on machines with different
+   * core counts.
    */
   workers?: number;
 }
