@@ -150,8 +150,9 @@ function trackMap(
 
 /**
  * How much of a track was played, in [0, 1]: `msPlayed / durationMs` when both are known, else 1 for a listen
- * played to the end (`skipLevel` 0) and `skipCredit[level]` for a skip, else 1 (a plain play with no skip signal
- * counts as complete, as implicit-feedback data implies).
+ * played to the end (`skipLevel` 0) and `skipCredit[level]` for a skip, else from `reasonEnd` (1 for
+ * `'trackdone'`, 0 for any other reason the track ended), else 1 (a plain play with no signal counts as
+ * complete, as implicit-feedback data implies).
  */
 function completionOf(listen: Listen, credit: Record<1 | 2 | 3, number>): number {
   if (listen.msPlayed !== undefined && listen.durationMs !== undefined && listen.durationMs > 0) {
@@ -181,7 +182,8 @@ function completionOf(listen: Listen, credit: Record<1 | 2 | 3, number>): number
 export const rewards = {
   /**
    * Share of the track played, in [0, 1] (`msPlayed / durationMs`; else 1 if played to the end, a partial credit
-   * per skip level, or 1 when the listen carries no skip information).
+   * per skip level; else 1 when `reasonEnd` is `'trackdone'` and 0 for any other `reasonEnd`; or 1 when the
+   * listen carries none of these).
    *
    * @example
    * ```ts
