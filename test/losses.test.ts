@@ -290,6 +290,9 @@ describe('binary losses', () => {
     expect(gbceBeta(256, 4001, 0)).toBeCloseTo(1, 12);
     expect(gbceBeta(256, 4001, 1)).toBeCloseTo(256 / 4000, 12);
     expect(gbceBeta(256, 4001, 0.75)).toBeCloseTo((256 / 4000) * (0.75 * (1 - 4000 / 256) + 4000 / 256), 12);
+    // As many negatives as other tracks, or more: nothing to correct, beta 1 (it was 2.19 for 256 of 100).
+    expect(gbceBeta(256, 100, 0.75)).toBe(1);
+    expect(gbceBeta(99, 100, 0.75)).toBe(1);
   });
 
   it('gBCE with t = 0 equals BCE with the same k negatives', () => {

@@ -196,6 +196,17 @@ describe('fitRepeatHead', () => {
 });
 
 describe('applyRepeatHead', () => {
+  it('an empty history is Q alone: the gate does not apply, and empty cases do not move it', () => {
+    const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5]);
+    const head = { gate: 0, replayWeight: 0, lastWeight: 0, weights: [1, 0, 0, 0], modelWeight: 0 };
+    const out = row.slice();
+    applyRepeatHead(out, historyFeatures([], 50), head);
+    const logZ = rowLogSumExp(row);
+    for (let j = 1; j < row.length; j++) expect(out[j]!).toBeCloseTo(row[j]! - logZ, 5); // summed to 1 - g = 0.5 before
+    const empty: RepeatCase = { history: historyFeatures([], 50), targetItem: -1, modelProb: 0.25 };
+    expect(repeatLogLikelihood([empty], head)).toBeCloseTo(Math.log(0.25), 6);
+  });
+
   it('gives log-probabilities that sum to 1, raises history tracks and keeps the order of the rest', () => {
     const row = new Float32Array([Number.NEGATIVE_INFINITY, 2, 1, 0.5, -1, 3]);
     const head = { gate: 0, replayWeight: 0, lastWeight: 0, weights: [1, 0, 0, 0], modelWeight: 0 };

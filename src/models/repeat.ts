@@ -131,9 +131,13 @@ const MAX_TRACK_INDEX = 2 ** 26;
 let scratchCount = new Int32Array(0);
 let scratchLast = new Int32Array(0);
 
-/** The replay probability g of a history. */
+/** The replay probability g of a history: 0 for an empty one, which has nothing to replay (Q alone). */
 function gateOf(head: RepeatHead, h: HistoryFeatures): number {
-  return sigmoid(head.gate + head.replayWeight * h.replayLogit);
+  return gateAt(head.gate, head.replayWeight, h);
+}
+
+function gateAt(gate: number, replayWeight: number, h: HistoryFeatures): number {
+  return h.items.length === 0 ? 0 : sigmoid(gate + replayWeight * h.replayLogit);
 }
 
 /**
@@ -196,7 +200,7 @@ export interface FitRepeatOptions {
   steps?: number;
   /** Stop when no gradient entry of the penalised mean log-likelihood is larger. Default 1e-6. */
   tolerance?: number;
-  /** L2 penalty on the feature weights (not the gate). Default 1e-3. */
+  /** L2 penalty on every parameter but the gate (the feature, replay, last and model weights). Default 1e-3. */
   l2?: number;
 }
 
@@ -272,7 +276,7 @@ function repeatObjective(
   const w = Array.from(theta.subarray(W0, MW));
   const means = new Float64Array(F + 1);
   for (const c of cases) {
-    const g = sigmoid(theta[0]! + theta[1]! * c.history.replayLogit);
+    const g = gateAt(theta[0]!, theta[1]!, c.history);
     const { qt, qLast } = adjustedQ(c, theta[2]!);
     let r = 0;
     if (c.targetItem >= 0) r = replayTerms(c.history, w, theta[MW]!, c.modelLogits, c.targetItem, means);

@@ -334,7 +334,9 @@ export function sampledSoftmaxTerms(
 
 /**
  * gBCE's exponent on the positive probability: `beta = alpha * (t * (1 - 1/alpha) + 1/alpha)` with
- * `alpha = k / (items - 1)`. `t = 0` gives 1 (plain BCE), `t = 1` gives alpha.
+ * `alpha = k / (items - 1)`. `t = 0` gives 1 (plain BCE), `t = 1` gives alpha. `alpha` is capped at 1: with
+ * at least as many negatives as other items there is no sampling to correct for (gSASRec assumes
+ * k < items - 1), and above 1 the exponent would exceed plain BCE's.
  *
  * @example
  * ```ts
@@ -342,7 +344,7 @@ export function sampledSoftmaxTerms(
  * ```
  */
 export function gbceBeta(k: number, numItems: number, t: number): number {
-  const alpha = k / Math.max(1, numItems - 1);
+  const alpha = Math.min(1, k / Math.max(1, numItems - 1));
   return alpha * (t * (1 - 1 / alpha) + 1 / alpha);
 }
 
