@@ -78,7 +78,12 @@ console.log(
 );
 const forListener = await model.recommend(listener.history, { k: 5 });
 console.log(`\nSASRec suggests next:\n${show(forListener)}`);
-console.log(`(they actually played: ${label(listener.target).title} by ${label(listener.target).artist})\n`);
+const played = `${label(listener.target).title} by ${label(listener.target).artist}`;
+console.log(
+  listener.history.includes(listener.target)
+    ? `(they actually played: ${played}, a replay of a track in their history, which these suggestions leave out)\n`
+    : `(they actually played: ${played})\n`,
+);
 
 // %% 6. A brand-new session: any list of track ids works, no retraining and no user id needed.
 // Here: three tracks by one artist, as if someone had just started listening to them.

@@ -16,6 +16,8 @@ import {
 
 const FAST = process.env.ENCORE_FAST === '1';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'encore-formats-'));
+// The sample files go when the script ends, however it ends.
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, text: string) => {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
@@ -239,4 +241,3 @@ console.log(
     `${split.testListens.length} held-out listens, ${split.test.length} next-track test cases ` +
     `(listeners active on both sides of the cut)`,
 );
-fs.rmSync(dir, { recursive: true, force: true });

@@ -52,7 +52,9 @@ const baselines: Record<string, Recommender> = {
 
 // %% 3. SASRec with early stopping on the validation cases, logging each epoch.
 // After each epoch SASRec computes NDCG@10 on the validation cases and stops after `patience` epochs
-// without improvement (keeping the best weights). maxSeconds caps the wall-clock time.
+// without improvement (keeping the best weights). maxSeconds caps the wall-clock time. That validation
+// score ranks every track, replays included, so it runs higher than the tables below, which leave each
+// listener's history out of the ranking.
 const logEpoch = (epoch: number, logs: EpochLogs) =>
   console.log(
     `  epoch ${String(epoch).padStart(2)}  loss ${logs.loss.toFixed(3)}  ` +

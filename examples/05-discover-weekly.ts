@@ -22,7 +22,9 @@ const users = new Set([...new Set(listens.map((l) => l.userId))].slice(0, FAST ?
 const data = Dataset.fromListens(listens.filter((l) => users.has(l.userId)));
 let model: Recommender;
 if (FAST) {
-  model = await ItemKNN.fit(data);
+  // A weekly playlist should follow the whole recent history, not the last few plays: 100 of them vote,
+  // with a slow decay (ItemKNN's defaults, 10 and 0.8, suit next-track, where the last play matters most).
+  model = await ItemKNN.fit(data, { historyWindow: 100, decay: 0.97 });
 } else {
   model = await SASRec.fit(data, { epochs: 10, seed: 42, progress: false, maxSeconds: 90 });
 }

@@ -94,7 +94,9 @@ console.log(
 );
 
 // %% 5. Re-rank: catchiness (the "relevance" here) vs predicted satisfaction vs diversity.
-// Picks are greedy: `combined` is each track's score when picked (diversity is re-scored after every pick).
+// Picks are greedy: `combined` is each track's score when picked (diversity is re-scored against the tracks
+// already picked, so a later pick can score higher than an earlier one: the scores of different picks are
+// not comparable, and the list is in pick order, not sorted by them).
 const reranked = await rerank(candidates, {
   history,
   k: 5,

@@ -237,7 +237,7 @@ console.log(
       { key: 'strategy' },
       { key: 'ndcg', header: 'mean NDCG@20' },
       { key: 'minNdcg', header: 'worst member NDCG@20' },
-      { key: 'zero', header: 'members with nothing', digits: 2 },
+      { key: 'zero', header: 'share of members with nothing', digits: 2 },
     ],
     strategyRows,
   ),

@@ -687,5 +687,8 @@ describe('commands', () => {
     const html = await fs.readFile(r.report, 'utf8');
     expect((html.match(/<figure class="chart"><svg/g) ?? []).length).toBe(4);
     expect(html).not.toMatch(/\s(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    // The protocol is stated with its replay count, and the simulation's sentence comes from its results.
+    expect(html).toMatch(/a target that is a replay is a miss for every model: \d+ of the \d+ targets here/);
+    expect(html).toMatch(/had the highest day-1 completion \(0\.\d{3}\)/);
   });
 });
