@@ -1,6 +1,6 @@
 // Benchmark: SASRec training throughput, time-to-quality, serving latency and peak memory, beside PyTorch.
 //
-// Run: npx tsx bench/perf.ts [--quick] [--only memory,throughput,latency] [--reps 2]
+// Run: npx tsx bench/perf.ts [--quick] [--only memory,throughput,latency] [--reps 3]
 // Writes bench/results/perf.json and bench/results/perf.md (atomically). The PyTorch baseline
 // (../shared/bench/torch_sasrec.py, or $ENCORE_SHARED/bench/torch_sasrec.py) runs in the same process run
 // when /usr/bin/python3 can import torch; otherwise it is skipped with a notice.
@@ -34,7 +34,7 @@ const value = (name: string) => {
 };
 const QUICK = flag('quick') || process.env.ENCORE_FAST === '1';
 const SECTIONS = new Set((value('only') ?? 'memory,throughput,latency').split(','));
-const REPS = Number(value('reps') ?? (QUICK ? 1 : 2));
+const REPS = Number(value('reps') ?? (QUICK ? 1 : 3));
 
 // Settings of the comparison (the same for us and PyTorch).
 const DIM = 64;
