@@ -147,6 +147,31 @@ describe("encore's wasm kernels in the backend", () => {
     expect(maxAbsDiff(wasm, cpu)).toBeLessThan(1e-5);
   });
 
+  it('broadcasts batch shapes on both sides ([3, 1] x [3] is 9 products), which tfjs-backend-wasm gets wrong', async () => {
+    const sa = [3, 1, 2, 4];
+    const sb = [3, 4, 5];
+    const a = randomArray(3 * 2 * 4, 6);
+    const b = randomArray(3 * 4 * 5, 7);
+    const out = tf.tidy(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb)));
+    expect(out.shape).toEqual([3, 3, 2, 5]);
+    const got = out.dataSync();
+    out.dispose();
+    // Output [i, j] multiplies a[i, 0] by b[j].
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        const want = reference(a.subarray(i * 8, i * 8 + 8), b.subarray(j * 20, j * 20 + 20), {
+          batchA: 1,
+          batchB: 1,
+          m: 2,
+          k: 4,
+          n: 5,
+          transposeA: false,
+          transposeB: false,
+        });
+        expect(maxAbsDiff(got.subarray((i * 3 + j) * 10, (i * 3 + j) * 10 + 10), want)).toBeLessThan(1e-5);
+      }
+  });
+
   it('gives the gradients of attention that cpu gives', async () => {
     const q = [...randomArray(2 * 7 * 8, 3)];
     const k = [...randomArray(2 * 7 * 8, 4)];

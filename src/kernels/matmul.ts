@@ -63,12 +63,18 @@ export interface MatMulShape {
   transposeA: boolean;
   /** `b` holds each matrix as [n, k]. */
   transposeB: boolean;
+  /**
+   * For batch shapes that broadcast against each other (e.g. [3, 1] and [3]: 9 products): which matrix
+   * of `a` and of `b` each output matrix multiplies. Without it, output i is `a[i] x b[i]` (or the single
+   * matrix of a side whose batch is 1).
+   */
+  pairs?: { a: Int32Array; b: Int32Array };
 }
 
 /** Bytes of scratch memory a product needs: both inputs, one packed panel of `b`, and the output. */
 function scratchBytes(s: MatMulShape): number {
   const nP = Math.ceil(s.n / 8) * 8;
-  const batch = Math.max(s.batchA, s.batchB);
+  const batch = s.pairs ? s.pairs.a.length : Math.max(s.batchA, s.batchB);
   return 4 * (s.batchA * s.m * s.k + s.batchB * s.k * s.n + s.k * nP + batch * s.m * s.n);
 }
 
@@ -89,8 +95,10 @@ function scratchBytes(s: MatMulShape): number {
 export function simdMatMul(a: Float32Array, b: Float32Array, out: Float32Array, shape: MatMulShape): boolean {
   const wasm = loadKernel();
   if (wasm === null) return false;
-  const { batchA, batchB, m, k, n, transposeA, transposeB } = shape;
-  const batch = Math.max(batchA, batchB);
+  const { batchA, batchB, m, k, n, transposeA, transposeB, pairs } = shape;
+  const batch = pairs ? pairs.a.length : Math.max(batchA, batchB);
+  const matrixA = (i: number) => (pairs ? pairs.a[i]! : batchA > 1 ? i : 0);
+  const matrixB = (i: number) => (pairs ? pairs.b[i]! : batchB > 1 ? i : 0);
   const nP = Math.ceil(n / 8) * 8;
   // Layout in the kernel's memory: a, b, the packed panel of one matrix of b ([k, nP]), the output.
   const aOff = 0;
@@ -106,11 +114,14 @@ export function simdMatMul(a: Float32Array, b: Float32Array, out: Float32Array, 
   // Element (i, p) of one matrix of a sits at i * sai + p * sap bytes from its start.
   const sai = 4 * (transposeA ? 1 : k);
   const sap = 4 * (transposeA ? m : 1);
+  let packed = -1; // the matrix of b in the panel
   for (let i = 0; i < batch; i++) {
-    if (i === 0 || batchB > 1) {
-      wasm.packB(bOff + (batchB > 1 ? i : 0) * 4 * k * n, panelOff, k, n, nP, transposeB ? 1 : 0);
+    const bi = matrixB(i);
+    if (bi !== packed) {
+      wasm.packB(bOff + bi * 4 * k * n, panelOff, k, n, nP, transposeB ? 1 : 0);
+      packed = bi;
     }
-    const aAt = aOff + (batchA > 1 ? i : 0) * 4 * m * k;
+    const aAt = aOff + matrixA(i) * 4 * m * k;
     wasm.gemm(aAt, sai, sap, panelOff, outOff + i * 4 * m * n, m, k, n, nP, n);
   }
   out.set(heap.subarray(outOff / 4, outOff / 4 + out.length));
@@ -129,6 +140,43 @@ interface BatchMatMulArgs {
   attrs: { transposeA: boolean; transposeB: boolean };
 }
 
+/**
+ * For each matrix of the broadcast batch shape of `outerA` and `outerB` (row-major), the matrix of `a` and
+ * of `b` it multiplies; null when the shapes do not broadcast.
+ */
+function broadcastPairs(
+  outerA: readonly number[],
+  outerB: readonly number[],
+): { a: Int32Array; b: Int32Array } | null {
+  const rank = Math.max(outerA.length, outerB.length);
+  const pad = (s: readonly number[]) => [...new Array<number>(rank - s.length).fill(1), ...s];
+  const sa = pad(outerA);
+  const sb = pad(outerB);
+  if (sa.some((d, i) => d !== 1 && sb[i] !== 1 && d !== sb[i])) return null;
+  const outer = sa.map((d, i) => (d === 1 ? sb[i]! : d));
+  const total = outer.reduce((x, y) => x * y, 1);
+  const a = new Int32Array(total);
+  const b = new Int32Array(total);
+  for (let flat = 0; flat < total; flat++) {
+    let rest = flat;
+    let ia = 0;
+    let ib = 0;
+    let strideA = 1;
+    let strideB = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      const coord = rest % outer[d]!;
+      rest = Math.floor(rest / outer[d]!);
+      if (sa[d] !== 1) ia += coord * strideA;
+      if (sb[d] !== 1) ib += coord * strideB;
+      strideA *= sa[d]!;
+      strideB *= sb[d]!;
+    }
+    a[flat] = ia;
+    b[flat] = ib;
+  }
+  return { a, b };
+}
+
 /** The shape of a BatchMatMul call, or undefined when the SIMD kernel should leave it to the original. */
 function routedShape(args: BatchMatMulArgs): MatMulShape | undefined {
   const { a, b } = args.inputs;
@@ -144,8 +192,14 @@ function routedShape(args: BatchMatMulArgs): MatMulShape | undefined {
   const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   if (k !== kB || m === 0 || n === 0 || k === 0) return undefined; // the original reports or handles these
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
-  const shape: MatMulShape = { batchA, batchB, m, k, n, transposeA, transposeB };
+  // Pairs a[i] with b[i] (or one matrix with all): the batch shapes must be the same, or one side a single
+  // matrix. [3, 1] x [3] has 3 matrices on each side but broadcasts to 9 products; it goes to the original.
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  const pairs = sameOuter || batchA === 1 || batchB === 1 ? undefined : broadcastPairs(outerA, outerB);
+  if (pairs === null) return undefined; // batch shapes that do not broadcast: the original reports it
+  const shape: MatMulShape = { batchA, batchB, m, k, n, transposeA, transposeB, ...(pairs ? { pairs } : {}) };
   // A single untransposed product is XNNPACK's, which is as fast or faster.
   if (Math.max(batchA, batchB) === 1 && !transposeA && !transposeB) return undefined;
   if (scratchBytes(shape) > MAX_SCRATCH_BYTES) return undefined;
