@@ -128,6 +128,17 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     expect(r.stderr).toContain('fix:');
   });
 
+  it('report refuses --tracks or --format without --data instead of ignoring them', async () => {
+    const out = path.join(dir, 'report-no-data');
+    const r = await run('report', '--out', out, '--tracks', tracks);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--tracks applies to a --data file, and none was given/);
+    const f = await run('report', '--out', out, '--format', 'mpd');
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/--format applies to a --data file/);
+    expect(existsSync(path.join(out, 'index.html'))).toBe(false);
+  });
+
   it('a Blend needs 2 to 10 members', async () => {
     const r = await run('blend', '--model', popDir, '--member', `ana=${listens}`);
     expect(r.code).toBe(2);

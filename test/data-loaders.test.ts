@@ -224,6 +224,7 @@ describe('loadListens: bad input corpus', () => {
       [{ onInvalidRow: 'ignore' }, 'onInvalidRow'],
       [{ columns: { userId: 'uid' } }, 'columns.userId'],
       [{ columns: { user_id: '' } }, 'columns.user_id'],
+      [{ columns: { user_id: 'id', track_id: 'id' } }, 'columns.track_id'],
       [{ format: 'mssd', columns: { user_id: 'x' } }, 'columns'],
     ];
     for (const [opts, option] of cases) {

@@ -793,6 +793,13 @@ export interface ReportCommandOptions {
 export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<void> {
   const started = Date.now();
   await requireOutDir(opts.out, { files: ['index.html', ...REPORT_CHARTS.map((c) => `${c}.svg`)] });
+  if (opts.data === undefined && (opts.tracks !== undefined || opts.format !== 'listens-csv'))
+    // Without --data the report runs on a generated world; these would be ignored without a word.
+    throw new CliError(
+      `${opts.tracks !== undefined ? '--tracks' : '--format'} applies to a --data file, and none was given`,
+      'pass --data <listens file> too, or leave these out to report on a generated world',
+      2,
+    );
   const say = (text: string) => {
     if (!opts.json) info(io, text);
   };

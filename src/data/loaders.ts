@@ -486,6 +486,14 @@ function validateColumns(columns: unknown, allowed: readonly string[]): Map<stri
     if (typeof v !== 'string' || v.length === 0) {
       throw new InvalidOptionError(`columns.${k}`, 'a non-empty header name', v);
     }
+    // Two columns read from one header would fill both with the same values.
+    const twin = [...map].find(([, header]) => header === v)?.[0];
+    if (twin !== undefined)
+      throw new InvalidOptionError(
+        `columns.${k}`,
+        `a header not already mapped (columns.${twin} is '${v}')`,
+        v,
+      );
     map.set(k, v);
   }
   return map;
