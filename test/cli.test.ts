@@ -31,6 +31,11 @@ async function run(...argv: string[]): Promise<Run> {
   return { code, stdout, stderr };
 }
 
+/** `encore blend` of these `--member` values with the popularity model, 5 tracks, as JSON. */
+function blendOf(...members: string[]): string[] {
+  return ['blend', '--model', popDir, ...members.flatMap((m) => ['--member', m]), '--size', '5', '--json'];
+}
+
 function json<T = Record<string, unknown>>(r: Run): T {
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as T;
@@ -398,20 +403,7 @@ describe('--member paths that hold a #', () => {
     await fs.writeFile(ana, [header, ...rows.filter((l) => l.startsWith('u05,'))].join('\n'));
     const shared = path.join(hashDir, 'shared.csv');
     await fs.writeFile(shared, text);
-    const r = json<{ members: { id: string }[] }>(
-      await run(
-        'blend',
-        '--model',
-        popDir,
-        '--member',
-        `ana=${ana}`,
-        '--member',
-        `ben=${shared}#u06`,
-        '--size',
-        '5',
-        '--json',
-      ),
-    );
+    const r = json<{ members: { id: string }[] }>(await run(...blendOf(`ana=${ana}`, `ben=${shared}#u06`)));
     expect(r.members.map((m) => m.id)).toEqual(['ana', 'ben']);
     // Neither the whole path nor the part before the last # is a file: both are named.
     const missing = await run(
@@ -620,18 +612,7 @@ describe('commands', () => {
     expect(human.stdout).toMatch(/taste match: \d+%/);
     // One shared file: each member names their user id; without it, the file's listeners are not merged.
     const shared = json<{ members: { id: string }[]; tracks: unknown[] }>(
-      await run(
-        'blend',
-        '--model',
-        popDir,
-        '--member',
-        `ana=${listens}#u01`,
-        '--member',
-        `ben=${listens}#u02`,
-        '--size',
-        '5',
-        '--json',
-      ),
+      await run(...blendOf(`ana=${listens}#u01`, `ben=${listens}#u02`)),
     );
     expect(shared.members.map((m) => m.id)).toEqual(['ana', 'ben']);
     expect(shared.tracks).toHaveLength(5);
