@@ -93,7 +93,9 @@ export interface TruthStep {
   /**
    * What an observer of the log can know: the next-track distribution of an exact Bayesian filter that
    * knows the generator and this listener's profile (taste, favourites, favourite artists) but infers the
-   * hidden mood from the listening so far (tracks, skip levels, session starts). Same truncation as
+   * hidden mood from the listening so far (tracks, skip levels, session starts, and the context each listen
+   * was played in, which a mood keeps while it lasts; until 2026-11-27 the filter ignored the context and
+   * the ceiling was about 1.7% too low). Same truncation as
    * `tracks` / `probs`. No model of the history can beat it on average, so it is the fair ceiling.
    */
   filtered: { tracks: string[]; probs: number[] };
@@ -203,6 +205,30 @@ const SYLLABLES = [
 
 type Mode = 0 | 1 | 2 | 3; // album, artist, mix, favourites
 const MODE_PROB = [0.2, 0.15, 0.45, 0.2];
+/**
+ * The context a mood's listens carry, by mode, with its probability: drawn once when the mood starts and
+ * kept while it lasts, so the log's `context` tells the observer something about the hidden mood.
+ */
+const CONTEXT_BY_MODE: readonly (readonly (readonly [string, number])[])[] = [
+  [['album', 1]],
+  [
+    ['search', 0.5],
+    ['album', 0.5],
+  ],
+  [
+    ['playlist', 0.55],
+    ['radio', 0.45],
+  ],
+  [
+    ['playlist', 0.8],
+    ['search', 0.2],
+  ],
+];
+
+/** P(context | mode) of {@link CONTEXT_BY_MODE}. */
+function contextProb(mode: number, context: string): number {
+  return CONTEXT_BY_MODE[mode]!.find(([c]) => c === context)?.[1] ?? 0;
+}
 /** Branch weights [albumNext, sameArtist, favourites, pool] per mode. */
 const BRANCH: readonly (readonly number[])[] = [
   [0.7, 0.1, 0.05, 0.15],
@@ -547,20 +573,17 @@ class Listener {
     }
     const mode = rng.weighted(MODE_PROB) as Mode;
     const u = rng.next();
-    const context =
-      mode === 0
-        ? 'album'
-        : mode === 1
-          ? u < 0.5
-            ? 'search'
-            : 'album'
-          : mode === 2
-            ? u < 0.55
-              ? 'playlist'
-              : 'radio'
-            : u < 0.8
-              ? 'playlist'
-              : 'search';
+    // The first context whose cumulative probability exceeds u (the last one catches rounding).
+    const options = CONTEXT_BY_MODE[mode]!;
+    let cum = 0;
+    let context = options[options.length - 1]![0];
+    for (const [c, p] of options) {
+      cum += p;
+      if (u < cum) {
+        context = c;
+        break;
+      }
+    }
     return { a, b, mode, context };
   }
 
@@ -656,6 +679,8 @@ class MoodFilter {
   private readonly scaled: Float64Array;
   private readonly favProb: Map<number, number>;
   private started = false;
+  /** The context of the last observed listen (a continuing mood keeps it). */
+  private lastContext: string | undefined;
 
   constructor(
     private readonly listener: Listener,
@@ -813,21 +838,28 @@ class MoodFilter {
     return d;
   }
 
-  /** Conditions the mood posterior on the track played at this step. */
-  observe(step: StepState, x: number): void {
+  /**
+   * Conditions the mood posterior on the track played at this step and, when given, the context it was
+   * played in: a fresh mood draws its context by mode ({@link CONTEXT_BY_MODE}), a continuing one keeps it.
+   */
+  observe(step: StepState, x: number, context?: string): void {
     const n = this.alpha.length;
     const e = this.parts(x, step.prev);
+    const freshContext = (s: number) => (context === undefined ? 1 : contextProb(this.mode[s]!, context));
     if (!this.started || step.mood === undefined || step.prev < 0) {
-      for (let s = 0; s < n; s++) this.alpha[s] = this.prior[s]! * this.startEmission(e, s);
+      for (let s = 0; s < n; s++) this.alpha[s] = this.prior[s]! * this.startEmission(e, s) * freshContext(s);
     } else {
       const ps = step.switchProb;
       const total = this.scale(step);
+      const keptContext = context === undefined || context === this.lastContext ? 1 : 0;
       for (let s = 0; s < n; s++) {
-        const fresh = ps * this.prior[s]! * this.startEmission(e, s) * total;
-        const kept = this.scaled[s]! > 0 ? (1 - ps) * this.scaled[s]! * this.contEmission(e, s) : 0;
+        const fresh = ps * this.prior[s]! * this.startEmission(e, s) * total * freshContext(s);
+        const kept =
+          this.scaled[s]! > 0 ? (1 - ps) * this.scaled[s]! * this.contEmission(e, s) * keptContext : 0;
         this.alpha[s] = fresh + kept;
       }
     }
+    this.lastContext = context;
     let sum = 0;
     for (let s = 0; s < n; s++) sum += this.alpha[s]!;
     if (!(sum > 0)) {
@@ -993,7 +1025,7 @@ export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
           filtered: topMass(filter.predictive(state), ids, opt.truthMass),
         });
       }
-      filter.observe(state, played[i]!);
+      filter.observe(state, played[i]!, listens[i]!.context);
     }
   }
   // Global time order; ties keep user order (stable sort), so each user's order is preserved.
@@ -1378,7 +1410,7 @@ export function generatorAwareHitRate(
   k: number,
   { excludeHistory = true }: { excludeHistory?: boolean } = {},
 ): number {
-  return testHitRate(options, k, excludeHistory, ({ states, played }, opt, { cat }) => {
+  return testHitRate(options, k, excludeHistory, ({ states, played, listens }, opt, { cat }) => {
     const G = opt.genres;
     const S = opt.stylesPerGenre;
     const n = played.length;
@@ -1418,7 +1450,8 @@ export function generatorAwareHitRate(
     if (favTracks.length === 0) favTracks.push(history[history.length - 1]!);
     const estimated = new Listener(cat, taste, styles, favArtists, favTracks);
     const filter = new MoodFilter(estimated, cat, S);
-    for (let i = sessionStartOf(states, n - 1); i < n - 1; i++) filter.observe(states[i]!, played[i]!);
+    for (let i = sessionStartOf(states, n - 1); i < n - 1; i++)
+      filter.observe(states[i]!, played[i]!, listens[i]!.context);
     return filter.predictive(states[n - 1]!);
   });
 }
