@@ -1396,7 +1396,7 @@ export function truthCases(world: GeneratedWorld, which: 'test' | 'validation' =
  * album order, popularity) but, like any recommender, must estimate each listener's profile from their
  * history: taste from per-cluster play shares, favourite artists from the most played artists, the heavy
  * rotation from tracks played at least twice. It then runs the same mood filter as the ceiling, on the same
- * log (skip levels and session starts included; see {@link tracksOnlyHitRate} for what those are worth). The gap
+ * log (skip levels, session starts and contexts included; see {@link tracksOnlyHitRate} for what those are worth). The gap
  * between it and `bestAchievableHitRate` is what not knowing the profile costs even a learner that knows
  * the generator; the estimates are simple plug-ins, so a cleverer learner could do somewhat better.
  *
@@ -1507,8 +1507,8 @@ const TRACKS_ONLY_CONTEXT = 40;
 /**
  * A diagnostic for the ground-truth ceiling, used by `bench/next-track.ts`: the test HR@k (each user's last
  * listen) of the mood filter run by an observer that, like a recommender, sees only the track ids.
- * It knows the generator and the listener's profile, as the ceiling does, but not the skip levels or session
- * starts the ceiling's filter reads. In their place it uses the listener's average chance of a fresh mood
+ * It knows the generator and the listener's profile, as the ceiling does, but not the skip levels, session
+ * starts or contexts the ceiling's filter reads. In their place it uses the listener's average chance of a fresh mood
  * per listen, over the last 40 listens. This replacement is an approximation, so the result lies at or below
  * the exact best for track ids alone; that best lies between this value and `bestAchievableHitRate`.
  * Expected hits are counted under the sampler's true distribution.
