@@ -3,7 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { LISTEN_FORMATS } from '../data/loaders.js';
+import { INVALID_ROW_POLICIES, LISTEN_FORMATS } from '../data/loaders.js';
 import { EncoreError, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import {
   GENERATE_GENRES,
@@ -35,8 +35,6 @@ export const CLI_VERSION = '0.1.0';
 
 /** Model types `encore train --model` accepts. */
 export const MODEL_TYPES = ['sasrec', 'popularity', 'item-transition', 'item-knn'] as const;
-/** Input formats `--format` accepts: those of `loadListens`. */
-export const DATA_FORMATS = LISTEN_FORMATS;
 /** Blend strategies `encore blend --strategy` accepts. */
 export const BLEND_STRATEGIES = [
   'gfar',
@@ -49,7 +47,7 @@ export const BLEND_STRATEGIES = [
 const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 
 function formatOption(): Option {
-  return new Option('--format <format>', 'input format').choices(DATA_FORMATS).default('listens-csv');
+  return new Option('--format <format>', 'input format').choices(LISTEN_FORMATS).default('listens-csv');
 }
 function backendOption(): Option {
   return new Option(
@@ -57,8 +55,6 @@ function backendOption(): Option {
     'TensorFlow.js backend (default: fastest available, or ENCORE_BACKEND)',
   ).choices(BACKENDS);
 }
-/** Policies `--on-invalid-row` accepts: those of the loaders' `onInvalidRow`. */
-export const INVALID_ROW_POLICIES = ['throw', 'skip'] as const;
 function onInvalidRowOption(files: string): Option {
   return new Option(
     '--on-invalid-row <policy>',

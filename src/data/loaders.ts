@@ -2,7 +2,6 @@
 // the Spotify Million Playlist Dataset's JSON slices.
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import Papa from 'papaparse';
 import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
@@ -311,7 +310,17 @@ export const LISTEN_FORMATS = [
 export type ListenFormat = (typeof LISTEN_FORMATS)[number];
 
 /** What to do with a row that fails validation: `'throw'` (default) or `'skip'` (and report it in `issues`). */
-export type InvalidRowPolicy = 'throw' | 'skip';
+export type InvalidRowPolicy = (typeof INVALID_ROW_POLICIES)[number];
+
+/**
+ * The values of `onInvalidRow` (and of the CLI's `--on-invalid-row`).
+ *
+ * @example
+ * ```ts
+ * INVALID_ROW_POLICIES.includes('skip'); // true
+ * ```
+ */
+export const INVALID_ROW_POLICIES = ['throw', 'skip'] as const;
 
 /** Options of {@link loadListens}. */
 export interface LoadListensOptions {
@@ -453,9 +462,9 @@ function stripUndefined<T extends object>(o: T): T {
 
 function validatePolicy(policy: unknown): InvalidRowPolicy {
   if (policy === undefined) return 'throw';
-  if (policy !== 'throw' && policy !== 'skip')
+  if (!(INVALID_ROW_POLICIES as readonly unknown[]).includes(policy))
     throw new InvalidOptionError('onInvalidRow', "'throw' or 'skip'", policy);
-  return policy;
+  return policy as InvalidRowPolicy;
 }
 
 function validateUnit(unit: unknown): TimestampUnit {
@@ -713,20 +722,8 @@ async function streamCsv(
 }
 
 /** Streams a text file line by line (any line ending), 1-based line numbers, BOM stripped. */
-async function streamLines(file: string, onLine: (text: string, line: number) => boolean): Promise<void> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8' });
-  const rl = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  let line = 0;
-  try {
-    for await (let text of rl) {
-      line++;
-      if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      if (!onLine(text, line)) break;
-    }
-  } finally {
-    rl.close();
-    stream.destroy();
-  }
+function streamLines(file: string, onLine: (text: string, line: number) => boolean): Promise<void> {
+  return streamRawLines(file, (text, _eol, line) => onLine(text, line));
 }
 
 /** Resolves a header into canonical column -> field index, checking required columns. */
@@ -1722,10 +1719,10 @@ export async function loadListens(
       `format is '${format}'`,
     );
   }
+  const c = new Collector<Listen>(file, policy);
+  const catalogue = new Map<string, Track>(); // the formats that name each track's artist fill it
+  const ignored: Record<string, number> = {};
   if (format === 'spotify-history') {
-    const c = new Collector<Listen>(file, policy);
-    const catalogue = new Map<string, Track>();
-    const ignored: Record<string, number> = {};
     await loadSpotifyHistory(file, c, time, catalogue, ignored, options.userId);
     if (c.rows === 0 && Object.keys(ignored).length > 0 && c.policy === 'throw') {
       // Only podcasts (or the like): say so rather than "no data rows".
@@ -1733,34 +1730,32 @@ export async function loadListens(
         { file, expected: 'at least one stream of a music track' },
       ]);
     }
-    finish(c, 'row');
-    return { listens: c.items, issues: c.issues, rows: c.rows, tracks: [...catalogue.values()], ignored };
-  }
-  if (format === 'mpd') {
-    const c = new Collector<Listen>(file, policy);
-    const catalogue = new Map<string, Track>();
+  } else if (format === 'mpd') {
     await loadMpd(file, c, time, catalogue);
-    finish(c, 'row');
-    return { listens: c.items, issues: c.issues, rows: c.rows, tracks: [...catalogue.values()] };
+  } else {
+    await checkFile(file);
+    if (format === 'listens-csv') {
+      await loadCsvListens(
+        file,
+        c,
+        LISTEN_COLUMNS,
+        ['user_id', 'track_id', 'timestamp'],
+        mapping,
+        (get, col) => buildCanonicalListen(get, col, time),
+      );
+    } else if (format === 'mssd') {
+      await loadCsvListens(file, c, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map(), (get) =>
+        buildMssdListen(get, time),
+      );
+    } else if (format === 'lastfm-1k') await loadLastfm(file, c, time, catalogue);
+    else await loadSequences(file, c);
   }
-  await checkFile(file);
-  const c = new Collector<Listen>(file, policy);
-  if (format === 'listens-csv') {
-    await loadCsvListens(file, c, LISTEN_COLUMNS, ['user_id', 'track_id', 'timestamp'], mapping, (get, col) =>
-      buildCanonicalListen(get, col, time),
-    );
-  } else if (format === 'mssd') {
-    await loadCsvListens(file, c, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map(), (get) =>
-      buildMssdListen(get, time),
-    );
-  } else if (format === 'lastfm-1k') {
-    const catalogue = new Map<string, Track>();
-    await loadLastfm(file, c, time, catalogue);
-    finish(c, 'row');
-    return { listens: c.items, issues: c.issues, rows: c.rows, tracks: [...catalogue.values()] };
-  } else await loadSequences(file, c);
   finish(c, 'row');
-  return { listens: c.items, issues: c.issues, rows: c.rows };
+  const result: LoadListensResult = { listens: c.items, issues: c.issues, rows: c.rows };
+  if (format === 'lastfm-1k' || format === 'mpd' || format === 'spotify-history')
+    result.tracks = [...catalogue.values()];
+  if (format === 'spotify-history') result.ignored = ignored;
+  return result;
 }
 
 /**

@@ -227,23 +227,16 @@ export async function scoreRows(
 ): Promise<Float32Array[]> {
   const rows = await model.scoreAll(histories);
   const width = model.vocabulary.size + 1;
-  const bad = !Array.isArray(rows)
-    ? -1
-    : rows.length !== histories.length
-      ? -2
-      : rows.findIndex((r) => r?.length !== width);
-  if (bad !== -1 || !Array.isArray(rows)) {
-    const got = !Array.isArray(rows)
-      ? rows
-      : bad === -2
-        ? `${rows.length} rows for ${histories.length} histories`
-        : `a row of ${rows[bad]?.length} scores (history ${bad})`;
-    throw new InvalidOptionError(
+  const wrong = (got: unknown) =>
+    new InvalidOptionError(
       'model',
       `a Recommender whose scoreAll returns one row of vocabulary.size + 1 = ${width} scores per history (model type ${model.type})`,
       got,
     );
-  }
+  if (!Array.isArray(rows)) throw wrong(rows);
+  if (rows.length !== histories.length) throw wrong(`${rows.length} rows for ${histories.length} histories`);
+  const bad = rows.findIndex((r) => r?.length !== width);
+  if (bad >= 0) throw wrong(`a row of ${rows[bad]?.length} scores (history ${bad})`);
   return rows;
 }
 
