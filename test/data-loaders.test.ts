@@ -117,6 +117,19 @@ describe('loadListens: bad input corpus', () => {
     expect(r.listens.map((l) => l.timestamp)).toEqual([1709287200000, 1709287200000]);
   });
 
+  it('reads a blank (spaces only) optional field as empty in every optional column', async () => {
+    const file = path.join(tmp, 'blank-fields.csv');
+    fs.writeFileSync(
+      file,
+      'user_id,track_id,timestamp,ms_played,duration_ms,skip_level,saved\n' +
+        'u1,t1,2024-03-01T10:00:00Z, , ,  , \n' +
+        'u1,t2,2024-03-01T10:03:00Z, 1000 ,2000,1,true\n',
+    );
+    const r = await loadListens(file);
+    expect(r.listens[0]).toEqual({ userId: 'u1', trackId: 't1', timestamp: Date.UTC(2024, 2, 1, 10) });
+    expect(r.listens[1]).toMatchObject({ msPlayed: 1000, durationMs: 2000, skipLevel: 1, saved: true });
+  });
+
   it('strips a BOM and handles CRLF and blank lines', async () => {
     const r = await loadListens(bad('bom-crlf.csv'), { onInvalidRow: 'skip' });
     expect(r.rows).toBe(4);
@@ -913,6 +926,11 @@ describe('schemas and timestamps', () => {
     await expect(loadListens(file, { timestampUnit: 'seconds' as unknown as 's' })).rejects.toThrow(
       /timestampUnit/,
     );
+    // Formats it cannot apply to refuse it rather than ignore it.
+    for (const format of ['sequences', 'mpd'] as const)
+      await expect(loadListens(file, { format, timestampUnit: 's' })).rejects.toThrow(
+        /timestampUnit.*not sequences or mpd.*format is/s,
+      );
   });
 
   it('writes the few millisecond times that would read as seconds in ISO 8601, so they round-trip', async () => {

@@ -79,6 +79,15 @@ describe('splitSeqBatch', () => {
       expect([...s.negatives]).toEqual([...shared.negatives]);
   });
 
+  it('distinct numeric seeds give distinct streams (1.5 is not 1; 2 ** 32 is not 0)', () => {
+    const first = (seed: number | string) => createRng(seed).next();
+    expect(first(1.5)).not.toBe(first(1));
+    expect(first(2 ** 32)).not.toBe(first(0));
+    expect(first(-1)).toBe(first(2 ** 32 - 1)); // the same 32-bit state
+    expect(first(7)).toBe(first(7));
+    expect(first(1.5)).toBe(first(1.5));
+  });
+
   it('Rng.skip(n) lands where n draws would', () => {
     const a = createRng(11);
     const b = createRng(11);

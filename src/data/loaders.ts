@@ -336,6 +336,7 @@ export interface LoadListensOptions {
   /**
    * Unit of digits-only timestamps (see {@link parseTimestamp}): `'auto'` (default) reads values from
    * 10^8 up to 10^11 as epoch seconds and the rest as epoch milliseconds; `'ms'` and `'s'` force a unit.
+   * Refused with `'sequences'` (no times) and `'mpd'` (its `modified_at` is always epoch seconds).
    */
   timestampUnit?: TimestampUnit;
   /**
@@ -886,8 +887,8 @@ function requiredText(column: string, text: string | undefined): string {
 }
 
 function optionalInt(column: string, text: string): number | undefined {
-  if (text === '') return undefined;
   const s = text.trim();
+  if (s === '') return undefined; // blank like the other optional columns (skip_level, saved)
   if (!/^-?\d+$/.test(s)) fail(column, text, 'a non-negative integer (or empty)');
   const n = Number(s);
   if (n < 0) fail(column, text, 'a non-negative integer (or empty)');
@@ -1716,6 +1717,15 @@ export async function loadListens(
       'userId',
       "used only with format 'spotify-history'",
       options.userId,
+      `format is '${format}'`,
+    );
+  }
+  if (options.timestampUnit !== undefined && (format === 'sequences' || format === 'mpd')) {
+    // Nothing to apply it to: sequences carry no times, and the MPD's modified_at is epoch seconds by definition.
+    throw new InvalidOptionError(
+      'timestampUnit',
+      'used only with formats whose times may be digits (not sequences or mpd)',
+      options.timestampUnit,
       `format is '${format}'`,
     );
   }

@@ -38,6 +38,11 @@ export function hashSeed(...parts: (string | number)[]): number {
   return h >>> 0;
 }
 
+/** An integer that `>>> 0` maps one to one: -2^31 to 2^32 - 1. */
+function isUint32Like(seed: number | string): seed is number {
+  return typeof seed === 'number' && Number.isInteger(seed) && seed >= -(2 ** 31) && seed < 2 ** 32;
+}
+
 /**
  * Creates a deterministic random source from a seed.
  *
@@ -49,7 +54,9 @@ export function hashSeed(...parts: (string | number)[]): number {
  * ```
  */
 export function createRng(seed: number | string): Rng {
-  let a = typeof seed === 'number' ? seed >>> 0 : hashSeed(seed);
+  // A 32-bit integer is its own state; any other number (1.5, 2 ** 40) or a string is hashed, so distinct
+  // seeds give distinct streams (`>>> 0` alone would map 1.5 to 1 and 2 ** 32 to 0).
+  let a = isUint32Like(seed) ? seed >>> 0 : hashSeed(seed);
   let spare: number | undefined;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
