@@ -1330,8 +1330,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       hp.sparseUpdates =
         loss !== 'ce' && hp.ema === 0 && hp.weightDecay === 0 && resolveWorkers(options.workers, job) === 1;
     checkTableMemory(hp, V, artists?.count);
+    // Cold start ranks by every training listen; the sampler's proposal counts only the sequences trained
+    // on, so the targets 'auto' validation holds out do not shape the negatives the model trains against.
     const popularity = Float32Array.from(trainSet.itemCounts);
-    const sampler = new NegativeSampler(trainSet.itemCounts);
+    const sampler = new NegativeSampler(
+      sequences === trainSet.sequences ? trainSet.itemCounts : countItems(sequences.values(), V),
+    );
     const spec: NegativeSpec =
       hp.loss === 'bce'
         ? { kind: 'per-row', k: 1 }
@@ -2161,6 +2165,13 @@ export function createSASRecReplica(init: SASRecReplicaInit): SASRec {
  * Holds out the last listen of up to 1,000 users (seeded, >= 3 listens each) as validation cases. Many
  * cases matter more than the listens they cost: with few, NDCG@10 is too noisy to pick the best epoch.
  */
+/** Listens of each vocabulary index (1..V) in `sequences`; index 0 (padding) stays 0. */
+function countItems(sequences: Iterable<Int32Array>, V: number): Float64Array {
+  const counts = new Float64Array(V + 1);
+  for (const seq of sequences) for (const i of seq) counts[i] = counts[i]! + 1;
+  return counts;
+}
+
 function autoValidation(
   ds: Dataset,
   rng: Rng,
