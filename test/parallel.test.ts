@@ -132,7 +132,7 @@ describe('data-parallel gradients', () => {
     model.dispose();
   });
 
-  it('fit with workers 2 follows the single-thread loss curve (dropout and artists on), without leaking tensors', async () => {
+  it('fit with workers 2 follows the single-thread loss curve (dropout, artists and the output bias on), without leaking tensors', async () => {
     const before = tf.memory().numTensors;
     // Artist embeddings: the replicas must get the track -> artist map too.
     const artists = new Map(data.vocabulary.ids.slice(1).map((t) => [t, `a${Number(t.slice(1)) % 5}`]));
@@ -143,6 +143,7 @@ describe('data-parallel gradients', () => {
         epochs: 3,
         workers,
         artists,
+        itemBias: true,
         onEpochEnd: (_, l) => void losses.push(l.loss),
       });
       const [scores] = await model.scoreAll([['t1', 't2', 't3']]);

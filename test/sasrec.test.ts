@@ -130,6 +130,38 @@ describe('SASRec determinism and persistence', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
+  it("itemBias starts from each track's log share of the training listens, centred, and scores with it", async () => {
+    // t1 is played in every sequence, t40 once: the bias must order them as their counts do.
+    const listens = Array.from({ length: 30 }, (_, u) =>
+      ['t1', `t${2 + (u % 20)}`, u === 0 ? 't40' : 't1'].map((trackId, i) => ({
+        userId: `u${u}`,
+        trackId,
+        timestamp: i * 60_000,
+      })),
+    ).flat();
+    const ds = Dataset.fromListens(listens);
+    const m = await SASRec.fit(ds, {
+      ...FAST,
+      epochs: 1,
+      learningRate: 1e-6,
+      warmupSteps: 0,
+      itemBias: true,
+    });
+    const bias = m.getWeights().out_bias!;
+    expect(bias.length).toBe(ds.vocabulary.size + 1);
+    const b = (id: string) => bias[ds.vocabulary.index(id)!]!;
+    const counts = ds.itemCounts;
+    // One step at a tiny rate: still the starting values, log((c + 1) / (N + V)) minus their mean.
+    const logs = Array.from({ length: ds.vocabulary.size }, (_, i) =>
+      Math.log((counts[i + 1]! + 1) / (ds.numListens + ds.vocabulary.size)),
+    );
+    const mean = logs.reduce((s, v) => s + v, 0) / logs.length;
+    expect(b('t1')).toBeCloseTo(logs[ds.vocabulary.index('t1')! - 1]! - mean, 3);
+    expect(b('t1')).toBeGreaterThan(b('t2') + 1);
+    expect(b('t2')).toBeGreaterThan(b('t40'));
+    m.dispose();
+  });
+
   it('with playCounts, historyBias, lastBias or untied embeddings: deterministic, saved and restored exactly, no leaks', async () => {
     const histories = [['t1', 't2', 't3', 't1', 't2'], ['t9'], ['t20', 't1', 't20']];
     const before = tf.memory().numTensors;
@@ -138,6 +170,8 @@ describe('SASRec determinism and persistence', () => {
       { playCounts: true, lastBias: true, loss: 'sampled-softmax', negatives: 8 },
       { tiedEmbeddings: false },
       { tiedEmbeddings: false, loss: 'bce' },
+      { itemBias: true },
+      { itemBias: true, tiedEmbeddings: false, loss: 'sampled-softmax', negatives: 8 },
     ] as SASRecOptions[]) {
       const a = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
       const b = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
@@ -254,6 +288,7 @@ describe('SASRec training options', () => {
       [{ historyBias: true, loss: 'bce' }, 'loss'],
       [{ lastBias: null as never }, 'lastBias'],
       [{ tiedEmbeddings: 0 as never }, 'tiedEmbeddings'],
+      [{ itemBias: 'yes' as never }, 'itemBias'],
       [{ epohcs: 3 } as never, 'epohcs'],
       [{ workers: 1.5, sparseUpdates: true }, 'workers'],
     ];

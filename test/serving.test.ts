@@ -61,6 +61,9 @@ function reference(model: SASRec, history: readonly string[]): Float32Array {
     const out = model.variables.out_emb;
     const table = out ? tf.add(model.variables.item_emb!, out) : model.variables.item_emb!;
     const scores = tf.matMul(row, table, false, true).dataSync() as Float32Array;
+    // The per-track output bias (itemBias).
+    const bias = model.variables.out_bias?.dataSync();
+    if (bias) for (let j = 0; j < scores.length; j++) scores[j] = scores[j]! + bias[j]!;
     // The learned last-listen logit (lastBias) as the training loss defines it.
     const lastBias = model.variables['last.b'];
     if (lastBias && last.length > 0) scores[last.at(-1)!] = scores[last.at(-1)!]! + lastBias.dataSync()[0]!;
@@ -94,6 +97,7 @@ describe('SASRec fast serving path', () => {
     { norm: 'pre', heads: 1, blocks: 2, playCounts: true, lastBias: true },
     { norm: 'post', heads: 1, blocks: 1, historyBias: true },
     { norm: 'pre', heads: 1, blocks: 1, tiedEmbeddings: false },
+    { norm: 'pre', heads: 1, blocks: 2, tiedEmbeddings: false, itemBias: true },
   ] as const) {
     it(`equals the full forward pass (${JSON.stringify(variant)})`, async () => {
       const model = await SASRec.fit(data, { ...TINY, ...variant });

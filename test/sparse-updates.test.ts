@@ -90,11 +90,13 @@ describe('batchRows', () => {
 describe('row-sparse SASRec step', () => {
   it('gives the dense step loss, its gradient on the touched rows, and zero gradient elsewhere', async () => {
     const { ds, artists } = world();
-    // Untied embeddings and artists: all three tables go row-sparse; dropout on: the masks must match.
+    // Untied embeddings, the output bias and artists: all four tables go row-sparse; dropout on: the masks
+    // must match.
     const model = await SASRec.fit(ds, {
       ...SMALL,
       artists,
       tiedEmbeddings: false,
+      itemBias: true,
       dropout: 0.2,
       sparseUpdates: false,
     });
@@ -119,13 +121,13 @@ describe('row-sparse SASRec step', () => {
       const d = model.variables[name]!.shape[1] ?? 1;
       const got = new Float32Array(want.length);
       if (isRowGradient(g)) {
-        expect(['item_emb', 'out_emb', 'artist_emb']).toContain(name);
+        expect(['item_emb', 'out_emb', 'out_bias', 'artist_emb']).toContain(name);
         const values = g.values.dataSync();
         g.rows.forEach((r, i) => {
           got.set(values.subarray(i * d, (i + 1) * d), r * d);
         });
       } else {
-        expect(['item_emb', 'out_emb', 'artist_emb']).not.toContain(name);
+        expect(['item_emb', 'out_emb', 'out_bias', 'artist_emb']).not.toContain(name);
         got.set(g.dataSync());
       }
       let worst = 0;

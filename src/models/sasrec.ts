@@ -305,6 +305,12 @@ export interface SASRecHyperParams {
    */
   tiedEmbeddings: boolean;
   /**
+   * A learned per-track output bias: `logit(x) = h · E_x + b_x` (`b`, V more weights, starts at 0, so
+   * training starts from plain SASRec). A track's overall popularity then has a parameter of its own instead
+   * of a direction of the shared item table, which the track's input embedding must use too.
+   */
+  itemBias: boolean;
+  /**
    * After training, add the last listen's first-order transition counts from the training sequences to
    * the model's scores (before the repeat head, which is then fitted on top) as a product of experts:
    * `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) / smoothing) - log Z`, with weight and
@@ -514,6 +520,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   historyBias: false,
   lastBias: false,
   tiedEmbeddings: true,
+  itemBias: false,
   transitionMix: true,
   artistEmbeddings: true,
 });
@@ -610,6 +617,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   if (typeof o.repeat !== 'boolean') throw new InvalidOptionError('repeat', 'a boolean', o.repeat);
   if (typeof o.tiedEmbeddings !== 'boolean')
     throw new InvalidOptionError('tiedEmbeddings', 'a boolean', o.tiedEmbeddings);
+  if (typeof o.itemBias !== 'boolean') throw new InvalidOptionError('itemBias', 'a boolean', o.itemBias);
   if (typeof o.transitionMix !== 'boolean')
     throw new InvalidOptionError('transitionMix', 'a boolean', o.transitionMix);
   if (typeof o.artistEmbeddings !== 'boolean')
@@ -665,6 +673,7 @@ function weightShapes(h: SASRecHyperParams, numItems: number, numArtists = 0): R
   const shapes: Record<string, number[]> = { item_emb: [numItems + 1, d], pos_emb: [h.maxlen, d] };
   if (numArtists > 0) shapes.artist_emb = [numArtists + 1, d];
   if (!h.tiedEmbeddings) shapes.out_emb = [numItems + 1, d]; // output table; row 0: padding
+  if (h.itemBias) shapes.out_bias = [numItems + 1, 1]; // per-track output bias, a column so rows update sparsely
   if (h.playCounts) shapes.play_emb = [PLAY_COUNT_BUCKETS, d]; // row 0: padding
   if (usesLastBias(h)) shapes['last.b'] = [1];
   if (h.historyBias) {
@@ -695,10 +704,10 @@ function usesLastBias(h: SASRecHyperParams): boolean {
 
 /**
  * Matrices that start at zero, so the model starts as plain SASRec: `hist.w` (no history bias), `out_emb`
- * (the untied output table E + O starts tied) and `artist_emb` (E + A starts as E). They draw nothing from
+ * (the untied output table E + O starts tied), `artist_emb` (E + A starts as E) and `out_bias` (no bias). They draw nothing from
  * the seeded stream, so the other weights start the same with or without them for the same seed.
  */
-const ZERO_INIT = new Set(['hist.w', 'out_emb', 'artist_emb']);
+const ZERO_INIT = new Set(['hist.w', 'out_emb', 'artist_emb', 'out_bias']);
 
 /** Initial values as in the PyTorch reference: Xavier-normal matrices and item table, N(0, 2/(maxlen+d)) positions, LN = (1, 0), biases 0. */
 function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string, Float32Array> {
@@ -906,10 +915,19 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /**
    * `[V + 1, d]` output table: the track vectors, or with untied embeddings those plus `O`, a per-track
-   * correction that starts at zero (a new tensor then: call inside a tidy or gradient scope).
+   * correction that starts at zero (a new tensor then: call inside a tidy or gradient scope). With
+   * `itemBias` the bias is its last column, `[V + 1, d + 1]`, scored against {@link withBiasInput}'s `[h, 1]`.
    */
   private outputTable(items: tf.Tensor2D = this.itemTable()): tf.Tensor2D {
-    return this.config.tiedEmbeddings ? items : tf.add(items, this.w('out_emb'));
+    const table: tf.Tensor2D = this.config.tiedEmbeddings ? items : tf.add(items, this.w('out_emb'));
+    return this.config.itemBias
+      ? tf.concat([table, this.w('out_bias') as tf.Tensor as tf.Tensor2D], 1)
+      : table;
+  }
+
+  /** `[N, d]` hidden states as the output table scores them: `[N, d + 1]` `[h, 1]` with `itemBias`, else `h`. */
+  private withBiasInput(h: tf.Tensor2D): tf.Tensor2D {
+    return this.config.itemBias ? tf.concat([h, tf.ones([h.shape[0], 1]) as tf.Tensor2D], 1) : h;
   }
 
   /** `[L, L]` additive causal mask, sliced from the model's `[maxlen, maxlen]` one (a tidy'd temporary). */
@@ -1052,10 +1070,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       : usesLastBias(this.config)
         ? this.lastListenBias(batch)
         : undefined;
+    const hb = this.withBiasInput(h); // [M, d] (or [M, d + 1] with itemBias, against the table's bias column)
     let terms: LossTerms;
     switch (this.loss) {
       case 'ce':
-        terms = fullSoftmaxTerms(h, table, targets, {
+        terms = fullSoftmaxTerms(hb, table, targets, {
           chunkRows: ceChunkRows(V, DEFAULT_LOGITS_BUDGET_BYTES),
           withUnlikelihood,
           ...(history ? { history } : {}),
@@ -1067,17 +1086,17 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
           const id = view ? view.ids[batch.negatives[j]!]! : batch.negatives[j]!;
           logQ[j] = Math.log(Math.max(1e-12, this.logQ?.[id] ?? 1 / V));
         }
-        terms = sampledSoftmaxTerms(h, table, targets, negatives, tf.tensor1d(logQ), {
+        terms = sampledSoftmaxTerms(hb, table, targets, negatives, tf.tensor1d(logQ), {
           withUnlikelihood,
           ...(history ? { history } : {}),
         });
         break;
       }
       case 'bce':
-        terms = binaryTerms(h, table, targets, negatives, { shared: false, beta: 1, withUnlikelihood });
+        terms = binaryTerms(hb, table, targets, negatives, { shared: false, beta: 1, withUnlikelihood });
         break;
       case 'gbce':
-        terms = binaryTerms(h, table, targets, negatives, {
+        terms = binaryTerms(hb, table, targets, negatives, {
           shared: true,
           beta: gbceBeta(this.config.negatives, V, this.config.gbceT),
           withUnlikelihood,
@@ -1145,6 +1164,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const { ids, batch: local } = batchRows(batch);
     const rows: Record<string, Int32Array> = { item_emb: ids };
     if (!this.config.tiedEmbeddings) rows.out_emb = ids;
+    if (this.config.itemBias) rows.out_bias = ids;
     let artistOf: Int32Array | undefined; // [R] each local row's position among the artist rows
     if (this.artists) {
       const of = ids.map((i) => this.artists!.of[i]!);
@@ -1167,7 +1187,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
                 embeddingLookup(parts.artist_emb as tf.Tensor as tf.Tensor2D, tf.tensor1d(artistOf, 'int32')),
               )
             : own; // [R, d]
-          const output = parts.out_emb ? tf.add(items, parts.out_emb) : items; // [R, d]
+          const untied = parts.out_emb ? tf.add(items, parts.out_emb) : items; // [R, d]
+          const output = parts.out_bias ? tf.concat([untied, parts.out_bias], 1) : untied; // [R, d] or [R, d + 1]
           return this.lossFn(local, { ids, items: items as tf.Tensor2D, output: output as tf.Tensor2D });
         }, list),
       );
@@ -1333,9 +1354,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     // Cold start ranks by every training listen; the sampler's proposal counts only the sequences trained
     // on, so the targets 'auto' validation holds out do not shape the negatives the model trains against.
     const popularity = Float32Array.from(trainSet.itemCounts);
-    const sampler = new NegativeSampler(
-      sequences === trainSet.sequences ? trainSet.itemCounts : countItems(sequences.values(), V),
-    );
+    const trainedCounts =
+      sequences === trainSet.sequences ? trainSet.itemCounts : countItems(sequences.values(), V);
+    const sampler = new NegativeSampler(trainedCounts);
     const spec: NegativeSpec =
       hp.loss === 'bce'
         ? { kind: 'per-row', k: 1 }
@@ -1345,13 +1366,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
             ? { kind: 'shared', k: hp.negatives, distribution: 'popularity' }
             : { kind: 'none' };
 
-    const model = new SASRec(
-      trainSet.vocabulary,
-      hp,
-      initWeights(weightShapes(hp, V, artists?.count), initRng),
-      popularity,
-      artists,
-    );
+    const weights = initWeights(weightShapes(hp, V, artists?.count), initRng);
+    if (weights.out_bias) weights.out_bias = logPopularityBias(trainedCounts);
+    const model = new SASRec(trainSet.vocabulary, hp, weights, popularity, artists);
     model.logQ = sampler.q;
     const historyWindow = hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined;
     let pool: Awaited<ReturnType<typeof startGradientPool<SeqBatch>>>;
@@ -1700,7 +1717,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       const [scores, coef] = tf.tidy(() => {
         const hLast = this.encodeLast(inputs, plays, B, L, tables); // [B, d]
         return [
-          tf.matMul(hLast, tables.itemsT), // [B, V + 1]
+          tf.matMul(this.withBiasInput(hLast), tables.itemsT), // [B, V + 1]
           this.config.historyBias ? this.linear(hLast, 'hist') : tf.zeros([B, 0]), // [B, F]
         ];
       });
@@ -1746,11 +1763,13 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const pos = this.w('pos_emb');
     const play = this.vars.play_emb;
     const last = this.vars['last.b'];
+    const bias = this.vars.out_bias;
     const c = this.serving;
     if (
       c &&
       c.itemsId === items.dataId &&
       c.outId === out.dataId &&
+      c.biasId === bias?.dataId &&
       c.artistId === artist?.dataId &&
       c.posId === pos.dataId &&
       c.playId === play?.dataId &&
@@ -1767,6 +1786,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     this.serving = {
       itemsId: items.dataId,
       outId: out.dataId,
+      biasId: bias?.dataId,
       artistId: artist?.dataId,
       posId: pos.dataId,
       playId: play?.dataId,
@@ -1950,6 +1970,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       historyBias: raw.historyBias ?? false,
       lastBias: raw.lastBias ?? false,
       tiedEmbeddings: raw.tiedEmbeddings ?? true, // models saved before the option existed share one table
+      itemBias: raw.itemBias ?? false,
       transitionMix: raw.transitionMix ?? false,
       artistEmbeddings: raw.artistEmbeddings ?? true,
       ema: raw.ema ?? 0,
@@ -2118,9 +2139,10 @@ const MIN_REPEAT_CASES = 20;
 interface ServingTables {
   itemsId: object;
   outId: object;
+  biasId: object | undefined;
   artistId: object | undefined;
   posId: object;
-  /** `[d, V + 1]` transposed output table (the item table unless `tiedEmbeddings` is false). */
+  /** `[d, V + 1]` transposed output table (the item table unless `tiedEmbeddings` is false; `[d + 1, V + 1]` with `itemBias`). */
   itemsT: tf.Tensor2D;
   /** Track vectors (item table, plus artist vectors with artists), `[(V + 1) * d]`. */
   items: Float32Array;
@@ -2165,6 +2187,26 @@ export function createSASRecReplica(init: SASRecReplicaInit): SASRec {
  * Holds out the last listen of up to 1,000 users (seeded, >= 3 listens each) as validation cases. Many
  * cases matter more than the listens they cost: with few, NDCG@10 is too noisy to pick the best epoch.
  */
+/**
+ * The output bias's starting values: each track's smoothed log share of the training listens,
+ * `log((c_x + 1) / (N + V))`, centred on its mean (a softmax ignores the shift), so training starts from
+ * the popularity prior instead of learning it at Adam's pace of about one learning rate a step. Row 0
+ * (padding) is 0.
+ */
+function logPopularityBias(counts: ArrayLike<number>): Float32Array {
+  const V = counts.length - 1;
+  let total = 0;
+  for (let x = 1; x <= V; x++) total += counts[x]!;
+  const out = new Float32Array(V + 1);
+  let mean = 0;
+  for (let x = 1; x <= V; x++) {
+    out[x] = Math.log((counts[x]! + 1) / (total + V));
+    mean += out[x]! / V;
+  }
+  for (let x = 1; x <= V; x++) out[x] = out[x]! - mean;
+  return out;
+}
+
 /** Listens of each vocabulary index (1..V) in `sequences`; index 0 (padding) stays 0. */
 function countItems(sequences: Iterable<Int32Array>, V: number): Float64Array {
   const counts = new Float64Array(V + 1);
