@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--itembias 0|1] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--replayweight 1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--itembias 0|1] [--iteminit random|cooccurrence] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--replayweight 1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     lastbias: { type: 'string' },
     tied: { type: 'string' },
     itembias: { type: 'string' },
+    iteminit: { type: 'string' },
     mix: { type: 'string' },
     artists: { type: 'string', default: '1' },
     sparse: { type: 'string' },
@@ -96,6 +97,7 @@ const options: SASRecOptions = {
   ...(values.lastbias ? { lastBias: values.lastbias === '1' } : {}),
   ...(values.tied ? { tiedEmbeddings: values.tied === '1' } : {}),
   ...(values.itembias ? { itemBias: values.itembias === '1' } : {}),
+  ...(values.iteminit ? { itemInit: values.iteminit as 'random' | 'cooccurrence' } : {}),
   ...(values.mix ? { transitionMix: values.mix === '1' } : {}),
   ...(values.artists === '1' ? { artists: world.tracks } : {}),
   ...(values.seed ? { seed: num(values.seed)! } : {}),
@@ -214,6 +216,7 @@ const line = {
     lastBias: model.config.lastBias,
     tiedEmbeddings: model.config.tiedEmbeddings,
     itemBias: model.config.itemBias,
+    itemInit: model.config.itemInit,
     transitionMix: model.config.transitionMix,
     artists: model.artistInfo?.artists ?? 0,
     seed: model.config.seed,

@@ -170,7 +170,7 @@ describe('SASRec determinism and persistence', () => {
       { playCounts: true, lastBias: true, loss: 'sampled-softmax', negatives: 8 },
       { tiedEmbeddings: false },
       { tiedEmbeddings: false, loss: 'bce' },
-      { itemBias: true },
+      { itemBias: true, itemInit: 'cooccurrence' },
       { itemBias: true, tiedEmbeddings: false, loss: 'sampled-softmax', negatives: 8 },
     ] as SASRecOptions[]) {
       const a = await SASRec.fit(cycles, { ...FAST, epochs: 2, seed: 5, ...extra });
@@ -289,6 +289,7 @@ describe('SASRec training options', () => {
       [{ lastBias: null as never }, 'lastBias'],
       [{ tiedEmbeddings: 0 as never }, 'tiedEmbeddings'],
       [{ itemBias: 'yes' as never }, 'itemBias'],
+      [{ itemInit: 'svd' as never }, 'itemInit'],
       [{ epohcs: 3 } as never, 'epohcs'],
       [{ workers: 1.5, sparseUpdates: true }, 'workers'],
     ];

@@ -1,7 +1,15 @@
 // Non-neural baselines every results table needs: most-popular, first-order item transitions, item-KNN.
 import { checkDataset, type Dataset, type Vocabulary } from '../data/dataset.js';
 import { checkKnownOptions, InvalidModelFileError, InvalidOptionError } from '../errors.js';
-import { type Csr, countKeys, countTransitions, csrArrays, csrRow, keepLargest, readCsr } from './csr.js';
+import {
+  type Csr,
+  countCooccurrences,
+  countTransitions,
+  csrArrays,
+  csrRow,
+  keepLargest,
+  readCsr,
+} from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
 import { BaseRecommender, checkHistories } from './recommender.js';
 
@@ -388,28 +396,8 @@ export class ItemKNN extends CountRecommender {
   static async fit(train: Dataset, options: ItemKNNOptions = {}): Promise<ItemKNN> {
     const opts = ItemKNN.resolve(options);
     checkTrain(train, 'ItemKNN');
-    const n = train.vocabulary.size;
-    const stride = n + 1;
-    // Both orders of every distinct-track pair within `window` listens, counted by sorting (countKeys): a
-    // Map of pairs stops at 2^24 entries, which a few million varied listens exceed.
-    let bound = 0; // pairs within the window, repeats of one track included (those are skipped below)
-    for (const seq of train.sequences.values())
-      for (let p = 0; p < seq.length; p++) bound += 2 * Math.min(opts.window, seq.length - 1 - p);
-    const keys = new Float64Array(bound);
-    let at = 0;
-    for (const seq of train.sequences.values()) {
-      for (let p = 0; p < seq.length; p++) {
-        const a = seq[p]!;
-        const end = Math.min(seq.length, p + opts.window + 1);
-        for (let q = p + 1; q < end; q++) {
-          const b = seq[q]!;
-          if (a === b) continue;
-          keys[at++] = a * stride + b;
-          keys[at++] = b * stride + a;
-        }
-      }
-    }
-    const co = countKeys(keys.subarray(0, at), stride); // co-occurrence counts
+    const stride = train.vocabulary.size + 1;
+    const co = countCooccurrences(train.sequences.values(), train.vocabulary.size, opts.window);
     const counts = train.itemCounts;
     const sim = new Float64Array(co.vals.length); // in doubles until the top neighbours are chosen
     for (let a = 0; a < stride; a++)

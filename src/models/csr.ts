@@ -156,6 +156,40 @@ export function countTransitions(sequences: Iterable<ArrayLike<number>>, n: numb
 }
 
 /**
+ * Symmetric co-occurrence counts: how often two distinct tracks are at most `window` positions apart in
+ * one sequence, both orders of each pair (so row a, column b equals row b, column a); a track next to
+ * itself is not counted. Counted by sorting ({@link countKeys}): a Map of pairs stops at 2^24 entries,
+ * which a few million varied listens exceed.
+ *
+ * @example
+ * ```ts
+ * const co = countCooccurrences([Int32Array.of(1, 2, 3)], 3, 1); // 1-2 and 2-3, once each way
+ * ```
+ */
+export function countCooccurrences(sequences: Iterable<ArrayLike<number>>, n: number, window: number): Csr {
+  const stride = n + 1;
+  const seqs = [...sequences];
+  let bound = 0; // pairs within the window, repeats of one track included (those are skipped below)
+  for (const seq of seqs)
+    for (let p = 0; p < seq.length; p++) bound += 2 * Math.min(window, seq.length - 1 - p);
+  const keys = new Float64Array(bound);
+  let at = 0;
+  for (const seq of seqs) {
+    for (let p = 0; p < seq.length; p++) {
+      const a = seq[p]!;
+      const end = Math.min(seq.length, p + window + 1);
+      for (let q = p + 1; q < end; q++) {
+        const b = seq[q]!;
+        if (a === b) continue;
+        keys[at++] = a * stride + b;
+        keys[at++] = b * stride + a;
+      }
+    }
+  }
+  return countKeys(keys.subarray(0, at), stride);
+}
+
+/**
  * Row `i` of a CSR matrix: its columns, values and the sum of its values.
  *
  * @example

@@ -55,7 +55,7 @@ import {
   type TrainResult,
   train,
 } from '../train/trainer.js';
-import { createRng, type Rng } from '../util/random.js';
+import { createRng, hashSeed, type Rng } from '../util/random.js';
 import { type ArtistIndex, type ArtistSource, artistIndex } from './artists.js';
 import { CSR_MAX_NONZEROS, type Csr, countTransitions, csrArrays, csrRow, readCsr } from './csr.js';
 import { getArray, type ModelContents, registerModelType, writeModelDir } from './persist.js';
@@ -73,6 +73,7 @@ import {
   type RepeatHead,
   rowLogSumExp,
 } from './repeat.js';
+import { cooccurrenceEmbeddings } from './spectral-init.js';
 import {
   applyTransitionMix,
   parseTransitionMix,
@@ -311,6 +312,14 @@ export interface SASRecHyperParams {
    */
   itemBias: boolean;
   /**
+   * How the item table starts: `'random'` (Xavier-normal, the SASRec reference's) or `'cooccurrence'`:
+   * the top eigenvectors of the positive PMI of tracks heard at most 3 listens apart in the training
+   * sequences, scaled to the random table's spread, so a track heard a few times starts near the tracks it
+   * was heard with (item2vec's factorisation, computed directly; tracks that co-occur with nothing keep
+   * their random row).
+   */
+  itemInit: 'random' | 'cooccurrence';
+  /**
    * After training, add the last listen's first-order transition counts from the training sequences to
    * the model's scores (before the repeat head, which is then fitted on top) as a product of experts:
    * `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) / smoothing) - log Z`, with weight and
@@ -521,6 +530,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   lastBias: false,
   tiedEmbeddings: true,
   itemBias: false,
+  itemInit: 'random',
   transitionMix: true,
   artistEmbeddings: true,
 });
@@ -618,6 +628,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   if (typeof o.tiedEmbeddings !== 'boolean')
     throw new InvalidOptionError('tiedEmbeddings', 'a boolean', o.tiedEmbeddings);
   if (typeof o.itemBias !== 'boolean') throw new InvalidOptionError('itemBias', 'a boolean', o.itemBias);
+  if (o.itemInit !== 'random' && o.itemInit !== 'cooccurrence')
+    throw new InvalidOptionError('itemInit', "'random' or 'cooccurrence'", o.itemInit);
   if (typeof o.transitionMix !== 'boolean')
     throw new InvalidOptionError('transitionMix', 'a boolean', o.transitionMix);
   if (typeof o.artistEmbeddings !== 'boolean')
@@ -1368,6 +1380,15 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
     const weights = initWeights(weightShapes(hp, V, artists?.count), initRng);
     if (weights.out_bias) weights.out_bias = logPopularityBias(trainedCounts);
+    if (hp.itemInit === 'cooccurrence')
+      weights.item_emb = cooccurrenceEmbeddings(
+        sequences.values(),
+        V,
+        hp.dim,
+        Math.sqrt(2 / (V + 1 + hp.dim)), // the random table's spread
+        weights.item_emb!,
+        createRng(hashSeed('item-init', hp.seed)),
+      );
     const model = new SASRec(trainSet.vocabulary, hp, weights, popularity, artists);
     model.logQ = sampler.q;
     const historyWindow = hp.historyBias ? { window: hp.maxlen, limit: HISTORY_BIAS_TRACKS } : undefined;
@@ -1971,6 +1992,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       lastBias: raw.lastBias ?? false,
       tiedEmbeddings: raw.tiedEmbeddings ?? true, // models saved before the option existed share one table
       itemBias: raw.itemBias ?? false,
+      itemInit: raw.itemInit ?? 'random',
       transitionMix: raw.transitionMix ?? false,
       artistEmbeddings: raw.artistEmbeddings ?? true,
       ema: raw.ema ?? 0,
