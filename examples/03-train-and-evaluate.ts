@@ -1,6 +1,6 @@
 // Example 03, training and evaluating honestly: baselines vs SASRec with full ranking, why sampled metrics mislead, and losses.
 //
-// Run: npx tsx examples/03-train-and-evaluate.ts   (ENCORE_FAST=1 for a run of a few seconds on less data)
+// Run: npx tsx examples/03-train-and-evaluate.ts   (ENCORE_FAST=1 for a shorter run on less data: about 15-30 s on 2 cores with wasm)
 import {
   bestAchievableHitRate,
   compare,
