@@ -926,11 +926,16 @@ describe('schemas and timestamps', () => {
     await expect(loadListens(file, { timestampUnit: 'seconds' as unknown as 's' })).rejects.toThrow(
       /timestampUnit/,
     );
-    // Formats it cannot apply to refuse it rather than ignore it.
+    // Formats a forced unit cannot apply to refuse it rather than ignore it; the default 'auto' is accepted.
     for (const format of ['sequences', 'mpd'] as const)
       await expect(loadListens(file, { format, timestampUnit: 's' })).rejects.toThrow(
         /timestampUnit.*not sequences or mpd.*format is/s,
       );
+    const pairs = path.join(tmp, 'pairs.txt');
+    fs.writeFileSync(pairs, 'u1 t1\nu1 t2\n');
+    expect((await loadListens(pairs, { format: 'sequences', timestampUnit: 'auto' })).listens).toHaveLength(
+      2,
+    );
   });
 
   it('writes the few millisecond times that would read as seconds in ISO 8601, so they round-trip', async () => {

@@ -348,6 +348,26 @@ describe('SASRec loss auto and memory limits', () => {
     explicit.dispose();
   });
 
+  it('refuses the co-occurrence start where its working arrays would not fit, naming itemInit, before any work', async () => {
+    // 400,000 tracks at dim 128: three [V + 1, dim + 48] float64 blocks are 1.6 GiB, over the 1.5 GiB budget
+    // (the item table itself fits the table budget).
+    const listens: Listen[] = Array.from({ length: 400_000 }, (_, i) => ({
+      userId: `u${i % 100}`,
+      trackId: `t${i}`,
+      timestamp: i,
+    }));
+    const ds = Dataset.fromListens(listens);
+    const err = await SASRec.fit(ds, {
+      ...FAST,
+      dim: 128,
+      loss: 'sampled-softmax',
+      itemInit: 'cooccurrence',
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionError);
+    expect((err as InvalidOptionError).option).toBe('itemInit');
+    expect((err as Error).message).toMatch(/'random' for 400000 tracks.*1\.6 GiB/);
+  });
+
   it('refuses an item table too big for memory with an InvalidOptionError on dim, before any work', async () => {
     // 2,001 tracks x dim 60,000: ~3.6 GiB of item-table copies, far over the wasm budget.
     const listens: Listen[] = [];

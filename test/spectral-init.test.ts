@@ -55,7 +55,11 @@ describe('cooccurrenceEmbeddings', () => {
   sequences.push(Int32Array.of(21));
   const V = 21;
   const d = 4;
-  const fallback = Float32Array.from({ length: (V + 1) * d }, (_, i) => (i < d ? 0 : 0.5));
+  // A small random fallback (the random start's role), and 0.5 everywhere on track 21's row to spot it.
+  const noise = createRng(11);
+  const fallback = Float32Array.from({ length: (V + 1) * d }, (_, i) =>
+    i < d ? 0 : i >= 21 * d ? 0.5 : 0.001 * noise.normal(),
+  );
   const e = cooccurrenceEmbeddings(sequences, V, d, 0.1, fallback, createRng(3));
   const dot = (x: number, y: number) => {
     let s = 0;
@@ -76,9 +80,33 @@ describe('cooccurrenceEmbeddings', () => {
   it('scales the table to the given spread, keeps the fallback row of a track with no co-occurrence and row 0 zero', () => {
     expect([...e.subarray(21 * d, 22 * d)]).toEqual([0.5, 0.5, 0.5, 0.5]);
     expect([...e.subarray(0, d)]).toEqual([0, 0, 0, 0]);
+    // The spectral values (every value of rows 1-20 but columns the eigensolver could not fill, which keep
+    // the fallback's) have exactly the given spread.
     let sumSq = 0;
-    for (let i = d; i < 21 * d; i++) sumSq += e[i]! ** 2;
-    expect(Math.sqrt(sumSq / (20 * d))).toBeCloseTo(0.1 * Math.sqrt(21 / 20), 2); // track 21's row is not scaled
+    let n = 0;
+    for (let i = d; i < 21 * d; i++)
+      if (e[i] !== fallback[i]) {
+        sumSq += e[i]! ** 2;
+        n++;
+      }
+    expect(n).toBeGreaterThanOrEqual(2 * 20);
+    expect(Math.sqrt(sumSq / n)).toBeCloseTo(0.1, 5);
+  });
+
+  it('fills the columns a tiny catalogue has no eigenpairs for from the fallback, not with zeros', () => {
+    const two = cooccurrenceEmbeddings(
+      [Int32Array.of(1, 2, 1, 2)],
+      2,
+      8,
+      0.1,
+      Float32Array.from({ length: 24 }, (_, i) => (i < 8 ? 0 : i)),
+      createRng(1),
+    );
+    for (let a = 1; a <= 2; a++) {
+      const row = [...two.subarray(a * 8, (a + 1) * 8)];
+      expect(row.filter((v) => v === 0).length).toBe(0);
+      expect(row.slice(1)).toEqual(Array.from({ length: 7 }, (_, c) => a * 8 + c + 1)); // one positive eigenpair
+    }
   });
 
   it('is deterministic for a seed', () => {

@@ -336,7 +336,8 @@ export interface LoadListensOptions {
   /**
    * Unit of digits-only timestamps (see {@link parseTimestamp}): `'auto'` (default) reads values from
    * 10^8 up to 10^11 as epoch seconds and the rest as epoch milliseconds; `'ms'` and `'s'` force a unit.
-   * Refused with `'sequences'` (no times) and `'mpd'` (its `modified_at` is always epoch seconds).
+   * A forced unit is refused with `'sequences'` (no times) and `'mpd'` (its `modified_at` is always epoch
+   * seconds).
    */
   timestampUnit?: TimestampUnit;
   /**
@@ -1720,8 +1721,13 @@ export async function loadListens(
       `format is '${format}'`,
     );
   }
-  if (options.timestampUnit !== undefined && (format === 'sequences' || format === 'mpd')) {
-    // Nothing to apply it to: sequences carry no times, and the MPD's modified_at is epoch seconds by definition.
+  if (
+    options.timestampUnit !== undefined &&
+    options.timestampUnit !== 'auto' &&
+    (format === 'sequences' || format === 'mpd')
+  ) {
+    // Nothing to apply a forced unit to: sequences carry no times, and the MPD's modified_at is epoch seconds
+    // by definition ('auto', the default, is accepted everywhere).
     throw new InvalidOptionError(
       'timestampUnit',
       'used only with formats whose times may be digits (not sequences or mpd)',

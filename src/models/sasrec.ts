@@ -73,7 +73,11 @@ import {
   type RepeatHead,
   rowLogSumExp,
 } from './repeat.js';
-import { cooccurrenceEmbeddings } from './spectral-init.js';
+import {
+  COOCCURRENCE_INIT_MAX_BYTES,
+  cooccurrenceEmbeddings,
+  cooccurrenceInitBytes,
+} from './spectral-init.js';
 import {
   applyTransitionMix,
   parseTransitionMix,
@@ -311,8 +315,8 @@ export interface SASRecHyperParams {
    * weight by about one learning rate a step). A track's popularity then has a parameter of its own instead
    * of a direction of the shared item table, which the track's input embedding must use too. Default false:
    * the transformer alone learned more on the shipped data (HR@10 with every track ranked 0.333 -> 0.348 in
-   * expectation), the whole model with its post-hoc heads did not (docs/next-track.md, "Output bias and
-   * co-occurrence start").
+   * expectation, against the same fit with the bias started at zero), the whole model with its post-hoc heads
+   * did not (docs/next-track.md, "Output bias and co-occurrence start").
    */
   itemBias: boolean;
   /**
@@ -321,7 +325,7 @@ export interface SASRecHyperParams {
    * sequences, scaled to the random table's spread, so a track heard a few times starts near the tracks it
    * was heard with (item2vec's factorisation, computed directly; tracks that co-occur with nothing keep
    * their random row). Default `'random'`: on a sparse catalogue and on short sessions it moved NDCG@10 by
-   * +0.6% to +1.7% and sooner to its best epoch, on the shipped data by -1%, all within the seed-to-seed
+   * +0.5% to +1.3% (HR@10 by up to +1.5%), on the shipped data by -1% to -0.3%, all within the seed-to-seed
    * spread (docs/next-track.md).
    */
   itemInit: 'random' | 'cooccurrence';
@@ -722,8 +726,9 @@ function usesLastBias(h: SASRecHyperParams): boolean {
 
 /**
  * Matrices that start at zero, so the model starts as plain SASRec: `hist.w` (no history bias), `out_emb`
- * (the untied output table E + O starts tied), `artist_emb` (E + A starts as E) and `out_bias` (no bias). They draw nothing from
- * the seeded stream, so the other weights start the same with or without them for the same seed.
+ * (the untied output table E + O starts tied) and `artist_emb` (E + A starts as E); `out_bias` too, which
+ * `fit` then sets to the log-popularity prior (`logPopularityBias`). They draw nothing from the seeded
+ * stream, so the other weights start the same with or without them for the same seed.
  */
 const ZERO_INIT = new Set(['hist.w', 'out_emb', 'artist_emb', 'out_bias']);
 
@@ -778,8 +783,9 @@ const TABLE_BUDGET_BYTES = 2.5 * 2 ** 30;
 function checkTableMemory(h: SASRecHyperParams, numItems: number, numArtists = 0): void {
   if (tf.getBackend() === 'tensorflow') return;
   // Untied: the output correction is a second table. Artists: the composed track table E + A[artist]
-  // (counted as a third) and the artist table itself.
-  const tables = (h.tiedEmbeddings ? 1 : 2) + (numArtists > 0 ? 1 : 0);
+  // (counted as a third) and the artist table itself. The output bias: the output table with its bias
+  // column, [V + 1, d + 1], built each step (counted as one more).
+  const tables = (h.tiedEmbeddings ? 1 : 2) + (numArtists > 0 ? 1 : 0) + (h.itemBias ? 1 : 0);
   const rows = tables * (numItems + 1) + (numArtists > 0 ? numArtists + 1 : 0);
   const copies = h.sparseUpdates === true ? SPARSE_TABLE_COPIES : TABLE_COPIES;
   const bytes = copies * 4 * rows * h.dim;
@@ -826,7 +832,7 @@ function dropoutMask(shape: number[], rate: number, rng: Rng, part?: BatchPart):
  * Forward pass for ids `[B, L]` (left-padded with 0): `x = E[ids] * sqrt(d) + P[-L:]`, dropout, padding
  * zeroed; `blocks` x [causal self-attention, point-wise FFN] (pre-LN as in the reference code:
  * `q = LN1(x); x = q + Attn(q, x); x = LN2(x); x = x + FFN(x)`; post-LN: `x = LN1(x + Attn(x, x));
- * x = LN2(x + FFN(x))`); final layer norm. The score of track j after position t is `h_t · E_j`.
+ * x = LN2(x + FFN(x))`); final layer norm. The score of track j after position t is `h_t · E_j` (plus `b_j` with `itemBias`).
  *
  * @example
  * ```ts
@@ -1369,6 +1375,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       hp.sparseUpdates =
         loss !== 'ce' && hp.ema === 0 && hp.weightDecay === 0 && resolveWorkers(options.workers, job) === 1;
     checkTableMemory(hp, V, artists?.count);
+    if (hp.itemInit === 'cooccurrence' && cooccurrenceInitBytes(V, hp.dim) > COOCCURRENCE_INIT_MAX_BYTES)
+      throw new InvalidOptionError(
+        'itemInit',
+        `'random' for ${V} tracks: the co-occurrence start would hold ${(cooccurrenceInitBytes(V, hp.dim) / 2 ** 30).toFixed(1)} GiB of working arrays, over its ${COOCCURRENCE_INIT_MAX_BYTES / 2 ** 30} GiB budget`,
+        hp.itemInit,
+      );
     // Cold start ranks by every training listen; the sampler's proposal counts only the sequences trained
     // on, so the targets 'auto' validation holds out do not shape the negatives the model trains against.
     const popularity = Float32Array.from(trainSet.itemCounts);
@@ -2212,10 +2224,6 @@ export function createSASRecReplica(init: SASRecReplicaInit): SASRec {
 }
 
 /**
- * Holds out the last listen of up to 1,000 users (seeded, >= 3 listens each) as validation cases. Many
- * cases matter more than the listens they cost: with few, NDCG@10 is too noisy to pick the best epoch.
- */
-/**
  * The output bias's starting values: each track's smoothed log share of the training listens,
  * `log((c_x + 1) / (N + V))`, centred on its mean (a softmax ignores the shift), so training starts from
  * the popularity prior instead of learning it at Adam's pace of about one learning rate a step. Row 0
@@ -2242,6 +2250,10 @@ function countItems(sequences: Iterable<Int32Array>, V: number): Float64Array {
   return counts;
 }
 
+/**
+ * Holds out the last listen of up to 1,000 users (seeded, >= 3 listens each) as validation cases. Many
+ * cases matter more than the listens they cost: with few, NDCG@10 is too noisy to pick the best epoch.
+ */
 function autoValidation(
   ds: Dataset,
   rng: Rng,

@@ -38,7 +38,7 @@ export function hashSeed(...parts: (string | number)[]): number {
   return h >>> 0;
 }
 
-/** An integer that `>>> 0` maps one to one: -2^31 to 2^32 - 1. */
+/** An integer `>>> 0` keeps apart from every other integer of the range but its twin 2^32 apart: -2^31 to 2^32 - 1. */
 function isUint32Like(seed: number | string): seed is number {
   return typeof seed === 'number' && Number.isInteger(seed) && seed >= -(2 ** 31) && seed < 2 ** 32;
 }
@@ -54,8 +54,9 @@ function isUint32Like(seed: number | string): seed is number {
  * ```
  */
 export function createRng(seed: number | string): Rng {
-  // A 32-bit integer is its own state; any other number (1.5, 2 ** 40) or a string is hashed, so distinct
-  // seeds give distinct streams (`>>> 0` alone would map 1.5 to 1 and 2 ** 32 to 0).
+  // An integer from -2^31 to 2^32 - 1 is its own 32-bit state (so -1 and 2^32 - 1 are the same seed); any
+  // other number (1.5, 2 ** 40) or a string is hashed, so it no longer collides with an integer seed
+  // (`>>> 0` alone mapped 1.5 to 1 and 2 ** 32 to 0).
   let a = isUint32Like(seed) ? seed >>> 0 : hashSeed(seed);
   let spare: number | undefined;
   const next = () => {
