@@ -1701,40 +1701,32 @@ export async function loadListens(
   }
   const policy = validatePolicy(options.onInvalidRow);
   const mapping = validateColumns(options.columns, LISTEN_COLUMNS);
-  if (mapping.size > 0 && format !== 'listens-csv') {
-    throw new InvalidOptionError(
-      'columns',
-      "used only with format 'listens-csv'",
-      options.columns,
-      `format is '${format}'`,
-    );
-  }
   const time: TimeRules = { latest: Date.now() + DAY_MS, unit: validateUnit(options.timestampUnit) };
   if (options.userId !== undefined && (typeof options.userId !== 'string' || options.userId === '')) {
     throw new InvalidOptionError('userId', 'a non-empty listener id', options.userId);
   }
-  if (options.userId !== undefined && format !== 'spotify-history') {
-    throw new InvalidOptionError(
-      'userId',
-      "used only with format 'spotify-history'",
-      options.userId,
-      `format is '${format}'`,
-    );
-  }
-  if (
-    options.timestampUnit !== undefined &&
-    options.timestampUnit !== 'auto' &&
-    (format === 'sequences' || format === 'mpd')
-  ) {
-    // Nothing to apply a forced unit to: sequences carry no times, and the MPD's modified_at is epoch seconds
-    // by definition ('auto', the default, is accepted everywhere).
-    throw new InvalidOptionError(
-      'timestampUnit',
-      'used only with formats whose times may be digits (not sequences or mpd)',
-      options.timestampUnit,
-      `format is '${format}'`,
-    );
-  }
+  // Options that only some formats read: given to another format, they are an error, not ignored.
+  const onlyWith = (option: string, value: unknown, given: boolean, applies: boolean, formats: string) => {
+    if (given && !applies)
+      throw new InvalidOptionError(option, `used only with ${formats}`, value, `format is '${format}'`);
+  };
+  onlyWith('columns', options.columns, mapping.size > 0, format === 'listens-csv', "format 'listens-csv'");
+  onlyWith(
+    'userId',
+    options.userId,
+    options.userId !== undefined,
+    format === 'spotify-history',
+    "format 'spotify-history'",
+  );
+  // A forced unit: sequences carry no times, and the MPD's modified_at is epoch seconds by definition
+  // ('auto', the default, is accepted everywhere).
+  onlyWith(
+    'timestampUnit',
+    options.timestampUnit,
+    time.unit !== 'auto',
+    format !== 'sequences' && format !== 'mpd',
+    'formats whose times may be digits (not sequences or mpd)',
+  );
   const c = new Collector<Listen>(file, policy);
   const catalogue = new Map<string, Track>(); // the formats that name each track's artist fill it
   const ignored: Record<string, number> = {};

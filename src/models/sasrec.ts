@@ -732,6 +732,9 @@ function usesLastBias(h: SASRecHyperParams): boolean {
  */
 const ZERO_INIT = new Set(['hist.w', 'out_emb', 'artist_emb', 'out_bias']);
 
+/** Xavier-normal spread of a `[rows, cols]` matrix: `sqrt(2 / (rows + cols))`. */
+const xavierStd = (rows: number, cols: number) => Math.sqrt(2 / (rows + cols));
+
 /** Initial values as in the PyTorch reference: Xavier-normal matrices and item table, N(0, 2/(maxlen+d)) positions, LN = (1, 0), biases 0. */
 function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
@@ -739,7 +742,7 @@ function initWeights(shapes: Record<string, number[]>, rng: Rng): Record<string,
     const n = shape.reduce((a, b) => a * b, 1);
     const a = new Float32Array(n);
     if (shape.length === 2 && !ZERO_INIT.has(name)) {
-      const std = Math.sqrt(2 / (shape[0]! + shape[1]!)); // xavier normal; pos_emb: sqrt(2 / (maxlen + d))
+      const std = xavierStd(shape[0]!, shape[1]!); // pos_emb: sqrt(2 / (maxlen + d))
       for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
       if (name === 'item_emb' || name === 'play_emb') a.fill(0, 0, shape[1]); // padding row
     } else if (name.endsWith('.g')) {
@@ -1375,10 +1378,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       hp.sparseUpdates =
         loss !== 'ce' && hp.ema === 0 && hp.weightDecay === 0 && resolveWorkers(options.workers, job) === 1;
     checkTableMemory(hp, V, artists?.count);
-    if (hp.itemInit === 'cooccurrence' && cooccurrenceInitBytes(V, hp.dim) > COOCCURRENCE_INIT_MAX_BYTES)
+    const initBytes = hp.itemInit === 'cooccurrence' ? cooccurrenceInitBytes(V, hp.dim) : 0;
+    if (initBytes > COOCCURRENCE_INIT_MAX_BYTES)
       throw new InvalidOptionError(
         'itemInit',
-        `'random' for ${V} tracks: the co-occurrence start would hold ${(cooccurrenceInitBytes(V, hp.dim) / 2 ** 30).toFixed(1)} GiB of working arrays, over its ${COOCCURRENCE_INIT_MAX_BYTES / 2 ** 30} GiB budget`,
+        `'random' for ${V} tracks: the co-occurrence start would hold ${(initBytes / 2 ** 30).toFixed(1)} GiB of working arrays, over its ${COOCCURRENCE_INIT_MAX_BYTES / 2 ** 30} GiB budget`,
         hp.itemInit,
       );
     // Cold start ranks by every training listen; the sampler's proposal counts only the sequences trained
@@ -1403,7 +1407,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         sequences.values(),
         V,
         hp.dim,
-        Math.sqrt(2 / (V + 1 + hp.dim)), // the random table's spread
+        xavierStd(V + 1, hp.dim), // the random table's spread
         weights.item_emb!,
         createRng(hashSeed('item-init', hp.seed)),
       );

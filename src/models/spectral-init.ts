@@ -109,8 +109,9 @@ export function cooccurrenceEmbeddings(
   const out = Float32Array.from(fallback);
   out.fill(0, 0, dim); // padding
   const spectral = new Float64Array((V + 1) * usable);
+  const filled = new Uint8Array(V + 1); // rows with a non-zero spectral part: the others keep their fallback row
   let sumSq = 0;
-  let rows = 0; // rows with a non-zero spectral part: the others keep their fallback row
+  let rows = 0;
   for (let a = 1; a <= V; a++) {
     let norm = 0;
     order.forEach((e, c) => {
@@ -120,16 +121,15 @@ export function cooccurrenceEmbeddings(
       spectral[a * usable + c] = v;
       norm += v * v;
     });
-    if (norm > 0) rows++;
+    if (norm > 0) {
+      filled[a] = 1;
+      rows++;
+    }
     sumSq += norm;
   }
   const scale = sumSq > 0 ? std / Math.sqrt(sumSq / (rows * usable)) : 0;
-  for (let a = 1; a <= V; a++) {
-    let norm = 0;
-    for (let c = 0; c < usable; c++) norm += spectral[a * usable + c]! ** 2;
-    if (norm === 0) continue;
-    for (let c = 0; c < usable; c++) out[a * dim + c] = spectral[a * usable + c]! * scale;
-  }
+  for (let a = 1; a <= V; a++)
+    if (filled[a]) for (let c = 0; c < usable; c++) out[a * dim + c] = spectral[a * usable + c]! * scale;
   return out;
 }
 
