@@ -105,7 +105,14 @@ export {
   writeModelDir,
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
-export { BaseRecommender, checkHistories, checkK, checkTrackIds, topK } from './models/recommender.js';
+export {
+  BaseRecommender,
+  checkHistories,
+  checkK,
+  checkTrackIds,
+  recommendSettings,
+  topK,
+} from './models/recommender.js';
 export type {
   FitRepeatOptions,
   HistoryCandidates,
@@ -137,6 +144,8 @@ export {
   SASREC_DEFAULTS,
   SASRec,
 } from './models/sasrec.js';
+export type { ServingAnswer, ServingPoolOptions } from './models/serving.js';
+export { MIN_HISTORIES_PER_THREAD, ServingPool } from './models/serving.js';
 export type { TransitionMix, TransitionRow } from './models/transition-mix.js';
 export {
   applyTransitionMix,
