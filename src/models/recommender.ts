@@ -322,17 +322,38 @@ export abstract class BaseRecommender implements Recommender {
       const i = this.vocabulary.index(id);
       if (i !== undefined) excluded[i] = 1;
     }
-    const all = await scoreRows(this, histories);
-    return all.map((scores, h) => {
-      let skip = excluded;
-      if (excludeHistory) {
-        skip = excluded.slice();
+    const out: Recommendation[][] = new Array(histories.length);
+    await this.visitRows(histories, (scores, h) => {
+      const marked: number[] = [];
+      if (excludeHistory)
         for (const id of histories[h]!) {
           const i = this.vocabulary.index(id);
-          if (i !== undefined) skip[i] = 1;
+          if (i !== undefined && !excluded[i]) {
+            excluded[i] = 1;
+            marked.push(i);
+          }
         }
-      }
-      return topK(scores, k, skip).map((i) => ({ trackId: this.vocabulary.ids[i]!, score: scores[i]! }));
+      out[h] = topK(scores, k, excluded).map((i) => ({
+        trackId: this.vocabulary.ids[i]!,
+        score: scores[i]!,
+      }));
+      for (const i of marked) excluded[i] = 0; // the next history starts from `exclude` alone again
+    });
+    return out;
+  }
+
+  /**
+   * Calls `visit(row, h)` with the score row of each history `h` (as {@link BaseRecommender.scoreAll}
+   * computes it), in any order. A row is valid only during its call, so a model may hand out views of a
+   * buffer it reuses; this default scores the whole batch with `scoreAll`.
+   */
+  protected async visitRows(
+    histories: readonly (readonly string[])[],
+    visit: (row: Float32Array, h: number) => void,
+  ): Promise<void> {
+    const all = await scoreRows(this, histories);
+    all.forEach((row, h) => {
+      visit(row, h);
     });
   }
 

@@ -1671,6 +1671,19 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     return this.scoreWith(histories, this.heads());
   }
 
+  /** {@link BaseRecommender.visitRows} without a copy of each row: views of each chunk's scores. */
+  protected override async visitRows(
+    histories: readonly (readonly string[])[],
+    visit: (row: Float32Array, h: number) => void,
+  ): Promise<void> {
+    await this.visitScores(
+      histories.map((h) => this.indices(h)),
+      this.heads(),
+      visit,
+      false,
+    );
+  }
+
   /** The post-hoc heads this model scores with (none while training). */
   private heads(): { repeat?: RepeatHead; transition?: TransitionMix } {
     return {

@@ -38,7 +38,15 @@ export type ServingAnswer =
   | { type: 'recommendations'; recs: Recommendation[][]; unknown: number }
   | { type: 'scores'; scores: Float32Array; width: number; unknown: number };
 
-/** Histories per thread below which splitting a batch costs more (messages, copies) than it saves. */
+/**
+ * Histories per thread below which splitting a batch costs more (messages, copies) than it saves: a batch
+ * of n histories uses at most `floor(n / MIN_HISTORIES_PER_THREAD)` threads.
+ *
+ * @example
+ * ```ts
+ * await pool.recommendBatch(histories.slice(0, 15)); // 15 < 2 * 8: answered on this thread alone
+ * ```
+ */
 export const MIN_HISTORIES_PER_THREAD = 8;
 
 /**
