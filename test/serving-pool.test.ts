@@ -1,8 +1,11 @@
 // ServingPool: the same answers as the model it serves, split across worker threads.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { InvalidOptionError } from '../src/errors.js';
+import { InvalidModelFileError, InvalidOptionError } from '../src/errors.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec } from '../src/models/sasrec.js';
@@ -159,6 +162,27 @@ describe('ServingPool', () => {
       expect(await two.scoreAll(batch)).toEqual(rows);
     } finally {
       await two.close();
+    }
+  });
+
+  it('load reads a saved model on every thread, straight from its folder', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'encore-pool-'));
+    try {
+      await model.save(path.join(dir, 'm'));
+      const loaded = await ServingPool.load(path.join(dir, 'm'), { workers: 2 });
+      try {
+        expect(loaded.size).toBe(2);
+        expect(loaded.type).toBe('sasrec');
+        const mine = await model.recommendBatch(batch, { k: 5 });
+        const pooled = await loaded.recommendBatch(batch, { k: 5 });
+        for (const [i, recs] of pooled.entries())
+          expect(recs.map((r) => r.score)).toEqual(mine[i]!.map((r) => expect.closeTo(r.score, 4)));
+      } finally {
+        await loaded.close();
+      }
+      await expect(ServingPool.load(path.join(dir, 'nothing-here'))).rejects.toThrow(InvalidModelFileError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -9,6 +9,7 @@ import type { Vocabulary } from '../data/dataset.js';
 import { checkKnownOptions, EncoreError, InvalidOptionError } from '../errors.js';
 import { resolveWorkers } from '../train/parallel.js';
 import { WorkerHandle, workerEntry } from '../util/workers.js';
+import { loadModel } from './persist.js';
 import {
   checkHistories,
   type Recommendation,
@@ -53,8 +54,8 @@ export const MIN_HISTORIES_PER_THREAD = 8;
  * A {@link Recommender} that serves a model on several threads: `recommendBatch` and `scoreAll` split
  * their histories between this thread and `workers - 1` worker threads, each with its own copy of the
  * model on its own backend (wasm runs one core per thread), and return exactly what the model returns,
- * in order. `recommend` and `score` (one history) run on this thread. Worth it for batches: on 2 cores
- * with wasm, SASRec's `recommendBatch` of 256 listeners takes about half the time (`bench/perf.ts`).
+ * in order. `recommend` and `score` (one history) run on this thread. Worth it for big batches on wasm;
+ * `bench/perf.ts` times SASRec's `recommendBatch` of 256 listeners with and without a pool.
  *
  * The workers load a snapshot of the model taken by {@link ServingPool.start} (saved to a temporary
  * folder with `model.save` and read back with `loadModel`, which restores identical scores). The pool
@@ -65,8 +66,8 @@ export const MIN_HISTORIES_PER_THREAD = 8;
  * ```ts
  * const pool = await ServingPool.start(model, { workers: 2 });
  * try {
- *   const recs = await pool.recommendBatch(histories, { k: 10 }); // same as model.recommendBatch, ~2x faster
- *   const result = await evaluate(pool, split.test);              // scoring runs on both cores
+ *   const recs = await pool.recommendBatch(histories, { k: 10 }); // what model.recommendBatch returns
+ *   const result = await evaluate(pool, split.test);              // scoring split across the threads
  * } finally {
  *   await pool.close(); // ends the workers and disposes the model
  * }
@@ -96,45 +97,47 @@ export class ServingPool implements Recommender {
    * @throws {InvalidOptionError} naming `workers` or `register`, or `model` when it is not a Recommender.
    * @example
    * ```ts
-   * const pool = await ServingPool.start(await loadModel('models/sasrec'));
+   * const pool = await ServingPool.start(model, { workers: 2 });
    * ```
    */
   static async start(model: Recommender, options: ServingPoolOptions = {}): Promise<ServingPool> {
-    checkKnownOptions(options, ['workers', 'register'], 'ServingPool.start');
+    const workers = checkPoolOptions(options);
     if (!model || typeof model.scoreAll !== 'function' || typeof model.save !== 'function')
       throw new InvalidOptionError('model', 'a Recommender (with scoreAll and save)', model);
-    const register = options.register ?? [];
-    if (!Array.isArray(register) || register.some((m) => typeof m !== 'string'))
-      throw new InvalidOptionError(
-        'register',
-        'an array of module URLs or absolute paths (strings)',
-        register,
-      );
-    const workers = resolveWorkers(options.workers, undefined, 'workers');
     if (workers <= 1) return new ServingPool(model, []);
-    const backend = backendInfo()?.name ?? (tf.getBackend() as 'wasm' | 'cpu' | 'tensorflow');
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'encore-serving-'));
-    const dir = path.join(tmp, 'model');
-    const handles: WorkerHandle<ServingAnswer>[] = [];
     try {
+      const dir = path.join(tmp, 'model');
       await model.save(dir);
-      const url = workerEntry(import.meta.url, 'serving-worker');
-      for (let i = 1; i < workers; i++) {
-        const worker = new Worker(url, {
-          workerData: { backend, dir, register: [...register] },
-          env: { ...process.env, ENCORE_QUIET: '1' },
-        });
-        worker.unref(); // an unclosed pool never keeps the process alive
-        handles.push(new WorkerHandle<ServingAnswer>(worker, 'Serving worker'));
-      }
-      await Promise.all(handles.map((h) => h.whenReady()));
-    } catch (e) {
-      await Promise.all(handles.map((h) => h.worker.terminate().catch(() => 0)));
-      throw e;
+      return new ServingPool(model, await startWorkers(dir, workers, options.register ?? []));
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
-    return new ServingPool(model, handles);
+  }
+
+  /**
+   * Loads a saved model (`loadModel(dir)`) on this thread and in each worker, straight from `dir`: no
+   * temporary copy. Otherwise as {@link ServingPool.start}.
+   *
+   * @throws {InvalidModelFileError} when `dir` does not hold a valid model; as `start` for the options.
+   * @example
+   * ```ts
+   * const pool = await ServingPool.load('models/sasrec');
+   * const result = await evaluate(pool, split.test);
+   * await pool.close();
+   * ```
+   */
+  static async load(dir: string, options: ServingPoolOptions = {}): Promise<ServingPool> {
+    const workers = checkPoolOptions(options);
+    const register = options.register ?? [];
+    for (const m of register) await import(m);
+    const model = await loadModel(dir);
+    try {
+      return new ServingPool(model, workers <= 1 ? [] : await startWorkers(dir, workers, register));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
   }
 
   /** Threads serving a batch, this one included. */
@@ -281,4 +284,39 @@ export class ServingPool implements Recommender {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+/** Checks {@link ServingPoolOptions}; returns the number of threads. */
+function checkPoolOptions(options: ServingPoolOptions): number {
+  checkKnownOptions(options, ['workers', 'register'], 'ServingPool');
+  const register = options.register ?? [];
+  if (!Array.isArray(register) || register.some((m) => typeof m !== 'string'))
+    throw new InvalidOptionError('register', 'an array of module URLs or absolute paths (strings)', register);
+  return resolveWorkers(options.workers, undefined, 'workers');
+}
+
+/** Starts `workers - 1` serving workers that load the model saved in `dir`, and waits until all are ready. */
+async function startWorkers(
+  dir: string,
+  workers: number,
+  register: readonly string[],
+): Promise<WorkerHandle<ServingAnswer>[]> {
+  const backend = backendInfo()?.name ?? (tf.getBackend() as 'wasm' | 'cpu' | 'tensorflow');
+  const url = workerEntry(import.meta.url, 'serving-worker');
+  const handles: WorkerHandle<ServingAnswer>[] = [];
+  try {
+    for (let i = 1; i < workers; i++) {
+      const worker = new Worker(url, {
+        workerData: { backend, dir: path.resolve(dir), register: [...register] },
+        env: { ...process.env, ENCORE_QUIET: '1' },
+      });
+      worker.unref(); // an unclosed pool never keeps the process alive
+      handles.push(new WorkerHandle<ServingAnswer>(worker, 'Serving worker'));
+    }
+    await Promise.all(handles.map((h) => h.whenReady()));
+  } catch (e) {
+    await Promise.all(handles.map((h) => h.worker.terminate().catch(() => 0)));
+    throw e;
+  }
+  return handles;
 }
