@@ -19,7 +19,6 @@ import { formatTable } from '../src/eval/table.js';
 import { installWasmKernels, uninstallWasmKernels } from '../src/kernels/wasm.js';
 import { ItemTransition } from '../src/models/baselines.js';
 import { SASRec, type SASRecOptions } from '../src/models/sasrec.js';
-import { ServingPool } from '../src/models/serving.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { createRng } from '../src/util/random.js';
 
@@ -224,20 +223,10 @@ interface Latency {
   batch256: number;
 }
 
-/** recommendBatch(256) through a ServingPool, and the model alone timed in turn with it (medians, ms). */
-interface ServingPoolLatency {
-  threads: number;
-  batch256: number;
-  directBatch256: number;
-  /** Half the batch (128 listeners) on this thread alone: what a perfect split over two threads would take. */
-  halfAlone128: number;
-}
-
 async function latency(): Promise<{
   plain: Latency;
   head: Latency;
   tfjs: Latency | null;
-  pool: ServingPoolLatency;
   batchItems: number;
 }> {
   const data = syntheticDataset(300, SERVE_TRACKS, 5);
@@ -283,33 +272,8 @@ async function latency(): Promise<{
   model.transitionHead = heads.transition;
   const head = await measure();
   const tfjs = info.name === 'wasm' ? await withTfjsKernels(measure) : null;
-  // The same model served by a ServingPool on every core, timed in turn with the model alone so that
-  // background load hits both alike (the pool takes the model over and disposes it on close).
-  const pool = await ServingPool.start(model);
-  const direct: number[] = [];
-  const pooled: number[] = [];
-  const halves: number[] = [];
-  const half = histories.filter((_, i) => i % 2 === 0); // what each of two threads gets, about
-  await pool.recommendBatch(histories, { k: 10 });
-  for (let i = 0; i < (QUICK ? 3 : 15); i++) {
-    let t0 = performance.now();
-    await model.recommendBatch(histories, { k: 10 });
-    direct.push(performance.now() - t0);
-    t0 = performance.now();
-    await pool.recommendBatch(histories, { k: 10 });
-    pooled.push(performance.now() - t0);
-    t0 = performance.now();
-    await model.recommendBatch(half, { k: 10 });
-    halves.push(performance.now() - t0);
-  }
-  const servingPool = {
-    threads: pool.size,
-    batch256: median(pooled),
-    directBatch256: median(direct),
-    halfAlone128: median(halves),
-  };
-  await pool.close();
-  return { plain, head, tfjs, pool: servingPool, batchItems: SERVE_TRACKS };
+  model.dispose();
+  return { plain, head, tfjs, batchItems: SERVE_TRACKS };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -578,7 +542,6 @@ if (SECTIONS.has('latency')) {
     ...lat.head,
     withoutRepeatHead: lat.plain,
     tfjsKernels: lat.tfjs,
-    servingPool: lat.pool,
     batchItems: lat.batchItems,
     torchInferMs1: t?.infer_ms_1 ?? null,
     torchInferMs256: t?.infer_ms_256 ?? null,
@@ -603,21 +566,6 @@ if (SECTIONS.has('latency')) {
           ms: lat.tfjs?.batch256 ?? Number.NaN,
           torch: Number.NaN,
         },
-        {
-          what: `recommendBatch(256), ServingPool of ${lat.pool.threads} threads`,
-          ms: lat.pool.batch256,
-          torch: Number.NaN,
-        },
-        {
-          what: 'recommendBatch(256), the model alone, timed in turn with the pool',
-          ms: lat.pool.directBatch256,
-          torch: Number.NaN,
-        },
-        {
-          what: 'recommendBatch(128), the model alone, timed in turn with the pool',
-          ms: lat.pool.halfAlone128,
-          torch: Number.NaN,
-        },
       ],
     ),
   );
@@ -626,13 +574,10 @@ if (SECTIONS.has('latency')) {
     value: `${lat.head.p50.toFixed(2)} ms`,
     met: lat.head.p50 <= TARGETS.recommendP50Ms,
   });
-  // Best of the model alone and the pool, as the throughput targets take the best of 1 and 2 workers.
-  const best = Math.min(lat.head.batch256, lat.pool.batch256);
-  const how = best === lat.pool.batch256 ? `ServingPool of ${lat.pool.threads} threads` : 'one thread';
   targets.push({
-    target: 'recommendBatch(256) faster than PyTorch (best of one thread and a ServingPool)',
-    value: t ? `${best.toFixed(1)} ms (${how}) vs ${t.infer_ms_256.toFixed(1)} ms` : 'PyTorch not run',
-    met: t ? best < t.infer_ms_256 : null,
+    target: 'recommendBatch(256) faster than PyTorch',
+    value: t ? `${lat.head.batch256.toFixed(1)} ms vs ${t.infer_ms_256.toFixed(1)} ms` : 'PyTorch not run',
+    met: t ? lat.head.batch256 < t.infer_ms_256 : null,
   });
 }
 
@@ -663,7 +608,6 @@ if (results.latency) {
   const l = results.latency as Latency & {
     withoutRepeatHead: Latency;
     tfjsKernels: Latency | null;
-    servingPool: ServingPoolLatency;
     torchInferMs1: number | null;
     torchInferMs256: number | null;
   };
@@ -682,9 +626,6 @@ if (results.latency) {
       `| recommend p50, on tfjs-backend-wasm's own kernels | ${l.tfjsKernels.p50.toFixed(2)} | - |`,
       `| recommendBatch(256), on tfjs-backend-wasm's own kernels | ${l.tfjsKernels.batch256.toFixed(1)} | - |`,
     );
-  md.push(
-    `| recommendBatch(256), \`ServingPool\` of ${l.servingPool.threads} threads (medians of runs in turn: the model alone ${l.servingPool.directBatch256.toFixed(1)} ms, half the batch alone ${l.servingPool.halfAlone128.toFixed(1)} ms) | ${l.servingPool.batch256.toFixed(1)} | - |`,
-  );
   md.push('');
 }
 if (results.timeToQuality) {

@@ -105,14 +105,7 @@ export {
   writeModelDir,
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
-export {
-  BaseRecommender,
-  checkHistories,
-  checkK,
-  checkTrackIds,
-  recommendSettings,
-  topK,
-} from './models/recommender.js';
+export { BaseRecommender, checkHistories, checkK, checkTrackIds, topK } from './models/recommender.js';
 export type {
   FitRepeatOptions,
   HistoryCandidates,
@@ -144,8 +137,6 @@ export {
   SASREC_DEFAULTS,
   SASRec,
 } from './models/sasrec.js';
-export type { ServingAnswer, ServingPoolOptions } from './models/serving.js';
-export { MIN_HISTORIES_PER_THREAD, ServingPool } from './models/serving.js';
 export type { TransitionMix, TransitionRow } from './models/transition-mix.js';
 export {
   applyTransitionMix,

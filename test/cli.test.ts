@@ -95,11 +95,6 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     ],
     ['invalid k list', ['evaluate', '--model', 'm', '--data', 'd', '-k', '5,x'], /comma-separated integers/],
     [
-      'zero workers',
-      ['evaluate', '--model', 'm', '--data', 'd', '--workers', '0'],
-      /--workers <n>.*'0' is invalid/,
-    ],
-    [
       'k in exponent notation',
       ['evaluate', '--model', 'm', '--data', 'd', '-k', '1e1'],
       /comma-separated integers/,
@@ -544,13 +539,6 @@ describe('commands', () => {
     expect(ev.test.cases).toBe(40);
     expect(ev.test.protocol).toBe('full');
     expect(Object.keys(ev.test.ndcg)).toEqual(['5', '10', '20']);
-    // On two threads (a ServingPool loading the saved model in a worker): the same metrics.
-    const two = json<typeof ev>(
-      await run('evaluate', '--model', out, '--data', listens, '--workers', '2', '--json'),
-    );
-    expect(tf.memory().numTensors).toBe(before);
-    expect(two.test.cases).toBe(40);
-    for (const k of ['5', '10', '20']) expect(two.test.ndcg[k]).toBeCloseTo(ev.test.ndcg[k]!, 5);
   });
 
   it('evaluate prints a table with one line per k', async () => {

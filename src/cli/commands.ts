@@ -25,7 +25,6 @@ import { ItemKNN, ItemTransition, Popularity } from '../models/baselines.js';
 import { loadModel } from '../models/persist.js';
 import type { Recommender } from '../models/recommender.js';
 import { SASRec } from '../models/sasrec.js';
-import { ServingPool } from '../models/serving.js';
 import {
   blendCompositionChart,
   modelComparisonChart,
@@ -401,24 +400,8 @@ export interface EvaluateCommandOptions {
   onInvalidRow?: InvalidRowPolicy;
   k: number[];
   backend?: Backend;
-  /**
-   * Threads scoring the test cases, this one included (a {@link ServingPool}). Default: every core when
-   * there are at least {@link POOLED_EVALUATION_CASES} test cases, else 1.
-   */
-  workers?: number;
   json?: boolean;
 }
-
-/**
- * Test cases from which `encore evaluate` scores on every core by default: one `evaluate` batch, below
- * which starting the workers (about a second) costs more than it saves.
- *
- * @example
- * ```ts
- * POOLED_EVALUATION_CASES; // 256
- * ```
- */
-export const POOLED_EVALUATION_CASES = 256;
 
 /**
  * `encore evaluate`: a saved model against the last listen of every listener (history = everything
@@ -433,13 +416,12 @@ export async function runEvaluate(io: CliIo, opts: EvaluateCommandOptions): Prom
   await requireDir('--model', opts.model, MODEL_FIX);
   const dataset = await loadDataset(io, opts.data, opts.format, opts.onInvalidRow ?? 'throw');
   await initBackend(opts.backend ? { backend: opts.backend } : {});
-  const split = leaveOneOut(dataset);
-  if (split.test.length === 0) {
-    throw new CliError(`--data has no listener with 3 or more listens: ${opts.data}`, DATA_FIX);
-  }
-  const workers = opts.workers ?? (split.test.length >= POOLED_EVALUATION_CASES ? undefined : 1);
-  const model = await ServingPool.load(opts.model, { workers }); // the model on every thread
+  const model = await openModel(opts.model);
   try {
+    const split = leaveOneOut(dataset);
+    if (split.test.length === 0) {
+      throw new CliError(`--data has no listener with 3 or more listens: ${opts.data}`, DATA_FIX);
+    }
     const bar = startProgress(io, 'evaluating', 1);
     const result = await evaluate(model, split.test, { k: opts.k, train: split.train });
     bar.stop();
@@ -454,7 +436,7 @@ export async function runEvaluate(io: CliIo, opts: EvaluateCommandOptions): Prom
         ].join('\n'),
     );
   } finally {
-    await model.close(); // ends the workers and disposes the model
+    model.dispose();
   }
 }
 

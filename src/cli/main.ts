@@ -11,7 +11,6 @@ import {
   GENERATE_STYLES_PER_GENRE,
   MIN_ARTISTS,
   maxGenerateDays,
-  POOLED_EVALUATION_CASES,
   runBlend,
   runEvaluate,
   runGenerate,
@@ -158,12 +157,6 @@ function buildProgram(io: CliIo): Command {
         .default([5, 10, 20], '5,10,20'),
     )
     .addOption(backendOption())
-    .addOption(
-      new Option(
-        '--workers <n>',
-        `threads scoring the test cases (default: every core from ${POOLED_EVALUATION_CASES} test cases, else 1)`,
-      ).argParser(intOption(1, 1024)),
-    )
     .addOption(jsonOption())
     .action((opts) => runEvaluate(io, opts));
 

@@ -241,29 +241,6 @@ export async function scoreRows(
 }
 
 /**
- * {@link RecommendOptions} checked against a catalogue of `catalogue` tracks, with their defaults filled
- * in and `exclude` read into an array: what `recommendBatch` of every model (and of a {@link ServingPool}
- * before it splits the work) acts on.
- *
- * @throws {InvalidOptionError} naming the option (`k`, `excludeHistory`, `exclude`, or an unknown key).
- * @example
- * ```ts
- * recommendSettings({ k: 5 }, 2000); // { k: 5, excludeHistory: true, exclude: [] }
- * ```
- */
-export function recommendSettings(
-  options: RecommendOptions,
-  catalogue: number,
-): { k: number; excludeHistory: boolean; exclude: readonly string[] } {
-  checkKnownOptions(options, Object.keys(RECOMMEND_KEYS), 'recommend');
-  const k = checkK(options.k ?? Math.min(10, catalogue), catalogue);
-  const excludeHistory = options.excludeHistory ?? true;
-  if (typeof excludeHistory !== 'boolean')
-    throw new InvalidOptionError('excludeHistory', 'true or false', excludeHistory);
-  return { k, excludeHistory, exclude: trackIdsOf(options.exclude ?? [], 'exclude') };
-}
-
-/**
  * Shared implementation of `recommend`, `recommendBatch` and `score` on top of `scoreAll`, plus
  * history-to-index mapping with unknown-id counting. Models extend it and implement `scoreAll`.
  *
@@ -316,9 +293,13 @@ export abstract class BaseRecommender implements Recommender {
     options: RecommendOptions = {},
   ): Promise<Recommendation[][]> {
     checkHistories(histories);
-    const { k, excludeHistory, exclude } = recommendSettings(options, this.vocabulary.size);
+    checkKnownOptions(options, Object.keys(RECOMMEND_KEYS), 'recommend');
+    const k = checkK(options.k ?? Math.min(10, this.vocabulary.size), this.vocabulary.size);
+    const excludeHistory = options.excludeHistory ?? true;
+    if (typeof excludeHistory !== 'boolean')
+      throw new InvalidOptionError('excludeHistory', 'true or false', excludeHistory);
     const excluded = new Uint8Array(this.vocabulary.size + 1);
-    for (const id of exclude) {
+    for (const id of trackIdsOf(options.exclude ?? [], 'exclude')) {
       const i = this.vocabulary.index(id);
       if (i !== undefined) excluded[i] = 1;
     }

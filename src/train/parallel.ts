@@ -1,9 +1,11 @@
 // Data-parallel gradients over worker_threads: split a batch, compute slices on replicas, average exactly.
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { backendInfo, tf } from '../backend.js';
 import { InvalidOptionError } from '../errors.js';
-import { WorkerHandle, workerEntry } from '../util/workers.js';
 import type { NegativeSpec, SeqBatch } from './batches.js';
 import { disposeGradient, type Gradient, type TrainableModel, toDenseGradient } from './trainer.js';
 
@@ -205,6 +207,79 @@ type FromWorker =
   | { type: 'error'; message: string; stack?: string };
 
 /**
+ * The worker's entry: `worker.js` next to this file when built, else (sources under tsx or vitest) a tiny
+ * ES module that loads `worker.ts` through tsx's `tsImport` (Node 20 ignores `--import tsx` in workers).
+ */
+function workerEntry(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('./worker.js', import.meta.url);
+  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const api = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const target = new URL('./worker.ts', import.meta.url).href;
+  const code = `import { tsImport } from ${JSON.stringify(api)};\nawait tsImport(${JSON.stringify(target)}, ${JSON.stringify(api)});\n`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
+class WorkerHandle {
+  private pending: { resolve: (v: FromWorker) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private ready: Promise<void>;
+
+  constructor(readonly worker: Worker) {
+    let markReady: () => void = () => {};
+    let failReady: (e: Error) => void = () => {};
+    this.ready = new Promise((res, rej) => {
+      markReady = res;
+      failReady = rej;
+    });
+    // Observed here as well: when a later worker of the pool fails to start, this handle's start is never
+    // awaited, and close() ending its worker would otherwise reject it unhandled. Callers that await
+    // whenReady() still get the rejection.
+    this.ready.catch(() => {});
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'ready') return markReady();
+      if (msg.type === 'error') {
+        const e = new Error(`Training worker failed: ${msg.message}`);
+        if (msg.stack) e.stack = msg.stack;
+        this.fail(e);
+        failReady(e);
+        return;
+      }
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(msg);
+    });
+    worker.on('error', (e) => {
+      this.fail(e);
+      failReady(e);
+    });
+    worker.on('exit', (code) => {
+      const e = new Error(`Training worker exited (code ${code})`);
+      this.fail(e);
+      failReady(e);
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(this.failure);
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  request(message: unknown): Promise<FromWorker> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(message);
+    });
+  }
+}
+
+/**
  * Starts `workers - 1` worker threads, each with a replica of `model` built from `replica`, on the same
  * backend as this thread. Returns undefined when `workers <= 1`. Every call of `computeGradients` sends
  * the local model's current weights with each slice, computes the first slice here, and returns the
@@ -222,8 +297,8 @@ export async function startGradientPool<B>(
 ): Promise<GradientPool<B> | undefined> {
   if (options.workers <= 1) return undefined;
   const backend = backendInfo()?.name ?? (tf.getBackend() as 'wasm' | 'cpu' | 'tensorflow');
-  const url = workerEntry(import.meta.url, 'worker');
-  const handles: WorkerHandle<FromWorker>[] = [];
+  const url = workerEntry();
+  const handles: WorkerHandle[] = [];
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -237,7 +312,7 @@ export async function startGradientPool<B>(
         env: { ...process.env, ENCORE_QUIET: '1' },
       });
       worker.unref(); // an unclosed pool never keeps the process alive
-      handles.push(new WorkerHandle<FromWorker>(worker, 'Training worker'));
+      handles.push(new WorkerHandle(worker));
     }
     await Promise.all(handles.map((h) => h.whenReady()));
   } catch (e) {

@@ -222,6 +222,17 @@ export function runRecommenderContract(
       expect(batch).toHaveLength(histories.length);
       for (const [i, h] of histories.entries()) expect(batch[i]).toEqual(await model.recommend(h, { k: 8 }));
       expect(await model.recommendBatch([], { k: 3 })).toEqual([]);
+      // One exclusion mask serves the whole batch: each history's own tracks are left out of its answer
+      // only, and an `exclude`d track that is also in a history stays out of every later answer.
+      const exclude = [histories[0]![0]!, histories[2]![1]!];
+      const twice = [...histories, histories[0]!, [...histories[1]!, ...histories[1]!]];
+      const masked = await model.recommendBatch(twice, { k: 8, exclude });
+      for (const [i, h] of twice.entries()) {
+        const single = await model.recommend(h, { k: 8, exclude });
+        // Other padding in another batch: the same tracks, scores equal up to float rounding.
+        expect(masked[i]!.map((r) => r.trackId)).toEqual(single.map((r) => r.trackId));
+        expect(masked[i]!.map((r) => r.score)).toEqual(single.map((r) => expect.closeTo(r.score, 5)));
+      }
     });
 
     it('score agrees with the scores recommend reports, and gives -Infinity to unknown tracks', async () => {
