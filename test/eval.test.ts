@@ -8,7 +8,7 @@ import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 import { compare, formatComparison } from '../src/eval/compare.js';
 import { expectedAtK } from '../src/eval/expectation.js';
 import { evaluateExpected } from '../src/eval/expected.js';
-import { type EvaluateOptions, evaluate } from '../src/eval/metrics.js';
+import { type EvaluateOptions, evaluate, evaluateBatchSize } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemTransition, Popularity } from '../src/models/baselines.js';
 import { BaseRecommender } from '../src/models/recommender.js';
@@ -157,6 +157,41 @@ describe('evaluate: full ranking, hand-computed', () => {
     // From the histories: a, b and d once each (3 listens).
     const fromCases = await evaluate(ranked(), CASES, { k: [1] });
     expect(fromCases.novelty[1]).toBeCloseTo(-Math.log2(2 / 8), 12); // every top-1 item was played once
+  });
+});
+
+describe('evaluate: batches of score rows', () => {
+  it('asks a large catalogue for fewer rows at a time, with the same metrics', async () => {
+    expect(evaluateBatchSize(2_000)).toBe(256);
+    expect(evaluateBatchSize(660_000)).toBe(50);
+    expect(evaluateBatchSize(912_510)).toBe(36);
+    expect(evaluateBatchSize(1e9)).toBe(1);
+    const n = 600_000;
+    // Each track's score falls with its index, except the last track's successor (6 on), which comes first.
+    const model = new FixedScorer(ids(n), (h) => {
+      const s = new Float32Array(n); // s[i]: the score of track t{i}
+      for (let i = 0; i < n; i++) s[i] = -i;
+      const last = h.length > 0 ? Number(h[h.length - 1]!.slice(1)) : 0;
+      s[(last + 6) % n] = 1;
+      return s;
+    });
+    const cases: EvalCase[] = Array.from({ length: 120 }, (_, u) => ({
+      userId: `u${u}`,
+      history: [`t${u * 3}`],
+      target: `t${u % 2 === 0 ? u * 3 + 6 : u}`, // every other target is the successor, ranked first
+    }));
+    const original = model.scoreAll.bind(model);
+    const batches: number[] = [];
+    model.scoreAll = async (histories) => {
+      batches.push(histories.length);
+      return original(histories);
+    };
+    const auto = await evaluate(model, cases, { k: [10] });
+    expect(batches).toEqual([55, 55, 10]); // evaluateBatchSize(600_000) rows at a time
+    const one = await evaluate(model, cases, { k: [10], batchSize: 256 });
+    expect(batches.slice(3)).toEqual([120]);
+    expect(auto).toEqual(one);
+    expect(auto.hr[10]).toBeGreaterThan(0.5);
   });
 });
 
