@@ -105,7 +105,15 @@ export {
   writeModelDir,
 } from './models/persist.js';
 export type { Recommendation, Recommender, RecommendOptions } from './models/recommender.js';
-export { BaseRecommender, checkHistories, checkK, checkTrackIds, topK } from './models/recommender.js';
+export {
+  BaseRecommender,
+  checkHistories,
+  checkK,
+  checkTrackIds,
+  SCORE_BATCH_BYTES,
+  scoreBatchSize,
+  topK,
+} from './models/recommender.js';
 export type {
   FitRepeatOptions,
   HistoryCandidates,

@@ -8,10 +8,10 @@ import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 import { compare, formatComparison } from '../src/eval/compare.js';
 import { expectedAtK } from '../src/eval/expectation.js';
 import { evaluateExpected } from '../src/eval/expected.js';
-import { type EvaluateOptions, evaluate, evaluateBatchSize } from '../src/eval/metrics.js';
+import { type EvaluateOptions, evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemTransition, Popularity } from '../src/models/baselines.js';
-import { BaseRecommender } from '../src/models/recommender.js';
+import { BaseRecommender, scoreBatchSize } from '../src/models/recommender.js';
 import { createRng } from '../src/util/random.js';
 
 /** A test double: scores come from a function of the history (indices by track id). */
@@ -161,11 +161,11 @@ describe('evaluate: full ranking, hand-computed', () => {
 });
 
 describe('evaluate: batches of score rows', () => {
-  it('asks a large catalogue for fewer rows at a time, with the same metrics', async () => {
-    expect(evaluateBatchSize(2_000)).toBe(256);
-    expect(evaluateBatchSize(660_000)).toBe(50);
-    expect(evaluateBatchSize(912_510)).toBe(36);
-    expect(evaluateBatchSize(1e9)).toBe(1);
+  it('asks a large catalogue for fewer rows at a time, with the same metrics and recommendations', async () => {
+    expect(scoreBatchSize(2_000)).toBe(256);
+    expect(scoreBatchSize(660_000)).toBe(50);
+    expect(scoreBatchSize(912_510)).toBe(36);
+    expect(scoreBatchSize(1e9)).toBe(1);
     const n = 600_000;
     // Each track's score falls with its index, except the last track's successor (6 on), which comes first.
     const model = new FixedScorer(ids(n), (h) => {
@@ -187,11 +187,18 @@ describe('evaluate: batches of score rows', () => {
       return original(histories);
     };
     const auto = await evaluate(model, cases, { k: [10] });
-    expect(batches).toEqual([55, 55, 10]); // evaluateBatchSize(600_000) rows at a time
+    expect(batches).toEqual([55, 55, 10]); // scoreBatchSize(600_000) rows at a time
     const one = await evaluate(model, cases, { k: [10], batchSize: 256 });
     expect(batches.slice(3)).toEqual([120]);
     expect(auto).toEqual(one);
     expect(auto.hr[10]).toBeGreaterThan(0.5);
+    // recommendBatch asks for as many rows at a time, and answers each history as recommend does.
+    batches.length = 0;
+    const histories = cases.map((c) => c.history);
+    const recs = await model.recommendBatch(histories, { k: 3 });
+    expect(batches).toEqual([55, 55, 10]);
+    for (const i of [0, 54, 55, 119]) expect(recs[i]).toEqual(await model.recommend(histories[i]!, { k: 3 }));
+    expect(recs[1]![0]!.trackId).toBe('t9'); // the successor of t3
   });
 });
 

@@ -2,7 +2,7 @@
 import { checkDataset, type Dataset } from '../data/dataset.js';
 import type { EvalCase } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
-import { type Recommender, scoreRows, topK } from '../models/recommender.js';
+import { type Recommender, scoreBatchSize, scoreRows, topK } from '../models/recommender.js';
 import { createRng, type Rng } from '../util/random.js';
 
 /**
@@ -49,7 +49,7 @@ export interface EvaluateOptions {
   excludeHistory?: boolean;
   /**
    * Histories scored per `scoreAll` call. Integer >= 1. Default: 256, or fewer on a large catalogue, as many
-   * rows of scores as fit in {@link EVALUATE_BATCH_BYTES} (50 at 660,000 tracks).
+   * rows of scores as fit in {@link SCORE_BATCH_BYTES} (50 at 660,000 tracks; see {@link scoreBatchSize}).
    */
   batchSize?: number;
   /** Training data whose listen counts define popularity for novelty. Default: counts from the cases' histories. */
@@ -114,37 +114,8 @@ interface Resolved {
   k: number[];
   candidates: Candidates;
   excludeHistory: boolean;
-  /** Undefined: {@link evaluateBatchSize} of the model's catalogue. */
+  /** Undefined: {@link scoreBatchSize} of the model's catalogue. */
   batchSize: number | undefined;
-}
-
-/**
- * Bytes of score rows `evaluate` asks for at once by default. Each row holds a score for every track, so
- * 256 rows at 660,000 tracks are 676 MB. Measured there (660,734 tracks, random listens, 2 cores, wasm;
- * scratch runs): `ItemTransition` over 512 cases peaked at 2,260 MB of memory and took 29 ms a case with
- * 256 rows a batch, 957 MB and 19 ms with 64, 819 MB and 17 ms with 32, 986 MB and 18 ms with this default
- * (50); SASRec over 256 cases rose 393 MB above its memory before `evaluate` with 256 rows (31.2 ms a case),
- * 111 MB with the default (30.4 ms).
- *
- * @example
- * ```ts
- * EVALUATE_BATCH_BYTES / (4 * 660_001); // about 50 rows a batch at 660,000 tracks
- * ```
- */
-export const EVALUATE_BATCH_BYTES = 128 * 1024 * 1024;
-
-/**
- * Histories `evaluate` scores per `scoreAll` call by default for a catalogue of `tracks`: 256, or as many
- * rows as fit in {@link EVALUATE_BATCH_BYTES}, at least 1.
- *
- * @example
- * ```ts
- * evaluateBatchSize(2_000);   // 256
- * evaluateBatchSize(912_510); // 36
- * ```
- */
-export function evaluateBatchSize(tracks: number): number {
-  return Math.max(1, Math.min(256, Math.floor(EVALUATE_BATCH_BYTES / (4 * (tracks + 1)))));
 }
 
 /** @internal Validates {@link EvaluateOptions} (shared with `compare`). */
@@ -383,7 +354,7 @@ export async function evaluate(
   let historyTargets = 0;
   let unknownNegatives = 0;
 
-  const batchSize = opts.batchSize ?? evaluateBatchSize(n);
+  const batchSize = opts.batchSize ?? scoreBatchSize(n);
   for (let start = 0; start < kept.length; start += batchSize) {
     const batch = kept.slice(start, start + batchSize);
     const all = await scoreRows(
