@@ -241,8 +241,8 @@ export async function scoreRows(
 }
 
 /**
- * Bytes of score rows `evaluate` and `recommendBatch` ask a model for at once by default. Each row holds a score for every track, so
- * 256 rows at 660,000 tracks are 676 MB. Measured there (660,734 tracks, random listens, 2 cores, wasm;
+ * Bytes of score rows `evaluate` and `recommendBatch` ask a model for at once by default. Each row holds a
+ * score for every track, so 256 rows at 660,000 tracks are 676 MB. Measured there (660,734 tracks, random listens, 2 cores, wasm;
  * scratch runs): `ItemTransition` over 512 cases peaked at 2,260 MB of memory and took 29 ms a case with
  * 256 rows a batch, 957 MB and 19 ms with 64, 819 MB and 17 ms with 32, 986 MB and 18 ms with this default
  * (50); SASRec over 256 cases rose 393 MB above its memory before `evaluate` with 256 rows (31.2 ms a case),
@@ -256,8 +256,8 @@ export async function scoreRows(
 export const SCORE_BATCH_BYTES = 128 * 1024 * 1024;
 
 /**
- * Histories `evaluate` and `recommendBatch` score per `scoreAll` call by default for a catalogue of `tracks`: 256, or as many
- * rows as fit in {@link SCORE_BATCH_BYTES}, at least 1.
+ * Histories `evaluate` and `recommendBatch` score per `scoreAll` call by default for a catalogue of
+ * `tracks`: 256, or as many rows as fit in {@link SCORE_BATCH_BYTES}, at least 1.
  *
  * @example
  * ```ts

@@ -203,9 +203,9 @@ export interface SASRecHyperParams {
    * always taken), is validated, and training stops, so training overruns the budget by at most one step and
    * one validation, even when one pass over a large log takes an hour. The post-hoc heads are fitted after
    * that, outside the budget: one more scoring pass over the validation cases plus the repeat head's fit
-   * (on a 912,510-track log, `bench/scale.ts`, 71 to 84 s of a 246 to 268 s fit under a 120 s budget). A budget that
-   * ends training makes the model depend on the machine's speed (down to the batch), so leave it at
-   * Infinity where the same seed must give the same model. Default Infinity.
+   * (on a 912,510-track log, `bench/scale.ts`, 71 to 84 s of a 246 to 268 s fit under a 120 s budget). A
+   * budget that ends training makes the model depend on the machine's speed (down to the batch), so leave
+   * it at Infinity where the same seed must give the same model. Default Infinity.
    */
   maxSeconds: number;
   /** Decoupled weight decay on weight matrices and embeddings. Default 0. */
