@@ -202,6 +202,26 @@ describe('evaluate: batches of score rows', () => {
   });
 });
 
+describe('recommendBatch: a model that streams its rows', () => {
+  it('refuses a visitRows that leaves a history out, naming it', async () => {
+    class Skipping extends FixedScorer {
+      protected override async visitRows(
+        histories: readonly (readonly string[])[],
+        visit: (row: Float32Array, h: number) => void,
+      ): Promise<void> {
+        const rows = await this.scoreAll(histories);
+        rows.forEach((row, h) => {
+          if (h !== 1) visit(row, h);
+        });
+      }
+    }
+    const model = new Skipping(['a', 'b', 'c'], () => [3, 2, 1]);
+    await expect(model.recommendBatch([['a'], ['b'], []], { k: 1 })).rejects.toThrow(
+      /visitRows gave no score row for history 1 of 3/,
+    );
+  });
+});
+
 describe('evaluate: sampled protocols', () => {
   const n = 200;
   const rng = createRng(3);

@@ -1,7 +1,7 @@
 // The Recommender contract every model implements, plus the shared top-k and history handling.
 
 import type { Vocabulary } from '../data/dataset.js';
-import { checkKnownOptions, InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, EncoreError, InvalidOptionError } from '../errors.js';
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
@@ -241,8 +241,9 @@ export async function scoreRows(
 }
 
 /**
- * Bytes of score rows `evaluate` and `recommendBatch` ask a model for at once by default. Each row holds a
- * score for every track, so 256 rows at 660,000 tracks are 676 MB. Measured there (660,734 tracks, random listens, 2 cores, wasm;
+ * Bytes of score rows (128 MiB) `evaluate` and the default `recommendBatch` ask a model for at once. Each
+ * row holds a score for every track, so 256 rows at 660,000 tracks are 676 MB. SASRec's `recommendBatch`
+ * scores 64 histories at a time whatever the catalogue and hands each row on as it comes. Measured there (660,734 tracks, random listens, 2 cores, wasm;
  * scratch runs): `ItemTransition` over 512 cases peaked at 2,260 MB of memory and took 29 ms a case with
  * 256 rows a batch, 957 MB and 19 ms with 64, 819 MB and 17 ms with 32, 986 MB and 18 ms with this default
  * (50); SASRec over 256 cases rose 393 MB above its memory before `evaluate` with 256 rows (31.2 ms a case),
@@ -256,7 +257,7 @@ export async function scoreRows(
 export const SCORE_BATCH_BYTES = 128 * 1024 * 1024;
 
 /**
- * Histories `evaluate` and `recommendBatch` score per `scoreAll` call by default for a catalogue of
+ * Histories `evaluate` and the default `recommendBatch` score per `scoreAll` call for a catalogue of
  * `tracks`: 256, or as many rows as fit in {@link SCORE_BATCH_BYTES}, at least 1.
  *
  * @example
@@ -349,13 +350,20 @@ export abstract class BaseRecommender implements Recommender {
       }));
       for (const i of marked) excluded[i] = 0; // the next history starts from `exclude` alone again
     });
+    const missing = histories.findIndex((_, h) => out[h] === undefined);
+    if (missing >= 0)
+      throw new EncoreError(
+        `${this.type}: visitRows gave no score row for history ${missing} of ${histories.length}: a model that overrides visitRows must visit every history once`,
+      );
     return out;
   }
 
   /**
    * Calls `visit(row, h)` with the score row of each history `h` (as {@link BaseRecommender.scoreAll}
    * computes it), in any order. A row is valid only during its call, so a model may hand out views of a
-   * buffer it reuses; this default calls `scoreAll` on {@link scoreBatchSize} histories at a time.
+   * buffer it reuses; this default calls `scoreAll` on {@link scoreBatchSize} histories at a time (so a
+   * model's `scoreAll` sees a large batch in parts). `recommendBatch` is built on it; a model that
+   * overrides it must visit every history exactly once.
    */
   protected async visitRows(
     histories: readonly (readonly string[])[],
