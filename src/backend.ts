@@ -144,7 +144,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       process.stderr.write(`encore: TensorFlow.js backend ${info.name}${detail}\n`);
       if (info.name !== 'tensorflow' && nativeFailure !== undefined) {
         process.stderr.write(
-          `encore: @tensorflow/tfjs-node is installed but did not load (${nativeFailure}), so ${info.name} runs instead; \`npm rebuild @tensorflow/tfjs-node\` usually fixes it\n`,
+          `encore: @tensorflow/tfjs-node is installed but did not load (${nativeFailure}), so ${info.name} runs instead; \`npm rebuild @tensorflow/tfjs-node\` usually fixes it (on npm 12 or later, first \`npm install-scripts approve @tensorflow/tfjs-node\`: npm skips install scripts package.json's allowScripts does not approve)\n`,
         );
       } else if (info.name !== 'tensorflow') {
         process.stderr.write(
