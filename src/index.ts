@@ -211,7 +211,13 @@ export type {
   SimWorld,
   SimWorldOptions,
 } from './sim/simulator.js';
-export { createSimWorld, initialHistories, ListenerSimulator, simulate } from './sim/simulator.js';
+export {
+  createSimWorld,
+  EMPTY_VISIT_COST,
+  initialHistories,
+  ListenerSimulator,
+  simulate,
+} from './sim/simulator.js';
 export type { LossName, LossOption } from './train/losses.js';
 export { AUTO_CE_MAX_ITEMS, AUTO_SAMPLED_NEGATIVES, resolveLoss } from './train/losses.js';
 export type { EpochLogs } from './train/trainer.js';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
 import { type BanditContext, simulateBanditLogs } from '../src/rewards/bandit-sim.js';
-import { type LogRecord, ope } from '../src/rewards/ope.js';
+import { fitTabularRewardModel, type LogRecord, ope } from '../src/rewards/ope.js';
 import { createRng } from '../src/util/random.js';
 
 const mean = (sim: ReturnType<typeof simulateBanditLogs>, c: (typeof sim.contexts)[number]) => {
@@ -241,6 +241,28 @@ describe('invalid input', () => {
     // The reward-model estimators still answer.
     expect(Number.isFinite(ope.directMethod(good, never).estimate)).toBe(true);
     expect(Number.isFinite(ope.doublyRobust(good, never).estimate)).toBe(true);
+  });
+
+  it('rejects an importance weight that overflows, and says a string propensity is a string', () => {
+    for (const est of [ope.ips, ope.snips, ope.doublyRobust])
+      expect(() => est(withRecord(0, { propensity: 1e-309 }), uniform)).toThrow(
+        /importance weight of logs\[0\].*not finite/,
+      );
+    expect(() => ope.ips(withRecord(1, { propensity: '0.5' as never }), uniform)).toThrow(
+      /"0.5 \(a string\)"/,
+    );
+  });
+
+  it('fitTabularRewardModel rejects the logs and priors the estimators reject', () => {
+    expect(() => fitTabularRewardModel(withRecord(0, { propensity: 0 }))).toThrow(/logs\[0\]\.propensity/);
+    expect(() => fitTabularRewardModel(withRecord(1, { reward: Number.NaN }))).toThrow(/logs\[1\]\.reward/);
+    expect(() => fitTabularRewardModel(good, { prior: Number.POSITIVE_INFINITY })).toThrow(/`prior`/);
+    expect(Number.isFinite(fitTabularRewardModel(good)(0, 0))).toBe(true);
+  });
+
+  it('simulateBanditLogs rejects a seed that is not an integer', () => {
+    for (const seed of [Number.NaN, Number.POSITIVE_INFINITY, 'x', 1.5])
+      expect(() => simulateBanditLogs({ seed: seed as never })).toThrow(/`seed`/);
   });
 
   it('rejects bad options', () => {

@@ -204,3 +204,44 @@ describe('validation and errors', () => {
     expect(Array.from(r.get('u1')!)).toEqual([2, 0, 1]);
   });
 });
+
+describe('hook edge cases', () => {
+  it('completion rejects a skipCredit outside [0, 1], naming the level', () => {
+    expect(() => rewards.completion({ skipCredit: { 1: 5 } })).toThrow(/`skipCredit.1`.*\[0, 1\].*got 5/);
+    expect(() => rewards.completion({ skipCredit: { 2: -3 } })).toThrow(/`skipCredit.2`/);
+    expect(rewards.completion({ skipCredit: { 1: 0.1 } })(L('a', 0, { skipLevel: 1 }), ctx())).toBe(0.1);
+  });
+
+  it('repeatBonus and returnBonus see listens appended to the same listens array', () => {
+    const listens = [L('a', 0), L('b', DAY)];
+    const repeat = rewards.repeatBonus({ withinDays: 30 });
+    const back = rewards.returnBonus({ days: 7 });
+    const at = (i: number): RewardContext => ({
+      userId: 'u1',
+      history: listens.slice(0, i),
+      next: listens.slice(i + 1),
+      index: i,
+      listens,
+    });
+    expect(runHook(repeat, listens[0]!, at(0))).toBe(0);
+    expect(runHook(back, listens[1]!, at(1))).toBe(0);
+    listens.push(L('a', 2 * DAY)); // a replay two days later, in a new session
+    expect(runHook(repeat, listens[0]!, at(0))).toBe(1);
+    expect(runHook(back, listens[1]!, at(1))).toBe(1);
+    expect(runHook(repeat, listens[2]!, at(2))).toBe(0);
+  });
+
+  it('diversityBonus counts the same track again as fully similar, even without an artist id', () => {
+    const tracks: Track[] = [{ trackId: 'a', title: 'A', artist: '', artistId: '', genre: 'pop' }];
+    const h = rewards.diversityBonus({ tracks });
+    const listens = [L('a', 0), L('a', 1000), L('a', 2000)];
+    const r = listens.map((l, i) =>
+      h(l, { userId: 'u1', history: listens.slice(0, i), next: listens.slice(i + 1), index: i, listens }),
+    );
+    expect(r).toEqual([1, 0, 0]);
+  });
+
+  it('names a string where a number was expected', () => {
+    expect(() => runHook(() => '1' as never, L('a', 0), ctx())).toThrow(/returned "1"/);
+  });
+});

@@ -93,6 +93,48 @@ describe('ListenerSimulator', () => {
     expect(bait.day1CompletionRate).toBeGreaterThan(0.6);
   });
 
+  it('an empty list is a visit, not an active day, and costs satisfaction', async () => {
+    const sim = new ListenerSimulator(world);
+    const good = await sim.simulate({ policy: goodPolicy(world), days: 20, seed: 6 });
+    const nothing = await sim.simulate({
+      policy: { model: goodPolicy(world), rerank: () => [] },
+      days: 20,
+      seed: 6,
+    });
+    expect(nothing.meanActiveDays).toBe(0);
+    expect(nothing.retention).toBe(0);
+    expect(nothing.perListener.every((p) => p.activeDays === 0)).toBe(true);
+    expect(nothing.daily[0]!.visits).toBe(60);
+    expect(nothing.daily[0]!.active).toBe(0);
+    expect(nothing.daily[0]!.meanSessionLength).toBe(0);
+    // Listeners keep coming back less as the disappointment adds up; the good policy keeps them.
+    expect(nothing.daily.at(-1)!.satisfaction).toBeLessThan(good.daily.at(-1)!.satisfaction);
+    expect(good.meanActiveDays).toBeGreaterThan(5);
+    // Empty lists on odd days only: those days are visits, the even days active days.
+    const half = await sim.simulate({
+      policy: { model: goodPolicy(world), rerank: (recs, ctx) => (ctx.day % 2 === 0 ? recs : []) },
+      days: 6,
+      seed: 6,
+    });
+    half.daily.forEach((d) => {
+      expect(d.active).toBe(d.day % 2 === 0 ? d.visits : 0);
+    });
+    expect(half.perListener.every((p) => p.trace.every((on, day) => !on || day % 2 === 0))).toBe(true);
+    for (const d of [...good.daily, ...half.daily]) expect(d.active).toBeLessThanOrEqual(d.visits);
+    // With every list non-empty, every visit is an active day.
+    for (const d of good.daily) expect(d.active).toBe(d.visits);
+  });
+
+  it('rejects a world other than its own', async () => {
+    const other = createSimWorld({ listeners: 10, tracks: 50, artists: 10, seed: 9 });
+    const sim = new ListenerSimulator(world);
+    await expect(sim.simulate({ policy: goodPolicy(world), days: 1, world: other } as never)).rejects.toThrow(
+      /`world`/,
+    );
+    const r = await sim.simulate({ policy: goodPolicy(world), days: 1, world } as never);
+    expect(r.daily).toHaveLength(1);
+  });
+
   it('applies a policy re-ranker and rejects foreign track ids and bad options', async () => {
     const sim = new ListenerSimulator(world);
     let calls = 0;

@@ -307,6 +307,16 @@ describe('smaller entry points', () => {
       { trackId: 'a', score: 1 },
     ];
     expect(await optionOf(() => rerank(twice, { objectives }))).toBe('recommendations[1].trackId');
+    expect(await optionOf(() => rerank(twice.slice(1), { objectives, history: 'aaa' as never }))).toBe(
+      'history',
+    );
+  });
+
+  it('rerank normalises a full catalogue of scores (no spread into Math.min)', async () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => ({ trackId: `t${i}`, score: i % 997 }));
+    const out = await rerank(many, { objectives: [[scorers.relevance(), 1]], k: 3 });
+    expect(out).toHaveLength(3);
+    for (const r of out) expect(Number(r.trackId.slice(1)) % 997).toBe(996);
   });
 
   it('saveListens to a directory names the file', async () => {

@@ -97,6 +97,7 @@ export function simulateBanditLogs(options: BanditSimOptions = {}): BanditSim {
   }
   if (!(noise >= 0) || !Number.isFinite(noise))
     throw new InvalidOptionError('noise', 'a finite number >= 0', noise);
+  if (!Number.isInteger(seed)) throw new InvalidOptionError('seed', 'an integer', seed);
   const rng = createRng(seed);
   const dim = 4;
   const actionVecs = Array.from({ length: A }, () => Array.from({ length: dim }, () => rng.normal()));

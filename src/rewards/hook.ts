@@ -88,7 +88,11 @@ export function runHook(hook: RewardHook, listen: Listen, context: RewardContext
     });
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new RewardHookError(hookName(hook), listen, `returned ${String(value)}, expected a finite number`);
+    throw new RewardHookError(
+      hookName(hook),
+      listen,
+      `returned ${typeof value === 'string' ? JSON.stringify(value) : String(value)}, expected a finite number`,
+    );
   }
   return value;
 }

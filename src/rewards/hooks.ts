@@ -22,16 +22,19 @@ function timeline(listen: Listen, ctx: RewardContext): { all: readonly Listen[];
 
 /**
  * A per-timeline index computed once for each listener's listens (an O(n) pass, not one scan per listen),
- * kept while the listens array lives.
+ * kept while the listens array lives and rebuilt when it has grown or its last listen changed (a live log
+ * that appends listens to the same array).
  */
 function perTimeline(build: (all: readonly Listen[]) => Int32Array) {
-  const cache = new WeakMap<readonly Listen[], Int32Array>();
+  const cache = new WeakMap<
+    readonly Listen[],
+    { length: number; last: Listen | undefined; index: Int32Array }
+  >();
   return (all: readonly Listen[]): Int32Array => {
-    let index = cache.get(all);
-    if (!index) {
-      index = build(all);
-      cache.set(all, index);
-    }
+    const hit = cache.get(all);
+    if (hit && hit.length === all.length && hit.last === all[all.length - 1]) return hit.index;
+    const index = build(all);
+    cache.set(all, { length: all.length, last: all[all.length - 1], index });
     return index;
   };
 }
@@ -113,10 +116,12 @@ function checkLevels(
   option: string,
   levels: Partial<Record<1 | 2 | 3, number>> | undefined,
   defaults: Record<1 | 2 | 3, number>,
+  range?: readonly [number, number],
 ): Record<1 | 2 | 3, number> {
   if (levels === undefined) return defaults;
+  const what = range ? `numbers in [${range[0]}, ${range[1]}]` : 'finite numbers';
   if (typeof levels !== 'object' || levels === null) {
-    throw new InvalidOptionError(option, 'an object mapping skip levels 1, 2, 3 to finite numbers', levels);
+    throw new InvalidOptionError(option, `an object mapping skip levels 1, 2, 3 to ${what}`, levels);
   }
   for (const key of Object.keys(levels)) {
     if (key !== '1' && key !== '2' && key !== '3') {
@@ -125,7 +130,11 @@ function checkLevels(
   }
   const out = { ...defaults };
   for (const lvl of [1, 2, 3] as const) {
-    if (levels[lvl] !== undefined) out[lvl] = checkFinite(`${option}.${lvl}`, levels[lvl]);
+    if (levels[lvl] === undefined) continue;
+    const v = checkFinite(`${option}.${lvl}`, levels[lvl]);
+    if (range && !(v >= range[0] && v <= range[1]))
+      throw new InvalidOptionError(`${option}.${lvl}`, `a number in [${range[0]}, ${range[1]}]`, v);
+    out[lvl] = v;
   }
   return out;
 }
@@ -192,7 +201,7 @@ export const rewards = {
    */
   completion(options: CompletionOptions = {}): RewardHook {
     checkKnownOptions(options, optionKeys<typeof options>({ skipCredit: true }), 'rewards.completion');
-    const credit = checkLevels('skipCredit', options.skipCredit, { 1: 0, 2: 0.25, 3: 0.75 });
+    const credit = checkLevels('skipCredit', options.skipCredit, { 1: 0, 2: 0.25, 3: 0.75 }, [0, 1]);
     return named('completion', (listen: Listen) => completionOf(listen, credit));
   },
 
@@ -291,6 +300,11 @@ export const rewards = {
       if (!tracks || !me) return recent.some((l) => l.trackId === listen.trackId) ? 0 : bonus;
       let sim = 0;
       for (const l of recent) {
+        // The same track again is as similar as can be, whatever its metadata says.
+        if (l.trackId === listen.trackId) {
+          sim += 1;
+          continue;
+        }
         const t = tracks.get(l.trackId);
         if (!t) continue;
         if (t.artistId !== '' && t.artistId === me.artistId) sim += 1;

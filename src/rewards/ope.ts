@@ -166,6 +166,9 @@ function toRecords<C, A extends Action>(
   }));
 }
 
+/** A received value as an issue shows it (issues quote values): a string says so, so "0.5" is not taken for 0.5. */
+const shown = (v: unknown): string => (typeof v === 'string' ? `${v} (a string)` : String(v));
+
 function validateRecords<C, A extends Action>(records: readonly LogRecord<C, A>[]): void {
   if (records.length === 0)
     throw new InvalidDataError('The log is empty: off-policy evaluation needs at least one record');
@@ -181,14 +184,14 @@ function validateRecords<C, A extends Action>(records: readonly LogRecord<C, A>[
     }
     const p = r.propensity;
     if (typeof p !== 'number' || !(p > 0) || p > 1) {
-      issues.push({ column: `logs[${i}].propensity`, value: String(p), expected: 'a number in (0, 1]' });
+      issues.push({ column: `logs[${i}].propensity`, value: shown(p), expected: 'a number in (0, 1]' });
     }
     if (typeof r.reward !== 'number' || !Number.isFinite(r.reward)) {
-      issues.push({ column: `logs[${i}].reward`, value: String(r.reward), expected: 'a finite number' });
+      issues.push({ column: `logs[${i}].reward`, value: shown(r.reward), expected: 'a finite number' });
     }
     const a = r.action;
     if (!(typeof a === 'string' || (typeof a === 'number' && Number.isInteger(a) && a >= 0))) {
-      issues.push({ column: `logs[${i}].action`, value: String(a), expected: 'an integer >= 0 or a string' });
+      issues.push({ column: `logs[${i}].action`, value: shown(a), expected: 'an integer >= 0 or a string' });
     }
   });
   if (issues.length > 0) {
@@ -349,6 +352,7 @@ export function fitTabularRewardModel<C, A extends Action>(
   options: { contextKey?: (context: C) => string; prior?: number } = {},
 ): OpeRewardModel<C, A> {
   const records = toRecords(logs);
+  validateRecords(records); // a propensity of 0 or a NaN reward would make every prediction NaN
   checkKnownOptions(
     options,
     optionKeys<typeof options>({ contextKey: true, prior: true }),
@@ -356,7 +360,8 @@ export function fitTabularRewardModel<C, A extends Action>(
   );
   const key = options.contextKey ?? (defaultContextKey as (c: C) => string);
   const prior = options.prior ?? 2;
-  if (!(prior >= 0)) throw new InvalidOptionError('prior', 'a number >= 0', prior);
+  if (typeof prior !== 'number' || !(prior >= 0 && Number.isFinite(prior)))
+    throw new InvalidOptionError('prior', 'a finite number >= 0', prior);
   let total = 0;
   const perAction = new Map<A, [number, number]>();
   const perPair = new Map<string, [number, number]>();
@@ -412,6 +417,17 @@ function estimate<C, A extends Action>(
     const rec = records[i]!;
     const row = evalPolicy(policy, rec, i, tol, state);
     w[i] = row.prob(rec.action) / rec.propensity;
+    if (!Number.isFinite(w[i]!))
+      throw new InvalidDataError(
+        `Invalid log: the importance weight of logs[${i}] (target probability / propensity) is not finite`,
+        [
+          {
+            column: `logs[${i}].propensity`,
+            value: shown(rec.propensity),
+            expected: `a propensity large enough that ${row.prob(rec.action)} / propensity is finite`,
+          },
+        ],
+      );
     r[i] = rec.reward;
     if (q) {
       let v = 0;
@@ -586,7 +602,8 @@ function normalQuantile(p: number): number {
  * - `directMethod`: mean over records of Σ_a π(a|x) q̂(x, a). Low variance, biased by q̂.
  * - `doublyRobust`: IPS with q̂ as a control variate, mean(w·r − β·(w·q̂(x, a) − Σ_a' π(a'|x) q̂(x, a'))).
  *   β = 1 is classic DR (direct method plus w·(r − q̂)); the default β is the variance-minimising one, so a
- *   weak q̂ cannot make it worse than IPS (`options.drBeta`).
+ *   weak q̂ cannot make its variance worse than IPS's in large logs (`options.drBeta`). On a finite log β
+ *   is itself estimated, and DR's error can then be a little above IPS's (README: 20 simulated logs).
  *
  * q̂ is `options.rewardModel`, else {@link fitTabularRewardModel} on the same logs. The bootstrap resamples the
  * per-record terms with the reward model held fixed; SNIPS resamples that draw only weight-0 records have no

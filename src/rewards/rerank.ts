@@ -52,6 +52,17 @@ export interface RerankedRecommendation extends Recommendation {
  * Per-list normalisation of one objective. Infinite values (NaN reads as -Infinity: a track the model cannot
  * score) land one unit beyond the finite ones, so -Infinity ranks strictly below every finite value.
  */
+/** Smallest and largest of a non-empty array. */
+function extent(values: readonly number[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 function normalise(values: number[], how: 'minmax' | 'zscore'): number[] {
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return values.map((v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
@@ -61,13 +72,13 @@ function normalise(values: number[], how: 'minmax' | 'zscore'): number[] {
     const sd = Math.sqrt(finite.reduce((a, b) => a + (b - m) ** 2, 0) / finite.length);
     scaled = (v) => (sd > 0 ? (v - m) / sd : 0);
   } else {
-    const lo = Math.min(...finite);
-    const hi = Math.max(...finite);
+    // Loops, not Math.min(...values): spreading a full catalogue's scores overflows the call stack.
+    const [lo, hi] = extent(finite);
     scaled = (v) => (hi > lo ? (v - lo) / (hi - lo) : 0);
   }
-  const inRange = finite.map(scaled);
-  const top = Math.max(...inRange) + 1;
-  const bottom = Math.min(...inRange) - 1;
+  const [low, high] = extent(finite.map(scaled));
+  const top = high + 1;
+  const bottom = low - 1;
   return values.map((v) => (Number.isFinite(v) ? scaled(v) : v > 0 ? top : bottom));
 }
 
@@ -163,6 +174,8 @@ export async function rerank(
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
   const history = options.history ?? [];
+  if (!Array.isArray(history) || !history.every((t) => typeof t === 'string'))
+    throw new InvalidOptionError('history', 'an array of track ids (strings), oldest first', history);
   if (n === 0) return [];
 
   const staticScores: (number[] | undefined)[] = [];

@@ -121,7 +121,12 @@ export interface SimulateOptions {
 /** One simulated day. */
 export interface SimDay {
   day: number;
-  /** Listeners active that day. */
+  /** Listeners who came back that day (whether or not the policy gave them anything to play). */
+  visits: number;
+  /**
+   * Listeners active that day: they came back and played at least one track. A visit whose list is empty
+   * plays nothing, is not an active day, and costs satisfaction ({@link EMPTY_VISIT_COST}).
+   */
   active: number;
   /** Share of plays skipped (skip levels 1-3). */
   skipRate: number;
@@ -154,6 +159,18 @@ export interface SimResult {
   /** Every simulated listen when `recordListens` was set. */
   listens?: Listen[];
 }
+
+/**
+ * Satisfaction a listener loses when they come back and the policy gives them nothing to play: about what
+ * a session of a few early skips costs. Without it, an empty list would be a free day of rest in which a
+ * dissatisfied listener drifts back to neutral, and a policy that recommends nothing would look kind.
+ *
+ * @example
+ * ```ts
+ * console.log(EMPTY_VISIT_COST); // 0.02
+ * ```
+ */
+export const EMPTY_VISIT_COST = 0.02;
 
 /** Mutable per-listener state during a run. */
 interface ListenerState {
@@ -314,11 +331,11 @@ class Engine {
     let plays = 0;
     let skips = 0;
     let divSum = 0;
+    let listened = 0;
     active.forEach((u, k) => {
       const s = this.states[u]!;
       const L = this.listeners[u]!;
       const r = s.rng;
-      if (this.traces[u]!.length > day) this.traces[u]![day] = 1;
       const maxTaste = Math.max(...L.taste);
       let t = this.startTime + day * DAY_MS + Math.floor((8 + 12 * r.next()) * 3_600_000);
       const sessionArtists = new Set<number>();
@@ -377,8 +394,15 @@ class Engine {
         const quit = 0.03 + (completed ? 0 : 0.2) * (1.5 - s.satisfaction);
         if (r.next() < quit) break;
       }
+      if (n === 0) {
+        // Came to listen and found nothing: not an active day, and a disappointment.
+        s.satisfaction = Math.max(0, s.satisfaction - EMPTY_VISIT_COST);
+        return;
+      }
+      if (this.traces[u]!.length > day) this.traces[u]![day] = 1;
+      listened++;
       plays += n;
-      divSum += n > 0 ? sessionArtists.size / n : 0;
+      divSum += sessionArtists.size / n;
     });
     // Overnight: clickbait fatigue fades; satisfaction drifts slowly back to neutral.
     let satSum = 0;
@@ -389,11 +413,12 @@ class Engine {
     }
     this.daily.push({
       day,
-      active: active.length,
+      visits: active.length,
+      active: listened,
       skipRate: plays ? skips / plays : 0,
       completionRate: plays ? 1 - skips / plays : 0,
-      meanSessionLength: active.length ? plays / active.length : 0,
-      diversity: active.length ? divSum / active.length : 0,
+      meanSessionLength: listened ? plays / listened : 0,
+      diversity: listened ? divSum / listened : 0,
       satisfaction: satSum / this.states.length,
     });
   }
@@ -456,6 +481,14 @@ export class ListenerSimulator {
           world: true,
         }),
         'simulate',
+      );
+    // `world` is there for the `simulate()` function; a different world here would be silently ignored.
+    const given = (options as { world?: unknown } | undefined)?.world;
+    if (given !== undefined && given !== this.world)
+      throw new InvalidOptionError(
+        'world',
+        'the world this ListenerSimulator was made with, or no world (make a new ListenerSimulator for another)',
+        given,
       );
     const policy = options?.policy;
     const sp: SimPolicy | undefined =
