@@ -151,11 +151,14 @@ describe('loadListens: bad input corpus', () => {
 
   it('reads quoted fields with commas, quotes and newlines and keeps physical line numbers', async () => {
     const r = await loadListens(bad('quoted-multiline.csv'), { onInvalidRow: 'skip' });
+    // An id spanning lines is refused: it is what an unbalanced quote that swallowed rows looks like.
     expect(r.issues.map((i) => [i.line, i.value])).toEqual([
       [6, 'not-a-time'],
+      [7, 'u\n2'],
       [11, 'bad'],
     ]);
-    expect(r.listens).toHaveLength(4);
+    expect(r.issues[1]!.expected).toMatch(/one line/);
+    expect(r.listens).toHaveLength(3);
     expect(r.listens[0]).toEqual({
       userId: 'u1',
       trackId: 'Hello, World',
@@ -164,8 +167,7 @@ describe('loadListens: bad input corpus', () => {
       context: 'album, deluxe',
     });
     expect(r.listens[1]!.trackId).toBe('Say "hi"');
-    expect(r.listens[2]).toMatchObject({ userId: 'u\n2', reasonEnd: 'x,y' });
-    expect(r.listens[3]).toMatchObject({ context: 'a\nb' });
+    expect(r.listens[2]).toMatchObject({ context: 'a\nb' });
   });
 
   it('reports exact duplicates (same user, track and time, any notation)', async () => {
@@ -948,5 +950,123 @@ describe('schemas and timestamps', () => {
     const file = path.join(tmp, 'ambiguous.csv');
     await saveListens(file, listens);
     expect((await loadListens(file)).listens).toStrictEqual(listens);
+  });
+});
+
+describe('real-file quirks', () => {
+  const write = (name: string, content: string | Buffer) => {
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, content);
+    return f;
+  };
+
+  it('an unbalanced quote that would swallow rows into an id is reported, not loaded', async () => {
+    const f = write(
+      'swallow.csv',
+      'user_id,track_id,timestamp\nu1,"Heroes (Live),2024-01-01T00:00:00Z\nu1,t2,2024-01-01T00:01:00Z\nu1,Blue Monday 12",2024-01-01T00:03:00Z\nu1,t5,2024-01-01T00:04:00Z\n',
+    );
+    const r = await loadListens(f, { onInvalidRow: 'skip' });
+    expect(r.issues).toHaveLength(1);
+    expect(r.issues[0]).toMatchObject({ line: 2, column: 'track_id' });
+    expect(r.listens.map((l) => l.trackId)).toEqual(['t5']);
+    expect(r.listens.length + r.issues.length).toBe(r.rows);
+  });
+
+  it('a file that is not UTF-8 is an error naming its first bad line, in either mode', async () => {
+    const latin1 = Buffer.from(
+      'user_id,track_id,timestamp\nu1,t1,2024-01-01T00:00:00Z\nu1,Caf\xe9,2024-01-01T00:01:00Z\n',
+      'latin1',
+    );
+    const f = write('latin1.csv', latin1);
+    for (const onInvalidRow of ['throw', 'skip'] as const) {
+      const e = await dataError(loadListens(f, { onInvalidRow }));
+      expect(e.message).toMatch(/not valid UTF-8/);
+      expect(e.issues[0]).toMatchObject({ file: f, line: 3 });
+    }
+    const dir = path.join(tmp, 'latin1-history');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'StreamingHistory_music_0.json'),
+      Buffer.from(
+        '[\n{"endTime":"2023-02-11 18:04","artistName":"Beyonc\xe9","trackName":"X","msPlayed":1}\n]',
+        'latin1',
+      ),
+    );
+    const e = await dataError(loadListens(dir, { format: 'spotify-history' }));
+    expect(e.issues[0]).toMatchObject({ line: 2 });
+  });
+
+  it("reads two plays of one track in the same minute of Spotify's basic export as two plays", async () => {
+    const dir = path.join(tmp, 'basic-same-minute');
+    fs.mkdirSync(dir, { recursive: true });
+    const play = (ms: number) => ({
+      endTime: '2023-02-11 18:04',
+      artistName: 'Taylor Swift',
+      trackName: 'Anti-Hero',
+      msPlayed: ms,
+    });
+    fs.writeFileSync(
+      path.join(dir, 'StreamingHistory_music_0.json'),
+      JSON.stringify([play(1240), play(35500), play(0), play(0)]),
+    );
+    const r = await loadListens(dir, { format: 'spotify-history' });
+    expect(r.issues).toEqual([]);
+    expect(r.listens.map((l) => l.msPlayed)).toEqual([1240, 35500, 0, 0]);
+  });
+
+  it('names the header line after blank lines, and refuses a malformed header in either mode', async () => {
+    const f = write('late-header.csv', '\n\nuid,track_id,timestamp\nu1,t1,2024-01-01T00:00:00Z\n');
+    const e = await dataError(loadListens(f));
+    expect(e.issues[0]).toMatchObject({ line: 3, column: 'user_id' });
+    const g = write('bad-header.csv', 'user_id,"track_id,timestamp\nu1,t1,2024-01-01T00:00:00Z\n');
+    for (const onInvalidRow of ['throw', 'skip'] as const) {
+      const h = await dataError(loadListens(g, { onInvalidRow }));
+      expect(h.message).toMatch(/header row is not well-formed/);
+      expect(h.issues[0]).toMatchObject({ line: 1 });
+    }
+    const t = write('bad-header-tracks.csv', 'track_id,"title,artist_id,artist\nt1,A,a1,B\n');
+    await expect(loadTracks(t, { onInvalidRow: 'skip' })).rejects.toThrow(/header row is not well-formed/);
+  });
+
+  it('keeps a stray carriage return inside a line, so later line numbers stay right', async () => {
+    const f = write(
+      'lone-cr.tsv',
+      'u1\t2009-05-04T23:08:57Z\ta1\tBad\rName\ttr1\tT1\nu1\t2009-05-04T23:09:57Z\ta1\tA\ttr2\tT2\nu1\tnot-a-time\ta1\tA\ttr3\tT3\n',
+    );
+    const r = await loadListens(f, { format: 'lastfm-1k', onInvalidRow: 'skip' });
+    expect(r.rows).toBe(3);
+    expect(r.listens).toHaveLength(2);
+    expect(r.issues.map((i) => i.line)).toEqual([3]);
+    // A file with old Mac line ends (\r only) still splits on them.
+    const mac = write(
+      'mac.csv',
+      'user_id,track_id,timestamp\ru1,t1,2024-01-01T00:00:00Z\ru1,t2,2024-01-01T00:01:00Z\r',
+    );
+    expect((await loadListens(mac)).listens.map((l) => l.trackId)).toEqual(['t1', 't2']);
+  });
+
+  it('Last.fm: trims names in a made-up track id, and reports a line of empty fields', async () => {
+    const f = write(
+      'lfm-trim.tsv',
+      'u1\t2009-05-04T23:08:57Z\t\tA \t\tT4\nu1\t2009-05-04T23:09:57Z\t\tA\t\tT4\n\t\t\t\t\t\n',
+    );
+    const r = await loadListens(f, { format: 'lastfm-1k', onInvalidRow: 'skip' });
+    expect(new Set(r.listens.map((l) => l.trackId))).toEqual(new Set(['A - T4']));
+    expect(r.rows).toBe(3);
+    expect(r.issues.map((i) => i.line)).toEqual([3]);
+  });
+
+  it('reads integers written with a zero decimal (pandas floats), and keeps issue values short', async () => {
+    const f = write(
+      'pandas.csv',
+      `user_id,track_id,timestamp,ms_played,skip_level\nu1,t1,2024-01-01T00:00:00Z,180000.0,1.0\nu1,t2,2024-01-01T00:01:00Z,,\nu1,t3,2024-01-01T00:02:00Z,1.5,\nu1,t4,${'x'.repeat(5000)},,\n`,
+    );
+    const r = await loadListens(f, { onInvalidRow: 'skip' });
+    expect(r.listens[0]).toMatchObject({ msPlayed: 180000, skipLevel: 1 });
+    expect(r.issues.map((i) => [i.line, i.column])).toEqual([
+      [4, 'ms_played'],
+      [5, 'timestamp'],
+    ]);
+    expect(r.issues[1]!.value!.length).toBeLessThanOrEqual(200);
   });
 });

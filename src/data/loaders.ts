@@ -238,6 +238,19 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
         expected: `a time not in the future (at most 1 day after now), as loadListens requires (listen #${i})`,
       });
     }
+    for (const [column, id] of [
+      ['user_id', l.userId],
+      ['track_id', l.trackId],
+    ] as const) {
+      if (/[\r\n]/.test(id))
+        issues.push({
+          file,
+          line: i + 2,
+          column,
+          value: id,
+          expected: `an id on one line, as loadListens requires (listen #${i})`,
+        });
+    }
     const prev = dups.addOrFind(i);
     if (prev >= 0) {
       issues.push({
@@ -438,6 +451,9 @@ class Interner {
   }
 }
 
+/** Characters of a bad value an issue keeps (messages show fewer). */
+const ISSUE_VALUE_CHARS = 200;
+
 /** Collects rows or issues, enforcing the strict/skip policy. */
 class Collector<T> {
   readonly items: T[] = [];
@@ -451,7 +467,13 @@ class Collector<T> {
   ) {}
   /** Returns false when reading should stop (too many problems in strict mode). */
   issue(line: number | undefined, issue: RowIssue, file = this.file): boolean {
-    this.issues.push(stripUndefined({ file, line, ...issue }));
+    // The value is usually a slice of a line, which would keep the line's whole read buffer alive for as long
+    // as the issue lives: keep a standalone copy of at most ISSUE_VALUE_CHARS characters instead.
+    const value =
+      issue.value === undefined
+        ? undefined
+        : Buffer.from(issue.value.slice(0, ISSUE_VALUE_CHARS), 'utf8').toString('utf8');
+    this.issues.push(stripUndefined({ file, line, ...issue, value }));
     return !(this.policy === 'throw' && this.issues.length >= MAX_STRICT_ISSUES);
   }
 }
@@ -625,26 +647,59 @@ export function splitQuotedLine(text: string, delimiter: string): string[] | und
 }
 
 /**
+ * The error for a file that is not valid UTF-8, naming the first line with an invalid byte sequence. Read
+ * again (only on this path) with replacement characters, so the line can be counted.
+ */
+async function notUtf8(file: string): Promise<InvalidDataError> {
+  const text = await fs.promises.readFile(file, 'utf8');
+  const at = text.indexOf('\uFFFD');
+  const line = (text.slice(0, Math.max(0, at)).match(/\r\n|\r|\n/g)?.length ?? 0) + 1;
+  return new InvalidDataError(`Cannot read ${file}: it is not valid UTF-8`, [
+    {
+      file,
+      line,
+      value: at >= 0 ? text.slice(Math.max(0, at - 20), at + 20) : undefined,
+      expected:
+        'UTF-8 text (this looks like another encoding, such as Latin-1 or Windows-1252: convert it, e.g. `iconv -f windows-1252 -t utf-8`)',
+    },
+  ]);
+}
+
+/**
  * Streams a text file as physical lines, each with the break that ended it (`\n`, `\r\n`, `\r`, or `''` for a
  * last line without one): 1-based line numbers, BOM stripped. `onLine` returns false to stop.
+ *
+ * Bytes are decoded strictly: a file that is not valid UTF-8 (a Latin-1 export) is an error naming the line,
+ * not text with replacement characters, which would merge distinct names. A lone `\r` ends a line only in a
+ * file with old Mac line ends (no `\n` in its first chunk); elsewhere it is part of the line, so a stray one
+ * inside a name neither splits the row nor shifts the line numbers after it.
  */
 async function streamRawLines(
   file: string,
   onLine: (text: string, eol: string, line: number) => boolean,
 ): Promise<void> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8' });
+  const stream = fs.createReadStream(file);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   let line = 0;
   const emit = (text: string, eol: string): boolean => {
     line++;
     return onLine(line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, eol, line);
   };
   let rest = '';
+  let crEnds: boolean | undefined; // whether a lone \r ends a line, decided on the first chunk
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
+    for await (const bytes of stream as AsyncIterable<Buffer>) {
+      let chunk: string;
+      try {
+        chunk = decoder.decode(bytes, { stream: true });
+      } catch {
+        throw await notUtf8(file);
+      }
       const s = rest + chunk;
+      crEnds ??= !s.includes('\n');
       let start = 0;
       let nl = s.indexOf('\n');
-      let cr = s.indexOf('\r');
+      let cr = crEnds ? s.indexOf('\r') : -1;
       for (;;) {
         if (nl < 0 && cr < 0) break;
         if (cr >= 0 && (nl < 0 || cr < nl)) {
@@ -655,14 +710,21 @@ async function streamRawLines(
           if (crlf) nl = s.indexOf('\n', start);
           cr = s.indexOf('\r', start);
         } else {
-          if (!emit(s.slice(start, nl), '\n')) return;
+          const crlf = nl > start && s.charCodeAt(nl - 1) === 13;
+          if (!emit(s.slice(start, crlf ? nl - 1 : nl), crlf ? '\r\n' : '\n')) return;
           start = nl + 1;
           nl = s.indexOf('\n', start);
         }
       }
       rest = s.slice(start);
     }
-    if (rest.endsWith('\r')) emit(rest.slice(0, -1), '\r');
+    try {
+      rest += decoder.decode(); // a multi-byte character cut off at the end of the file throws here
+    } catch {
+      throw await notUtf8(file);
+    }
+    if (rest.endsWith('\r'))
+      emit(rest.slice(0, -1), '\r'); // a last \r ends the file's last line
     else if (rest !== '') emit(rest, '');
   } finally {
     stream.destroy();
@@ -728,13 +790,24 @@ function streamLines(file: string, onLine: (text: string, line: number) => boole
   return streamRawLines(file, (text, _eol, line) => onLine(text, line));
 }
 
-/** Resolves a header into canonical column -> field index, checking required columns. */
+/**
+ * A header that is not well-formed CSV: the whole file's columns are unknown, so this is an error in either
+ * `onInvalidRow` mode, not a skipped row (otherwise the first data row would be read as the header).
+ */
+function malformedHeader(file: string, line: number, message: string): InvalidDataError {
+  return new InvalidDataError(`${file}: the header row is not well-formed CSV`, [
+    { file, line, expected: `a well-formed header row (${message})` },
+  ]);
+}
+
+/** Resolves a header (on `line`, after any blank lines) into canonical column -> field index, checking required columns. */
 function resolveHeader(
   file: string,
   header: string[],
   canonical: readonly string[],
   required: readonly string[],
   mapping: Map<string, string>,
+  line: number,
 ): Map<string, number> {
   const trimmed = header.map((h) => h.trim());
   const index = new Map<string, number>();
@@ -748,7 +821,7 @@ function resolveHeader(
       throw new InvalidDataError(`${file}: the header names column \`${name}\` twice`, [
         {
           file,
-          line: 1,
+          line,
           column: name,
           value: trimmed.join(','),
           expected: `each column name once (found at positions ${i + 1} and ${again + 1})`,
@@ -763,7 +836,7 @@ function resolveHeader(
       `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; header found: ${trimmed.join(',')}`,
       missing.map((m) => ({
         file,
-        line: 1,
+        line,
         column: m.replace(/`/g, ''),
         value: trimmed.join(','),
         expected: 'this column in the header',
@@ -884,11 +957,20 @@ function timestampField(column: string, text: string, time: TimeRules): number {
 
 function requiredText(column: string, text: string | undefined): string {
   if (text === undefined || text === '') fail(column, text ?? '', 'a non-empty value');
+  // An id never spans lines; one that does swallowed the next rows after an unbalanced quote (`12" Mix`).
+  if (/[\r\n]/.test(text))
+    fail(column, text, 'a value on one line (a line break inside it means an unbalanced quote opened here)');
   return text;
 }
 
+/**
+ * An integer written as a decimal with only zeros after the point (`180000.0`) read as the integer: pandas
+ * writes an integer column that has missing values as floats.
+ */
+const integral = (s: string): string => (/^-?\d+\.0+$/.test(s) ? s.slice(0, s.indexOf('.')) : s);
+
 function optionalInt(column: string, text: string): number | undefined {
-  const s = text.trim();
+  const s = integral(text.trim());
   if (s === '') return undefined; // blank like the other optional columns (skip_level, saved)
   if (!/^-?\d+$/.test(s)) fail(column, text, 'a non-negative integer (or empty)');
   const n = Number(s);
@@ -913,7 +995,7 @@ function requiredBool(column: string, text: string): boolean {
 
 function skipLevelField(column: string, text: string): SkipLevel | undefined {
   if (text.trim() === '') return undefined;
-  const s = text.trim();
+  const s = integral(text.trim());
   if (s !== '0' && s !== '1' && s !== '2' && s !== '3')
     fail(column, text, 'a skip level 0, 1, 2 or 3 (or empty)');
   return Number(s) as SkipLevel;
@@ -999,13 +1081,18 @@ function acceptListen(
 }
 
 /** Interns the listen's strings and adds it; returns the index of an exact duplicate instead (not added), else -1. */
-function addUnlessDuplicate(c: Collector<Listen>, dups: DuplicateIndex, listen: Listen): number {
+/** Replaces a listen's strings by the collector's shared copies (see {@link Interner}). */
+function internListen(c: Collector<Listen>, listen: Listen): void {
   const intern = c.strings;
   listen.userId = intern.get(listen.userId);
   listen.trackId = intern.get(listen.trackId);
   if (listen.reasonEnd !== undefined) listen.reasonEnd = intern.get(listen.reasonEnd);
   if (listen.context !== undefined) listen.context = intern.get(listen.context);
   if (listen.sessionId !== undefined) listen.sessionId = intern.get(listen.sessionId);
+}
+
+function addUnlessDuplicate(c: Collector<Listen>, dups: DuplicateIndex, listen: Listen): number {
+  internListen(c, listen);
   c.items.push(listen);
   const prev = dups.addOrFind(c.items.length - 1);
   if (prev >= 0) c.items.pop();
@@ -1076,7 +1163,7 @@ async function loadCsvListens<C extends string>(
     ',',
     (f, line) => {
       if (!index) {
-        index = resolveHeader(file, f, canonical, required, mapping);
+        index = resolveHeader(file, f, canonical, required, mapping, line);
         width = f.length;
         return true;
       }
@@ -1085,6 +1172,7 @@ async function loadCsvListens<C extends string>(
       return handleRow(c, line, buildRow, accept);
     },
     (line, message) => {
+      if (!index) throw malformedHeader(file, line, message);
       c.rows++;
       return c.issue(line, { expected: `well-formed CSV (${message})` });
     },
@@ -1170,7 +1258,7 @@ async function loadLastfm(
   const dups = new DuplicateIndex(c.items);
   const lines: number[] = [];
   await streamLines(file, (text, line) => {
-    if (text.trim() === '') return true;
+    if (text.trim() === '' && !text.includes('\t')) return true; // a line of tabs is a row of empty fields
     return handleRow(
       c,
       line,
@@ -1196,7 +1284,7 @@ async function loadLastfm(
         let trackId = traid.trim();
         if (trackId === '') {
           if (traname.trim() === '') fail('traname', traname, 'a track name when traid is empty');
-          trackId = `${artname} - ${traname}`;
+          trackId = `${artname.trim()} - ${traname.trim()}`;
         }
         // The track's artist: its MusicBrainz id, or its name when the id is empty (first row wins).
         const artistId = artid.trim() || artname.trim();
@@ -1279,7 +1367,12 @@ async function readJsonFile(file: string): Promise<unknown> {
       { file, value: `${size} bytes`, expected: `a JSON file of at most ${MAX_JSON_BYTES} bytes` },
     ]);
   }
-  let text = await fs.promises.readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await fs.promises.readFile(file));
+  } catch {
+    throw await notUtf8(file);
+  }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text);
@@ -1529,6 +1622,14 @@ async function loadSpotifyHistory(
       } catch (err) {
         if (!(err instanceof RowError)) throw err;
         if (!c.issue(undefined, err.issue, file)) return;
+        continue;
+      }
+      // The basic export's endTime is to the minute, so a skip and a replay of one track within a minute
+      // are two real plays with the same (user, track, time): it has no duplicates to tell apart.
+      if (isJsonObject(e) && e.ts === undefined && e.endTime !== undefined) {
+        internListen(c, listen);
+        c.items.push(listen);
+        places.push(`${path.basename(file)} ${at}`);
         continue;
       }
       const prev = addUnlessDuplicate(c, dups, listen);
@@ -1802,6 +1903,7 @@ export async function loadTracks(file: string, options: LoadTracksOptions = {}):
           TRACK_COLUMNS,
           ['track_id', 'title', 'artist_id', 'artist'],
           mapping,
+          line,
         );
         width = fields.length;
         return true;
@@ -1844,6 +1946,7 @@ export async function loadTracks(file: string, options: LoadTracksOptions = {}):
       }
     },
     (line, message) => {
+      if (!index) throw malformedHeader(file, line, message);
       c.rows++;
       return c.issue(line, { expected: `well-formed CSV (${message})` });
     },
