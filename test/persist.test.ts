@@ -224,3 +224,64 @@ describe('reading a model folder', () => {
     expect(String(err)).toMatch(/never-saved: model.json is missing/);
   });
 });
+
+describe('what a model directory must hold', () => {
+  const sha = async (file: string) =>
+    (await import('node:crypto'))
+      .createHash('sha256')
+      .update(await fs.readFile(file))
+      .digest('hex');
+
+  it("refuses an edit to model.json's options or fitted parameters (its own checksum)", async () => {
+    const dir = under('edited');
+    const model = await ItemTransition.fit(train);
+    await model.save(dir);
+    const text = await fs.readFile(path.join(dir, 'model.json'), 'utf8');
+    const manifest = JSON.parse(text) as { config: { smoothing: number } };
+    expect(manifest.config.smoothing).toBeGreaterThan(0);
+    manifest.config.smoothing *= 2;
+    await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
+    await expect(loadModel(dir)).rejects.toThrow(/do not match their checksum/);
+    await expect(loadModel(dir)).rejects.toBeInstanceOf(InvalidModelFileError);
+    // Reformatting alone (same keys, same values) still loads.
+    manifest.config.smoothing /= 2;
+    await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest));
+    const back = await loadModel(dir);
+    expect(await back.score(['t1'], ['t2'])).toEqual(await model.score(['t1'], ['t2']));
+  });
+
+  it('refuses to save over a model folder that also holds files of the user, and keeps them', async () => {
+    const dir = under('with-notes');
+    const model = await Popularity.fit(train);
+    await model.save(dir);
+    await fs.writeFile(path.join(dir, 'NOTES.md'), 'mine');
+    await expect(model.save(dir)).rejects.toThrow(/`dir`.*NOTES\.md/s);
+    expect(await fs.readFile(path.join(dir, 'NOTES.md'), 'utf8')).toBe('mine');
+    await fs.rm(path.join(dir, 'NOTES.md'));
+    await model.save(dir); // a plain earlier save is replaced as before
+  });
+
+  it('names `dir` when loadModel is given something that is not a path', async () => {
+    for (const dir of [undefined, null, 42, {}, ''])
+      await expect(loadModel(dir as never)).rejects.toThrow(/`dir`/);
+  });
+
+  it('refuses a vocab.json whose checksum matches but whose contents are not track ids', async () => {
+    for (const [name, vocab, problem] of [
+      ['vocab-json', '[""', /not valid JSON/],
+      ['vocab-object', '{}', /not an array of track ids/],
+      ['vocab-number', '["", 7]', /vocab\.json\[1\] is 7/],
+      ['vocab-twice', '["", "t1", "t1"]', /lists "t1" twice/],
+    ] as const) {
+      const dir = under(name);
+      await (await Popularity.fit(train)).save(dir);
+      await fs.writeFile(path.join(dir, 'vocab.json'), vocab);
+      const manifest = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'));
+      manifest.sha256['vocab.json'] = await sha(path.join(dir, 'vocab.json'));
+      await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(manifest));
+      const e = await loadModel(dir).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(InvalidModelFileError);
+      expect((e as Error).message).toMatch(problem);
+    }
+  });
+});

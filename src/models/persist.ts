@@ -41,11 +41,25 @@ interface Manifest {
   config: Record<string, unknown>;
   arrays: { name: string; shape: number[]; offset: number; length: number }[];
   weightsBytes: number;
-  sha256: { 'weights.bin': string; 'vocab.json': string };
+  /** `model` covers model.json's own `type`, `config`, `arrays` and `weightsBytes` (see {@link manifestBody}). */
+  sha256: { 'weights.bin': string; 'vocab.json': string; model: string };
   savedAt: string;
 }
 
 const sha = (buf: Uint8Array) => createHash('sha256').update(buf).digest('hex');
+
+/**
+ * What model.json's own checksum covers: everything that decides the scores (the type, the options and
+ * fitted post-hoc parameters in `config`, where each array sits in weights.bin), serialised as saved.
+ * JSON keeps key order and round-trips numbers exactly, so a re-read manifest gives the same text.
+ */
+const manifestBody = (m: Pick<Manifest, 'type' | 'config' | 'arrays' | 'weightsBytes'>): Uint8Array =>
+  new TextEncoder().encode(
+    JSON.stringify({ type: m.type, config: m.config, arrays: m.arrays, weightsBytes: m.weightsBytes }),
+  );
+
+/** The three files a model directory holds; saving over a folder with anything else is refused. */
+const MODEL_FILES: readonly string[] = ['model.json', 'vocab.json', 'weights.bin'];
 
 /** Suffix of the temporary folder a save writes, beside the model folder. */
 const TMP_MARK = '.encore-tmp-';
@@ -102,14 +116,17 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
       weights.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), index[i]!.offset);
     }
     const vocabBytes = new TextEncoder().encode(JSON.stringify(contents.vocabulary.ids));
-    const manifest: Manifest = {
-      format: FORMAT,
-      formatVersion: MODEL_FORMAT_VERSION,
+    const body = {
       type: contents.type,
       config: contents.config,
       arrays: index,
       weightsBytes: weights.byteLength,
-      sha256: { 'weights.bin': sha(weights), 'vocab.json': sha(vocabBytes) },
+    };
+    const manifest: Manifest = {
+      format: FORMAT,
+      formatVersion: MODEL_FORMAT_VERSION,
+      ...body,
+      sha256: { 'weights.bin': sha(weights), 'vocab.json': sha(vocabBytes), model: sha(manifestBody(body)) },
       savedAt: new Date().toISOString(),
     };
     await fs.writeFile(path.join(tmp, 'weights.bin'), weights);
@@ -238,7 +255,18 @@ async function checkReplaceable(dir: string, target: string): Promise<void> {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && round < 2) continue;
       format = undefined;
     }
-    if (format === FORMAT) return;
+    const others = entries.filter((e) => !MODEL_FILES.includes(e));
+    if (format === FORMAT && others.length === 0) return;
+    if (format === FORMAT)
+      throw new InvalidOptionError(
+        'dir',
+        expected,
+        dir,
+        `${dir} holds an encore model and also ${others.length} entr${others.length === 1 ? 'y' : 'ies'} of your own (${others
+          .slice(0, 3)
+          .map((e) => JSON.stringify(e))
+          .join(', ')}${others.length > 3 ? ', ...' : ''}), which saving would delete. ${hint}`,
+      );
     throw new InvalidOptionError(
       'dir',
       expected,
@@ -265,6 +293,8 @@ async function checkReplaceable(dir: string, target: string): Promise<void> {
  * ```
  */
 export async function readModelDir(dir: string): Promise<ModelContents> {
+  if (typeof dir !== 'string' || dir === '')
+    throw new InvalidOptionError('dir', 'the path of a model directory (a non-empty string)', dir);
   // Each round reads `dir`; a save's two renames take microseconds, so a few rounds outlast any one save.
   for (let round = 0; ; round++) {
     try {
@@ -402,7 +432,7 @@ async function readOpened(
   if (sha(vocabBytes) !== manifest.sha256['vocab.json']) {
     throw raced(new InvalidModelFileError(dir, 'vocab.json checksum mismatch (corrupted)'), 'changed');
   }
-  const vocabulary = Vocabulary.fromIds(JSON.parse(vocabBytes.toString('utf8')) as string[]);
+  const vocabulary = readVocabulary(dir, vocabBytes);
   const aligned = new Uint8Array(weights).buffer; // copy: Float32Array needs 4-byte alignment
   const arrays = manifest.arrays.map((a) => ({
     name: a.name,
@@ -410,6 +440,34 @@ async function readOpened(
     data: new Float32Array(aligned, a.offset, a.length),
   }));
   return { type: manifest.type, config: manifest.config, vocabulary, arrays };
+}
+
+/** vocab.json's track ids: `""` (padding), then distinct non-empty strings, else {@link InvalidModelFileError}. */
+function readVocabulary(dir: string, bytes: Uint8Array): Vocabulary {
+  let ids: unknown;
+  try {
+    ids = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new InvalidModelFileError(dir, 'vocab.json is not valid JSON', { cause: e });
+  }
+  if (!Array.isArray(ids) || ids[0] !== '')
+    throw new InvalidModelFileError(
+      dir,
+      'vocab.json is not an array of track ids after the padding entry ""',
+    );
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (i === 0) return;
+    if (typeof id !== 'string' || id === '')
+      throw new InvalidModelFileError(dir, `vocab.json[${i}] is ${JSON.stringify(id)}, not a track id`);
+    if (seen.has(id)) throw new InvalidModelFileError(dir, `vocab.json lists ${JSON.stringify(id)} twice`);
+    seen.add(id);
+  });
+  try {
+    return Vocabulary.fromIds(ids as string[]);
+  } catch (e) {
+    throw new InvalidModelFileError(dir, `vocab.json: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /**
@@ -426,8 +484,14 @@ function checkManifest(dir: string, m: Manifest): void {
   if (!Number.isSafeInteger(m.weightsBytes) || m.weightsBytes < 0)
     bad(`weightsBytes is ${JSON.stringify(m.weightsBytes)}, not a byte count`);
   const sums = m.sha256 as Partial<Manifest['sha256']> | undefined;
-  if (typeof sums?.['weights.bin'] !== 'string' || typeof sums['vocab.json'] !== 'string')
-    bad('sha256 must give the checksums of weights.bin and vocab.json');
+  if (
+    typeof sums?.['weights.bin'] !== 'string' ||
+    typeof sums['vocab.json'] !== 'string' ||
+    typeof sums.model !== 'string'
+  )
+    bad('sha256 must give the checksums of weights.bin, vocab.json and the model (model.json itself)');
+  if (sha(manifestBody(m)) !== sums?.model)
+    bad('type, config, arrays or weightsBytes do not match their checksum (edited or corrupted)');
   if (!Array.isArray(m.arrays)) bad('arrays is missing');
   m.arrays.forEach((a, i) => {
     const ok =
