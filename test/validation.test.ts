@@ -1,5 +1,6 @@
 // Bad arguments at every public entry are typed errors that name the option: misspelt option names,
 // things that are not what the function takes, and damaged model manifests.
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
@@ -240,6 +241,28 @@ describe('CSV headers', () => {
   });
 });
 
+/**
+ * A manifest with its own checksum recomputed, as a buggy writer would leave it: the loaders must still
+ * check the config itself, not only the checksum.
+ */
+function resigned<M extends object>(manifest: M): M {
+  const m = manifest as M & {
+    type: unknown;
+    config: unknown;
+    arrays: unknown;
+    weightsBytes: unknown;
+    sha256: Record<string, string>;
+  };
+  const body = JSON.stringify({
+    type: m.type,
+    config: m.config,
+    arrays: m.arrays,
+    weightsBytes: m.weightsBytes,
+  });
+  m.sha256.model = createHash('sha256').update(body).digest('hex');
+  return manifest;
+}
+
 describe('damaged model manifests are InvalidModelFileErrors naming the problem', () => {
   const edits: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
     ['null', () => null, /not a manifest object/],
@@ -280,7 +303,7 @@ describe('damaged model manifests are InvalidModelFileErrors naming the problem'
       config: Record<string, unknown>;
     };
     manifest.config.dim = 'x';
-    await writeFile(`${dir}/model.json`, JSON.stringify(manifest));
+    await writeFile(`${dir}/model.json`, JSON.stringify(resigned(manifest)));
     const err = await loadModel(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidModelFileError);
     expect((err as Error).message).toMatch(/config: The `dim` option/);
@@ -293,7 +316,7 @@ describe('damaged model manifests are InvalidModelFileErrors naming the problem'
       config: Record<string, unknown>;
     };
     manifest.config = { halfLifeDays: -3 };
-    await writeFile(`${dir}/model.json`, JSON.stringify(manifest));
+    await writeFile(`${dir}/model.json`, JSON.stringify(resigned(manifest)));
     await expect(loadModel(dir)).rejects.toThrow(/`halfLifeDays`/);
   });
 });

@@ -8,14 +8,16 @@ import { EncoreError, InvalidModelFileError, InvalidOptionError } from '../error
 import type { Recommender } from './recommender.js';
 
 /**
- * Format version written to `model.json`; bump when the layout changes.
+ * Format version written to `model.json`; bump when the layout changes. Version 2 (2026-11-28) added the
+ * checksum of model.json's own contents; a version 1 directory is refused with a message saying so (re-save
+ * it from the code that trained it).
  *
  * @example
  * ```ts
  * console.log(`this encore reads model format ${MODEL_FORMAT_VERSION}`);
  * ```
  */
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 const FORMAT = 'encore-model';
 
 /** A named float32 array with its shape, as stored in `weights.bin`. */
@@ -490,8 +492,6 @@ function checkManifest(dir: string, m: Manifest): void {
     typeof sums.model !== 'string'
   )
     bad('sha256 must give the checksums of weights.bin, vocab.json and the model (model.json itself)');
-  if (sha(manifestBody(m)) !== sums?.model)
-    bad('type, config, arrays or weightsBytes do not match their checksum (edited or corrupted)');
   if (!Array.isArray(m.arrays)) bad('arrays is missing');
   m.arrays.forEach((a, i) => {
     const ok =
@@ -511,6 +511,9 @@ function checkManifest(dir: string, m: Manifest): void {
         `arrays[${i}] (${JSON.stringify(a)}) is not { name, shape, offset, length } inside the ${m.weightsBytes} bytes of weights.bin`,
       );
   });
+  // Last, so a manifest that is malformed says how; this catches the well-formed edits.
+  if (sha(manifestBody(m)) !== sums?.model)
+    bad('type, config, arrays or weightsBytes do not match their checksum (edited or corrupted)');
 }
 
 /**
