@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { type BlendMember, blend } from '../src/blend/blend.js';
-import { toDay, toIsoWeek } from '../src/blend/calendar.js';
+import { rotateSelection, toDay, toIsoWeek } from '../src/blend/calendar.js';
 import { discoverWeekly } from '../src/blend/discover-weekly.js';
 import { evaluateBlend, jainIndex } from '../src/blend/evaluate-blend.js';
-import type { BlendStrategy, BlendStrategyName } from '../src/blend/strategies.js';
+import { type BlendStrategy, type BlendStrategyName, strategies } from '../src/blend/strategies.js';
 import { tasteMatch } from '../src/blend/taste-match.js';
 import { Vocabulary } from '../src/data/dataset.js';
 import type { Track } from '../src/data/types.js';
@@ -122,6 +122,47 @@ describe('validation', () => {
     };
     await expect(blend(ok, { model: spy, size: 0 })).rejects.toThrow(/`size`/);
     expect(calls).toBe(0);
+  });
+  it('names the option for a bad representEveryone, tracks entry, model, history hole or strategy result', async () => {
+    const bad = <T>(v: unknown) => v as T;
+    expect(await option(blend(ok, { model, representEveryone: bad('no') }))).toBe('representEveryone');
+    expect(await option(blend(ok, { model, tracks: bad([null]) }))).toBe('tracks[0]');
+    expect(await option(blend(ok, { model, tracks: bad([1, 2]) }))).toBe('tracks[0]');
+    const { tracks } = world(2, 10);
+    expect(await option(blend(ok, { model, tracks: bad([tracks[0], { title: 'no id' }]) }))).toBe(
+      'tracks[1]',
+    );
+    // A model must have a vocabulary, not only scoreAll (a raw TypeError before).
+    expect(await option(blend(ok, { model: bad({ type: 'x', scoreAll: async () => [] }) }))).toBe('model');
+    // Holes in a history are not track ids, with a model or without one.
+    const holes = new Array<string>(3);
+    holes[2] = 't1';
+    for (const m of [model, undefined]) {
+      expect(await option(blend([{ id: 'a', history: holes }, ok[1]!], { model: m }))).toBe(
+        'members[0].history[0]',
+      );
+    }
+    expect(await option(blend([ok[0]!, { id: 'b', history: ['t1', bad(7)] }], { model }))).toBe(
+      'members[1].history[1]',
+    );
+    // A custom strategy must return an iterable (a generator, an array, ...).
+    const notIterable = bad<BlendStrategy>(() => undefined);
+    expect(await option(blend(ok, { model, strategy: notIterable }))).toBe('strategy');
+    expect(await option(blend(ok, { model, strategy: bad(() => 5) }))).toBe('strategy');
+  });
+  it('refuses dates outside years 0001-9999 rather than mangling them', async () => {
+    for (const d of ['+010000-03-01T00:00:00Z', '-000001-06-15T00:00:00Z', '0000-06-15T00:00:00Z']) {
+      expect(await option(blend(ok, { model, date: new Date(d) }))).toBe('date');
+      expect(() => toDay(new Date(d))).toThrow(InvalidOptionError);
+      expect(() => toIsoWeek(new Date(d))).toThrow(/`week`/);
+    }
+    expect(() => toDay('0000-01-01')).toThrow(/`date`/);
+    expect(() => toIsoWeek('0000-W01')).toThrow(/`week`/);
+    // The edges of the range are fine.
+    expect(toDay(new Date('0001-01-01T00:00:00Z'))).toBe('0001-01-01');
+    expect(toDay(new Date('9999-12-31T23:59:59Z'))).toBe('9999-12-31');
+    expect(toIsoWeek(new Date('0001-01-01T00:00:00Z'))).toBe('0001-W01');
+    expect(toIsoWeek(new Date('9999-12-31T00:00:00Z'))).toBe('9999-W52');
   });
 });
 
@@ -567,6 +608,155 @@ describe('properties', () => {
     }
   });
 
+  it('weights are summed in id order: rounding cannot make the listing order matter', async () => {
+    // These weights normalise to different last bits when summed in different orders (5 + 0.7 + 2 is not
+    // 5 + 2 + 0.7 in floating point); the strategy must see the same weights whatever the order.
+    const trio = [
+      { id: 'u324', history: genreHistory(0, 30, 30, 21), weight: 2 },
+      { id: 'u404', history: genreHistory(1, 30, 30, 22), weight: 0.7 },
+      { id: 'u193', history: [...genreHistory(2, 30, 15, 23), ...genreHistory(0, 30, 15, 24)], weight: 5 },
+    ];
+    const seen = new Set<string>();
+    const spy: BlendStrategy = (ctx) => {
+      seen.add(Array.from(ctx.weights).join());
+      return strategies['round-robin'](ctx);
+    };
+    const playlists = new Set<string>();
+    for (const order of [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ]) {
+      const listed = order.map((i) => trio[i]!);
+      await blend(listed, { model, tracks, size: 20, date: '2024-03-01', strategy: spy });
+      const r = await blend(listed, { model, tracks, size: 20, date: '2024-03-01' });
+      playlists.add(r.tracks.map((t) => t.trackId).join());
+    }
+    expect(seen.size).toBe(1);
+    expect(playlists.size).toBe(1);
+    // Random weighted groups, listed in random orders.
+    const rng = createRng(3);
+    const W = [0.1, 0.2, 0.3, 0.7, 1, 2, 3, 5, 7, 1 / 3];
+    for (let trial = 0; trial < 15; trial++) {
+      const group = Array.from({ length: 3 + rng.int(6) }, (_, i) => ({
+        id: `m${i}`,
+        history: genreHistory(rng.int(4), 30, 20, 100 * trial + i),
+        weight: W[rng.int(W.length)]!,
+      }));
+      const opts = { model, tracks, size: 20, date: '2024-03-01' };
+      const first = (await blend(group, opts)).tracks.map((t) => t.trackId);
+      for (let k = 0; k < 3; k++) {
+        const again = await blend(rng.shuffle([...group]), opts);
+        expect(again.tracks.map((t) => t.trackId)).toEqual(first);
+      }
+    }
+  });
+
+  it("round-robin: D'Hondt quotients equal up to rounding are a tie, which goes to the first member by id", async () => {
+    // Weights 5 : 1 : 1 normalise to 1/1.4, 0.2/1.4, 0.2/1.4, and (1/1.4) / 5 rounds below 0.2/1.4: exact
+    // ties (ana's fifth turn against ben's first) must still go to ana, as exact arithmetic says.
+    const weight = [5, 1, 1];
+    const turns: number[] = [];
+    const spy: BlendStrategy = function* (ctx) {
+      for (const c of strategies['round-robin'](ctx)) {
+        // Disjoint tastes: the member whose turn it was is the one who ranks the track highest.
+        let who = 0;
+        for (let u = 1; u < ctx.members; u++) if (ctx.relevance[u]![c]! > ctx.relevance[who]![c]!) who = u;
+        turns.push(who);
+        yield c;
+      }
+    };
+    const group = ['ana', 'ben', 'cat'].map((id, g) => ({
+      id,
+      history: genreHistory(g, 30, 30, g + 31),
+      weight: weight[g]!,
+    }));
+    await blend(group, { model, size: 14, strategy: spy, rotation: 0, familiar: 0, date: '2024-03-01' });
+    // D'Hondt in exact integer arithmetic: w_u / (t_u + 1) > w_v / (t_v + 1), ties to the lowest u.
+    const taken = [0, 0, 0];
+    const exact: number[] = [];
+    for (let turn = 0; turn < 14; turn++) {
+      let best = 0;
+      for (let u = 1; u < 3; u++)
+        if (weight[u]! * (taken[best]! + 1) > weight[best]! * (taken[u]! + 1)) best = u;
+      taken[best]!++;
+      exact.push(best);
+    }
+    expect(exact.slice(0, 7)).toEqual([0, 0, 0, 0, 0, 1, 2]);
+    expect(turns.slice(0, 14)).toEqual(exact);
+  });
+
+  it('no member has more than two tracks in a row unless the counts force it', async () => {
+    const rng = createRng(5);
+    let checked = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const M = 2 + rng.int(4);
+      const group = Array.from({ length: M }, (_, i) => ({
+        id: `m${i}`,
+        history: genreHistory(rng.int(4), 30, 5 + rng.int(30), 50 * trial + i),
+      }));
+      const strategy = (['gfar', 'round-robin', 'average'] as const)[rng.int(3)]!;
+      const coherence = [0, 0.5, 1][rng.int(3)]!;
+      const size = [6, 10, 20][rng.int(3)]!;
+      const r = await blend(group, { model, tracks, size, strategy, coherence, date: '2024-05-01' });
+      // Each track's main member: the highest relevance, ties to the first by id.
+      const main = r.tracks.map((t) =>
+        group.reduce((b, m) => (t.relevance[m.id]! > t.relevance[b]! ? m.id : b), 'm0'),
+      );
+      const counts = new Map<string, number>();
+      for (const m of main) counts.set(m, (counts.get(m) ?? 0) + 1);
+      const most = Math.max(...counts.values());
+      const others = main.length - most;
+      let run = 1;
+      let longest = 1;
+      for (let i = 1; i < main.length; i++) {
+        run = main[i] === main[i - 1] ? run + 1 : 1;
+        longest = Math.max(longest, run);
+      }
+      // Avoidable unless one member has more than two per gap around the others' tracks; then runs are as short as that allows.
+      expect(longest).toBeLessThanOrEqual(Math.max(2, Math.ceil(most / (others + 1))));
+      if (most <= 2 * (others + 1)) checked++;
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+
+  it('a custom strategy that never stops is cut off when count cannot be reached', async () => {
+    // 24 artists, one track each allowed: 100 tracks can never be taken, and the strategy cycles forever.
+    let pulled = 0;
+    let pool = 0;
+    const cycle: BlendStrategy = function* cycle(ctx) {
+      pool = ctx.candidates;
+      for (let i = 0; ; i++) {
+        pulled++;
+        yield i % ctx.candidates;
+      }
+    };
+    const group = [0, 1, 2, 3].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 41) }));
+    const r = await blend(group, {
+      model,
+      tracks,
+      size: 100,
+      maxPerArtist: 1,
+      strategy: cycle,
+      perMember: 120,
+    });
+    const artists = new Set(r.tracks.map((t) => t.artist));
+    expect(artists.size).toBe(r.tracks.length);
+    expect(r.tracks.length).toBe(24);
+    // It stopped after a bounded number of yields, not at some timeout: one pass over the pool takes what
+    // can be taken, then (members + 1) × pool yields in a row take nothing.
+    expect(pool).toBeGreaterThan(0);
+    expect(pulled).toBeLessThanOrEqual(pool + 5 * pool + 1);
+    // A strategy yielding only positions that can never be taken gives an empty Blend.
+    const nothing: BlendStrategy = function* () {
+      for (;;) yield -1;
+    };
+    expect((await blend(group, { model, size: 10, strategy: nothing })).tracks).toEqual([]);
+  });
+
   it('daily refresh: a stable core, about 70% of tracks stay from one day to the next', async () => {
     const members = [0, 1, 2].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 1) }));
     const days = Array.from({ length: 8 }, (_, d) => toDay(new Date(Date.UTC(2024, 4, 1 + d))));
@@ -581,6 +771,72 @@ describe('properties', () => {
     const mean = overlaps.reduce((s, x) => s + x, 0) / overlaps.length;
     expect(mean).toBeGreaterThan(0.6);
     expect(mean).toBeLessThan(0.85);
+  });
+
+  it('daily refresh also rotates a short Blend for a large group (10 members, size 5)', async () => {
+    const group = Array.from({ length: 10 }, (_, i) => ({
+      id: `m${i}`,
+      history: genreHistory(i % 4, 30, 20, i + 61),
+    }));
+    for (const strategy of ['round-robin', 'gfar'] as const) {
+      const lists: string[][] = [];
+      for (let d = 1; d <= 14; d++) {
+        const date = `2024-06-${String(d).padStart(2, '0')}`;
+        lists.push(
+          (await blend(group, { model, tracks, size: 5, strategy, date })).tracks.map((t) => t.trackId),
+        );
+      }
+      const overlaps = lists
+        .slice(1)
+        .map((l, i) => l.filter((id) => lists[i]!.includes(id)).length / l.length);
+      // Two rotating slots from a band of eight: a day repeats the day before with probability 1/28.
+      expect(overlaps.filter((o) => o < 1).length).toBeGreaterThanOrEqual(10);
+      // The core (3 of 5) stays.
+      for (const o of overlaps) expect(o).toBeGreaterThanOrEqual(0.6);
+      const mean = overlaps.reduce((s, x) => s + x, 0) / overlaps.length;
+      expect(mean).toBeLessThan(0.85);
+    }
+  });
+
+  it('a 1-track Blend is all core at rotation 0.4 (round(0.6) = 1) and rotates above 0.5', async () => {
+    const group = [0, 1, 2].map((g) => ({ id: `m${g}`, history: genreHistory(g, 30, 30, g + 1) }));
+    const day = async (d: number, rotation?: number) =>
+      (
+        await blend(group, {
+          model,
+          tracks,
+          size: 1,
+          date: `2024-06-0${d}`,
+          ...(rotation ? { rotation } : {}),
+        })
+      ).tracks[0]!.trackId;
+    const fixed = new Set<string>();
+    const rotating = new Set<string>();
+    for (let d = 1; d <= 8; d++) {
+      fixed.add(await day(d));
+      rotating.add(await day(d, 1));
+    }
+    expect(fixed.size).toBe(1);
+    expect(rotating.size).toBeGreaterThan(1);
+  });
+
+  it('rotateSelection: a stratum with no alternative draws from the whole band; others keep their slots', () => {
+    // Keys in round-robin order over 10 members, 5 of 11: ranks 3 and 4 are the only band items of their keys.
+    const draws = new Set<string>();
+    for (let s = 0; s < 50; s++) {
+      const sel = rotateSelection(11, 5, 0.4, createRng(s), (p) => p % 10);
+      expect(sel.slice(0, 3)).toEqual([0, 1, 2]);
+      expect(sel).toHaveLength(5);
+      expect(new Set(sel).size).toBe(5);
+      draws.add(sel.join());
+    }
+    expect(draws.size).toBeGreaterThan(10);
+    // Three keys with alternatives: each keeps its 2 of the 6 rotating slots on every draw.
+    for (let s = 0; s < 50; s++) {
+      const sel = rotateSelection(33, 15, 0.4, createRng(s), (p) => p % 3);
+      const fresh = sel.slice(9);
+      for (const k of [0, 1, 2]) expect(fresh.filter((p) => p % 3 === k)).toHaveLength(2);
+    }
   });
 
   it('the daily rotation keeps round-robin shares equal', async () => {
@@ -651,6 +907,23 @@ describe('discoverWeekly', () => {
     expect(toIsoWeek(new Date('2024-12-30T12:00:00Z'))).toBe('2025-W01');
     expect(toIsoWeek('2020-W53')).toBe('2020-W53');
     expect(() => toIsoWeek('2021-W53')).toThrow(/52 weeks/);
+  });
+  it('ISO weeks of years before 1000: four digits, and years 0-99 are not read as 1900-1999', () => {
+    // The Gregorian calendar repeats every 400 years, so year y has the weeks of year y + 2000.
+    for (const [early, late] of [
+      ['0050-06-15', '2050-06-15'],
+      ['0099-12-31', '2099-12-31'],
+      ['0100-06-15', '2100-06-15'],
+      ['0004-12-28', '2004-12-28'],
+    ] as const) {
+      const want = toIsoWeek(new Date(`${late}T00:00:00Z`));
+      const year = String(Number(want.slice(0, 4)) - 2000).padStart(4, '0');
+      expect(toIsoWeek(new Date(`${early}T12:00:00Z`))).toBe(`${year}${want.slice(4)}`);
+    }
+    expect(toIsoWeek(new Date('0050-06-15T00:00:00Z'))).toBe('0050-W24');
+    // 2004 has a week 53, and so has 0004 (checked against 0004, not 1904).
+    expect(toIsoWeek('0004-W53')).toBe('0004-W53');
+    expect(() => toIsoWeek('0005-W53')).toThrow(/52 weeks/);
   });
 
   it('checks its arguments: seed, tracks, a model with a vocabulary', async () => {

@@ -1,7 +1,8 @@
 // Blend: a shared playlist for 2-10 listeners that is relevant, coherent, equal and refreshed daily.
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
-import { type Recommender, scoreRows, trackIdsOf } from '../models/recommender.js';
+import { checkModel } from '../eval/metrics.js';
+import { checkTrackIds, type Recommender, scoreRows, trackIdsOf } from '../models/recommender.js';
 import { createRng, hashSeed } from '../util/random.js';
 import { rotateSelection, toDay } from './calendar.js';
 import { buildRelevance, type RelevanceTable } from './relevance.js';
@@ -55,7 +56,10 @@ export interface BlendOptions {
   size?: number;
   /** A built-in strategy name or a custom {@link BlendStrategy}. Default `'gfar'`, or `'round-robin'` when members' weights differ (`'round-robin'` always until 2026-11-27; see {@link blend}). */
   strategy?: BlendStrategyName | BlendStrategy;
-  /** The day the Blend is for (`YYYY-MM-DD` or a `Date`, UTC). Same members (in any order) + same day = same playlist. Default today. */
+  /**
+   * The day the Blend is for (`YYYY-MM-DD` or a `Date`, UTC, in years 0001-9999). Same members (in any
+   * order) + same day = same playlist. Default today.
+   */
   date?: string | Date;
   /** Extra seed mixed into the daily rotation. Default 0. */
   seed?: number | string;
@@ -79,7 +83,11 @@ export interface BlendOptions {
    * Blend has enough candidates to fill it (capped at the catalogue size).
    */
   perMember?: number;
-  /** Share of the playlist that rotates daily, 0-1. Default 0.4 (about 70% of tracks stay from one day to the next). */
+  /**
+   * Share of the playlist that rotates daily, 0-1. Default 0.4 (about 70% of tracks stay from one day to
+   * the next). The rotating share is `size - round(size * (1 - rotation))` tracks, so a 1-track Blend
+   * changes only with `rotation` above 0.5.
+   */
   rotation?: number;
   /**
    * Make sure every member has at least one track attributed to them (when `size` allows), by swapping a
@@ -183,7 +191,20 @@ interface Validated {
   rotation: number;
   representEveryone: boolean;
   candidates: Set<string> | undefined;
+  /** Members' weights as given, in the caller's order (normalised only once sorted by id). */
   weights: Float64Array;
+}
+
+/**
+ * Weights scaled to sum to 1, summed in the order given: blend passes them sorted by member id, so the
+ * floating-point rounding (5 + 0.7 + 2 is not 5 + 2 + 0.7) does not depend on the order members are listed
+ * in. Scaled by the largest first, so that weights near `Number.MAX_VALUE` do not sum to Infinity.
+ */
+function normaliseWeights(raw: Float64Array): Float64Array {
+  const max = Math.max(...raw);
+  const scaled = raw.map((w) => w / max);
+  const sum = scaled.reduce((a, b) => a + b, 0);
+  return scaled.map((w) => w / sum);
 }
 
 function checkUnit(value: unknown, option: string, fallback: number): number {
@@ -220,20 +241,14 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
     if (!Array.isArray(m.history) || m.history.length === 0) {
       throw new InvalidOptionError(`members[${i}].history`, 'a non-empty array of track ids', m.history);
     }
-    if ((m.history as unknown[]).some((t) => typeof t !== 'string')) {
-      throw new InvalidOptionError(`members[${i}].history`, 'an array of track id strings', m.history);
-    }
+    // Entry by entry, so that a hole in a sparse array is caught too (`some` skips holes).
+    checkTrackIds(m.history, `members[${i}].history`);
     const w = m.weight ?? 1;
     if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) {
       throw new InvalidOptionError(`members[${i}].weight`, 'a positive finite number', m.weight);
     }
     weights[i] = w;
   });
-  // Scaled by the largest first, so that weights near Number.MAX_VALUE do not sum to Infinity.
-  const maxWeight = Math.max(...weights);
-  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / maxWeight;
-  const weightSum = weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / weightSum;
 
   const size = options.size ?? 50;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {
@@ -252,9 +267,7 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
   } else {
     throw new InvalidOptionError('strategy', `one of ${Object.keys(strategies).join(', ')} or a function`, s);
   }
-  if (options.model !== undefined && typeof options.model?.scoreAll !== 'function') {
-    throw new InvalidOptionError('model', 'a Recommender', options.model);
-  }
+  if (options.model !== undefined) checkModel(options.model, 'model');
   const maxPerArtist = options.maxPerArtist ?? (options.tracks ? 3 : undefined);
   if (maxPerArtist !== undefined && (!Number.isInteger(maxPerArtist) || maxPerArtist < 1)) {
     throw new InvalidOptionError('maxPerArtist', 'an integer >= 1', maxPerArtist);
@@ -262,8 +275,18 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
   if (options.maxPerArtist !== undefined && !options.tracks) {
     throw new InvalidOptionError('tracks', 'the catalogue (Track[]) when `maxPerArtist` is set', undefined);
   }
-  if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
-    throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
+  if (options.tracks !== undefined) {
+    if (!Array.isArray(options.tracks))
+      throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
+    for (let i = 0; i < options.tracks.length; i++) {
+      const t: unknown = options.tracks[i];
+      if (t === null || typeof t !== 'object' || typeof (t as Partial<Track>).trackId !== 'string') {
+        throw new InvalidOptionError(`tracks[${i}]`, 'a Track (an object with a string trackId)', t);
+      }
+    }
+  }
+  if (options.representEveryone !== undefined && typeof options.representEveryone !== 'boolean') {
+    throw new InvalidOptionError('representEveryone', 'true or false', options.representEveryone);
   }
   // A Blend longer than 50 draws on longer lists: with 50 each, two members' union (at most 100, less with
   // overlap and artist caps) could not fill size 100.
@@ -326,12 +349,14 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
  *    so a heavier member gets no more of the playlist (tested).
  * 3. **Daily refresh.** The first 60% of the strategy's order (the core) stays; the rest is a sample,
  *    seeded by the member ids and `date`, from the next band of the order (stratified by member, so
- *    each member keeps their share of the strategy's order), so about 70% of tracks stay
- *    from one day to the next and the same day always gives the same playlist.
+ *    each member keeps their share of the strategy's order; a member with no other track in the band
+ *    has their slots drawn from the whole band, so a short Blend for a large group rotates too), so
+ *    about 70% of tracks stay from one day to the next and the same day always gives the same playlist.
  * 4. **Equal.** With `representEveryone`, a member with no attributed track gets their best one swapped in.
  * 5. **Coherent.** Tracks are ordered greedily by how well each follows the previous one (model score of
  *    the next track given the previous one alone, and same genre when `tracks` is given), traded against
- *    the strategy's order by `coherence`, with no member's tracks more than twice in a row when avoidable.
+ *    the strategy's order by `coherence`, with no member's tracks (by the member each track mainly
+ *    serves) more than twice in a row when avoidable, and runs no longer than the counts force when not.
  *
  * Each track is attributed to the members whose relevance is within 0.2 of the best member's, with a
  * `because` naming the attributed member's own track that leads to it.
@@ -339,7 +364,8 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
  * Members are processed sorted by id (ids are unique), with ties going to the first by id, so the order
  * they are listed in does not change the Blend; what is reported per member (`relevance`, `attributedTo`,
  * `members`) follows the order given. Throws {@link InvalidOptionError}
- * naming the option (`members`, `members[2].history`, `size`, `strategy`, ...) before doing any work.
+ * naming the option (`members`, `members[2].history`, `size`, `strategy`, ...) before doing any work
+ * (a custom strategy's return value, which must be iterable, is checked when it is called).
  *
  * @example
  * ```ts
@@ -363,7 +389,7 @@ export async function blend(
   // `group[u]` is member `u` of that order; `rank[i]` is where the caller's `members[i]` went.
   const byId = members.map((_, i) => i).sort((a, b) => (members[a]!.id < members[b]!.id ? -1 : 1));
   const group = byId.map((i) => members[i]!);
-  const weights = Float64Array.from(byId, (i) => v.weights[i]!);
+  const weights = normaliseWeights(Float64Array.from(byId, (i) => v.weights[i]!));
   const rank = new Int32Array(M);
   byId.forEach((i, u) => {
     rank[i] = u;
@@ -415,8 +441,29 @@ export async function blend(
   };
   const order: number[] = [];
   if (want > 0) {
-    for (const c of v.strategy(ctx)) {
-      if (!allowed(c)) continue;
+    const yielded: unknown = v.strategy(ctx);
+    if (
+      yielded === null ||
+      typeof yielded !== 'object' ||
+      typeof (yielded as Iterable<number>)[Symbol.iterator] !== 'function'
+    ) {
+      throw new InvalidOptionError(
+        'strategy',
+        'a function returning an iterable of candidate positions (a generator, an array, ...)',
+        yielded,
+      );
+    }
+    // A strategy that never ends (cycling over the pool, say) would hang once nothing more can be taken
+    // (artist caps can make `want` unreachable): stop after this many yields in a row that take nothing.
+    // A finite strategy that yields every member's whole list back to back stays under M × C.
+    const patience = (M + 1) * C;
+    let idle = 0;
+    for (const c of yielded as Iterable<number>) {
+      if (!allowed(c)) {
+        if (++idle > patience) break;
+        continue;
+      }
+      idle = 0;
       taken[c] = 1;
       const a = artistOf[c];
       if (a !== undefined) artistCount.set(a, (artistCount.get(a) ?? 0) + 1);
@@ -478,6 +525,7 @@ export async function blend(
   const vocabIndex = selected.map((c) => table.vocabulary.index(table.trackIds[c]!)!);
 
   const ordered = orderForCoherence(selected, {
+    members: M,
     coherence: v.coherence,
     primary,
     fit: buildFit(selected, vocabIndex, table, rows, rowOf, meta, model !== undefined && v.coherence > 0),
@@ -639,44 +687,79 @@ function buildFit(
   return fit;
 }
 
+/** Longest run of one member's tracks that the ordering allows when the counts permit (see {@link orderForCoherence}). */
+const MAX_RUN = 2;
+
+/**
+ * Whether tracks with main-member counts `left` can still be ordered with no member more than `limit` in
+ * a row, when the last placed track was `last`'s, ending a run of `run`. Exact (checked by exhaustive
+ * search on small counts): each member `u` needs `left[u] <= limit · (others + 1)` (one block of up to
+ * `limit` before, between and after the others' tracks), less `run` for `last`, whose first block
+ * continues the current run.
+ */
+function arrangeable(left: Int32Array, last: number, run: number, limit: number): boolean {
+  let total = 0;
+  for (const x of left) total += x;
+  for (let u = 0; u < left.length; u++) {
+    const mine = left[u]!;
+    if (mine > 0 && mine > limit * (total - mine + 1) - (u === last ? run : 0)) return false;
+  }
+  return true;
+}
+
 /**
  * Greedy ordering: start from the strategy's first track; each next track maximises
- * `(1 - coherence) · strategyRank + coherence · fit(previous, next)`, skipping tracks whose main member
- * already has the last two slots while another member's track remains.
+ * `(1 - coherence) · strategyRank + coherence · fit(previous, next)` among the tracks that keep the rest
+ * orderable with no member's tracks (by main member) more than twice in a row. When one member has more
+ * than `2 · (others' tracks + 1)` tracks that is impossible, and the limit is the shortest run the
+ * counts allow instead.
  */
 function orderForCoherence(
   selected: number[],
-  opts: { coherence: number; primary: (c: number) => number; fit: Float32Array },
+  opts: { members: number; coherence: number; primary: (c: number) => number; fit: Float32Array },
 ): number[] {
   const n = selected.length;
   if (n === 0) return [];
   const prim = selected.map((c) => opts.primary(c));
+  const left = new Int32Array(opts.members);
+  for (const p of prim) left[p]!++;
+  const most = Math.max(...left);
+  const limit = Math.max(MAX_RUN, Math.ceil(most / (n - most + 1)));
   const used = new Uint8Array(n);
-  const out = [0];
-  used[0] = 1;
-  for (let step = 1; step < n; step++) {
-    const prev = out[out.length - 1]!;
-    const blocked = out.length >= 2 && prim[prev] === prim[out[out.length - 2]!] ? prim[prev]! : Number.NaN;
+  const out: number[] = [];
+  let last = -1;
+  let run = 0;
+  // Whether member `p`'s track can come next: not one too many in a row, and the rest still orderable.
+  const canFollow = (p: number) => {
+    const nextRun = p === last ? run + 1 : 1;
+    if (nextRun > limit) return false;
+    left[p]!--;
+    const ok = arrangeable(left, p, nextRun, limit);
+    left[p]!++;
+    return ok;
+  };
+  for (let step = 0; step < n; step++) {
+    const prev = out[out.length - 1];
+    const can = Array.from({ length: opts.members }, (_, p) => left[p]! > 0 && canFollow(p));
+    // The start is orderable within `limit` by its choice, and an orderable state always has a next
+    // track that keeps it so: some track is always eligible.
     let best = -1;
     let bestV = Number.NEGATIVE_INFINITY;
-    let bestBlocked = -1;
-    let bestBlockedV = Number.NEGATIVE_INFINITY;
     for (let b = 0; b < n; b++) {
-      if (used[b]) continue;
-      const value = (1 - opts.coherence) * (1 - b / n) + opts.coherence * opts.fit[prev * n + b]!;
-      if (prim[b] === blocked) {
-        if (value > bestBlockedV) {
-          bestBlockedV = value;
-          bestBlocked = b;
-        }
-      } else if (value > bestV) {
+      if (used[b] || !can[prim[b]!]) continue;
+      const rank = 1 - b / n;
+      const value =
+        prev === undefined ? rank : (1 - opts.coherence) * rank + opts.coherence * opts.fit[prev * n + b]!;
+      if (value > bestV) {
         bestV = value;
         best = b;
       }
     }
-    const pick = best >= 0 ? best : bestBlocked;
-    used[pick] = 1;
-    out.push(pick);
+    used[best] = 1;
+    out.push(best);
+    left[prim[best]!]!--;
+    run = prim[best] === last ? run + 1 : 1;
+    last = prim[best]!;
   }
   return out.map((p) => selected[p]!);
 }

@@ -2,9 +2,24 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Rng } from '../util/random.js';
 
+/** Years that day and week keys can name: the four digits of `YYYY-MM-DD` and `YYYY-Www`. */
+const FIRST_YEAR = 1;
+const LAST_YEAR = 9999;
+const inYears = (year: number) => year >= FIRST_YEAR && year <= LAST_YEAR;
+
+/**
+ * Midnight UTC of a calendar day. Unlike `Date.UTC`, which reads years 0-99 as 1900-1999, any year is itself.
+ */
+function utcDay(year: number, month: number, day: number): Date {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  return d;
+}
+
 /**
  * Normalises a day to `YYYY-MM-DD` (UTC for `Date`s); defaults to today. Throws {@link InvalidOptionError}
- * naming `option` for anything else.
+ * naming `option` for anything else, including a day outside years 0001-9999 (which has no `YYYY-MM-DD`
+ * form).
  *
  * @example
  * ```ts
@@ -17,17 +32,21 @@ export function toDay(date: string | Date | undefined, option = 'date'): string 
   if (date instanceof Date) {
     if (Number.isNaN(date.getTime()))
       throw new InvalidOptionError(option, 'a valid Date or YYYY-MM-DD string', 'Invalid Date');
+    if (!inYears(date.getUTCFullYear()))
+      throw new InvalidOptionError(option, 'a Date in years 0001-9999 (UTC)', date);
     return date.toISOString().slice(0, 10);
   }
-  if (typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date)) {
+  if (typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date) && inYears(Number(date.slice(0, 4)))) {
     const d = new Date(`${date}T00:00:00Z`);
     if (!Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === date) return date;
   }
-  throw new InvalidOptionError(option, 'a Date or a YYYY-MM-DD string', date);
+  throw new InvalidOptionError(option, 'a Date or a YYYY-MM-DD string (years 0001-9999)', date);
 }
 
 /**
  * Normalises a week to an ISO-8601 week key like `2024-W05` (UTC for `Date`s); defaults to this week.
+ * Throws {@link InvalidOptionError} naming `option` for anything else, including a week outside years
+ * 0001-9999.
  *
  * @example
  * ```ts
@@ -40,21 +59,31 @@ export function toIsoWeek(week: string | Date | undefined, option = 'week'): str
   if (week instanceof Date) {
     if (Number.isNaN(week.getTime()))
       throw new InvalidOptionError(option, 'a valid Date or YYYY-Www string', 'Invalid Date');
+    if (!inYears(week.getUTCFullYear()))
+      throw new InvalidOptionError(option, 'a Date in years 0001-9999 (UTC)', week);
     // ISO week: the week containing the year's first Thursday is week 1.
-    const d = new Date(Date.UTC(week.getUTCFullYear(), week.getUTCMonth(), week.getUTCDate()));
+    const d = utcDay(week.getUTCFullYear(), week.getUTCMonth(), week.getUTCDate());
     const day = d.getUTCDay() || 7;
     d.setUTCDate(d.getUTCDate() + 4 - day); // Thursday of this week
-    const yearStart = Date.UTC(d.getUTCFullYear(), 0, 1);
-    const n = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
-    return `${d.getUTCFullYear()}-W${String(n).padStart(2, '0')}`;
+    const year = d.getUTCFullYear();
+    const n = Math.ceil(((d.getTime() - utcDay(year, 0, 1).getTime()) / 86_400_000 + 1) / 7);
+    return `${String(year).padStart(4, '0')}-W${String(n).padStart(2, '0')}`;
   }
-  if (typeof week === 'string' && /^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/.test(week)) {
+  if (
+    typeof week === 'string' &&
+    /^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$/.test(week) &&
+    inYears(Number(week.slice(0, 4)))
+  ) {
     // Only some years have a week 53: those whose 28 December falls in it.
     const year = Number(week.slice(0, 4));
-    if (!week.endsWith('W53') || toIsoWeek(new Date(Date.UTC(year, 11, 28))) === week) return week;
+    if (!week.endsWith('W53') || toIsoWeek(utcDay(year, 11, 28)) === week) return week;
     throw new InvalidOptionError(option, `an ISO week that exists (${year} has 52 weeks)`, week);
   }
-  throw new InvalidOptionError(option, 'a Date or an ISO week string like "2024-W05"', week);
+  throw new InvalidOptionError(
+    option,
+    'a Date or an ISO week string like "2024-W05" (years 0001-9999)',
+    week,
+  );
 }
 
 /**
@@ -62,10 +91,14 @@ export function toIsoWeek(week: string | Date | undefined, option = 'week'): str
  * over time but not frozen: the first `round(size * (1 - rotation))` items always stay (the core), and the
  * other slots are a seeded sample from the next `4 ×` that many items (the band). Two different seeds
  * therefore share the core plus about a quarter of the rotating slots: expected overlap
- * `1 - 0.75 · rotation` (70% for rotation 0.4), higher when the band is cut short by a small pool.
+ * `1 - 0.75 · rotation` (70% for rotation 0.4), higher when the band is cut short by a small pool. A
+ * selection of one item is all core unless `rotation > 0.5`.
  *
  * With `keyOf` (e.g. the member an item was picked for), the sample is stratified: each key gets as many
- * rotating slots as it has among ranks `core..size-1`, so the selection keeps the ranking's proportions.
+ * rotating slots as it has among ranks `core..size-1`, drawn from its own items in the band, so the
+ * selection keeps the ranking's proportions. A key with no item in the band beyond the ones it fills
+ * would draw the same items every time; its slots are drawn from the rest of the band instead (any
+ * key), so that the selection still rotates (a short list for many keys, say).
  * Returns positions into the ranking, in rank order.
  *
  * @example
@@ -98,9 +131,14 @@ export function rotateSelection(
   const leftover: number[] = [];
   for (const [k, list] of [...bandByKey].sort((a, b) => a[0] - b[0])) {
     rng.shuffle(list);
-    const take = Math.min(list.length, slots.get(k) ?? 0);
-    chosen.push(...list.slice(0, take));
-    leftover.push(...list.slice(take));
+    const take = slots.get(k) ?? 0;
+    if (take < list.length) {
+      chosen.push(...list.slice(0, take));
+      leftover.push(...list.slice(take));
+    } else {
+      // No alternative within the key (the band holds only the ranks it fills): pooled with the rest.
+      leftover.push(...list);
+    }
   }
   leftover.sort((a, b) => a - b);
   rng.shuffle(leftover);

@@ -27,7 +27,10 @@ export interface StrategyContext {
 /**
  * A group aggregation strategy: yields candidate positions in the order the Blend should take them.
  * The Blend skips candidates that are not {@link StrategyContext.allowed} and stops after `count`
- * tracks. Generators work well, since `allowed` is updated as each yielded track is taken.
+ * tracks, or after `(members + 1) × candidates` yields in a row that take nothing (so a strategy that
+ * never ends cannot hang a Blend whose `count` is out of reach, under `maxPerArtist` say: the Blend then
+ * holds what could be taken). Generators work well, since `allowed` is updated as each yielded track is
+ * taken; the function must return an iterable.
  *
  * @example
  * ```ts
@@ -138,9 +141,17 @@ export const borda: BlendStrategy = (ctx) => {
 };
 
 /**
+ * Quotients within this relative difference are a tie. Normalised weights carry rounding (with weights
+ * 5 : 1 : 1, `(5/7) / 5` comes out below `1/7`), which must not decide a turn that exact D'Hondt ties;
+ * real differences between weights are far larger.
+ */
+const QUOTIENT_TOLERANCE = 1e-9;
+
+/**
  * Proportional round-robin (D'Hondt): the next turn goes to the member with the highest
- * `weight / (tracksTaken + 1)`, who takes the best track of their own list that is still allowed. With
- * equal weights this alternates members; with weights 2:1 the first member gets two turns per one.
+ * `weight / (tracksTaken + 1)`, who takes the best track of their own list that is still allowed; a tie
+ * (equal up to floating-point rounding) goes to the first member by id. With equal weights this alternates
+ * members; with weights 2:1 the first member gets two turns per one.
  *
  * @example
  * ```ts
@@ -158,7 +169,7 @@ export const roundRobin: BlendStrategy = function* (ctx) {
     for (let u = 0; u < ctx.members; u++) {
       if (!active[u]) continue;
       const q = ctx.weights[u]! / (taken[u]! + 1);
-      if (q > bestQ) {
+      if (q > bestQ * (1 + QUOTIENT_TOLERANCE)) {
         bestQ = q;
         best = u;
       }
