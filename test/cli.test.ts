@@ -129,7 +129,7 @@ describe('usage errors exit 2 with one error line and a fix', () => {
   it('an option value the library rejects (k above the catalogue) is bad usage', async () => {
     const r = await run('recommend', '--model', popDir, '-k', '100000');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: The `k` option must be an integer from 1 to the catalogue size/);
+    expect(r.stderr).toMatch(/^error: The `-k` option must be an integer from 1 to the catalogue size/);
     expect(r.stderr).toContain('fix:');
   });
 
@@ -144,6 +144,52 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     expect(existsSync(path.join(out, 'index.html'))).toBe(false);
   });
 
+  it('errors name the flag typed, and --size carries the library bound', async () => {
+    const r = await run(
+      'blend',
+      '--model',
+      popDir,
+      '--member',
+      `a=${listens}`,
+      '--member',
+      `b=${listens}`,
+      '--size',
+      '501',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--size <n>.*'501' is invalid.*from 1 to 500/);
+    const u = await run('report', '--out', path.join(dir, 'r-users'), '--users', '1000001');
+    expect(u.code).toBe(2);
+    expect(u.stderr).toMatch(/--users <n>.*from 2 to 1000000/);
+  });
+
+  it('`encore help` and `encore help <command>` print help and succeed', async () => {
+    for (const argv of [['help'], ['help', 'train']]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/Usage: encore/);
+      expect(r.stderr).not.toMatch(/error:/);
+    }
+  });
+
+  it('an empty --out is refused before any work, for every command that writes', async () => {
+    for (const argv of [
+      ['generate', '--out', '', '--users', '2', '--days', '2'],
+      ['train', '--data', listens, '--model', 'popularity', '--out', ''],
+      ['report', '--out', '', '--users', '4', '--days', '1', '--listeners', '2'],
+    ]) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^error: --out is empty/);
+    }
+  });
+
+  it('report refuses --users with --data instead of ignoring it', async () => {
+    const r = await run('report', '--out', path.join(dir, 'r-both'), '--data', listens, '--users', '5');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--users sizes the generated world, and --data replaces it/);
+  });
+
   it('a Blend needs 2 to 10 members', async () => {
     const r = await run('blend', '--model', popDir, '--member', `ana=${listens}`);
     expect(r.code).toBe(2);
@@ -152,6 +198,44 @@ describe('usage errors exit 2 with one error line and a fix', () => {
 });
 
 describe('failures exit 1 with a fix and no stack trace', () => {
+  it('train sasrec on data with nothing to validate on is a data problem (exit 1), named before training', async () => {
+    const file = path.join(dir, 'three.csv');
+    await fs.writeFile(
+      file,
+      'user_id,track_id,timestamp\nu1,a,1700000000000\nu1,b,1700000060000\nu1,c,1700000120000\n',
+    );
+    const r = await run(
+      'train',
+      '--data',
+      file,
+      '--model',
+      'sasrec',
+      '--out',
+      path.join(dir, 's3'),
+      '--epochs',
+      '1',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no validation listen .* training listens/);
+    expect(r.stderr).toMatch(/fix: add listeners/);
+  });
+
+  it('evaluate says how many listeners it leaves out, and generate quotes a path with spaces', async () => {
+    const file = path.join(dir, 'mixed listens.csv');
+    const text = await fs.readFile(listens, 'utf8');
+    const header = text.slice(0, text.indexOf('\n')).split(',');
+    const solo = header.map(
+      (c) => ({ user_id: 'solo', track_id: 't0001', timestamp: '1700000000000' })[c] ?? '',
+    );
+    await fs.writeFile(file, `${text.trimEnd()}\n${solo.join(',')}\n`);
+    const r = await run('evaluate', '--model', popDir, '--data', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/note: 1 listener\(s\) with fewer than 3 listens are not evaluated/);
+    const g = await run('generate', '--out', path.join(dir, 'gen dir'), '--users', '4', '--days', '2');
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toMatch(/next: encore train --data '.*gen dir\/listens\.csv'/);
+  });
+
   it('missing data file', async () => {
     const r = await run(
       'train',

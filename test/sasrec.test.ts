@@ -418,6 +418,18 @@ describe('SASRec loss auto and memory limits', () => {
     expect(sparse).toBeInstanceOf(InvalidOptionError);
     expect((sparse as Error).message).toMatch(/about 4 copies/);
     expect((sparse as Error).message).toMatch(/Use dim <= 83802/); // twice the dense limit (41,901);
+    // Tables, layers and activations each fit alone but not together: dim 5,000 with 2 blocks holds about
+    // 4.5 GiB of [dim, dim] weights and Adam state (it used to fail mid-training, out of wasm memory).
+    const wide = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      dim: 5_000,
+      blocks: 2,
+      maxlen: 2,
+      batchSize: 1,
+    }).catch((e: unknown) => e);
+    expect(wide).toBeInstanceOf(InvalidOptionError);
+    expect((wide as InvalidOptionError).option).toBe('dim');
+    expect((wide as Error).message).toMatch(/\[5000, 5000\] weights with their Adam state \(4\.5 GiB\)/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

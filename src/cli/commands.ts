@@ -38,6 +38,10 @@ import { createSimWorld, type SimPolicy, type SimResult, simulate } from '../sim
 import { type CliIo, emit, info, startProgress } from './io.js';
 import { CliError, type MemberSpec, requireDir, requireFile, requireOutDir } from './options.js';
 
+/** A word as a shell reads it back: as it is when plain, else single-quoted (a path with spaces, say). */
+const shellWord = (word: string): string =>
+  /^[\w@%+=:,./#-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+
 const DATA_FIX = 'pass the path of a listens CSV (see data/README.md), or run `encore generate` to make one';
 const MODEL_FIX = 'pass a directory written by `encore train --out <dir>`';
 
@@ -253,7 +257,7 @@ export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Prom
     [
       `wrote ${tracksFile} (${result.tracks} tracks)`,
       `wrote ${listensFile} (${result.listens} listens by ${users} listeners)`,
-      `next: encore train --data ${listensFile} --model sasrec --out models/sasrec`,
+      `next: encore train --data ${shellWord(listensFile)} --model sasrec --out models/sasrec`,
     ].join('\n'),
   );
 }
@@ -285,6 +289,27 @@ export interface EpochRecord {
   loss: number;
   valNdcg10?: number;
   seconds: number;
+}
+
+/**
+ * The leave-one-out split `train` and `report` fit on, or a {@link CliError} (a data problem, exit 1) when it
+ * has nothing to validate on: no listener with 3 listens, or no validation listen a model can read (its track
+ * and an earlier one among the training listens), which SASRec's early stopping needs (`sasrec`).
+ */
+function trainableSplit(dataset: Dataset, data: string, sasrec: boolean): ReturnType<typeof leaveOneOut> {
+  const split = leaveOneOut(dataset);
+  if (split.validation.length === 0)
+    throw new CliError(
+      `--data has no listener with 3 or more listens: ${data}`,
+      'leave-one-out needs at least 3 listens per listener (train, validation, test)',
+    );
+  const vocab = split.train.vocabulary;
+  if (sasrec && !split.validation.some((c) => vocab.has(c.target) && c.history.some((t) => vocab.has(t))))
+    throw new CliError(
+      `--data has no validation listen (a listener's second-to-last) whose track, and an earlier one, are also among the training listens: ${data}`,
+      'add listeners, or listens per listener, so that tracks recur between training and validation',
+    );
+  return split;
 }
 
 /** Fits one model type on a training set; SASRec early-stops on `validation` and logs epochs to `history`. */
@@ -344,13 +369,7 @@ export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<vo
     opts.tracks,
   );
   await initBackend(opts.backend ? { backend: opts.backend } : {});
-  const split = leaveOneOut(dataset);
-  if (split.validation.length === 0) {
-    throw new CliError(
-      `--data has no listener with 3 or more listens: ${opts.data}`,
-      'leave-one-out needs at least 3 listens per listener (train, validation, test)',
-    );
-  }
+  const split = trainableSplit(dataset, opts.data, opts.model === 'sasrec');
   const started = Date.now();
   const history: EpochRecord[] = [];
   const fitOpts = {
@@ -422,9 +441,19 @@ export async function runEvaluate(io: CliIo, opts: EvaluateCommandOptions): Prom
     if (split.test.length === 0) {
       throw new CliError(`--data has no listener with 3 or more listens: ${opts.data}`, DATA_FIX);
     }
+    const left = dataset.users.length - split.test.length;
+    if (left > 0)
+      info(
+        io,
+        `note: ${left} listener(s) with fewer than 3 listens are not evaluated (leave-one-out keeps their listens for training)`,
+      );
     const bar = startProgress(io, 'evaluating', 1);
-    const result = await evaluate(model, split.test, { k: opts.k, train: split.train });
-    bar.stop();
+    let result: Awaited<ReturnType<typeof evaluate>>;
+    try {
+      result = await evaluate(model, split.test, { k: opts.k, train: split.train });
+    } finally {
+      bar.stop();
+    }
     emit(
       io,
       opts.json,
@@ -545,7 +574,7 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
     if (users.length > 1) {
       throw new CliError(
         `--member ${m.id}: ${m.file} holds the listens of ${users.length} listeners (${users.slice(0, 3).join(', ')}${users.length > 3 ? ', ...' : ''}), and a member is one listener`,
-        `name one of them: --member ${m.id}=${m.file}#${users[0]}, or give each member a file of their own`,
+        `name one of them: --member ${shellWord(`${m.id}=${m.file}#${users[0]}`)}, or give each member a file of their own`,
       );
     }
     const ordered = listens
@@ -762,6 +791,16 @@ function formatSimulation(runs: readonly PolicyRun[]): string {
 const REPORT_CHARTS = ['training', 'comparison', 'blend', 'simulation'] as const;
 
 /** Options of `encore report`. */
+/**
+ * Listeners of the generated world `encore report` uses without `--data`.
+ *
+ * @example
+ * ```ts
+ * console.log(REPORT_USERS); // 200
+ * ```
+ */
+export const REPORT_USERS = 200;
+
 export interface ReportCommandOptions {
   out: string;
   data?: string;
@@ -772,7 +811,8 @@ export interface ReportCommandOptions {
   onInvalidRow?: InvalidRowPolicy;
   epochs: number;
   dim: number;
-  users: number;
+  /** `--users`: listeners of the generated world (only without `--data`). Default {@link REPORT_USERS}. */
+  users?: number;
   days: number;
   listeners: number;
   seed: number;
@@ -800,6 +840,13 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
       'pass --data <listens file> too, or leave these out to report on a generated world',
       2,
     );
+  if (opts.data !== undefined && opts.users !== undefined)
+    // The reverse: --users sizes the generated world, which a --data file replaces.
+    throw new CliError(
+      '--users sizes the generated world, and --data replaces it',
+      'leave --users out with --data (the report uses every listener of the file)',
+      2,
+    );
   const say = (text: string) => {
     if (!opts.json) info(io, text);
   };
@@ -817,16 +864,14 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
     ));
     source = opts.data;
   } else {
-    const world = generateWorld({ seed: opts.seed, users: opts.users });
+    const users = opts.users ?? REPORT_USERS;
+    const world = generateWorld({ seed: opts.seed, users });
     dataset = Dataset.fromListens(world.listens);
     catalogue = world.tracks;
-    source = `generated world (seed ${opts.seed}, ${opts.users} listeners)`;
+    source = `generated world (seed ${opts.seed}, ${users} listeners)`;
   }
   await initBackend(opts.backend ? { backend: opts.backend } : {});
-  const split = leaveOneOut(dataset);
-  if (split.validation.length === 0) {
-    throw new CliError(`--data has no listener with 3 or more listens: ${opts.data}`, DATA_FIX);
-  }
+  const split = trainableSplit(dataset, opts.data ?? 'the generated world', true);
   const stats = dataset.stats();
 
   // 2. Training: SASRec with validation early stopping, and the baselines.

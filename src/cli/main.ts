@@ -11,6 +11,7 @@ import {
   GENERATE_STYLES_PER_GENRE,
   MIN_ARTISTS,
   maxGenerateDays,
+  REPORT_USERS,
   runBlend,
   runEvaluate,
   runGenerate,
@@ -186,7 +187,7 @@ function buildProgram(io: CliIo): Command {
         .argParser(memberOption)
         .makeOptionMandatory(),
     )
-    .addOption(new Option('--size <n>', 'playlist length').argParser(intOption(1)).default(50))
+    .addOption(new Option('--size <n>', 'playlist length (1-500)').argParser(intOption(1, 500)).default(50))
     .addOption(
       new Option('--strategy <name>', 'group aggregation strategy (default gfar)').choices(BLEND_STRATEGIES),
     )
@@ -225,7 +226,9 @@ function buildProgram(io: CliIo): Command {
     )
     .addOption(new Option('--dim <n>', 'SASRec embedding size').argParser(intOption(1)).default(64))
     .addOption(
-      new Option('--users <n>', 'generated listeners (without --data)').argParser(intOption(2)).default(200),
+      new Option('--users <n>', `generated listeners, without --data (default ${REPORT_USERS})`).argParser(
+        intOption(2, 1_000_000),
+      ),
     )
     .addOption(new Option('--days <n>', 'simulated days').argParser(intOption(1, 3650)).default(60))
     .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
@@ -251,6 +254,19 @@ const USAGE_CODES = new Set([
   'commander.conflictingOption',
   'commander.help',
 ]);
+
+/**
+ * A library error names its option (`size`); on the command line the user typed a flag (`--size`). When the
+ * command has a flag for that option, the message names the flag.
+ */
+function withFlagName(e: InvalidOptionError, argv: readonly string[], program: Command): string {
+  const sub = argv.find((a) => !a.startsWith('-'));
+  const command = program.commands.find((c) => c.name() === sub);
+  const flag = [...(command?.options ?? []), ...program.options].find((o) => o.attributeName() === e.option);
+  if (!flag) return e.message;
+  const name = flag.long ?? flag.short ?? e.option;
+  return e.message.replace(`The \`${e.option}\` option`, `The \`${name}\` option`);
+}
 
 function helpHint(argv: readonly string[], program: Command): string {
   const sub = argv.find((a) => !a.startsWith('-'));
@@ -316,6 +332,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help' && e.exitCode === 0) return 0; // `encore help [command]`
       if (USAGE_CODES.has(e.code)) {
         writeError(io, e.message, helpHint(argv, program));
         return 2;
@@ -328,7 +345,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return e.exitCode;
     }
     if (e instanceof InvalidOptionError) {
-      writeError(io, e.message, helpHint(argv, program));
+      writeError(io, withFlagName(e, argv, program), helpHint(argv, program));
       return 2;
     }
     if (e instanceof EncoreError) {

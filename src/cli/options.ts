@@ -81,7 +81,7 @@ export function numberOption(min: number, inclusive = false): (value: string) =>
 export function kListOption(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const ks = parts.map(Number);
-  if (parts.some((p) => !/^\d+$/.test(p)) || ks.some((k) => !Number.isInteger(k) || k < 1)) {
+  if (parts.some((p) => !/^\d+$/.test(p)) || ks.some((k) => !Number.isSafeInteger(k) || k < 1)) {
     throw new InvalidArgumentError('Expected comma-separated integers >= 1, e.g. 5,10,20.');
   }
   return [...new Set(ks)].sort((a, b) => a - b);
@@ -232,6 +232,16 @@ export interface OutDirCheck {
  */
 export async function requireOutDir(out: string, check: OutDirCheck = {}): Promise<void> {
   const option = '--out';
+  // '' would be the current directory to every write below it (an unset $DIR in a script).
+  if (out.trim() === '')
+    throw new CliError(
+      `${option} is empty, expected a directory path`,
+      `pass a directory, e.g. ${option} out`,
+      2,
+    );
+  const expected = check.model
+    ? 'a new path, an empty directory or an earlier `encore train --out` directory'
+    : 'a directory (new or existing)';
   let stat: Awaited<ReturnType<typeof fs.stat>>;
   try {
     stat = await fs.stat(out);
@@ -248,7 +258,7 @@ export async function requireOutDir(out: string, check: OutDirCheck = {}): Promi
   }
   if (!stat.isDirectory())
     throw new CliError(
-      `${option} ${out} is an existing file, expected a directory (new or existing)`,
+      `${option} ${out} is an existing file, expected ${expected}`,
       `pass a directory path for ${option} (a new one is created); the file is left alone`,
       2,
     );
@@ -268,8 +278,11 @@ export async function requireOutDir(out: string, check: OutDirCheck = {}): Promi
     } catch (e) {
       if (!(e instanceof InvalidOptionError)) throw e;
       const entries = await fs.readdir(out);
+      const what = entries.includes('model.json')
+        ? 'an earlier save and files of your own, which saving would delete'
+        : `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} and no saved model`;
       throw new CliError(
-        `${option} ${out} holds ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} and no saved model, expected a new path, an empty directory or an earlier \`encore train --out\` directory (saving replaces the whole directory)`,
+        `${option} ${out} holds ${what}, expected ${expected} (saving replaces the whole directory)`,
         `pass a new path for ${option}, e.g. ${option} ${path.join(out, 'model')}`,
         2,
       );

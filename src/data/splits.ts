@@ -39,7 +39,7 @@ export function leaveOneOut(dataset: Dataset): LeaveOneOutSplit {
     const ls = dataset.userListens.get(userId) ?? [];
     const n = ls.length;
     if (n < 3) {
-      trainListens.push(...ls);
+      for (const l of ls) trainListens.push(l);
       continue;
     }
     for (let i = 0; i < n - 2; i++) trainListens.push(ls[i]!);
@@ -172,7 +172,7 @@ export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = 
     // moving the cut by one listen.
     const cut = listens.length - Math.ceil(listens.length * fraction - 1e-9);
     if (cut < 1 || cut >= listens.length) {
-      train.push(...listens);
+      for (const l of listens) train.push(l); // not push(...listens): a long history passes the stack
       continue;
     }
     history.set(
@@ -183,7 +183,7 @@ export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = 
       user,
       listens.slice(cut).map((l) => l.trackId),
     );
-    train.push(...listens.slice(0, cut));
+    for (let i = 0; i < cut; i++) train.push(listens[i]!);
   }
   return {
     train: Dataset.fromListens(train, { sessionGapMinutes: dataset.sessionGapMinutes }),

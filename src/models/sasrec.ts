@@ -559,6 +559,16 @@ const RUNTIME_KEYS = ['validation', 'onEpochEnd', 'progress', 'reward', 'workers
 /** Activations a training step may need before we refuse the configuration (bytes). */
 const ACTIVATION_BUDGET_BYTES = 2 * 2 ** 30;
 
+/** One training step's activations: roughly 24 [B, L, d] tensors and 4 [B, heads, L, L] tensors per block. */
+const activationBytes = (o: SASRecHyperParams): number =>
+  4 * o.batchSize * o.maxlen * (o.blocks * (24 * o.dim + 4 * o.heads * o.maxlen) + 8 * o.dim);
+
+/**
+ * The transformer's own weights in training: per block the four attention and two feed-forward [d, d]
+ * matrices, each held as weights, two Adam moments and a gradient.
+ */
+const layerBytes = (o: SASRecHyperParams): number => 4 * 4 * o.blocks * 6 * o.dim * o.dim;
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
 /** Checks every option before any work; throws {@link InvalidOptionError} naming the first bad one. */
@@ -669,8 +679,7 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
   }
   if (options.reward !== undefined && typeof options.reward !== 'function')
     throw new InvalidOptionError('reward', 'a function', options.reward);
-  // Memory: one step's activations, roughly 24 [B, L, d] tensors and 4 [B, heads, L, L] tensors per block.
-  const act = 4 * o.batchSize * o.maxlen * (o.blocks * (24 * o.dim + 4 * o.heads * o.maxlen) + 8 * o.dim);
+  const act = activationBytes(o);
   if (act > ACTIVATION_BUDGET_BYTES) {
     throw new InvalidOptionError(
       'batchSize',
@@ -777,6 +786,13 @@ const TABLE_COPIES = 8;
 const SPARSE_TABLE_COPIES = 4;
 /** Bytes the item-table copies may take outside the native backend: the wasm heap is at most 4 GiB. */
 const TABLE_BUDGET_BYTES = 2.5 * 2 ** 30;
+/**
+ * Bytes the tables, the transformer's weights and one step's activations may take together outside the
+ * native backend. Each is checked alone too; together a wide model (dim 5000 on 2,000 tracks: tables 0.3,
+ * activations 0.9, layers 4.5 GiB) passed both separate checks and failed mid-training with wasm's "memory
+ * access out of bounds".
+ */
+const TOTAL_BUDGET_BYTES = 3.5 * 2 ** 30;
 
 /**
  * Throws {@link InvalidOptionError} (on `dim`) when the item table and its optimizer state would not fit in
@@ -801,6 +817,18 @@ function checkTableMemory(h: SASRecHyperParams, numItems: number, numArtists = 0
       maxDim >= 1
         ? `Use dim <= ${maxDim}, drop rare tracks (Dataset.fromListens(..., { minTrackListens })), or the native backend (@tensorflow/tfjs-node)`
         : 'Drop rare tracks (Dataset.fromListens(..., { minTrackListens })) or use the native backend (@tensorflow/tfjs-node)',
+    );
+  }
+  const layers = layerBytes(h);
+  const act = activationBytes(h);
+  const total = bytes + layers + act;
+  if (total > TOTAL_BUDGET_BYTES) {
+    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+    throw new InvalidOptionError(
+      'dim',
+      `small enough that training fits in memory: the track tables (${gib(bytes)} GiB), the ${h.blocks} blocks' [${h.dim}, ${h.dim}] weights with their Adam state (${gib(layers)} GiB) and one step's activations (${gib(act)} GiB) need about ${gib(total)} GiB, over the ${TOTAL_BUDGET_BYTES / 2 ** 30} GiB budget of the ${tf.getBackend()} backend`,
+      h.dim,
+      'Lower dim (or blocks, batchSize, maxlen), or use the native backend (@tensorflow/tfjs-node)',
     );
   }
 }
