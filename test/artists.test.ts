@@ -15,6 +15,7 @@ import {
   type SASRecOptions,
 } from '../src/models/sasrec.js';
 import { createRng } from '../src/util/random.js';
+import { resigned } from './helpers/manifest.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
 const under = useWasmWorkdir('encore-artists-');
@@ -232,11 +233,11 @@ describe('SASRec with artist embeddings', () => {
     const file = `${where}/model.json`;
     const json = JSON.parse(await readFile(file, 'utf8'));
     json.config.artistCount = 2.5;
-    await writeFile(file, JSON.stringify(json));
+    await writeFile(file, JSON.stringify(resigned(json)));
     await expect(loadModel(where)).rejects.toThrow(InvalidModelFileError);
     await expect(loadModel(where)).rejects.toThrow(/artistCount is 2.5/);
     json.config.artistCount = 3; // fewer than the saved indices use
-    await writeFile(file, JSON.stringify(json));
+    await writeFile(file, JSON.stringify(resigned(json)));
     await expect(loadModel(where)).rejects.toThrow(
       /artist_of\[\d+\] is \d+, not an artist index in \[0, 3\]/,
     );

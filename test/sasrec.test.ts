@@ -11,6 +11,7 @@ import { loadModel } from '../src/models/persist.js';
 import { SASREC_DEFAULTS, SASRec, type SASRecOptions } from '../src/models/sasrec.js';
 import { AUTO_CE_MAX_ITEMS, AUTO_SAMPLED_NEGATIVES } from '../src/train/losses.js';
 import { createRng } from '../src/util/random.js';
+import { resigned } from './helpers/manifest.js';
 
 const FAST: SASRecOptions = {
   dim: 16,
@@ -490,7 +491,7 @@ describe('SASRec failures are named and leave nothing behind', () => {
     const manifest = path.join(target, 'model.json');
     const json = JSON.parse(await readFile(manifest, 'utf8'));
     json.config.dim = 32;
-    await writeFile(manifest, JSON.stringify(json));
+    await writeFile(manifest, JSON.stringify(resigned(json)));
     const err = await loadModel(target).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidModelFileError);
     expect((err as Error).message).toMatch(/array item_emb has \d+ values, but the config \(dim 32/);

@@ -21,6 +21,7 @@ import {
   transitionBoost,
 } from '../src/models/transition-mix.js';
 import { createRng } from '../src/util/random.js';
+import { resigned } from './helpers/manifest.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
 const under = useWasmWorkdir('encore-transition-');
@@ -309,7 +310,7 @@ describe('SASRec with the transition term', () => {
     const file = `${where}/model.json`;
     const json = JSON.parse(await readFile(file, 'utf8'));
     json.config.transitionHead = { weight: 2, smoothing: -1 };
-    await writeFile(file, JSON.stringify(json));
+    await writeFile(file, JSON.stringify(resigned(json)));
     await expect(loadModel(where)).rejects.toThrow(InvalidModelFileError);
     await expect(loadModel(where)).rejects.toThrow(/transitionHead/);
   });

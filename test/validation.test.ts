@@ -1,6 +1,5 @@
 // Bad arguments at every public entry are typed errors that name the option: misspelt option names,
 // things that are not what the function takes, and damaged model manifests.
-import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
@@ -35,6 +34,7 @@ import { rerank, type Scorer, scorers } from '../src/rewards/rerank.js';
 import { RewardModel } from '../src/rewards/reward-model.js';
 import { createBelief } from '../src/sim/progressive-belief.js';
 import { createSimWorld, simulate } from '../src/sim/simulator.js';
+import { resigned } from './helpers/manifest.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
 const under = useWasmWorkdir('encore-validation-');
@@ -240,28 +240,6 @@ describe('CSV headers', () => {
     expect((err as InvalidDataError).issues[0]).toMatchObject({ line: 1, column: 'user_id' });
   });
 });
-
-/**
- * A manifest with its own checksum recomputed, as a buggy writer would leave it: the loaders must still
- * check the config itself, not only the checksum.
- */
-function resigned<M extends object>(manifest: M): M {
-  const m = manifest as M & {
-    type: unknown;
-    config: unknown;
-    arrays: unknown;
-    weightsBytes: unknown;
-    sha256: Record<string, string>;
-  };
-  const body = JSON.stringify({
-    type: m.type,
-    config: m.config,
-    arrays: m.arrays,
-    weightsBytes: m.weightsBytes,
-  });
-  m.sha256.model = createHash('sha256').update(body).digest('hex');
-  return manifest;
-}
 
 describe('damaged model manifests are InvalidModelFileErrors naming the problem', () => {
   const edits: [string, (m: Record<string, unknown>) => unknown, RegExp][] = [
