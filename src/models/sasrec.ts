@@ -222,9 +222,11 @@ export interface SASRecHyperParams {
    * instead of a dense `[tracks + 1, d]` gradient and a dense Adam pass over the whole table every step.
    * Rows a step does not touch still move as dense Adam moves them (their momentum keeps acting): the
    * optimizer adds those moves in closed form when a row is next touched, and to every row before the
-   * weights are read (validation, the end of training), so the model is the dense one up to float rounding
-   * (tested against dense Adam). Default `'auto'`: on when the loss is `'sampled-softmax'`, `'bce'` or
-   * `'gbce'` (never with `'ce'`, whose softmax touches every row) and dense gradients would run on one
+   * weights are read (validation, the end of training); each step's gradient is taken at the rows with
+   * those moves applied. So the model is the dense one up to Adam's epsilon (left out of the closed form;
+   * it matters only for rows with tiny gradients) and float rounding (tested against dense Adam).
+   * Default `'auto'`: on when the loss is `'sampled-softmax'`, `'bce'` or `'gbce'` (never with `'ce'`,
+   * whose softmax touches every row) and dense gradients would run on one
    * thread anyway: an explicit `workers` above 1, or a job the default spreads over several workers (a small
    * catalogue; see `resolveWorkers`), keeps dense updates, where the second core gains more (bce on the
    * shipped 2,000 tracks: 220 s dense on 2 workers, 519 s row-sparse on one). Large catalogues get one
@@ -891,6 +893,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   /** The batch slice being trained on (data-parallel training), for its dropout masks. */
   private part: BatchPart | undefined;
   private disposed = false;
+  /** Set by the trainer while it trains (see {@link TrainableModel.currentRows}). */
+  currentRows: TrainableModel<SeqBatch>['currentRows'];
   /** Serving cache for the current weights (see {@link SASRec.servingTables}). */
   private serving: ServingTables | undefined;
   /**
@@ -1229,7 +1233,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     }
     const parts: Record<string, tf.Variable> = {};
     for (const [name, r] of Object.entries(rows))
-      parts[name] = tf.tidy(() => tf.variable(tf.gather(this.w(name), tf.tensor1d(r, 'int32')), true)); // [R, d]
+      parts[name] = tf.tidy(() => {
+        const stored = tf.gather(this.w(name), tf.tensor1d(r, 'int32')) as tf.Tensor2D; // [R, d]
+        if (!this.currentRows) return tf.variable(stored, true);
+        // The rows as dense Adam has them now: stored rows still lack the steps they sat out.
+        const w = Float32Array.from(stored.dataSync() as Float32Array);
+        this.currentRows(name, r, w);
+        return tf.variable(tf.tensor2d(w, stored.shape), true);
+      });
     try {
       const dense = Object.keys(this.vars).filter((n) => !rows[n]);
       const list = [...dense.map((n) => this.vars[n]!), ...Object.values(parts)];

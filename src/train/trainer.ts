@@ -86,6 +86,13 @@ export interface TrainableModel<B> {
   readonly variables: Readonly<Record<string, tf.Variable>>;
   /** Loss and gradients for one batch; the caller owns (and disposes) the gradient tensors. */
   computeGradients(batch: B): { loss: number; grads: Record<string, Gradient> };
+  /**
+   * Set by {@link train} while it runs (and cleared after): moves `w`, a copy of rows `rows` of variable
+   * `name` (`[R, d]`), by the steps those rows sat out under row-sparse Adam, so that a model computing a
+   * {@link RowGradient} evaluates it at the weights dense Adam would have. A model without row gradients
+   * ignores it.
+   */
+  currentRows?: ((name: string, rows: Int32Array, w: Float32Array) => void) | undefined;
   /** Copies of all weights by short name. */
   getWeights(): Record<string, Float32Array>;
   /** Overwrites weights from {@link TrainableModel.getWeights}'s format. */
@@ -192,6 +199,12 @@ export interface Optimizer {
    * it reads the weights (validation, snapshots, the end of training).
    */
   sync(): void;
+  /**
+   * Applies to `w` (a copy of rows `rows` of `value`, `[R, d]`) the moves those rows have pending, without
+   * changing the variable or the optimizer's state: the rows as dense Adam has them now, for the next
+   * gradient. The step that then updates these rows applies the same moves to the variable.
+   */
+  pendingRows(value: tf.Variable, rows: Int32Array, w: Float32Array): void;
   dispose(): void;
 }
 
@@ -271,6 +284,31 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
         if (vj > 0) w[at + j] = w[at + j]! - (f * mj) / Math.sqrt(vj);
         m[base + j] = mj * d1;
         v[base + j] = vj * d2;
+      }
+    }
+  };
+  /** {@link Optimizer.pendingRows}: `catchUp`'s moves on weights alone, through the last step taken. */
+  const pendingRows = (value: tf.Variable, rows: Int32Array, w: Float32Array) => {
+    const state = rowMoments.get(value);
+    if (!state) return; // no row-sparse step yet: nothing pending
+    const d = value.shape[1]!;
+    const { m, v, last } = state;
+    const sums = new Map<number, number>();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const s = last[row]!;
+      const k = t - s;
+      if (k <= 0 || s === 0) continue;
+      let f = sums.get(s);
+      if (f === undefined) {
+        f = drift(s, k);
+        sums.set(s, f);
+      }
+      const base = row * d;
+      const at = i * d;
+      for (let j = 0; j < d; j++) {
+        const vj = v[base + j]!;
+        if (vj > 0) w[at + j] = w[at + j]! - (f * m[base + j]!) / Math.sqrt(vj);
       }
     }
   };
@@ -387,6 +425,7 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
         editRows(value, rows, (w) => catchUp(state, rows, w, d, t));
       }
     },
+    pendingRows,
     dispose() {
       tf.dispose([accBeta1, accBeta2]);
       for (const { m, v } of moments.values()) tf.dispose([m, v]);
@@ -432,6 +471,9 @@ export function createOptimizer<B>(
     sync() {
       adam.sync();
     },
+    pendingRows(value, rows, w) {
+      adam.pendingRows(value, rows, w);
+    },
     dispose() {
       adam.dispose();
     },
@@ -461,6 +503,11 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
   let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
   let sinceBest = 0;
   let epoch = 0;
+  // Row-sparse gradients are taken at the rows' up-to-date weights (see TrainableModel.currentRows).
+  model.currentRows = (name, rows, w) => {
+    const value = model.variables[name];
+    if (value) optimizer.pendingRows(value, rows, w);
+  };
   try {
     while (epoch < options.epochs) {
       epoch++;
@@ -525,6 +572,7 @@ export async function train<B>(model: TrainableModel<B>, options: TrainOptions<B
       }
     }
   } finally {
+    model.currentRows = undefined;
     bar.stop();
     optimizer.dispose();
     if (average && !best) model.setWeights(average.weights()); // without validation: the last average
