@@ -647,18 +647,39 @@ export function splitQuotedLine(text: string, delimiter: string): string[] | und
 }
 
 /**
- * The error for a file that is not valid UTF-8, naming the first line with an invalid byte sequence. Read
- * again (only on this path) with replacement characters, so the line can be counted.
+ * The error for a file that is not valid UTF-8, naming the first line with an invalid byte sequence and
+ * showing it. Read again (only on this path) with replacement characters, so the line can be counted.
  */
 async function notUtf8(file: string): Promise<InvalidDataError> {
-  const text = await fs.promises.readFile(file, 'utf8');
-  const at = text.indexOf('\uFFFD');
-  const line = (text.slice(0, Math.max(0, at)).match(/\r\n|\r|\n/g)?.length ?? 0) + 1;
+  // Streamed: a whole multi-gigabyte export would not fit in one string.
+  const decoder = new TextDecoder('utf-8');
+  let line = 1;
+  let value: string | undefined;
+  let lastCr = false; // a chunk that ended in \r, whose \n may open the next
+  const stream = fs.createReadStream(file);
+  try {
+    for await (const bytes of stream as AsyncIterable<Buffer>) {
+      const text = decoder.decode(bytes, { stream: true });
+      const at = text.indexOf('\uFFFD');
+      const upTo = at >= 0 ? text.slice(0, at) : text;
+      line += (upTo.match(/\r\n|\r|\n/g)?.length ?? 0) - (lastCr && upTo.startsWith('\n') ? 1 : 0);
+      if (at >= 0) {
+        // The bad line (this chunk's part of it): from the last break before it to the next one.
+        const from = Math.max(upTo.lastIndexOf('\n'), upTo.lastIndexOf('\r')) + 1;
+        const end = text.slice(at).search(/[\r\n]/);
+        value = text.slice(from, end < 0 ? undefined : at + end);
+        break;
+      }
+      lastCr = text.endsWith('\r');
+    }
+  } finally {
+    stream.destroy();
+  }
   return new InvalidDataError(`Cannot read ${file}: it is not valid UTF-8`, [
     {
       file,
       line,
-      value: at >= 0 ? text.slice(Math.max(0, at - 20), at + 20) : undefined,
+      ...(value !== undefined ? { value } : {}),
       expected:
         'UTF-8 text (this looks like another encoding, such as Latin-1 or Windows-1252: convert it, e.g. `iconv -f windows-1252 -t utf-8`)',
     },
