@@ -766,5 +766,35 @@ describe('commands', () => {
     // The protocol is stated with its replay count, and the simulation's sentence comes from its results.
     expect(html).toMatch(/a target that is a replay is a miss for every model: \d+ of the \d+ targets here/);
     expect(html).toMatch(/had the highest day-1 completion \(0\.\d{3}\)/);
+    // How training ended is said, not assumed (one epoch allowed: it ran every epoch allowed).
+    expect(html).toMatch(/it ran every epoch allowed \(--epochs\)/);
+  });
+
+  it('report removes a chart it does not make this time (no Blend for one listener)', async () => {
+    const out = path.join(dir, 'report-one');
+    await fs.mkdir(out, { recursive: true });
+    await fs.writeFile(path.join(out, 'blend.svg'), '<svg>an earlier run</svg>');
+    const file = path.join(dir, 'one-listener.csv');
+    const rows = Array.from({ length: 40 }, (_, i) => `solo,t${i % 6},${1_700_000_000_000 + i * 60_000}`);
+    await fs.writeFile(file, `user_id,track_id,timestamp\n${rows.join('\n')}\n`);
+    const r = await run(
+      'report',
+      '--out',
+      out,
+      '--data',
+      file,
+      '--epochs',
+      '1',
+      '--dim',
+      '8',
+      '--days',
+      '1',
+      '--listeners',
+      '2',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/no Blend: it needs 2 listeners/);
+    expect(existsSync(path.join(out, 'blend.svg'))).toBe(false);
+    expect(existsSync(path.join(out, 'index.html'))).toBe(true);
   });
 });

@@ -136,6 +136,22 @@ describe('report', () => {
     });
     expect(tricky).not.toMatch(/onload|javascript:|x\.org/i);
     expect(tricky).toMatch(/href="#g"/);
+    // Tag by tag, never the text between tags: a user id that looks like a handler stays as text, and
+    // removing a tag cannot join its neighbours into a new one.
+    const chart = (svg: string) =>
+      buildReport({ title: 't', sections: [{ heading: 'h', svg }] }).match(
+        /<figure class="chart">([\s\S]*?)<\/figure>/,
+      )![1];
+    expect(chart('<svg><text aria-label="bob onx=y">bob onx=y</text></svg>')).toBe(
+      '<svg><text aria-label="bob onx=y">bob onx=y</text></svg>',
+    );
+    expect(chart('<svg><scr<script></script>ipt>alert(1)</script></svg>')).toBe('<svg>alert(1)</svg>');
+    expect(chart('<svg><foreignObject><iframe src="https://x.org/"></iframe></foreignObject></svg>')).toBe(
+      '<svg></svg>',
+    );
+    expect(
+      chart('<svg><rect style="fill:url(https://x.org/p.svg#a)"/><rect style="fill:url(#g)"/></svg>'),
+    ).toBe('<svg><rect/><rect style="fill:url(#g)"/></svg>');
     // A misspelt section key and a short table row are errors, not silently dropped content.
     expect(() => buildReport({ title: 't', sections: [{ heading: 'h', txt: 'x' } as never] })).toThrow(
       /`txt`/,

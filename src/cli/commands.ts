@@ -790,6 +790,14 @@ function formatSimulation(runs: readonly PolicyRun[]): string {
 /** The charts `encore report` writes (`<name>.svg`); typed so the list and the report cannot drift. */
 const REPORT_CHARTS = ['training', 'comparison', 'blend', 'simulation'] as const;
 
+/** How a report's training ended, in words (a time cut makes the result depend on the machine's speed). */
+const STOPPED_BY: Record<'epochs' | 'patience' | 'maxSeconds', string> = {
+  epochs: 'it ran every epoch allowed (--epochs)',
+  patience: 'early stopping ended it when validation stopped improving',
+  maxSeconds:
+    'the time budget (--max-seconds) ended it, so a faster or slower machine trains a different model; raise it for a result that reproduces',
+};
+
 /** Options of `encore report`. */
 /**
  * Listeners of the generated world `encore report` uses without `--data`.
@@ -913,8 +921,8 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
     );
 
     // 4. A Blend of the first three listeners with SASRec.
-    say('making a Blend');
     const memberIds = dataset.users.slice(0, Math.min(3, dataset.users.length));
+    say(memberIds.length >= 2 ? 'making a Blend' : 'no Blend: it needs 2 listeners and the data has 1');
     const blended =
       memberIds.length >= 2
         ? await blend(
@@ -949,8 +957,12 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
     };
     const chartFiles: string[] = [];
     for (const [name, svg] of Object.entries(charts)) {
-      if (!svg) continue;
       const file = path.join(opts.out, `${name}.svg`);
+      if (!svg) {
+        // A chart this run does not make must not survive from an earlier run into this report's folder.
+        await fs.rm(file, { force: true });
+        continue;
+      }
       await writeChart(file, svg);
       chartFiles.push(file);
     }
@@ -966,9 +978,9 @@ export async function runReport(io: CliIo, opts: ReportCommandOptions): Promise<
       },
       {
         heading: 'Training',
-        text: `SASRec (loss ${(models.sasrec as SASRec).config.loss}, dim ${opts.dim}) trained for ${history.length} epoch(s) with early stopping on validation NDCG@10${
-          best?.valNdcg10 !== undefined ? `; best ${best.valNdcg10.toFixed(4)} at epoch ${best.epoch}` : ''
-        }. Validation ranks every track, replays included, so it runs higher than the comparison below, which leaves each listener's history out.`,
+        text: `SASRec (loss ${(models.sasrec as SASRec).config.loss}, dim ${opts.dim}) trained for ${history.length} epoch(s), keeping the epoch with the best validation NDCG@10${
+          best?.valNdcg10 !== undefined ? ` (${best.valNdcg10.toFixed(4)} at epoch ${best.epoch})` : ''
+        }; ${STOPPED_BY[(models.sasrec as SASRec).trainResult?.stoppedBy ?? 'epochs']}. Validation ranks every track, replays included, so it runs higher than the comparison below, which leaves each listener's history out.`,
         ...(charts.training ? { svg: charts.training } : {}),
       },
       {

@@ -1246,7 +1246,10 @@ export interface BestHitRateOptions {
 /**
  * Expected HR@k of the Bayes-optimal predictor that scores every track by its next-track probability given
  * what it knows (`knows`: the listening history, by default, or also the hidden mood), under the same
- * protocol as `evaluate()`, ties counted against the predictor. With `excludeHistory` (the default, as in
+ * protocol as `evaluate()`: the summed true probabilities of the k tracks it recommends. Tracks whose
+ * probabilities tie exactly (a world made with `zipf: 0` has them) are ordered as the predictor likes, since
+ * any order expects the same hits; until 2026-11-28 a tie straddling rank k counted against it, which a
+ * model breaking the tie could beat. With `excludeHistory` (the default, as in
  * `evaluate()`) the history's tracks cannot be recommended and a replayed target is a miss, so it is the
  * mean over cases of the summed true probabilities of the k most likely tracks not in the history. With
  * `excludeHistory: false` every track competes. With `knows: 'history'` it is a ceiling for any model's HR@k
@@ -1300,10 +1303,15 @@ export function bestAchievableHitRate(
     const hist = excludeHistory ? new Set(c.history) : undefined;
     // Probabilities of the tracks the target is ranked against, descending (probs is sorted).
     const rivals = hist ? probs.filter((_, j) => !hist.has(tracks[j]!)) : probs;
+    if (historyTargets === 'miss') {
+      // The best predictor recommends the k most likely tracks it may recommend (ties broken as it likes:
+      // any order of tied tracks expects the same hits), and hits with their summed probability.
+      for (let j = 0; j < Math.min(k, rivals.length); j++) total += rivals[j]!;
+      continue;
+    }
     for (let j = 0; j < tracks.length; j++) {
       const p = probs[j]!;
       const inHistory = hist?.has(tracks[j]!) ?? false;
-      if (inHistory && historyTargets === 'miss') continue;
       // rank - 1 = rivals other than this track with probability >= p (ties count against).
       const atLeast = countAtLeast(rivals, p);
       if (atLeast - 1 >= k) break; // probabilities only fall from here: no later track can make the top k

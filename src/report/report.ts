@@ -63,7 +63,25 @@ export function escapeHtml(text: string): string {
   );
 }
 
-/** Keeps an SVG inert inside the page: drops XML prologs, scripts, event handlers and external references. */
+/** Elements an inline chart never needs and that could run or load something: dropped, tags and all. */
+const UNSAFE_ELEMENTS = new Set([
+  'script',
+  'foreignobject',
+  'iframe',
+  'object',
+  'embed',
+  'style',
+  'animate',
+  'set',
+  'animatemotion',
+  'animatetransform',
+]);
+
+/**
+ * Keeps an SVG inert inside the page: drops XML prologs, scripts and other active elements, event handlers
+ * and external references. It works tag by tag (quoted attribute values kept whole), never on the text
+ * between tags, so a user id such as `bob onx=y` in a chart's text is left as it is.
+ */
 function sanitizeSvg(svg: string, option: string): string {
   const s = svg
     .replace(/<\?xml[^>]*\?>/g, '')
@@ -71,10 +89,34 @@ function sanitizeSvg(svg: string, option: string): string {
     .trim();
   if (!s.startsWith('<svg'))
     throw new InvalidOptionError(option, 'an SVG document string starting with <svg', s.slice(0, 20));
-  return s
-    .replace(/<script[\s\S]*?<\/script>/gi, '')
-    .replace(/\son[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, '') // quoted or not
-    .replace(/\s(?:xlink:)?href\s*=\s*("(?!#)[^"]*"|'(?!#)[^']*'|(?!["'#])[^\s>]+)/gi, ''); // all but #fragment
+  // Repeated until nothing changes: removing one tag can join the text around it into another
+  // (`<scr<script></script>ipt>`).
+  let out = s;
+  for (let pass = 0; pass < 10; pass++) {
+    const next = sanitizeTags(out);
+    if (next === out) return out;
+    out = next;
+  }
+  throw new InvalidOptionError(option, 'an SVG chart whose markup settles when sanitised', s.slice(0, 20));
+}
+
+/** One pass of {@link sanitizeSvg} over every tag. */
+function sanitizeTags(s: string): string {
+  return s.replace(/<(?:[^<>"']|"[^"]*"|'[^']*')*>/g, (tag) => {
+    const name = /^<\/?\s*([^\s/>]+)/.exec(tag)?.[1]?.toLowerCase() ?? '';
+    if (UNSAFE_ELEMENTS.has(name)) return '';
+    return tag.replace(
+      /(\s+)([^\s=/>"']+)(\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?/g,
+      (attr, _space: string, attrName: string, _eq: string | undefined, value: string | undefined) => {
+        const key = attrName.toLowerCase();
+        const text = (value ?? '').replace(/^["']|["']$/g, '').trim();
+        if (key.startsWith('on')) return ''; // event handlers
+        if ((key === 'href' || key === 'xlink:href' || key === 'src') && !text.startsWith('#')) return '';
+        if (key === 'style' && /url\(\s*["']?(?!#)/i.test(text)) return ''; // external references in CSS
+        return attr;
+      },
+    );
+  });
 }
 
 function renderText(text: string): string {
