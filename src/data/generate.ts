@@ -96,7 +96,9 @@ export interface TruthStep {
    * hidden mood from the listening so far (tracks, skip levels, session starts, and the context each listen
    * was played in, which a mood keeps while it lasts; until 2026-11-27 the filter ignored the context and
    * the ceiling was about 1.7% too low). Same truncation as
-   * `tracks` / `probs`. No model of the history can beat it on average, so it is the fair ceiling.
+   * `tracks` / `probs`. No model of the history can beat it on average (up to about 3e-5 of HR@10: the
+   * filter uses a listen's skip level to set the chance the mood switches, not as evidence of which mood
+   * it was, which a review measured at that much), so it is the fair ceiling.
    */
   filtered: { tracks: string[]; probs: number[] };
 }
