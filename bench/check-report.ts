@@ -57,7 +57,11 @@ async function main(): Promise<number> {
       svgs.map((svg) => {
         const box = svg.getBoundingClientRect();
         const heading = svg.closest('section')?.querySelector('h2')?.textContent ?? '?';
-        const marks = svg.querySelectorAll('[role="graphics-symbol"]').length;
+        // Data marks only: axes, legends and titles are graphics symbols too, so counting every symbol
+        // passed a chart with no data drawn.
+        const marks = svg.querySelectorAll(
+          '[aria-roledescription="bar"], [aria-roledescription="line mark"], [aria-roledescription="point"]',
+        ).length;
         return { heading, width: box.width, height: box.height, marks };
       }),
     );
