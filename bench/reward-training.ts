@@ -77,9 +77,9 @@ async function main(): Promise<void> {
     ['skipsAsNegatives', () => SASRec.fit(train, { ...common, skipsAsNegatives: true })],
   ];
   const rows: Record<string, unknown>[] = [];
-  for (const [name, fit] of variants) {
+  for (const [name, make] of variants) {
     const t = Date.now();
-    const model = await fit();
+    const model = await make();
     const r = await evaluate(model, test, { k: [10], train });
     const recs = await model.recommendBatch(
       test.map((c) => c.history),
