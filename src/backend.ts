@@ -1,6 +1,7 @@
 // Picks the TensorFlow.js backend (native tfjs-node, wasm, or cpu), reports it once, and provides the
 // gather-with-custom-gradient embedding lookup every model uses.
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { checkKnownOptions, InvalidOptionError } from './errors.js';
@@ -115,7 +116,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
           options.backend !== undefined ? 'backend' : 'ENCORE_BACKEND',
           'a backend that can start on this machine',
           forced,
-          forced === 'tensorflow' ? 'Install @tensorflow/tfjs-node, or use wasm or cpu' : undefined,
+          forced === 'tensorflow'
+            ? nativeFailure !== undefined
+              ? `@tensorflow/tfjs-node is installed but did not load (${nativeFailure}); \`npm rebuild @tensorflow/tfjs-node\` usually fixes it (on npm 12 or later, first \`npm install-scripts approve @tensorflow/tfjs-node\`), or use wasm or cpu`
+              : 'Install @tensorflow/tfjs-node, or use wasm or cpu'
+            : undefined,
         );
       }
       name = forced;
@@ -174,8 +179,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
  * ```
  */
 export async function ensureBackend(): Promise<BackendInfo> {
-  if (current) return current;
   const set = tf.engine().backendName as string | undefined; // undefined until tfjs has a backend
+  // The backend encore set, unless the user switched since (`tf.setBackend`): then the one now running.
+  if (current && (set === undefined || set === current.name)) return current;
   if (set !== undefined && (BACKENDS as readonly string[]).includes(set))
     return initBackend({ backend: set as BackendName });
   return initBackend();
@@ -190,11 +196,9 @@ async function wasmThreads(): Promise<number> {
   }
 }
 
+/** The cores Node may use (`navigator` exists only from Node 21; encore supports Node 20). */
 function navigatorCores(): number {
-  return Math.max(
-    1,
-    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
-  );
+  return Math.max(1, os.availableParallelism());
 }
 
 /**

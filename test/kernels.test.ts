@@ -209,6 +209,17 @@ describe("encore's wasm kernels in the backend", () => {
   it('hands int32 products and empty ones to tfjs, and can be taken out and put back', () => {
     const empty = tf.tidy(() => tf.matMul(tf.zeros([2, 3, 0]), tf.zeros([2, 0, 4])).shape);
     expect(empty).toEqual([2, 3, 4]);
+    // A batch of no matrices against one matrix is no product at all (it wrote past its memory before).
+    const before = tf.memory().numTensors;
+    for (const [a, b, ta, tb] of [
+      [[0, 300, 300], [300, 300], false, true],
+      [[0, 300, 300], [1, 300, 300], true, false],
+      [[300, 300], [0, 300, 300], false, true],
+    ] as const) {
+      const shape = tf.tidy(() => tf.matMul(tf.zeros([...a]), tf.zeros([...b]), ta, tb).shape);
+      expect(shape).toEqual([0, 300, 300]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
     expect(() => tf.tidy(() => tf.matMul(tf.ones([2, 2, 2], 'int32'), tf.ones([2, 2, 2], 'int32')))).toThrow(
       /float32/,
     );

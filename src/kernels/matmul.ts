@@ -71,10 +71,19 @@ export interface MatMulShape {
   pairs?: { a: Int32Array; b: Int32Array };
 }
 
+/**
+ * Output matrices of a product: a[i] x b[i], or one matrix of a side with every matrix of the other, or the
+ * broadcast `pairs`. A side with no matrices (a batch of 0) makes none, even against a single matrix.
+ */
+function productCount(s: MatMulShape): number {
+  if (s.pairs) return s.pairs.a.length;
+  return s.batchA === 0 || s.batchB === 0 ? 0 : Math.max(s.batchA, s.batchB);
+}
+
 /** Bytes of scratch memory a product needs: both inputs, one packed panel of `b`, and the output. */
 function scratchBytes(s: MatMulShape): number {
   const nP = Math.ceil(s.n / 8) * 8;
-  const batch = s.pairs ? s.pairs.a.length : Math.max(s.batchA, s.batchB);
+  const batch = productCount(s);
   return 4 * (s.batchA * s.m * s.k + s.batchB * s.k * s.n + s.k * nP + batch * s.m * s.n);
 }
 
@@ -96,7 +105,8 @@ export function simdMatMul(a: Float32Array, b: Float32Array, out: Float32Array, 
   const wasm = loadKernel();
   if (wasm === null) return false;
   const { batchA, batchB, m, k, n, transposeA, transposeB, pairs } = shape;
-  const batch = pairs ? pairs.a.length : Math.max(batchA, batchB);
+  const batch = productCount(shape);
+  if (batch === 0) return true; // an empty batch: nothing to compute
   const matrixA = (i: number) => (pairs ? pairs.a[i]! : batchA > 1 ? i : 0);
   const matrixB = (i: number) => (pairs ? pairs.b[i]! : batchB > 1 ? i : 0);
   const nP = Math.ceil(n / 8) * 8;
@@ -192,8 +202,9 @@ function routedShape(args: BatchMatMulArgs): MatMulShape | undefined {
   const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   if (k !== kB || m === 0 || n === 0 || k === 0) return undefined; // the original reports or handles these
-  // Pairs a[i] with b[i] (or one matrix with all): the batch shapes must be the same, or one side a single
-  // matrix. [3, 1] x [3] has 3 matrices on each side but broadcasts to 9 products; it goes to the original.
+  // Pairs a[i] with b[i] (or one matrix with all) when the batch shapes are the same or one side is a single
+  // matrix; other batch shapes that broadcast ([3, 1] x [3]: 3 matrices a side, 9 products) get explicit
+  // pairs, and those that do not broadcast go to the original, which reports them.
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
   const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
