@@ -1059,7 +1059,7 @@ describe('real-file quirks', () => {
   it('reads integers written with a zero decimal (pandas floats), and keeps issue values short', async () => {
     const f = write(
       'pandas.csv',
-      `user_id,track_id,timestamp,ms_played,skip_level\nu1,t1,2024-01-01T00:00:00Z,180000.0,1.0\nu1,t2,2024-01-01T00:01:00Z,,\nu1,t3,2024-01-01T00:02:00Z,1.5,\nu1,t4,${'x'.repeat(5000)},,\n`,
+      `user_id,track_id,timestamp,ms_played,skip_level\nu1,t1,1704067200000.0,180000.0,1.0\nu1,t2,2024-01-01T00:01:00Z,,\nu1,t3,2024-01-01T00:02:00Z,1.5,\nu1,t4,${'x'.repeat(5000)},,\n`,
     );
     const r = await loadListens(f, { onInvalidRow: 'skip' });
     expect(r.listens[0]).toMatchObject({ msPlayed: 180000, skipLevel: 1 });

@@ -954,7 +954,8 @@ interface TimeRules {
 }
 
 function timestampField(column: string, text: string, time: TimeRules): number {
-  const t = parseTimestamp(text, time.unit);
+  // Epoch digits written with a zero decimal (`1700000000.0`, as pandas writes a column with gaps).
+  const t = parseTimestamp(integral(text.trim()), time.unit);
   if (t === undefined) {
     const digits =
       time.unit === 'auto'
