@@ -435,6 +435,26 @@ describe('SASRec loss auto and memory limits', () => {
   });
 });
 
+describe("validation: 'auto' on very short sequences", () => {
+  it('holds out users with 2 listens when fewer than 20 have 3, so early stopping and the heads still run', async () => {
+    // 200 users of 2 listens each (a leave-one-out split of 4-listen sessions): none has 3.
+    const listens: Listen[] = [];
+    for (let u = 0; u < 200; u++)
+      for (let i = 0; i < 2; i++)
+        listens.push({ userId: `u${u}`, trackId: `t${(u + i) % 30}`, timestamp: i });
+    const model = await SASRec.fit(Dataset.fromListens(listens), {
+      ...FAST,
+      validation: 'auto',
+      epochs: 2,
+      minStepsPerEpoch: 4,
+    });
+    expect(model.trainResult!.bestScore).toBeDefined();
+    expect(model.trainResult!.history.every((h) => h.valNdcg10 !== undefined)).toBe(true);
+    expect(model.transitionHead).toBeDefined();
+    model.dispose();
+  });
+});
+
 describe('SASRec failures are named and leave nothing behind', () => {
   it('a diverging learning rate is an error naming learningRate, not a NaN model that wins early stopping', async () => {
     const before = tf.memory().numTensors;

@@ -373,7 +373,8 @@ export interface SASRecHyperParams {
 export interface SASRecOptions extends Partial<SASRecHyperParams> {
   /**
    * Early-stopping cases. Default `'auto'`: hold out the last listen of up to 1,000 users (seeded choice among
-   * users with >= 3 listens; needs >= 20 such users) from training and stop on their NDCG@10.
+   * users with >= 3 listens; with fewer than 20 such users, one in five of those with 2 listens; with fewer
+   * than 20 of those either, none) from training and stop on their NDCG@10.
    * `'none'` (or an empty array) trains all `epochs` on everything. An array uses those cases (and trains on all listens).
    */
   validation?: EvalCase[] | 'auto' | 'none';
@@ -2306,17 +2307,28 @@ function countItems(sequences: Iterable<Int32Array>, V: number): Float64Array {
   return counts;
 }
 
+/** Fewest validation cases `validation: 'auto'` holds out; with fewer it validates nothing. */
+const MIN_AUTO_VALIDATION = 20;
+
 /**
  * Holds out the last listen of up to 1,000 users (seeded, >= 3 listens each) as validation cases. Many
  * cases matter more than the listens they cost: with few, NDCG@10 is too noisy to pick the best epoch.
+ * When fewer than {@link MIN_AUTO_VALIDATION} users have 3 listens (a log of very short sequences), it
+ * holds out one user in five of those with 2 listens instead (each then gives up its only training pair):
+ * without validation there would be no early stopping and no post-hoc heads, which on such a log (3,000
+ * users of 2 training listens) left SASRec at HR@10 0.334 against ItemTransition's 0.504.
  */
 function autoValidation(
   ds: Dataset,
   rng: Rng,
 ): { sequences: ReadonlyMap<string, Int32Array>; validation: EvalCase[] } {
-  const eligible = ds.users.filter((u) => ds.sequence(u).length >= 3);
-  const n = Math.min(1000, eligible.length);
-  if (n < 20) return { sequences: ds.sequences, validation: [] };
+  let eligible = ds.users.filter((u) => ds.sequence(u).length >= 3);
+  let n = Math.min(1000, eligible.length);
+  if (n < MIN_AUTO_VALIDATION) {
+    eligible = ds.users.filter((u) => ds.sequence(u).length >= 2);
+    n = Math.min(1000, Math.floor(eligible.length / 5));
+  }
+  if (n < MIN_AUTO_VALIDATION) return { sequences: ds.sequences, validation: [] };
   const chosen = new Set(rng.shuffle(eligible.slice()).slice(0, n));
   const sequences = new Map<string, Int32Array>();
   const validation: EvalCase[] = [];
