@@ -256,61 +256,55 @@ function createAdam(beta1: number, beta2: number, epsilon: number) {
     return sum;
   };
   /**
-   * Brings rows up to step `through`: applies each row's pending zero-gradient steps (from its last update
-   * on) to its weights, `w` holding `rows` packed (`[R, d]`). Rows last updated at the same step share one
-   * `drift` sum.
+   * Applies to `w` (rows `rows` packed, `[R, d]`) each row's pending zero-gradient steps, from its last
+   * update up to step `through`. With `commit` the optimizer's state moves too (the moments decay and the
+   * rows count as updated to `through`), as when the rows are written back; without it only `w` changes.
+   * Rows last updated at the same step share one `drift` sum.
    */
-  const catchUp = (state: RowState, rows: Int32Array, w: Float32Array, d: number, through: number) => {
-    const sums = new Map<number, { f: number; d1: number; d2: number }>();
+  const moveRows = (
+    state: RowState,
+    rows: Int32Array,
+    w: Float32Array,
+    d: number,
+    through: number,
+    commit: boolean,
+  ) => {
+    const sums = new Map<number, number>();
     const { m, v, last } = state;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const s = last[row]!;
       const k = through - s;
       if (k <= 0) continue;
-      last[row] = through;
+      if (commit) last[row] = through;
       if (s === 0) continue; // never updated: zero moments, nothing moves
-      let sum = sums.get(s);
-      if (sum === undefined) {
-        sum = { f: drift(s, k), d1: beta1 ** k, d2: beta2 ** k };
-        sums.set(s, sum);
+      let f = sums.get(s);
+      if (f === undefined) {
+        f = drift(s, k);
+        sums.set(s, f);
       }
-      const { f, d1, d2 } = sum;
+      const d1 = commit ? beta1 ** k : 1;
+      const d2 = commit ? beta2 ** k : 1;
       const base = row * d;
       const at = i * d;
       for (let j = 0; j < d; j++) {
         const mj = m[base + j]!;
         const vj = v[base + j]!;
         if (vj > 0) w[at + j] = w[at + j]! - (f * mj) / Math.sqrt(vj);
-        m[base + j] = mj * d1;
-        v[base + j] = vj * d2;
+        if (commit) {
+          m[base + j] = mj * d1;
+          v[base + j] = vj * d2;
+        }
       }
     }
   };
+  /** Brings rows up to step `through`, state included (see `moveRows`). */
+  const catchUp = (state: RowState, rows: Int32Array, w: Float32Array, d: number, through: number) =>
+    moveRows(state, rows, w, d, through, true);
   /** {@link Optimizer.pendingRows}: `catchUp`'s moves on weights alone, through the last step taken. */
   const pendingRows = (value: tf.Variable, rows: Int32Array, w: Float32Array) => {
     const state = rowMoments.get(value);
-    if (!state) return; // no row-sparse step yet: nothing pending
-    const d = value.shape[1]!;
-    const { m, v, last } = state;
-    const sums = new Map<number, number>();
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const s = last[row]!;
-      const k = t - s;
-      if (k <= 0 || s === 0) continue;
-      let f = sums.get(s);
-      if (f === undefined) {
-        f = drift(s, k);
-        sums.set(s, f);
-      }
-      const base = row * d;
-      const at = i * d;
-      for (let j = 0; j < d; j++) {
-        const vj = v[base + j]!;
-        if (vj > 0) w[at + j] = w[at + j]! - (f * m[base + j]!) / Math.sqrt(vj);
-      }
-    }
+    if (state) moveRows(state, rows, w, value.shape[1]!, t, false); // no row-sparse step yet: nothing pending
   };
   /**
    * Adam on the rows of a row-sparse gradient. Each touched row first catches up on the steps it had no
