@@ -313,9 +313,15 @@ describe('SASRec with the repeat head', () => {
         expect(v).toBeCloseTo(flat(b)[i]!, digits);
       });
     };
-    // fit's one pass chose what the two public passes choose.
+    // fit's one pass chose what the two public passes choose, for either protocol.
     expect(model.transitionHead).toEqual(await model.fitTransition(validation));
     close(model.repeatHead!, await model.fitRepeat(validation), 9);
+    const allTracks = await SASRec.fit(train, { ...FAST, validation, transitionExcludeHistory: false });
+    expect(allTracks.transitionHead).toEqual(
+      await model.fitTransition(validation, { excludeHistory: false }),
+    );
+    expect(allTracks.transitionHead).toEqual(await allTracks.fitTransition(validation));
+    allTracks.dispose();
     // The reference: repeat cases read off full rows scored with a strong term applied and renormalised
     // (fitRepeat adds the term's change to the normaliser instead; leaving it out moves the gate).
     model.transitionHead = { weight: 2, smoothing: 1 };

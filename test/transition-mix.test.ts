@@ -108,17 +108,20 @@ describe('TransitionMixFit', () => {
     expect(TRANSITION_GRID).toHaveLength(22);
   });
 
-  it('scores every grid point exactly as a scan of the whole row would (property, with ties)', () => {
-    // The reference: add the term to every successor, then count tracks scoring at least the target.
-    const scan = (r: Float32Array, target: number, cols: number[], vals: number[]) =>
+  it('scores every grid point exactly as a scan of the whole row would (property, with ties and exclusions)', () => {
+    // The reference: add the term to every successor, then count the tracks left in the ranking that score
+    // at least the target; an excluded target is a miss.
+    const scan = (r: Float32Array, target: number, cols: number[], vals: number[], exclude: Set<number>) =>
       TRANSITION_GRID.map((mix) => {
+        if (exclude.has(target)) return 0;
         const extra = new Float64Array(r.length);
         cols.forEach((c, k) => {
           extra[c] = mix.weight * Math.log1p(vals[k]! / mix.smoothing);
         });
         const t = r[target]! + extra[target]!;
         let rank = 1;
-        for (let j = 1; j < r.length; j++) if (j !== target && r[j]! + extra[j]! >= t) rank++;
+        for (let j = 1; j < r.length; j++)
+          if (j !== target && !exclude.has(j) && r[j]! + extra[j]! >= t) rank++;
         return rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
       });
     fc.assert(
@@ -126,7 +129,8 @@ describe('TransitionMixFit', () => {
         fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 2, maxLength: 40 }),
         fc.nat(),
         fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 30 })), { maxLength: 12 }),
-        (scores, t, pairs) => {
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (scores, t, pairs, excluded) => {
           const r = Float32Array.from([Number.NEGATIVE_INFINITY, ...scores.map((x) => x / 4)]);
           const target = 1 + (t % scores.length);
           const seen = new Set<number>();
@@ -139,9 +143,19 @@ describe('TransitionMixFit', () => {
             cols.push(col);
             vals.push(v);
           }
-          const expected = scan(r, target, cols, vals);
+          // A history: any tracks, repeats allowed (the target and successors too).
+          const history = excluded.map((x) => 1 + (x % scores.length));
+          const expected = scan(r, target, cols, vals, new Set(history));
           const fit = new TransitionMixFit();
-          fit.add(r, target, { cols, vals });
+          fit.add(r, target, { cols, vals }, history);
+          // The scratch marks are cleared: the same case again, without exclusions, scores as a plain scan.
+          const plain = new TransitionMixFit();
+          plain.add(r, target, { cols, vals }, history);
+          plain.add(r, target, { cols, vals });
+          expect(plain.result().baseline).toBeCloseTo(
+            (expected[0]! + scan(r, target, cols, vals, new Set())[0]!) / 2,
+            12,
+          );
           const { mix, ndcg, baseline } = fit.result();
           const g = TRANSITION_GRID.findIndex(
             (m) => m.weight === mix.weight && m.smoothing === mix.smoothing,
@@ -154,6 +168,26 @@ describe('TransitionMixFit', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('chooses for the protocol it is given: with the history left out, replays no longer hold the term back', () => {
+    // 30 replays: the target (20, the model's first choice) is the history; the last listen led to track 5
+    // 50 times, so a term that lifts 5 above 20 costs every replay a rank. 10 new targets: track 5 itself.
+    const addAll = (fit: TransitionMixFit, exclude: boolean) => {
+      for (let i = 0; i < 30; i++) fit.add(row, 20, { cols: [5], vals: [50] }, exclude ? [20] : []);
+      for (let i = 0; i < 10; i++) fit.add(row, 5, { cols: [5], vals: [50] }, exclude ? [20] : []);
+    };
+    const all = new TransitionMixFit();
+    addAll(all, false);
+    // Every track ranked: the largest boost that keeps 5 under 20 (track 5 reaches rank 5, replays stay first).
+    expect(all.result().mix).toEqual({ weight: 0.75, smoothing: 1 });
+    const excluded = new TransitionMixFit();
+    addAll(excluded, true);
+    // History left out: replays are misses whatever the term; 5 must beat 19, the best track left.
+    const { mix, ndcg } = excluded.result();
+    expect(mix).toEqual({ weight: 1, smoothing: 1 });
+    expect(ndcg).toBe(10 / 40);
+    expect(() => excluded.add(row, 3, { cols: [], vals: [] }, [21])).toThrow(/exclude\[0\]/);
   });
 
   it('counts ties against the target', () => {
@@ -298,17 +332,33 @@ describe('SASRec with the transition term', () => {
     );
     none.dispose();
     await expect(SASRec.fit(ds, { ...FAST, transitionMix: 1 as never })).rejects.toThrow(/transitionMix/);
+    await expect(SASRec.fit(ds, { ...FAST, transitionExcludeHistory: 'yes' as never })).rejects.toThrow(
+      /transitionExcludeHistory.*a boolean/,
+    );
   });
 
   it('refuses a saved model whose mix is malformed', async () => {
     const ds = Dataset.fromListens(albumListens(40, 3));
     const model = await SASRec.fit(ds, FAST);
     expect(model.transitionHead).toBeDefined();
+    expect(model.config.transitionExcludeHistory).toBe(true);
+    const cases = [{ userId: 'u0', history: ['a0-1'], target: 'a0-2' }];
+    await expect(model.fitTransition(cases, { excludeHistory: 1 as never })).rejects.toThrow(
+      /excludeHistory.*a boolean/,
+    );
+    await expect(model.fitTransition(cases, { exclude: true } as never)).rejects.toThrow(/exclude/);
     const where = under('bad');
     await model.save(where);
     model.dispose();
     const file = `${where}/model.json`;
     const json = JSON.parse(await readFile(file, 'utf8'));
+    // A model saved before the option existed chose its term with every track ranked, and says so.
+    delete json.config.transitionExcludeHistory;
+    await writeFile(file, JSON.stringify(resigned(json)));
+    const old = (await loadModel(where)) as SASRec;
+    expect(old.config.transitionExcludeHistory).toBe(false);
+    expect(old.transitionHead).toBeDefined();
+    old.dispose();
     json.config.transitionHead = { weight: 2, smoothing: -1 };
     await writeFile(file, JSON.stringify(resigned(json)));
     await expect(loadModel(where)).rejects.toThrow(InvalidModelFileError);

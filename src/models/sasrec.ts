@@ -345,6 +345,17 @@ export interface SASRecHyperParams {
    */
   transitionMix: boolean;
   /**
+   * Which protocol the transition term's weight is chosen for: true (the default), NDCG@10 with the
+   * history left out of the ranking, as `evaluate` and `recommend` do by default; false, every track
+   * ranked, replays included. The repeat head (fitted on top) cannot change how new tracks rank among
+   * themselves, so with the history left out the term alone decides it. On replay-heavy logs the two
+   * choices differ: on a log with 72% replay targets, choosing with every track ranked took weight 1 and
+   * gave NDCG@10 0.074 with the history excluded, below ItemTransition's 0.086 (docs/next-track.md,
+   * "Validation score"). Set false when you rank every track (`excludeHistory: false`), a radio that
+   * replays. Models saved before the option existed chose with every track ranked and load as false.
+   */
+  transitionExcludeHistory: boolean;
+  /**
    * When `fit` is given `artists`, add to every track's embedding a learned embedding of its artist
    * (`E'_x = E_x + A_artist(x)`, in the input and, tied, in the output table), so a track heard a few times
    * borrows what the model learned from the artist's other tracks, and same-artist runs are one vector
@@ -545,6 +556,7 @@ export const SASREC_DEFAULTS: Readonly<SASRecHyperParams> = Object.freeze({
   itemBias: false,
   itemInit: 'random',
   transitionMix: true,
+  transitionExcludeHistory: true,
   artistEmbeddings: true,
 });
 
@@ -655,6 +667,8 @@ function resolveOptions(options: SASRecOptions): SASRecHyperParams {
     throw new InvalidOptionError('itemInit', "'random' or 'cooccurrence'", o.itemInit);
   if (typeof o.transitionMix !== 'boolean')
     throw new InvalidOptionError('transitionMix', 'a boolean', o.transitionMix);
+  if (typeof o.transitionExcludeHistory !== 'boolean')
+    throw new InvalidOptionError('transitionExcludeHistory', 'a boolean', o.transitionExcludeHistory);
   if (typeof o.artistEmbeddings !== 'boolean')
     throw new InvalidOptionError('artistEmbeddings', 'a boolean', o.artistEmbeddings);
   if (typeof o.historyBias !== 'boolean')
@@ -1536,10 +1550,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
     const transitions = which.transition ? this.transitions : undefined;
     if (!transitions && !which.repeat) return {};
     const fit = transitions && which.transition === 'fit' ? new TransitionMixFit() : undefined;
+    const exclude = this.config.transitionExcludeHistory;
     const rows: HeldOutRow[] = [];
     await this.forEachHeldOut(caller, cases, {}, (row, target, ids) => {
       const successors = transitions ? csrRow(transitions, ids[ids.length - 1]!) : undefined;
-      if (fit && successors) fit.add(row, target, successors);
+      if (fit && successors) fit.add(row, target, successors, exclude ? ids : []);
       if (which.repeat) rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
     });
     const transition = fit ? fit.result().mix : transitions ? (which.transition as TransitionMix) : undefined;
@@ -1568,22 +1583,31 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
 
   /**
    * Chooses the transition term on held-out cases (see {@link TransitionMixFit}): the grid point with the
-   * best NDCG@10, every track ranked, over the transformer's own scores (no repeat head: that is fitted on
-   * top of the term) and the training transitions out of each case's last listen. Cases whose target is
-   * unknown, or whose history has no known track, are left out.
+   * best NDCG@10 over the transformer's own scores (no repeat head: that is fitted on top of the term) and
+   * the training transitions out of each case's last listen, with the history left out of the ranking or
+   * every track ranked (`excludeHistory`, default the model's `transitionExcludeHistory`). Cases whose
+   * target is unknown, or whose history has no known track, are left out.
    *
    * @example
    * ```ts
-   * model.transitionHead = await model.fitTransition(validationCases);
+   * model.transitionHead = await model.fitTransition(validationCases, { excludeHistory: false });
+   * model.repeatHead = await model.fitRepeat(validationCases); // refit on top of the new term
    * ```
    */
-  async fitTransition(cases: readonly EvalCase[]): Promise<TransitionMix> {
+  async fitTransition(
+    cases: readonly EvalCase[],
+    options: { excludeHistory?: boolean } = {},
+  ): Promise<TransitionMix> {
     checkCases(cases);
+    checkKnownOptions(options, ['excludeHistory'], 'fitTransition');
+    const exclude = options.excludeHistory ?? this.config.transitionExcludeHistory;
+    if (typeof exclude !== 'boolean')
+      throw new InvalidOptionError('excludeHistory', 'a boolean', options.excludeHistory);
     const transitions = this.transitions;
     if (!transitions) throw new InvalidDataError('fitTransition: this model has no transition counts');
     const fit = new TransitionMixFit();
     await this.forEachHeldOut('fitTransition', cases, {}, (row, target, ids) => {
-      fit.add(row, target, csrRow(transitions, ids[ids.length - 1]!));
+      fit.add(row, target, csrRow(transitions, ids[ids.length - 1]!), exclude ? ids : []);
     });
     return fit.result().mix;
   }
@@ -2069,6 +2093,7 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       itemBias: raw.itemBias ?? false,
       itemInit: raw.itemInit ?? 'random',
       transitionMix: raw.transitionMix ?? false,
+      transitionExcludeHistory: raw.transitionExcludeHistory ?? false, // chosen with every track ranked before
       artistEmbeddings: raw.artistEmbeddings ?? true,
       ema: raw.ema ?? 0,
     } as SASRecHyperParams;
@@ -2318,7 +2343,7 @@ const MIN_AUTO_VALIDATION = 20;
  * without validation there would be no early stopping and no post-hoc heads, which on such a log (3,000
  * users of 2 training listens) left SASRec at HR@10 0.334 against ItemTransition's 0.504.
  */
-function autoValidation(
+export function autoValidation(
   ds: Dataset,
   rng: Rng,
 ): { sequences: ReadonlyMap<string, Int32Array>; validation: EvalCase[] } {

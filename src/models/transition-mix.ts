@@ -10,8 +10,9 @@
 //
 // c(last -> x) counts how often x followed the last listen in the training sequences. Tracks that never
 // followed it keep their order. weight and smoothing are chosen on held-out next listens, whose
-// transitions are not in the counts, by NDCG@10 with every track ranked (the early-stopping score): the
-// term is for ranking. Maximum likelihood would pick a far smaller weight (0.1 on the shipped data, where
+// transitions are not in the counts, by NDCG@10 with the history left out of the ranking (the default
+// protocol of `evaluate` and `recommend`, whose order of new tracks the repeat head cannot change; SASRec's
+// `transitionExcludeHistory: false` ranks every track, as early stopping does): the term is for ranking. Maximum likelihood would pick a far smaller weight (0.1 on the shipped data, where
 // NDCG@10 peaks near 1), because the model already carries part of the same information and a product
 // counts it twice; the scores stay normalised log-probabilities but are less calibrated than the
 // model's own. With no first-order signal in the data the choice is weight 0 and the term is off. Where
@@ -99,49 +100,58 @@ export function transitionBoost(mix: TransitionMix, count: number): number {
 
 /**
  * NDCG@10 of one target under each grid point: `1 / log2(rank + 1)` within the top 10, else 0, every track
- * with index >= 1 ranked, ties against the target. The term only moves the last listen's successors
- * (`transitions.cols`), so one pass keeps the 10 best scores among the other tracks and each grid point is
- * then ranked from those and the successors: O(tracks + grid x successors) per case instead of
+ * with index >= 1 ranked except those in `exclude`, ties against the target. A target in `exclude` scores 0
+ * everywhere (a miss, as `evaluate` counts it with `excludeHistory`). The term only moves the last listen's
+ * successors (`transitions.cols`), so one pass keeps the 10 best scores among the other tracks and each grid
+ * point is then ranked from those and the successors: O(tracks + grid x successors) per case instead of
  * O(grid x tracks), which on a 900,000-track catalogue took 64 of the 80 s of choosing the term.
- * `mark` is a zeroed scratch array as long as the row.
+ * `mark` is a zeroed scratch array as long as the row, zeroed again on return.
  */
 function gridNdcg(
   row: ArrayLike<number>,
   target: number,
   transitions: TransitionRow,
+  exclude: ArrayLike<number>,
   mark: Uint8Array,
   out: Float64Array,
 ): void {
   const { cols, vals } = transitions;
-  for (let k = 0; k < cols.length; k++) mark[cols[k]!] = 1;
-  // The 10 highest scores among tracks that are neither the target nor a successor, descending.
-  const top = new Float64Array(10).fill(Number.NEGATIVE_INFINITY);
-  let n = 0;
-  for (let j = 1; j < row.length; j++) {
-    if (j === target || mark[j] === 1) continue;
-    const v = row[j]!;
-    if (n === 10 && !(v > top[9]!)) continue;
-    let i = n < 10 ? n++ : 9;
-    while (i > 0 && top[i - 1]! < v) {
-      top[i] = top[i - 1]!;
-      i--;
+  const EXCLUDED = 2;
+  const SUCCESSOR = 1;
+  for (let k = 0; k < exclude.length; k++) mark[exclude[k]!] = EXCLUDED;
+  const missed = mark[target] === EXCLUDED;
+  if (!missed) {
+    for (let k = 0; k < cols.length; k++) if (mark[cols[k]!] === 0) mark[cols[k]!] = SUCCESSOR;
+    // The 10 highest scores among ranked tracks that are neither the target nor a successor, descending.
+    const top = new Float64Array(10).fill(Number.NEGATIVE_INFINITY);
+    let n = 0;
+    for (let j = 1; j < row.length; j++) {
+      if (j === target || mark[j] !== 0) continue;
+      const v = row[j]!;
+      if (n === 10 && !(v > top[9]!)) continue;
+      let i = n < 10 ? n++ : 9;
+      while (i > 0 && top[i - 1]! < v) {
+        top[i] = top[i - 1]!;
+        i--;
+      }
+      top[i] = v;
     }
-    top[i] = v;
-  }
-  let targetCount = -1;
-  for (let k = 0; k < cols.length; k++) {
-    mark[cols[k]!] = 0;
-    if (cols[k] === target) targetCount = vals[k]!;
-  }
-  TRANSITION_GRID.forEach((mix, g) => {
-    const t = row[target]! + (targetCount >= 0 ? transitionBoost(mix, targetCount) : 0);
-    let others = 0;
-    while (others < n && top[others]! >= t) others++;
-    let rank = 1 + others;
-    for (let k = 0; k < cols.length && rank <= 10; k++)
-      if (cols[k] !== target && row[cols[k]!]! + transitionBoost(mix, vals[k]!) >= t) rank++;
-    out[g] = rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
-  });
+    let targetCount = -1;
+    for (let k = 0; k < cols.length; k++) if (cols[k] === target) targetCount = vals[k]!;
+    TRANSITION_GRID.forEach((mix, g) => {
+      const t = row[target]! + (targetCount >= 0 ? transitionBoost(mix, targetCount) : 0);
+      let others = 0;
+      while (others < n && top[others]! >= t) others++;
+      let rank = 1 + others;
+      for (let k = 0; k < cols.length && rank <= 10; k++) {
+        const j = cols[k]!;
+        if (j !== target && mark[j] === SUCCESSOR && row[j]! + transitionBoost(mix, vals[k]!) >= t) rank++;
+      }
+      out[g] = rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
+    });
+  } else out.fill(0);
+  for (let k = 0; k < cols.length; k++) mark[cols[k]!] = 0;
+  for (let k = 0; k < exclude.length; k++) mark[exclude[k]!] = 0;
 }
 
 /**
@@ -164,8 +174,17 @@ export class TransitionMixFit {
   private mark = new Uint8Array(0);
   private cases = 0;
 
-  /** Adds one case: the model's scores (index 0 unused), the target's index, the last listen's transitions. */
-  add(row: ArrayLike<number>, target: number, transitions: TransitionRow): void {
+  /**
+   * Adds one case: the model's scores (index 0 unused), the target's index, the last listen's transitions,
+   * and the tracks left out of the ranking (the history, to choose the term for the default protocol of
+   * `evaluate` and `recommend`; none ranks every track). A target among them is a miss at every grid point.
+   */
+  add(
+    row: ArrayLike<number>,
+    target: number,
+    transitions: TransitionRow,
+    exclude: ArrayLike<number> = [],
+  ): void {
     if (!Number.isInteger(target) || target < 1 || target >= row.length)
       throw new InvalidOptionError('target', `a track index from 1 to ${row.length - 1}`, target);
     for (let k = 0; k < transitions.vals.length; k++) {
@@ -182,8 +201,13 @@ export class TransitionMixFit {
           j,
         );
     }
+    for (let k = 0; k < exclude.length; k++) {
+      const j = exclude[k]!;
+      if (!Number.isInteger(j) || j < 1 || j >= row.length)
+        throw new InvalidOptionError(`exclude[${k}]`, `a track index from 1 to ${row.length - 1}`, j);
+    }
     if (this.mark.length !== row.length) this.mark = new Uint8Array(row.length);
-    gridNdcg(row, target, transitions, this.mark, this.one);
+    gridNdcg(row, target, transitions, exclude, this.mark, this.one);
     for (let g = 0; g < this.sums.length; g++) this.sums[g] = this.sums[g]! + this.one[g]!;
     this.cases++;
   }
