@@ -108,64 +108,84 @@ describe('TransitionMixFit', () => {
     expect(TRANSITION_GRID).toHaveLength(22);
   });
 
-  it('scores every grid point exactly as a scan of the whole row would (property, with ties and exclusions)', () => {
-    // The reference: add the term to every successor, then count the tracks left in the ranking that score
-    // at least the target; an excluded target is a miss.
-    const scan = (r: Float32Array, target: number, cols: number[], vals: number[], exclude: Set<number>) =>
-      TRANSITION_GRID.map((mix) => {
-        if (exclude.has(target)) return 0;
-        const extra = new Float64Array(r.length);
-        cols.forEach((c, k) => {
-          extra[c] = mix.weight * Math.log1p(vals[k]! / mix.smoothing);
-        });
-        const t = r[target]! + extra[target]!;
-        let rank = 1;
-        for (let j = 1; j < r.length; j++)
-          if (j !== target && !exclude.has(j) && r[j]! + extra[j]! >= t) rank++;
-        return rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
+  it('chooses exactly what a scan of every whole row would choose (property: ties, histories, both protocols)', () => {
+    // The reference: add term g to every successor, then count the tracks in the ranking that score at
+    // least the target (with the history left out, an excluded target is a miss); then the documented
+    // rule: the best product point, or the best trust point when it is 5% better, ties to the smaller
+    // weight, then the larger smoothing.
+    type Case = { r: Float32Array; target: number; cols: number[]; vals: number[]; history: number[] };
+    const G = TRANSITION_GRID.length;
+    const ndcgOf = (c: Case, g: number, excludeHistory: boolean) => {
+      const played = new Set(c.history);
+      if (excludeHistory && played.has(c.target)) return 0;
+      const extra = new Float64Array(c.r.length);
+      const m = TRANSITION_GRID[g]!;
+      c.cols.forEach((j, k) => {
+        extra[j] = m.weight * Math.log1p(c.vals[k]! / m.smoothing);
       });
-    fc.assert(
-      fc.property(
+      const t = c.r[c.target]! + extra[c.target]!;
+      let rank = 1;
+      for (let j = 1; j < c.r.length; j++)
+        if (j !== c.target && !(excludeHistory && played.has(j)) && c.r[j]! + extra[j]! >= t) rank++;
+      return rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
+    };
+    const choose = (sum: (g: number) => number) => {
+      const bestOf = (inRange: (w: number) => boolean) => {
+        let best = -1;
+        for (let g = 0; g < G; g++) {
+          if (!inRange(TRANSITION_GRID[g]!.weight)) continue;
+          const [m, b] = [TRANSITION_GRID[g]!, TRANSITION_GRID[best]];
+          if (
+            !b ||
+            sum(g) > sum(best) + 1e-9 ||
+            (Math.abs(sum(g) - sum(best)) <= 1e-9 &&
+              (m.weight < b.weight || (m.weight === b.weight && m.smoothing > b.smoothing)))
+          )
+            best = g;
+        }
+        return best;
+      };
+      const [product, trust] = [bestOf((w) => w <= 1), bestOf((w) => w > 1)];
+      return sum(trust) >= (1 + TRANSITION_TRUST_MARGIN) * sum(product) + 1e-9 ? trust : product;
+    };
+    const arbCase = fc
+      .tuple(
         fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 2, maxLength: 40 }),
         fc.nat(),
         fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 30 })), { maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 8 }),
-        (scores, t, pairs, excluded) => {
-          const r = Float32Array.from([Number.NEGATIVE_INFINITY, ...scores.map((x) => x / 4)]);
-          const target = 1 + (t % scores.length);
-          const seen = new Set<number>();
-          const cols: number[] = [];
-          const vals: number[] = [];
-          for (const [c, v] of pairs) {
-            const col = 1 + (c % scores.length);
-            if (seen.has(col)) continue;
-            seen.add(col);
-            cols.push(col);
-            vals.push(v);
-          }
+      )
+      .map(([scores, t, pairs, played]): Case => {
+        const cols: number[] = [];
+        const vals: number[] = [];
+        for (const [c, v] of pairs) {
+          const col = 1 + (c % scores.length);
+          if (cols.includes(col)) continue;
+          cols.push(col);
+          vals.push(v);
+        }
+        return {
+          r: Float32Array.from([Number.NEGATIVE_INFINITY, ...scores.map((x) => x / 4)]),
+          target: 1 + (t % scores.length),
+          cols,
+          vals,
           // A history: any tracks, repeats allowed (the target and successors too).
-          const history = excluded.map((x) => 1 + (x % scores.length));
-          const expected = scan(r, target, cols, vals, new Set(history));
-          const fit = new TransitionMixFit();
-          fit.add(r, target, { cols, vals }, history);
-          // The scratch marks are cleared: the same case again, without exclusions, scores as a plain scan.
-          const plain = new TransitionMixFit();
-          plain.add(r, target, { cols, vals }, history);
-          plain.add(r, target, { cols, vals });
-          expect(plain.result().baseline).toBeCloseTo(
-            (expected[0]! + scan(r, target, cols, vals, new Set())[0]!) / 2,
-            12,
-          );
+          history: played.map((x) => 1 + (x % scores.length)),
+        };
+      });
+    fc.assert(
+      fc.property(fc.array(arbCase, { minLength: 1, maxLength: 4 }), (cases) => {
+        for (const excludeHistory of [false, true]) {
+          const fit = new TransitionMixFit({ excludeHistory });
+          for (const c of cases) fit.add(c.r, c.target, { cols: c.cols, vals: c.vals }, c.history);
+          const total = (g: number) => cases.reduce((sum, c) => sum + ndcgOf(c, g, excludeHistory), 0);
+          const g = choose(total);
           const { mix, ndcg, baseline } = fit.result();
-          const g = TRANSITION_GRID.findIndex(
-            (m) => m.weight === mix.weight && m.smoothing === mix.smoothing,
-          );
-          expect(ndcg).toBe(expected[g]);
-          expect(baseline).toBe(expected[0]);
-          const bestProduct = Math.max(...expected.filter((_, i) => TRANSITION_GRID[i]!.weight <= 1));
-          expect(ndcg).toBeGreaterThanOrEqual(bestProduct);
-        },
-      ),
+          expect(mix).toEqual(TRANSITION_GRID[g]);
+          expect(ndcg).toBeCloseTo(total(g) / cases.length, 12);
+          expect(baseline).toBeCloseTo(total(0) / cases.length, 12);
+        }
+      }),
       { numRuns: 300 },
     );
   });
@@ -173,21 +193,23 @@ describe('TransitionMixFit', () => {
   it('chooses for the protocol it is given: with the history left out, replays no longer hold the term back', () => {
     // 30 replays: the target (20, the model's first choice) is the history; the last listen led to track 5
     // 50 times, so a term that lifts 5 above 20 costs every replay a rank. 10 new targets: track 5 itself.
-    const addAll = (fit: TransitionMixFit, exclude: boolean) => {
-      for (let i = 0; i < 30; i++) fit.add(row, 20, { cols: [5], vals: [50] }, exclude ? [20] : []);
-      for (let i = 0; i < 10; i++) fit.add(row, 5, { cols: [5], vals: [50] }, exclude ? [20] : []);
+    const addAll = (fit: TransitionMixFit) => {
+      for (let i = 0; i < 30; i++) fit.add(row, 20, { cols: [5], vals: [50] }, [20]);
+      for (let i = 0; i < 10; i++) fit.add(row, 5, { cols: [5], vals: [50] }, [20]);
     };
     const all = new TransitionMixFit();
-    addAll(all, false);
+    addAll(all);
     // Every track ranked: the largest boost that keeps 5 under 20 (track 5 reaches rank 5, replays stay first).
     expect(all.result().mix).toEqual({ weight: 0.75, smoothing: 1 });
-    const excluded = new TransitionMixFit();
-    addAll(excluded, true);
+    const excluded = new TransitionMixFit({ excludeHistory: true });
+    addAll(excluded);
     // History left out: replays are misses whatever the term; 5 must beat 19, the best track left.
     const { mix, ndcg } = excluded.result();
     expect(mix).toEqual({ weight: 1, smoothing: 1 });
     expect(ndcg).toBe(10 / 40);
-    expect(() => excluded.add(row, 3, { cols: [], vals: [] }, [21])).toThrow(/exclude\[0\]/);
+    expect(() => excluded.add(row, 3, { cols: [], vals: [] }, [21])).toThrow(/history\[0\]/);
+    expect(() => new TransitionMixFit({ excludeHistory: 'yes' as never })).toThrow(/excludeHistory/);
+    expect(() => new TransitionMixFit({ exclude: true } as never)).toThrow(/exclude/);
   });
 
   it('counts ties against the target', () => {

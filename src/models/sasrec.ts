@@ -1549,12 +1549,14 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   ): Promise<{ transition?: TransitionMix; repeat?: RepeatHead }> {
     const transitions = which.transition ? this.transitions : undefined;
     if (!transitions && !which.repeat) return {};
-    const fit = transitions && which.transition === 'fit' ? new TransitionMixFit() : undefined;
-    const exclude = this.config.transitionExcludeHistory;
+    const fit =
+      transitions && which.transition === 'fit'
+        ? new TransitionMixFit({ excludeHistory: this.config.transitionExcludeHistory })
+        : undefined;
     const rows: HeldOutRow[] = [];
     await this.forEachHeldOut(caller, cases, {}, (row, target, ids) => {
       const successors = transitions ? csrRow(transitions, ids[ids.length - 1]!) : undefined;
-      if (fit && successors) fit.add(row, target, successors, exclude ? ids : []);
+      if (fit && successors) fit.add(row, target, successors, ids);
       if (which.repeat) rows.push(heldOutRow(row, target, ids, this.config.maxlen, successors));
     });
     const transition = fit ? fit.result().mix : transitions ? (which.transition as TransitionMix) : undefined;
@@ -1605,9 +1607,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       throw new InvalidOptionError('excludeHistory', 'a boolean', options.excludeHistory);
     const transitions = this.transitions;
     if (!transitions) throw new InvalidDataError('fitTransition: this model has no transition counts');
-    const fit = new TransitionMixFit();
+    const fit = new TransitionMixFit({ excludeHistory: exclude });
     await this.forEachHeldOut('fitTransition', cases, {}, (row, target, ids) => {
-      fit.add(row, target, csrRow(transitions, ids[ids.length - 1]!), exclude ? ids : []);
+      fit.add(row, target, csrRow(transitions, ids[ids.length - 1]!), ids);
     });
     return fit.result().mix;
   }

@@ -20,7 +20,7 @@
 // let the counts outrank it, a backoff: they must beat the best product weight by a 5% margin.
 // (FPMC, Rendle et al. 2010, adds a Markov chain to a factor model in the same spirit; here the chain is
 // counted, not factorised.)
-import { InvalidOptionError } from '../errors.js';
+import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { rowLogSumExp } from './repeat.js';
 
 /**
@@ -98,60 +98,65 @@ export function transitionBoost(mix: TransitionMix, count: number): number {
   return mix.weight * Math.log1p(count / mix.smoothing);
 }
 
+/** NDCG@10 of a 1-based rank: `1 / log2(rank + 1)` within the top 10, else 0. */
+const ndcgAt10 = (rank: number) => (rank <= 10 ? 1 / Math.log2(rank + 1) : 0);
+
+/** Inserts `v` into `top`, the `n` highest scores so far in descending order (at most 10); returns the new n. */
+function keepTop(top: Float64Array, n: number, v: number): number {
+  if (n === 10 && !(v > top[9]!)) return n;
+  let i = n < 10 ? n++ : 9;
+  while (i > 0 && top[i - 1]! < v) {
+    top[i] = top[i - 1]!;
+    i--;
+  }
+  top[i] = v;
+  return n;
+}
+
 /**
- * NDCG@10 of one target under each grid point: `1 / log2(rank + 1)` within the top 10, else 0, every track
- * with index >= 1 ranked except those in `exclude`, ties against the target. A target in `exclude` scores 0
- * everywhere (a miss, as `evaluate` counts it with `excludeHistory`). The term only moves the last listen's
- * successors (`transitions.cols`), so one pass keeps the 10 best scores among the other tracks and each grid
- * point is then ranked from those and the successors: O(tracks + grid x successors) per case instead of
- * O(grid x tracks), which on a 900,000-track catalogue took 64 of the 80 s of choosing the term.
- * `mark` is a zeroed scratch array as long as the row, zeroed again on return.
+ * NDCG@10 of one target under each grid point (`out[g]`), ties against the target: every track with index
+ * >= 1 ranked, or, with `excludeHistory`, every track but those of `history` (a target among them is a
+ * miss, 0, as `evaluate` counts it). The term only moves the last listen's successors (`transitions.cols`),
+ * so one pass keeps the 10 best scores among the other ranked tracks and each grid point is then ranked
+ * from those and the successors: O(tracks + grid x successors) per case instead of O(grid x tracks), which
+ * on a 900,000-track catalogue took 64 of the 80 s of choosing the term. `mark` is a zeroed scratch array
+ * as long as the row, zeroed again on return.
  */
 function gridNdcg(
   row: ArrayLike<number>,
   target: number,
   transitions: TransitionRow,
-  exclude: ArrayLike<number>,
+  history: ArrayLike<number>,
+  excludeHistory: boolean,
   mark: Uint8Array,
   out: Float64Array,
 ): void {
   const { cols, vals } = transitions;
   const EXCLUDED = 2;
   const SUCCESSOR = 1;
-  for (let k = 0; k < exclude.length; k++) mark[exclude[k]!] = EXCLUDED;
-  const missed = mark[target] === EXCLUDED;
-  if (!missed) {
+  if (excludeHistory) for (let k = 0; k < history.length; k++) mark[history[k]!] = EXCLUDED;
+  if (mark[target] === EXCLUDED) out.fill(0);
+  else {
     for (let k = 0; k < cols.length; k++) if (mark[cols[k]!] === 0) mark[cols[k]!] = SUCCESSOR;
     // The 10 highest scores among ranked tracks that are neither the target nor a successor, descending.
     const top = new Float64Array(10).fill(Number.NEGATIVE_INFINITY);
     let n = 0;
-    for (let j = 1; j < row.length; j++) {
-      if (j === target || mark[j] !== 0) continue;
-      const v = row[j]!;
-      if (n === 10 && !(v > top[9]!)) continue;
-      let i = n < 10 ? n++ : 9;
-      while (i > 0 && top[i - 1]! < v) {
-        top[i] = top[i - 1]!;
-        i--;
-      }
-      top[i] = v;
-    }
+    for (let j = 1; j < row.length; j++) if (j !== target && mark[j] === 0) n = keepTop(top, n, row[j]!);
     let targetCount = -1;
     for (let k = 0; k < cols.length; k++) if (cols[k] === target) targetCount = vals[k]!;
     TRANSITION_GRID.forEach((mix, g) => {
       const t = row[target]! + (targetCount >= 0 ? transitionBoost(mix, targetCount) : 0);
-      let others = 0;
-      while (others < n && top[others]! >= t) others++;
-      let rank = 1 + others;
+      let rank = 1;
+      while (rank <= n && top[rank - 1]! >= t) rank++;
       for (let k = 0; k < cols.length && rank <= 10; k++) {
         const j = cols[k]!;
         if (j !== target && mark[j] === SUCCESSOR && row[j]! + transitionBoost(mix, vals[k]!) >= t) rank++;
       }
-      out[g] = rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
+      out[g] = ndcgAt10(rank);
     });
-  } else out.fill(0);
+  }
   for (let k = 0; k < cols.length; k++) mark[cols[k]!] = 0;
-  for (let k = 0; k < exclude.length; k++) mark[exclude[k]!] = 0;
+  if (excludeHistory) for (let k = 0; k < history.length; k++) mark[history[k]!] = 0;
 }
 
 /**
@@ -161,29 +166,42 @@ function gridNdcg(
  * (weight above 1), chosen the same way, when its NDCG@10 is at least `1 + TRANSITION_TRUST_MARGIN` times
  * that. Deterministic.
  *
+ * `excludeHistory: false` (the default) ranks every track. With `excludeHistory: true` each case's history
+ * is left out of the ranking, the default protocol of `evaluate` and `recommend` (SASRec's default since
+ * 2026-11-28, `transitionExcludeHistory`): the order of new tracks, which the repeat head cannot change.
+ *
  * @example
  * ```ts
- * const fit = new TransitionMixFit();
- * cases.forEach((c) => fit.add(c.row, c.target, c.transitions));
+ * const fit = new TransitionMixFit({ excludeHistory: true });
+ * cases.forEach((c) => fit.add(c.row, c.target, c.transitions, c.history));
  * const { mix, ndcg, baseline } = fit.result(); // baseline: NDCG@10 with weight 0
  * ```
  */
 export class TransitionMixFit {
   private readonly sums = new Float64Array(TRANSITION_GRID.length);
   private readonly one = new Float64Array(TRANSITION_GRID.length);
+  private readonly excludeHistory: boolean;
   private mark = new Uint8Array(0);
   private cases = 0;
 
+  constructor(options: { excludeHistory?: boolean } = {}) {
+    checkKnownOptions(options, ['excludeHistory'], 'TransitionMixFit');
+    const excludeHistory = options.excludeHistory ?? false;
+    if (typeof excludeHistory !== 'boolean')
+      throw new InvalidOptionError('excludeHistory', 'a boolean', excludeHistory);
+    this.excludeHistory = excludeHistory;
+  }
+
   /**
    * Adds one case: the model's scores (index 0 unused), the target's index, the last listen's transitions,
-   * and the tracks left out of the ranking (the history, to choose the term for the default protocol of
-   * `evaluate` and `recommend`; none ranks every track). A target among them is a miss at every grid point.
+   * and the history's track indices (left out of the ranking with `excludeHistory`; without it they are
+   * not needed).
    */
   add(
     row: ArrayLike<number>,
     target: number,
     transitions: TransitionRow,
-    exclude: ArrayLike<number> = [],
+    history: ArrayLike<number> = [],
   ): void {
     if (!Number.isInteger(target) || target < 1 || target >= row.length)
       throw new InvalidOptionError('target', `a track index from 1 to ${row.length - 1}`, target);
@@ -192,54 +210,61 @@ export class TransitionMixFit {
       if (!(v >= 0 && Number.isFinite(v)))
         throw new InvalidOptionError(`transitions.vals[${k}]`, 'a finite count >= 0', v);
     }
-    for (let k = 0; k < transitions.cols.length; k++) {
-      const j = transitions.cols[k]!;
-      if (!Number.isInteger(j) || j < 1 || j >= row.length)
-        throw new InvalidOptionError(
-          `transitions.cols[${k}]`,
-          `a track index from 1 to ${row.length - 1}`,
-          j,
-        );
-    }
-    for (let k = 0; k < exclude.length; k++) {
-      const j = exclude[k]!;
-      if (!Number.isInteger(j) || j < 1 || j >= row.length)
-        throw new InvalidOptionError(`exclude[${k}]`, `a track index from 1 to ${row.length - 1}`, j);
-    }
+    const checkIndices = (what: string, list: ArrayLike<number>) => {
+      for (let k = 0; k < list.length; k++) {
+        const j = list[k]!;
+        if (!Number.isInteger(j) || j < 1 || j >= row.length)
+          throw new InvalidOptionError(`${what}[${k}]`, `a track index from 1 to ${row.length - 1}`, j);
+      }
+    };
+    checkIndices('transitions.cols', transitions.cols);
+    checkIndices('history', history);
     if (this.mark.length !== row.length) this.mark = new Uint8Array(row.length);
-    gridNdcg(row, target, transitions, exclude, this.mark, this.one);
+    gridNdcg(row, target, transitions, history, this.excludeHistory, this.mark, this.one);
     for (let g = 0; g < this.sums.length; g++) this.sums[g] = this.sums[g]! + this.one[g]!;
     this.cases++;
   }
 
-  /** The best grid point, its mean NDCG@10 and that of weight 0 (the model alone). */
+  /**
+   * The chosen term, its mean NDCG@10 and that of weight 0 (the model alone), both in the protocol the fit
+   * was made for (with `excludeHistory`, the history left out).
+   */
   result(): { mix: TransitionMix; ndcg: number; baseline: number } {
     if (this.cases === 0)
       throw new InvalidOptionError('cases', 'at least one held-out next listen (call add first)', 0);
-    const bestOf = (inRange: (weight: number) => boolean) => {
-      let best = -1;
-      TRANSITION_GRID.forEach((mix, g) => {
-        if (!inRange(mix.weight)) return;
-        const b = TRANSITION_GRID[best];
-        const better =
-          !b ||
-          this.sums[g]! > this.sums[best]! + 1e-9 ||
-          (Math.abs(this.sums[g]! - this.sums[best]!) <= 1e-9 &&
-            (mix.weight < b.weight || (mix.weight === b.weight && mix.smoothing > b.smoothing)));
-        if (better) best = g;
-      });
-      return best;
-    };
-    const product = bestOf((w) => w <= 1);
-    const trust = bestOf((w) => w > 1);
-    const best =
-      this.sums[trust]! >= (1 + TRANSITION_TRUST_MARGIN) * this.sums[product]! + 1e-9 ? trust : product;
+    const best = chooseGridPoint(this.sums);
     return {
       mix: { ...TRANSITION_GRID[best]! },
       ndcg: this.sums[best]! / this.cases,
       baseline: this.sums[0]! / this.cases,
     };
   }
+}
+
+/**
+ * The index into {@link TRANSITION_GRID} that {@link TransitionMixFit}'s rule picks from summed NDCG@10
+ * `sums[g]`: the best product point (ties to the smaller weight, then the larger smoothing), or the best
+ * trust point when it beats that by {@link TRANSITION_TRUST_MARGIN}.
+ */
+function chooseGridPoint(sums: Float64Array): number {
+  const at = (g: number) => sums[g]!;
+  const bestOf = (inRange: (weight: number) => boolean) => {
+    let best = -1;
+    TRANSITION_GRID.forEach((mix, g) => {
+      if (!inRange(mix.weight)) return;
+      const b = TRANSITION_GRID[best];
+      const better =
+        !b ||
+        at(g) > at(best) + 1e-9 ||
+        (Math.abs(at(g) - at(best)) <= 1e-9 &&
+          (mix.weight < b.weight || (mix.weight === b.weight && mix.smoothing > b.smoothing)));
+      if (better) best = g;
+    });
+    return best;
+  };
+  const product = bestOf((w) => w <= 1);
+  const trust = bestOf((w) => w > 1);
+  return at(trust) >= (1 + TRANSITION_TRUST_MARGIN) * at(product) + 1e-9 ? trust : product;
 }
 
 /**
