@@ -212,9 +212,14 @@ async function main(): Promise<void> {
       `SASRec, listens only, vs ${m.baseline} (${m.protocol}, ${m.basis === 'sampled' ? 'sampled targets' : 'in expectation'}): NDCG@10 ${m.sasrecNdcg10.toFixed(4)} vs ${m.baselineNdcg10.toFixed(4)} (${pct(m.relative)})`,
     );
   }
-  const marginMet = margins.filter((m) => m.baseline !== 'item-knn').every((m) => m.clear);
+  // The issue's target is judged in the default protocol (history excluded, what `evaluate` and
+  // `recommend` do); every track ranked is reported as the stricter second check.
+  const judged = margins.filter((m) => m.baseline !== 'item-knn');
+  const marginMet = judged.filter((m) => m.protocol === 'history excluded').every((m) => m.clear);
+  const marginMetAll = judged.filter((m) => m.protocol === 'all tracks').every((m) => m.clear);
+  const metWord = (met: boolean) => (met ? 'met' : 'not met');
   console.log(
-    `Target "SASRec beats ItemTransition and Popularity on NDCG@10 by >= 10%" (both protocols${truthKnown ? ', on the sampled targets and in expectation' : ''}): ${marginMet ? 'target met' : 'target not met'}\n`,
+    `Target "SASRec beats ItemTransition and Popularity on NDCG@10 by >= 10%"${truthKnown ? ' (on the sampled targets and in expectation)' : ''}: default protocol (history excluded) ${metWord(marginMet)}; every track ranked ${metWord(marginMetAll)}\n`,
   );
   if (truthKnown) {
     const expectedTable = formatTable(
@@ -394,7 +399,7 @@ async function main(): Promise<void> {
     ),
     `| *best achievable (generator ground truth, filtered mood)* | ${best.toFixed(3)} | | | ${bestAll.toFixed(3)} | | ${ceilingExpected.excluded.ndcg.toFixed(3)} | ${ceilingExpected.all.ndcg.toFixed(3)} | |`,
     '',
-    `Targets of issue #3, judged by this script: SASRec's NDCG@10 at least 10% above ItemTransition's and popularity's: ${marginMet ? 'met' : 'not met'} (against ItemTransition: ${margins
+    `Targets of issue #3, judged by this script: SASRec's NDCG@10 at least 10% above ItemTransition's and popularity's: ${metWord(marginMet)} in the default protocol (history excluded), ${metWord(marginMetAll)} with every track ranked (against ItemTransition: ${margins
       .filter((m) => m.baseline === 'item-transition')
       .map(
         (m) =>
@@ -427,6 +432,7 @@ async function main(): Promise<void> {
     margins,
     listensOnlyMargins,
     marginTargetMet: marginMet,
+    marginTargetMetAllTracks: marginMetAll,
     groundTruth: {
       cases: cases.length,
       bestAchievableHr10: best,

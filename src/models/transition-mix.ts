@@ -71,7 +71,9 @@ export const TRANSITION_GRID: readonly TransitionMix[] = Object.freeze([
 
 /**
  * How much better (relative validation NDCG@10) the best trust weight (above 1) must be than the best
- * product weight (at most 1) to be chosen. Where the transformer has learned the data, trust weights trade
+ * product weight (at most 1) to be chosen. Measured while the term was chosen with every track ranked
+ * (before 2026-11-28; with the history left out the shipped data's seeds no longer clear it, and a
+ * 72%-replay log takes weight 8). Where the transformer has learned the data, trust weights trade
  * HR@10 for NDCG@10: on the shipped data weight 4 scored +4% validation NDCG@10 over weight 1 and, in
  * expectation on the test cases, +2% NDCG@10 but -1% to -3.5% HR@10 with every track ranked. Where it has
  * not (a catalogue of 7,925 tracks heard 12 times each on average, without artists: the transformer alone
