@@ -91,7 +91,7 @@ describe('TransitionMixFit', () => {
     expect(baseline).toBe(1);
   });
 
-  it('trusts the counts over the model (weight above 1) only when that beats the product weights by 5%', () => {
+  it('trusts the counts over the model (weight above 1) only when that beats the product weights by 5% (every track ranked; with the history left out, when it beats them at all)', () => {
     // Case A: the model already ranks the target first, no counts. Case B: the target (rank 18) followed
     // the last listen once; only weight 8 lifts it to rank 1 (weight 4: rank 7; 1 or 2: outside the top 10).
     const a = (fit: TransitionMixFit) => fit.add(row, 20, { cols: [], vals: [] });
@@ -105,14 +105,19 @@ describe('TransitionMixFit', () => {
     for (let i = 0; i < 30; i++) a(slight);
     b(slight); // 31 against 30: +3.3%, under the margin
     expect(slight.result().mix).toEqual({ weight: 0, smoothing: 1 });
+    // The same cases (histories empty, so nothing is left out) chosen for the default protocol: no margin.
+    const excluded = new TransitionMixFit({ excludeHistory: true });
+    for (let i = 0; i < 30; i++) a(excluded);
+    b(excluded);
+    expect(excluded.result().mix).toEqual({ weight: 8, smoothing: 1 });
     expect(TRANSITION_GRID).toHaveLength(22);
   });
 
   it('chooses exactly what a scan of every whole row would choose (property: ties, histories, both protocols)', () => {
     // The reference: add term g to every successor, then count the tracks in the ranking that score at
     // least the target (with the history left out, an excluded target is a miss); then the documented
-    // rule: the best product point, or the best trust point when it is 5% better, ties to the smaller
-    // weight, then the larger smoothing.
+    // rule: the best product point, or the best trust point when it is better (by 5% with every track
+    // ranked), ties to the smaller weight, then the larger smoothing.
     type Case = { r: Float32Array; target: number; cols: number[]; vals: number[]; history: number[] };
     const G = TRANSITION_GRID.length;
     const ndcgOf = (c: Case, g: number, excludeHistory: boolean) => {
@@ -129,7 +134,7 @@ describe('TransitionMixFit', () => {
         if (j !== c.target && !(excludeHistory && played.has(j)) && c.r[j]! + extra[j]! >= t) rank++;
       return rank <= 10 ? 1 / Math.log2(rank + 1) : 0;
     };
-    const choose = (sum: (g: number) => number) => {
+    const choose = (sum: (g: number) => number, margin: number) => {
       const bestOf = (inRange: (w: number) => boolean) => {
         let best = -1;
         for (let g = 0; g < G; g++) {
@@ -146,7 +151,7 @@ describe('TransitionMixFit', () => {
         return best;
       };
       const [product, trust] = [bestOf((w) => w <= 1), bestOf((w) => w > 1)];
-      return sum(trust) >= (1 + TRANSITION_TRUST_MARGIN) * sum(product) + 1e-9 ? trust : product;
+      return sum(trust) >= (1 + margin) * sum(product) + 1e-9 ? trust : product;
     };
     const arbCase = fc
       .tuple(
@@ -179,7 +184,7 @@ describe('TransitionMixFit', () => {
           const fit = new TransitionMixFit({ excludeHistory });
           for (const c of cases) fit.add(c.r, c.target, { cols: c.cols, vals: c.vals }, c.history);
           const total = (g: number) => cases.reduce((sum, c) => sum + ndcgOf(c, g, excludeHistory), 0);
-          const g = choose(total);
+          const g = choose(total, excludeHistory ? 0 : TRANSITION_TRUST_MARGIN);
           const { mix, ndcg, baseline } = fit.result();
           expect(mix).toEqual(TRANSITION_GRID[g]);
           expect(ndcg).toBeCloseTo(total(g) / cases.length, 12);
