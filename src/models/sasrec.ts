@@ -352,12 +352,12 @@ export interface SASRecHyperParams {
    * themselves, so with the history left out the term alone decides it. On replay-heavy logs the two
    * choices differ: on a log with 72% replay targets, choosing with every track ranked took weight 1 and
    * gave NDCG@10 0.074 with the history excluded, below ItemTransition's 0.086; choosing with the history
-   * left out took weight 8: 0.086, and 0.605 instead of 0.576 with every track ranked. On the shipped data
-   * (four training seeds, in expectation) it took product weights where the old choice took trust weights:
-   * HR@10 with every track ranked +1.4% to +4.5%, NDCG@10 -0.2% to -3.4% with the history excluded and
-   * -1.5% to -5.4% with every track ranked (docs/next-track.md, "Validation score"). Set false when you
-   * rank every track (`excludeHistory: false`), a radio that replays. Models saved before the option
-   * existed chose with every track ranked and load as false.
+   * left out took weight 8: 0.086, and 0.604 instead of 0.576 with every track ranked. On the shipped data
+   * (four training seeds, in expectation) the two agree for seed 42 and differ by -1.3% to +0.8% in
+   * NDCG@10 with the history excluded for the others (docs/next-track.md, "Validation score"). With the
+   * history left out there is no trust margin (`TRANSITION_TRUST_MARGIN`). Set false when you rank
+   * every track (`excludeHistory: false`), a radio that replays. Models saved before the option existed
+   * chose with every track ranked and load as false.
    */
   transitionExcludeHistory: boolean;
   /**
