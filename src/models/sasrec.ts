@@ -337,7 +337,8 @@ export interface SASRecHyperParams {
    * `log P(x) = log P_model(x) + weight * log(1 + c(last -> x) / smoothing) - log Z`, with weight and
    * smoothing chosen on the validation cases by NDCG@10 (with the history left out of the ranking, see
    * {@link SASRecHyperParams.transitionExcludeHistory}; weights up to 1, or 2 to 8 when the counts beat
-   * the model by 5%, which rescues a transformer that has not learned sparse data; see
+   * the model, by 5% when every track is ranked, which rescues a transformer that has not learned sparse
+   * data; see
    * `src/models/transition-mix.ts`; weight 0 when the counts do not help). The tied item table blurs a
    * track's exact successor with its neighbours; counts are exact where a transition was seen. Needs
    * validation cases (not `validation: 'none'`); cases passed as `validation` should not have their target
@@ -2350,7 +2351,7 @@ const MIN_AUTO_VALIDATION = 20;
  * without validation there would be no early stopping and no post-hoc heads, which on such a log (3,000
  * users of 2 training listens) left SASRec at HR@10 0.334 against ItemTransition's 0.504.
  */
-export function autoValidation(
+function autoValidation(
   ds: Dataset,
   rng: Rng,
 ): { sequences: ReadonlyMap<string, Int32Array>; validation: EvalCase[] } {
