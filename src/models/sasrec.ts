@@ -1608,12 +1608,12 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
   ): Promise<TransitionMix> {
     checkCases(cases);
     checkKnownOptions(options, ['excludeHistory'], 'fitTransition');
-    const exclude = options.excludeHistory ?? this.config.transitionExcludeHistory;
-    if (typeof exclude !== 'boolean')
-      throw new InvalidOptionError('excludeHistory', 'a boolean', options.excludeHistory);
+    // The fit checks the value (a boolean) and names `excludeHistory`.
+    const fit = new TransitionMixFit({
+      excludeHistory: options.excludeHistory ?? this.config.transitionExcludeHistory,
+    });
     const transitions = this.transitions;
     if (!transitions) throw new InvalidDataError('fitTransition: this model has no transition counts');
-    const fit = new TransitionMixFit({ excludeHistory: exclude });
     await this.forEachHeldOut('fitTransition', cases, {}, (row, target, ids) => {
       fit.add(row, target, csrRow(transitions, ids[ids.length - 1]!), ids);
     });
