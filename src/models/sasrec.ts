@@ -1696,7 +1696,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
    * Mean full-ranking NDCG@10 over cases with every track ranked, replays included (ties count against; an
    * unknown target, or one scoring NaN, scores 0; NaN scores rank last): the early-stopping score. Ranking the history too keeps it a proper score of
    * the whole next-listen distribution; leaving the history out but not the target would reward ranking
-   * the history first.
+   * the history first. Scoring it with the history left out and replayed targets as misses was measured
+   * (four seeds, docs/next-track.md) and chose no better models for that protocol.
    */
   async ndcgAt10(cases: readonly EvalCase[]): Promise<number> {
     if (Array.isArray(cases) && cases.length === 0) return 0;
