@@ -219,6 +219,32 @@ describe('SASRec with artist embeddings', () => {
     );
   });
 
+  it('embeds the artists the training listens name, unless told otherwise', async () => {
+    const { listens, artists } = artistRuns(30, 5);
+    const named = listens.map((l) => ({ ...l, artistId: artists.get(l.trackId)! }));
+    const plain = Dataset.fromListens(listens);
+    const carrying = Dataset.fromListens(named);
+    expect(carrying.artists()).toEqual(new Map([...artists].filter(([t]) => carrying.vocabulary.has(t))));
+    expect(plain.artists()).toBeUndefined();
+    const opts: SASRecOptions = { ...FAST, epochs: 1, validation: 'none' };
+    const before = tf.memory().numTensors;
+    // The same model as passing the same artists explicitly, learning rate 'auto' included.
+    const auto = await SASRec.fit(carrying, opts);
+    const explicit = await SASRec.fit(plain, { ...opts, artists });
+    expect(auto.artistInfo).toEqual({ artists: 20, tracksWithArtist: carrying.vocabulary.size });
+    expect(auto.config.learningRate).toBe(AUTO_LEARNING_RATE_ARTISTS);
+    expect(auto.getWeights()).toEqual(explicit.getWeights());
+    // Explicit artists win over the listens'; artistEmbeddings: false trains without any.
+    const other = new Map([...artists].map(([t]) => [t, 'one artist']));
+    const overridden = await SASRec.fit(carrying, { ...opts, artists: other });
+    expect(overridden.artistInfo).toEqual({ artists: 1, tracksWithArtist: carrying.vocabulary.size });
+    const off = await SASRec.fit(carrying, { ...opts, artistEmbeddings: false });
+    expect(off.artistInfo).toBeUndefined();
+    expect(off.config.learningRate).toBe(AUTO_LEARNING_RATE);
+    for (const m of [auto, explicit, overridden, off]) m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses a saved model whose artist map is malformed', async () => {
     const { listens, artists } = artistRuns(30, 3);
     const model = await SASRec.fit(Dataset.fromListens(listens), {

@@ -184,6 +184,30 @@ describe('Dataset', () => {
     expect(Number.isNaN(Dataset.fromListens([L('u', 't', 1)]).stats().skipRate)).toBe(true);
   });
 
+  it("knows each track's artist from the listens that name one, the first when they disagree", async () => {
+    const ds = Dataset.fromListens([
+      L('u2', 'x', 5, { artistId: 'late' }), // u2 is first seen, so its listens come first
+      L('u1', 'x', 1, { artistId: 'early' }),
+      L('u1', 'y', 2, { artistId: 'b' }),
+      L('u2', 'y', 6, { artistId: 'b' }),
+      L('u1', 'z', 3),
+    ]);
+    expect(ds.artists()).toEqual(
+      new Map([
+        ['x', 'late'],
+        ['y', 'b'],
+      ]),
+    );
+    expect(ds.stats()).toMatchObject({ tracksWithArtist: 2, tracksWithSeveralArtists: 1 });
+    expect(Dataset.fromListens([L('u', 't', 1)]).artists()).toBeUndefined();
+    // The splits keep them: a training set built from these listens knows the same artists.
+    const { leaveOneOut } = await import('../src/data/splits.js');
+    const three = Dataset.fromListens([1, 2, 3].map((t) => L('u', `t${t}`, t, { artistId: `a${t}` })));
+    expect(leaveOneOut(three).train.artists()).toEqual(new Map([['t1', 'a1']]));
+    const e = fromListensError([L('u', 't', 1, { artistId: 7 as never })]);
+    expect(e.issues[0]).toMatchObject({ column: 'listens[0].artistId', value: '7' });
+  });
+
   it('rejects bad options', () => {
     expect(() => Dataset.fromListens([], { minUserListens: 0 })).toThrow(InvalidOptionError);
     expect(() => Dataset.fromListens([], { minTrackListens: 1.5 })).toThrow(/minTrackListens/);

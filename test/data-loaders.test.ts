@@ -287,16 +287,19 @@ describe('loadListens: formats', () => {
         userId: 'user_000001',
         trackId: 'Deep Dish - Fuck Me Im Famous (Pacha Ibiza)-09-28-2007',
         timestamp: Date.parse('2009-05-04T23:08:57Z'),
+        artistId: 'f1b1cf71-bd35-4e99-8624-24a6e15f133a',
       },
       {
         userId: 'user_000001',
         trackId: 'f7c1f8f8-b935-45ed-8fc8-7def69d92a10',
         timestamp: Date.parse('2009-05-04T13:54:10Z'),
+        artistId: 'a7f7df4a-77d8-4f12-8acd-5c60c93f4de8',
       },
       {
         userId: 'user_000002',
         trackId: 'The Beatles - Hey "Jude", again',
         timestamp: Date.parse('2009-05-03T15:48:25Z'),
+        artistId: '6fa26b1b-cf98-4fb6-bde4-b24d6b6b7ae1',
       },
     ]);
   });
@@ -423,18 +426,21 @@ describe("loadListens: the Million Playlist Dataset ('mpd')", () => {
         trackId: 'spotify:track:0UaMYEvWZi0ZqiDOoHU3YI',
         timestamp: t0,
         context: 'playlist',
+        artistId: 'spotify:artist:2wIVse2owClT7go1WT98tk',
       },
       {
         userId: '0',
         trackId: 'spotify:track:6I9VzXrHxO9rA9A5euc8Ak',
         timestamp: t0 + 1,
         context: 'playlist',
+        artistId: 'spotify:artist:26dSoYclwsYLMAKD3tpOr4',
       },
       {
         userId: '0',
         trackId: 'spotify:track:0WqIKmW4BTrj3eJFmnCKMv',
         timestamp: t0 + 2,
         context: 'playlist',
+        artistId: 'spotify:artist:6vWDO969PvNqNYHIOW5v0m',
       },
     ]);
     // Slices in order, playlists in file order.
@@ -603,6 +609,7 @@ describe("loadListens: Spotify streaming history ('spotify-history')", () => {
         msPlayed: 190000,
         reasonEnd: 'trackdone',
         skipLevel: 0,
+        artistId: 'Beyoncé',
       },
       {
         userId: 'me',
@@ -611,6 +618,7 @@ describe("loadListens: Spotify streaming history ('spotify-history')", () => {
         msPlayed: 4000,
         reasonEnd: 'fwdbtn',
         skipLevel: 1, // skipped within 10 s: "very brief"
+        artistId: 'Britney Spears',
       },
       {
         userId: 'me',
@@ -619,6 +627,7 @@ describe("loadListens: Spotify streaming history ('spotify-history')", () => {
         msPlayed: 46000,
         reasonEnd: 'fwdbtn',
         skipLevel: 2, // skipped later: "brief" (the export has no duration to say more)
+        artistId: 'Justin Timberlake',
       },
       // A local file has no URI: "artist - track", as for Last.fm.
       {
@@ -627,6 +636,7 @@ describe("loadListens: Spotify streaming history ('spotify-history')", () => {
         timestamp: Date.parse('2023-03-01T09:05:00Z'),
         msPlayed: 200000,
         reasonEnd: 'endplay',
+        artistId: 'Me',
       },
       {
         userId: 'me',
@@ -635,6 +645,7 @@ describe("loadListens: Spotify streaming history ('spotify-history')", () => {
         msPlayed: 190000,
         reasonEnd: 'trackdone',
         skipLevel: 0,
+        artistId: 'Beyoncé',
       },
     ]);
     expect(r.ignored).toEqual({ 'podcast episode': 1, 'no track': 1, 'audiobook chapter': 1 });
@@ -659,18 +670,21 @@ describe("loadListens: Spotify streaming history ('spotify-history')", () => {
         trackId: 'Missy Elliott - Lose Control',
         timestamp: Date.UTC(2023, 4, 1, 21, 34),
         msPlayed: 226863,
+        artistId: 'Missy Elliott',
       },
       {
         userId: 'ana',
         trackId: 'Britney Spears - Toxic',
         timestamp: Date.UTC(2023, 4, 1, 21, 38),
         msPlayed: 198800,
+        artistId: 'Britney Spears',
       },
       {
         userId: 'ana',
         trackId: 'Missy Elliott - Lose Control',
         timestamp: Date.UTC(2023, 4, 1, 21, 42),
         msPlayed: 226863,
+        artistId: 'Missy Elliott',
       },
     ]);
     expect(r.ignored).toEqual({});
@@ -773,6 +787,31 @@ describe('save / load', () => {
     );
   });
 
+  it('reads and writes an artist_id column, only when some listen names an artist', async () => {
+    const named: Listen[] = [
+      { userId: 'u1', trackId: 't1', timestamp: 7, artistId: 'a,1' },
+      { userId: 'u1', trackId: 't2', timestamp: 8 },
+    ];
+    expect(listensToCsv(named)).toBe(
+      'user_id,track_id,timestamp,ms_played,duration_ms,skip_level,reason_end,saved,context,session_id,artist_id\n' +
+        'u1,t1,7,,,,,,,,"a,1"\nu1,t2,8,,,,,,,,\n',
+    );
+    const file = path.join(tmp, 'artists.csv');
+    await saveListens(file, named);
+    expect((await loadListens(file)).listens).toEqual(named);
+    // Another header name maps in with `columns`; a blank artist is no artist.
+    const mapped = path.join(tmp, 'artists-mapped.csv');
+    fs.writeFileSync(mapped, 'user_id,track_id,timestamp,artist\nu1,t1,7,Band\nu1,t2,8,\n');
+    expect((await loadListens(mapped, { columns: { artist_id: 'artist' } })).listens).toEqual([
+      { userId: 'u1', trackId: 't1', timestamp: 7, artistId: 'Band' },
+      { userId: 'u1', trackId: 't2', timestamp: 8 },
+    ]);
+    const e = await dataError(
+      saveListens(file, [{ userId: 'u1', trackId: 't1', timestamp: 7, artistId: '' }]),
+    );
+    expect(e.issues[0]).toMatchObject({ column: 'artistId' });
+  });
+
   it('refuses to write what loading would refuse: future times, duplicate listens, repeated track ids', async () => {
     const file = path.join(tmp, 'unreadable.csv');
     const future = Date.now() + 3 * 86_400_000;
@@ -847,6 +886,7 @@ describe('save / load', () => {
         saved: opt(fc.boolean()),
         context: opt(text),
         sessionId: opt(text),
+        artistId: opt(text),
       })
       .map(
         (r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as Listen,

@@ -30,13 +30,15 @@ const isId = (v: unknown) => typeof v === 'string' && v !== '';
 const isTime = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isOptionalMs = (v: unknown) => v === undefined || isTime(v);
 const isOptionalBoolean = (v: unknown) => v === undefined || typeof v === 'boolean';
+const isOptionalId = (v: unknown) => v === undefined || isId(v);
 const isSkipLevel = (v: unknown) => v === undefined || v === 0 || v === 1 || v === 2 || v === 3;
 
 /**
  * Checks the fields a {@link Dataset} is built from: every listen has a non-empty string `userId` and
  * `trackId` and a non-negative integer `timestamp` (a NaN would break the time order, and a number id would
  * become a second user or track beside its string form), and its optional `skipLevel` (0-3), `msPlayed`,
- * `durationMs` (non-negative integers) and `saved` (a boolean) are what a loaded file's would be.
+ * `durationMs` (non-negative integers), `saved` (a boolean) and `artistId` (a non-empty string) are what a
+ * loaded file's would be.
  */
 function checkListens(listens: unknown): asserts listens is readonly Listen[] {
   if (!Array.isArray(listens))
@@ -55,7 +57,8 @@ function checkListens(listens: unknown): asserts listens is readonly Listen[] {
       !isSkipLevel(l.skipLevel) ||
       !isOptionalMs(l.msPlayed) ||
       !isOptionalMs(l.durationMs) ||
-      !isOptionalBoolean(l.saved)
+      !isOptionalBoolean(l.saved) ||
+      !isOptionalId(l.artistId)
     ) {
       first = i;
       break;
@@ -102,6 +105,12 @@ function listenProblems(value: unknown, at: string): DataIssue[] {
   }
   if (!isOptionalBoolean(l.saved))
     out.push({ column: `${at}.saved`, value: String(l.saved), expected: 'true or false (or absent)' });
+  if (!isOptionalId(l.artistId))
+    out.push({
+      column: `${at}.artistId`,
+      value: String(l.artistId),
+      expected: 'a non-empty string (or absent)',
+    });
   return out;
 }
 
@@ -123,6 +132,10 @@ export interface DatasetStats {
   top1PercentShare: number;
   /** Listens removed by k-core filtering. */
   filteredListens: number;
+  /** Tracks whose listens name an artist (`Listen.artistId`; see {@link Dataset.artists}). */
+  tracksWithArtist: number;
+  /** Of those, tracks whose listens name more than one artist (the first is kept). */
+  tracksWithSeveralArtists: number;
   firstTimestamp: number;
   lastTimestamp: number;
 }
@@ -216,6 +229,7 @@ export class Dataset {
   readonly itemCounts: Float64Array;
   readonly sessionGapMinutes: number;
   private readonly filteredListens: number;
+  private artistMap: { byTrack: Map<string, string>; several: number } | undefined;
 
   private constructor(
     vocabulary: Vocabulary,
@@ -329,6 +343,39 @@ export class Dataset {
     return this.sequences.get(userId) ?? new Int32Array(0);
   }
 
+  /**
+   * Each track's artist, from the listens that name one (`Listen.artistId`, which the Last.fm 1K, MPD and
+   * Spotify loaders fill in, as does an `artist_id` column): undefined when no listen does. `SASRec.fit`
+   * uses it for artist embeddings unless given `artists` or `artistEmbeddings: false`. A track whose
+   * listens name several artists keeps the first, in user then time order, and is counted in
+   * `stats().tracksWithSeveralArtists`.
+   *
+   * @example
+   * ```ts
+   * const ds = Dataset.fromListens([{ userId: 'u1', trackId: 't1', timestamp: 0, artistId: 'a1' }]);
+   * ds.artists(); // Map { 't1' => 'a1' }
+   * ```
+   */
+  artists(): ReadonlyMap<string, string> | undefined {
+    const { byTrack } = this.artistTable();
+    return byTrack.size > 0 ? byTrack : undefined;
+  }
+
+  private artistTable(): { byTrack: Map<string, string>; several: number } {
+    if (this.artistMap) return this.artistMap;
+    const byTrack = new Map<string, string>();
+    const conflicting = new Set<string>();
+    for (const ls of this.userListens.values())
+      for (const l of ls) {
+        if (l.artistId === undefined) continue;
+        const seen = byTrack.get(l.trackId);
+        if (seen === undefined) byTrack.set(l.trackId, l.artistId);
+        else if (seen !== l.artistId) conflicting.add(l.trackId);
+      }
+    this.artistMap = { byTrack, several: conflicting.size };
+    return this.artistMap;
+  }
+
   /** A user's track ids in time order (empty when unknown). */
   history(userId: string): string[] {
     return (this.userListens.get(userId) ?? []).map((l) => l.trackId);
@@ -390,6 +437,8 @@ export class Dataset {
       skipRate: withSkip ? skipped / withSkip : Number.NaN,
       top1PercentShare: listens ? topSum / listens : 0,
       filteredListens: this.filteredListens,
+      tracksWithArtist: this.artistTable().byTrack.size,
+      tracksWithSeveralArtists: this.artistTable().several,
       firstTimestamp: first,
       lastTimestamp: last,
     };

@@ -28,6 +28,7 @@ export const LISTEN_COLUMNS = [
   'saved',
   'context',
   'session_id',
+  'artist_id',
 ] as const;
 
 /**
@@ -99,6 +100,7 @@ const LISTEN_KEYS = new Set([
   'saved',
   'context',
   'sessionId',
+  'artistId',
 ]);
 const TRACK_KEYS = new Set(['trackId', 'title', 'artistId', 'artist', 'genre', 'durationMs', 'features']);
 
@@ -130,6 +132,7 @@ function isValidListen(l: Listen): boolean {
     (l.saved === undefined || typeof l.saved === 'boolean') &&
     optText(l.context) &&
     optText(l.sessionId) &&
+    optText(l.artistId) &&
     onlyKeys(l, LISTEN_KEYS)
   );
 }
@@ -159,7 +162,8 @@ function toCsv(fields: readonly string[], rows: string[][]): string {
 /**
  * Serialises listens to canonical CSV text (the exact bytes {@link saveListens} writes). Timestamps are epoch
  * milliseconds, except the rare ones that {@link parseTimestamp} would read as seconds (between 1970-01-02
- * and 1973-03-03), which are written in ISO 8601 so that loading gives back the same listens.
+ * and 1973-03-03), which are written in ISO 8601 so that loading gives back the same listens. The last
+ * column, `artist_id`, is written only when some listen has an `artistId`.
  *
  * @example
  * ```ts
@@ -180,6 +184,11 @@ export function listensToCsv(listens: readonly Listen[]): string {
     opt(l.context),
     opt(l.sessionId),
   ]);
+  // artist_id only when some listen names one, so files without artists keep their bytes.
+  if (!listens.some((l) => l.artistId !== undefined)) return toCsv(LISTEN_COLUMNS.slice(0, -1), rows);
+  listens.forEach((l, i) => {
+    rows[i]!.push(opt(l.artistId));
+  });
   return toCsv(LISTEN_COLUMNS, rows);
 }
 
@@ -208,7 +217,8 @@ export function tracksToCsv(tracks: readonly Track[]): string {
 /**
  * Writes listens as canonical CSV, atomically (temporary file in the same directory, then rename).
  *
- * Columns: `user_id,track_id,timestamp,ms_played,duration_ms,skip_level,reason_end,saved,context,session_id`;
+ * Columns: `user_id,track_id,timestamp,ms_played,duration_ms,skip_level,reason_end,saved,context,session_id`,
+ * and `artist_id` when some listen has an `artistId`;
  * `timestamp` is epoch milliseconds (ISO 8601 for the few that would read back as seconds, see
  * {@link listensToCsv}), absent optional fields are empty, `saved` is `true`/`false`, fields are quoted only
  * when needed, lines end with `\n`. The output is byte-identical for identical input.
@@ -1111,6 +1121,7 @@ function internListen(c: Collector<Listen>, listen: Listen): void {
   if (listen.reasonEnd !== undefined) listen.reasonEnd = intern.get(listen.reasonEnd);
   if (listen.context !== undefined) listen.context = intern.get(listen.context);
   if (listen.sessionId !== undefined) listen.sessionId = intern.get(listen.sessionId);
+  if (listen.artistId !== undefined) listen.artistId = intern.get(listen.artistId);
 }
 
 function addUnlessDuplicate(c: Collector<Listen>, dups: DuplicateIndex, listen: Listen): number {
@@ -1226,6 +1237,8 @@ function buildCanonicalListen(
   if (context !== '') listen.context = context;
   const sessionId = get('session_id');
   if (sessionId !== '') listen.sessionId = sessionId;
+  const artistId = get('artist_id');
+  if (artistId !== '') listen.artistId = artistId;
   return listen;
 }
 
@@ -1319,7 +1332,7 @@ async function loadLastfm(
             artist: intern.get(artname.trim()),
           });
         }
-        return { userId, trackId, timestamp };
+        return artistId === '' ? { userId, trackId, timestamp } : { userId, trackId, timestamp, artistId };
       },
       (l) => acceptListen(c, dups, lines, l, line),
     );
@@ -1574,9 +1587,11 @@ function readPlaylist(
       byPos.set(pos as number, j);
       const trackId = c.strings.get(uri);
       // The duration goes in the catalogue only: without a play time it says nothing about this entry.
-      kept.push({ userId, trackId, timestamp: base + (pos as number), context: 'playlist' });
       const artistUri = (t.artist_uri as string | undefined) ?? '';
       const artistName = (t.artist_name as string | undefined) ?? '';
+      const listen: Listen = { userId, trackId, timestamp: base + (pos as number), context: 'playlist' };
+      if (artistUri !== '' || artistName !== '') listen.artistId = c.strings.get(artistUri || artistName);
+      kept.push(listen);
       if ((artistUri !== '' || artistName !== '') && !catalogue.has(trackId)) {
         const track: Track = {
           trackId,
@@ -1719,6 +1734,7 @@ function spotifyListen(
   const skipped = e.skipped === true || reasonEnd === 'fwdbtn';
   if (skipped) listen.skipLevel = (ms as number) < SPOTIFY_VERY_BRIEF_MS ? 1 : 2;
   else if (reasonEnd === 'trackdone') listen.skipLevel = 0;
+  if (typeof artist === 'string' && artist !== '') listen.artistId = artist;
   if (typeof artist === 'string' && artist !== '' && !catalogue.has(trackId)) {
     const intern = c.strings;
     catalogue.set(intern.get(trackId), {
@@ -1752,12 +1768,12 @@ function finish<T>(c: Collector<T>, what: string): void {
  * Formats:
  * - `'listens-csv'` (default): the canonical CSV written by {@link saveListens}. Required columns
  *   `user_id, track_id, timestamp`; optional `ms_played, duration_ms, skip_level, reason_end, saved, context,
- *   session_id` (empty = absent). `timestamp` is ISO 8601 (no zone = UTC) or digits: epoch milliseconds, or
+ *   session_id, artist_id` (empty = absent). `timestamp` is ISO 8601 (no zone = UTC) or digits: epoch milliseconds, or
  *   epoch seconds from 10^8 up to 10^11 (see {@link parseTimestamp} and `timestampUnit`). Other header names
  *   map in with `columns`. Extra columns are ignored.
  * - `'lastfm-1k'`: Last.fm 1K TSV without header (`userid \t timestamp \t artid \t artname \t traid \t traname`).
- *   The track id is `traid`, or `"artname - traname"` when `traid` is empty. The result also has `tracks`:
- *   each track with its artist, for SASRec's artist embeddings.
+ *   The track id is `traid`, or `"artname - traname"` when `traid` is empty. Each listen's `artistId` is `artid`,
+ *   or `artname` when `artid` is empty. The result also has `tracks`: each track with its artist.
  * - `'mssd'`: Spotify Music Streaming Sessions Dataset log CSV. It has no user id, so `userId` and `sessionId` are
  *   the `session_id`; `timestamp` is `date` (UTC midnight) plus `session_position` seconds, which keeps play order;
  *   `skipLevel` is 1, 2 or 3 for the earliest true of `skip_1`, `skip_2`, `skip_3` (cumulative flags), else 0;
@@ -1770,7 +1786,8 @@ function finish<T>(c: Collector<T>, what: string): void {
  *   playlist is a listener (`userId` = `pid`, as text) whose sequence is its tracks in `pos` order: `trackId` =
  *   `track_uri`, `context` = `'playlist'`, and `timestamp` = `modified_at` (epoch
  *   seconds; 0 when absent, as in the challenge set) plus `pos` milliseconds, which keeps the order. The
- *   result also has `tracks` (title, artist and duration of each track) for SASRec's artist embeddings.
+ *   listen's `artistId` is `artist_uri` (else `artist_name`), and the result also has `tracks` (title, artist
+ *   and duration of each track).
  *   Problems are named by their JSON path (`playlists[3].tracks[7].track_uri`) in the `column` of the issue.
  *   A repeated `pid`, here or in an earlier slice, makes that playlist an issue; so does a repeated `pos`
  *   within a playlist for that entry. A slice is parsed whole (about 33 MB each): the full dataset's 66
@@ -1784,7 +1801,11 @@ function finish<T>(c: Collector<T>, what: string): void {
  *   entries: `timestamp` = `endTime` (UTC), `msPlayed`, and `trackId` = `"artistName - trackName"`, as is an
  *   extended entry without a URI (a local file). `userId` is the `userId` option, else the entry's
  *   `username`, else `'me'`. Podcast episodes, audiobook chapters and entries with no track are not listens:
- *   they are counted in `ignored`, not in `rows`. The result also has `tracks` (title and artist name).
+ *   they are counted in `ignored`, not in `rows`. A listen's `artistId` is the artist's name (the export has
+ *   no artist id), and the result also has `tracks` (title and artist name).
+ *
+ * Listens that name their artist (`artistId`) give SASRec artist embeddings without further options: the
+ * Dataset carries them (`Dataset.artists`).
  *
  * Strict by default: every problem (wrong type, negative number, skip level outside 0-3, unparseable or future
  * timestamp — more than a day after now — or an exact duplicate of an earlier (user, track, timestamp) row) is

@@ -47,5 +47,6 @@ export const ListenSchema = z
     saved: z.boolean().optional(),
     context: z.string().min(1).optional(),
     sessionId: z.string().min(1).optional(),
+    artistId: z.string().min(1).optional(),
   })
   .strict() satisfies z.ZodType<Listen>;

@@ -45,6 +45,12 @@ export interface Listen {
   saved?: boolean;
   context?: string;
   sessionId?: string;
+  /**
+   * The track's artist, when the source names it (Last.fm 1K, the MPD, Spotify exports, or an `artist_id`
+   * column). `SASRec.fit` embeds the artists a training set carries unless told otherwise (see
+   * `Dataset.artists`).
+   */
+  artistId?: string;
 }
 
 /**

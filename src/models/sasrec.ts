@@ -362,7 +362,7 @@ export interface SASRecHyperParams {
    */
   transitionExcludeHistory: boolean;
   /**
-   * When `fit` is given `artists`, add to every track's embedding a learned embedding of its artist
+   * When `fit` is given `artists` (or the training listens name them), add to every track's embedding a learned embedding of its artist
    * (`E'_x = E_x + A_artist(x)`, in the input and, tied, in the output table), so a track heard a few times
    * borrows what the model learned from the artist's other tracks, and same-artist runs are one vector
    * apart. The artist table starts at zero, so training starts from plain SASRec. Without `artists` this
@@ -404,7 +404,9 @@ export interface SASRecOptions extends Partial<SASRecHyperParams> {
   /**
    * Each track's artist, for artist embeddings ({@link SASRecHyperParams.artistEmbeddings}). Training
    * tracks without an artist here get none (counted in `model.artistInfo`); a track listed twice with two
-   * different artists is an error.
+   * different artists is an error. Default: the artists the training listens name
+   * (`trainSet.artists()`: Last.fm 1K, MPD and Spotify files, or an `artist_id` column), none when they
+   * name none; `artistEmbeddings: false` trains without them.
    */
   artists?: ArtistSource;
   /**
@@ -1348,9 +1350,11 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         ? { negatives: AUTO_SAMPLED_NEGATIVES }
         : {}),
     };
+    // Artists given, else those the training listens name (Dataset.artists), else none.
+    const artistSource = options.artists ?? trainSet.artists();
     const artists =
-      hp.artistEmbeddings && options.artists !== undefined
-        ? artistIndex(trainSet.vocabulary, options.artists)
+      hp.artistEmbeddings && artistSource !== undefined
+        ? artistIndex(trainSet.vocabulary, artistSource)
         : undefined;
     // learningRate 'auto' -> 1e-3 with artist embeddings, 2e-3 without; the config records the result.
     const learningRate = resolveLearningRate(hp.learningRate, artists !== undefined);
