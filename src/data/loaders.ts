@@ -1218,11 +1218,14 @@ function buildCanonicalListen(
   col: (name: ListenColumn) => string,
   time: TimeRules,
 ): Listen {
-  const listen: Listen = {
-    userId: requiredText(col('user_id'), get('user_id')),
-    trackId: requiredText(col('track_id'), get('track_id')),
-    timestamp: timestampField(col('timestamp'), get('timestamp'), time),
-  };
+  const userId = requiredText(col('user_id'), get('user_id'));
+  const trackId = requiredText(col('track_id'), get('track_id'));
+  const timestamp = timestampField(col('timestamp'), get('timestamp'), time);
+  // The artist goes in the object literal: added afterwards it costs a properties array a listen (118.6
+  // against 86.6 bytes a listen on 2,000,000 rows of user, track, time and artist; 78.2 without artists).
+  const artistId = get('artist_id');
+  const listen: Listen =
+    artistId === '' ? { userId, trackId, timestamp } : { userId, trackId, timestamp, artistId };
   const msPlayed = optionalInt(col('ms_played'), get('ms_played'));
   if (msPlayed !== undefined) listen.msPlayed = msPlayed;
   const durationMs = optionalInt(col('duration_ms'), get('duration_ms'));
@@ -1237,8 +1240,6 @@ function buildCanonicalListen(
   if (context !== '') listen.context = context;
   const sessionId = get('session_id');
   if (sessionId !== '') listen.sessionId = sessionId;
-  const artistId = get('artist_id');
-  if (artistId !== '') listen.artistId = artistId;
   return listen;
 }
 
@@ -1589,9 +1590,20 @@ function readPlaylist(
       // The duration goes in the catalogue only: without a play time it says nothing about this entry.
       const artistUri = (t.artist_uri as string | undefined) ?? '';
       const artistName = (t.artist_name as string | undefined) ?? '';
-      const listen: Listen = { userId, trackId, timestamp: base + (pos as number), context: 'playlist' };
-      if (artistUri !== '' || artistName !== '') listen.artistId = c.strings.get(artistUri || artistName);
-      kept.push(listen);
+      const timestamp = base + (pos as number);
+      // One object literal either way: a field added afterwards costs a properties array a listen (MPD
+      // measured 179 bytes an entry that way, against 139 without artists).
+      kept.push(
+        artistUri !== '' || artistName !== ''
+          ? {
+              userId,
+              trackId,
+              timestamp,
+              context: 'playlist',
+              artistId: c.strings.get(artistUri || artistName),
+            }
+          : { userId, trackId, timestamp, context: 'playlist' },
+      );
       if ((artistUri !== '' || artistName !== '') && !catalogue.has(trackId)) {
         const track: Track = {
           trackId,
