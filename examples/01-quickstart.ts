@@ -49,7 +49,9 @@ console.log(
 
 // %% 4. Train SASRec with its defaults (full-softmax loss, early stopping on the validation cases).
 // `artists: tracks` adds an artist embedding to every track: a track heard a few times borrows what the
-// model learned from the artist's other tracks (leave it out when you have listens only).
+// model learned from the artist's other tracks (leave it out when you have listens only). Listens that
+// name their artist (a Last.fm, MPD or Spotify file, or an `artist_id` column) need no option: the
+// Dataset carries the artists and SASRec.fit embeds them.
 // Fast mode trains two small epochs (the recommendations are then not good, only quick); the full run is
 // capped at 2 minutes of training (a few epochs of the whole data set on a laptop CPU with wasm).
 const t0 = performance.now();
