@@ -362,11 +362,11 @@ export interface SASRecHyperParams {
    */
   transitionExcludeHistory: boolean;
   /**
-   * When `fit` is given `artists` (or the training listens name them), add to every track's embedding a learned embedding of its artist
-   * (`E'_x = E_x + A_artist(x)`, in the input and, tied, in the output table), so a track heard a few times
-   * borrows what the model learned from the artist's other tracks, and same-artist runs are one vector
-   * apart. The artist table starts at zero, so training starts from plain SASRec. Without `artists` this
-   * does nothing. Default true: in paired runs (same seed, in expectation over the true next-track
+   * When `fit` is given `artists` (or the training listens name them), add to every track's embedding a
+   * learned embedding of its artist (`E'_x = E_x + A_artist(x)`, in the input and, tied, in the output
+   * table), so a track heard a few times borrows what the model learned from the artist's other tracks,
+   * and same-artist runs are one vector apart. The artist table starts at zero, so training starts from
+   * plain SASRec. Without artists this does nothing. Default true: in paired runs (same seed, in expectation over the true next-track
    * distributions, with the history bias on, the default until 2026-11-26) it raised HR@10 with the
    * history excluded from 0.163 to 0.172 on the shipped data, 0.159 to 0.167 on
    * `generateWorld({ seed: 7 })` and 0.159 to 0.168 on seed 11, NDCG@10 there from 0.123 to 0.127, 0.121
@@ -1351,11 +1351,8 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
         : {}),
     };
     // Artists given, else those the training listens name (Dataset.artists), else none.
-    const artistSource = options.artists ?? trainSet.artists();
-    const artists =
-      hp.artistEmbeddings && artistSource !== undefined
-        ? artistIndex(trainSet.vocabulary, artistSource)
-        : undefined;
+    const artistSource = hp.artistEmbeddings ? (options.artists ?? trainSet.artists()) : undefined;
+    const artists = artistSource !== undefined ? artistIndex(trainSet.vocabulary, artistSource) : undefined;
     // learningRate 'auto' -> 1e-3 with artist embeddings, 2e-3 without; the config records the result.
     const learningRate = resolveLearningRate(hp.learningRate, artists !== undefined);
     hp.learningRate = learningRate;
