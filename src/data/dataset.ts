@@ -424,6 +424,7 @@ export class Dataset {
     const top = Math.max(1, Math.ceil(counts.length * 0.01));
     const topSum = counts.slice(0, top).reduce((a, b) => a + b, 0);
     const n = lengths.length;
+    const artistTable = this.artistTable();
     return {
       users: n,
       tracks: this.numTracks,
@@ -437,8 +438,8 @@ export class Dataset {
       skipRate: withSkip ? skipped / withSkip : Number.NaN,
       top1PercentShare: listens ? topSum / listens : 0,
       filteredListens: this.filteredListens,
-      tracksWithArtist: this.artistTable().byTrack.size,
-      tracksWithSeveralArtists: this.artistTable().several,
+      tracksWithArtist: artistTable.byTrack.size,
+      tracksWithSeveralArtists: artistTable.several,
       firstTimestamp: first,
       lastTimestamp: last,
     };

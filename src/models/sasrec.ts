@@ -366,8 +366,8 @@ export interface SASRecHyperParams {
    * learned embedding of its artist (`E'_x = E_x + A_artist(x)`, in the input and, tied, in the output
    * table), so a track heard a few times borrows what the model learned from the artist's other tracks,
    * and same-artist runs are one vector apart. The artist table starts at zero, so training starts from
-   * plain SASRec. Without artists this does nothing. Default true: in paired runs (same seed, in expectation over the true next-track
-   * distributions, with the history bias on, the default until 2026-11-26) it raised HR@10 with the
+   * plain SASRec. Without artists this does nothing. Default true: in paired runs (same seed, in
+   * expectation over the true next-track distributions, with the history bias on, the default until 2026-11-26) it raised HR@10 with the
    * history excluded from 0.163 to 0.172 on the shipped data, 0.159 to 0.167 on
    * `generateWorld({ seed: 7 })` and 0.159 to 0.168 on seed 11, NDCG@10 there from 0.123 to 0.127, 0.121
    * to 0.125 and 0.118 to 0.122; with every track ranked NDCG@10 moved by -0.001 to +0.002. With today's
