@@ -1,7 +1,7 @@
 // Tuning runs for SASRec's defaults: one fit per invocation on the shipped world or another seed, appended to bench/results/sasrec-tuning.jsonl.
 //
 // Run: npx tsx bench/sasrec-tuning.ts --data shipped|seed7 [--maxlen 50] [--dropout 0.25] [--windows 8]
-//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--itembias 0|1] [--iteminit random|cooccurrence] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--replayweight 1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
+//        [--seconds 90] [--workers 1] [--batch 16] [--loss ce] [--negatives 1024] [--decay 1] [--patience 5] [--minsteps 256] [--wd 0] [--ema 0] [--dim 64] [--lr 5e-3] [--heads 1] [--blocks 2] [--plays 0|1] [--hbias 0|1] [--repeat 0|1] [--lastbias 0|1] [--tied 0|1] [--itembias 0|1] [--iteminit random|cooccurrence] [--mix 0|1] [--artists 0|1] [--seed 42] [--sparse 0|1] [--replayweight 1] [--catalogue 200] [--users 500] [--listens 200] [--days 60]
 // Prints and appends one JSON line: the configuration, epochs, steps, best epoch, the validation curve
 // (cumulative seconds, NDCG@10), test HR@10 / NDCG@10 (leave-one-out, full ranking) and HR@10 as a share of
 // the generator's best achievable HR@10 on the same cases.
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     batch: { type: 'string' },
     loss: { type: 'string' },
+    negatives: { type: 'string' },
     decay: { type: 'string' },
     patience: { type: 'string' },
     minsteps: { type: 'string' },
@@ -86,6 +87,7 @@ const options: SASRecOptions = {
   ...(values.workers ? { workers: num(values.workers)! } : {}),
   ...(values.batch ? { batchSize: num(values.batch)! } : {}),
   ...(values.loss ? { loss: values.loss as LossName } : {}),
+  ...(values.negatives ? { negatives: num(values.negatives)! } : {}),
   ...(values.decay ? { plateauDecay: num(values.decay)! } : {}),
   ...(values.patience ? { patience: num(values.patience)! } : {}),
   ...(values.minsteps ? { minStepsPerEpoch: num(values.minsteps)! } : {}),
@@ -200,6 +202,7 @@ const line = {
     windows: model.config.maxWindowsPerUser,
     batch: model.config.batchSize,
     loss: model.config.loss,
+    negatives: model.config.negatives,
     dim: model.config.dim,
     heads: model.config.heads,
     blocks: model.config.blocks,
