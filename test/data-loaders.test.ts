@@ -329,6 +329,49 @@ describe('loadListens: formats', () => {
     ]);
   });
 
+  it('reads MSSD rows without a context or an end reason, leaving those fields out', async () => {
+    const header = fs.readFileSync(fmt('mssd.csv'), 'utf8').split('\n')[0]!;
+    const cols = header.split(',');
+    const row = (values: Record<string, string>) => cols.map((c) => values[c] ?? '0').join(',');
+    const base = { session_id: 's1', track_id_clean: 't1', skip_1: 'false', skip_2: 'false', skip_3: 'true' };
+    const more = { not_skipped: 'false', date: '2018-07-15', premium: 'true' };
+    const file = path.join(tmp, 'mssd-gaps.csv');
+    fs.writeFileSync(
+      file,
+      [
+        header,
+        row({
+          ...base,
+          ...more,
+          session_position: '1',
+          context_type: '',
+          hist_user_behavior_reason_end: 'fwdbtn',
+        }),
+        row({
+          ...base,
+          ...more,
+          session_position: '2',
+          context_type: 'radio',
+          hist_user_behavior_reason_end: '',
+        }),
+        row({
+          ...base,
+          ...more,
+          session_position: '3',
+          context_type: 'radio',
+          hist_user_behavior_reason_end: 'endplay',
+        }),
+      ].join('\n'),
+    );
+    const day = Date.UTC(2018, 6, 15);
+    const common = { userId: 's1', trackId: 't1', skipLevel: 3, sessionId: 's1' };
+    expect((await loadListens(file, { format: 'mssd' })).listens).toStrictEqual([
+      { ...common, timestamp: day + 1000, reasonEnd: 'fwdbtn' },
+      { ...common, timestamp: day + 2000, context: 'radio' },
+      { ...common, timestamp: day + 3000, reasonEnd: 'endplay', context: 'radio' },
+    ]);
+  });
+
   it('reads MSSD logs: session as user, date + position as time, earliest skip flag as level', async () => {
     const r = await loadListens(fmt('mssd.csv'), { format: 'mssd' });
     const s1 = '0_00006f66-33e5-4de7-a324-2d18e439fc1e';

@@ -1286,15 +1286,15 @@ function buildMssdListen(get: Getter<MssdColumn>, time: TimeRules): Listen {
   const s2 = requiredBool('skip_2', get('skip_2'));
   const s3 = requiredBool('skip_3', get('skip_3'));
   requiredBool('not_skipped', get('not_skipped'));
-  const listen: Listen = {
-    userId: session,
-    trackId,
-    timestamp: day + Number(posText) * 1000,
-    skipLevel: s1 ? 1 : s2 ? 2 : s3 ? 3 : 0,
-  };
+  const timestamp = day + Number(posText) * 1000;
+  const skipLevel = s1 ? 1 : s2 ? 2 : s3 ? 3 : 0;
   const reasonEnd = get('hist_user_behavior_reason_end');
-  if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
   const context = get('context_type');
+  // One object literal where the row has every field, as in buildCanonicalListen.
+  if (reasonEnd !== '' && context !== '')
+    return { userId: session, trackId, timestamp, skipLevel, reasonEnd, context, sessionId: session };
+  const listen: Listen = { userId: session, trackId, timestamp, skipLevel };
+  if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
   if (context !== '') listen.context = context;
   listen.sessionId = session;
   return listen;
