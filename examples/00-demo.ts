@@ -49,6 +49,7 @@ const sasrec = await SASRec.fit(train, {
   // on every machine with the same backend; about 90 s on 2 cores with wasm.
   epochs: FAST ? 1 : 4,
   dim: FAST ? 32 : undefined,
+  minStepsPerEpoch: FAST ? 32 : undefined,
   onEpochEnd: (epoch, logs) => {
     // Validation NDCG@10 ranks every track (replays included), so it runs higher than the test table's,
     // which leaves the history out.
