@@ -1293,10 +1293,9 @@ function buildMssdListen(get: Getter<MssdColumn>, time: TimeRules): Listen {
   // One object literal where the row has every field, as in buildCanonicalListen.
   if (reasonEnd !== '' && context !== '')
     return { userId: session, trackId, timestamp, skipLevel, reasonEnd, context, sessionId: session };
-  const listen: Listen = { userId: session, trackId, timestamp, skipLevel };
+  const listen: Listen = { userId: session, trackId, timestamp, skipLevel, sessionId: session };
   if (reasonEnd !== '') listen.reasonEnd = reasonEnd;
   if (context !== '') listen.context = context;
-  listen.sessionId = session;
   return listen;
 }
 
