@@ -279,6 +279,20 @@ describe('loadListens: formats', () => {
     expect(e.message).toContain('`track_id`');
   });
 
+  it('refuses a mapped header that another column reads under its own name', async () => {
+    const file = path.join(tmp, 'clash.csv');
+    fs.writeFileSync(file, 'user_id,track_id,timestamp,context\nu1,t1,1700000000000,album\n');
+    for (const [columns, option, other] of [
+      [{ user_id: 'track_id' }, 'columns.user_id', 'track_id'],
+      [{ context: 'timestamp' }, 'columns.context', 'timestamp'],
+    ] as const) {
+      const err = await loadListens(file, { columns }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe(option);
+      expect((err as Error).message).toContain(`\`${other}\``);
+    }
+  });
+
   it('reads Last.fm 1K TSV, falling back to "artist - track" ids', async () => {
     const r = await loadListens(fmt('lastfm-1k.tsv'), { format: 'lastfm-1k' });
     expect(r.rows).toBe(3);

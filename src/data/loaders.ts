@@ -858,6 +858,18 @@ function resolveHeader(
           expected: `each column name once (found at positions ${i + 1} and ${again + 1})`,
         },
       ]);
+    // A header mapped to one column may still be another column's own name: reading it twice would fill
+    // both columns with the same values.
+    const twin = i >= 0 ? [...index].find(([, at]) => at === i)?.[0] : undefined;
+    if (twin !== undefined) {
+      const mapped = mapping.has(col) ? col : twin;
+      const other = mapped === col ? twin : col;
+      throw new InvalidOptionError(
+        `columns.${mapped}`,
+        `a header that column \`${other}\` does not read too (it reads '${name}'; map \`${other}\` to another header in \`columns\`)`,
+        name,
+      );
+    }
     if (i >= 0) index.set(col, i);
     else if (required.includes(col))
       missing.push(name === col ? `\`${col}\`` : `\`${name}\` (for \`${col}\`)`);
