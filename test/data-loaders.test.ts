@@ -279,6 +279,20 @@ describe('loadListens: formats', () => {
     expect(e.message).toContain('`track_id`');
   });
 
+  it('trims spaces around ids and refuses an id of spaces only', async () => {
+    const file = path.join(tmp, 'spaced-ids.csv');
+    fs.writeFileSync(file, 'user_id,track_id,timestamp\n u1 , t1 ,1700000000000\nu1,t2,1700000001000\n');
+    const r = await loadListens(file);
+    expect(r.listens.map((l) => [l.userId, l.trackId])).toEqual([
+      ['u1', 't1'],
+      ['u1', 't2'],
+    ]);
+    const blank = path.join(tmp, 'blank-id.csv');
+    fs.writeFileSync(blank, 'user_id,track_id,timestamp\nu1,   ,1700000000000\n');
+    const e = await dataError(loadListens(blank));
+    expect(e.issues[0]).toMatchObject({ line: 2, column: 'track_id', value: '   ' });
+  });
+
   it('refuses a mapped header that another column reads under its own name', async () => {
     const file = path.join(tmp, 'clash.csv');
     fs.writeFileSync(file, 'user_id,track_id,timestamp,context\nu1,t1,1700000000000,album\n');
@@ -892,6 +906,21 @@ describe('save / load', () => {
       ]),
     );
     expect(t.issues[0]).toMatchObject({ line: 3, column: 'track_id', value: 'a' });
+    const spaced = await dataError(saveListens(file, [{ userId: 'u1 ', trackId: 't1', timestamp: 5 }]));
+    expect(spaced.issues[0]).toMatchObject({ line: 2, column: 'user_id', value: 'u1 ' });
+    expect(spaced.issues[0]!.expected).toMatch(/spaces around it/);
+    const spacedTrack = await dataError(
+      saveTracks(path.join(tmp, 'spaced-tracks.csv'), [
+        { trackId: ' a', title: '', artistId: 'x', artist: 'X' },
+      ]),
+    );
+    expect(spacedTrack.issues[0]).toMatchObject({ line: 2, column: 'track_id', value: ' a' });
+    for (const save of [() => saveListens(file, []), () => saveTracks(file, [])]) {
+      const err = await save().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidOptionError);
+      expect((err as Error).message).toMatch(/at least one/);
+    }
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   it('round-trips listens and tracks exactly, with byte-identical rewrites', async () => {
@@ -930,11 +959,12 @@ describe('save / load', () => {
 
   it('round-trips arbitrary valid listens (property)', async () => {
     const text = fc.string({ minLength: 1, maxLength: 8 });
+    const id = text.filter((s) => s.trim() === s); // loadListens trims ids
     const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
     const listenArb = fc
       .record({
-        userId: text,
-        trackId: text,
+        userId: id,
+        trackId: id,
         timestamp: fc.integer({ min: 0, max: Date.now() }),
         msPlayed: opt(fc.nat()),
         durationMs: opt(fc.nat()),

@@ -214,6 +214,13 @@ export function tracksToCsv(tracks: readonly Track[]): string {
   return toCsv(TRACK_COLUMNS, rows);
 }
 
+/** What a saved id must be for `loader` to read it back unchanged, when it is not; undefined when it is. */
+function unreadableId(id: string, loader: string): string | undefined {
+  if (/[\r\n]/.test(id)) return `an id on one line, as ${loader} requires`;
+  if (id.trim() !== id) return `an id without spaces around it, which ${loader} trims`;
+  return undefined;
+}
+
 /**
  * Writes listens as canonical CSV, atomically (temporary file in the same directory, then rename).
  *
@@ -223,15 +230,25 @@ export function tracksToCsv(tracks: readonly Track[]): string {
  * {@link listensToCsv}), absent optional fields are empty, `saved` is `true`/`false`, fields are quoted only
  * when needed, lines end with `\n`. The output is byte-identical for identical input.
  * Every listen is validated first ({@link ListenSchema}), and so is what {@link loadListens} would refuse to
- * read back (a time more than a day after now, an exact duplicate); nothing is written when one is invalid.
+ * read back (a time more than a day after now, an exact duplicate, an id with spaces around it, which loading
+ * trims); nothing is written when one is invalid.
  *
  * @throws {InvalidDataError} when a listen is invalid, in the future or a duplicate.
+ * @throws {InvalidOptionError} when `listens` is not an array or is empty.
  * @example
  * ```ts
  * await saveListens('data/listens.csv', [{ userId: 'u1', trackId: 't1', timestamp: Date.now(), skipLevel: 0 }]);
  * ```
  */
 export async function saveListens(file: string, listens: readonly Listen[]): Promise<void> {
+  if (!Array.isArray(listens)) throw new InvalidOptionError('listens', 'an array of listens', listens);
+  // loadListens refuses a file without data rows, so an empty save could not be read back.
+  if (listens.length === 0)
+    throw new InvalidOptionError(
+      'listens',
+      'at least one listen (loadListens refuses a file without rows)',
+      listens,
+    );
   if (!listens.every(isValidListen)) validateAll(file, listens, ListenSchema, 'listen');
   // What loadListens would refuse is not written: saving then loading gives back the same listens.
   const issues: DataIssue[] = [];
@@ -252,14 +269,9 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
       ['user_id', l.userId],
       ['track_id', l.trackId],
     ] as const) {
-      if (/[\r\n]/.test(id))
-        issues.push({
-          file,
-          line: i + 2,
-          column,
-          value: id,
-          expected: `an id on one line, as loadListens requires (listen #${i})`,
-        });
+      const expected = unreadableId(id, 'loadListens');
+      if (expected)
+        issues.push({ file, line: i + 2, column, value: id, expected: `${expected} (listen #${i})` });
     }
     const prev = dups.addOrFind(i);
     if (prev >= 0) {
@@ -290,10 +302,26 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  * ```
  */
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
+  if (!Array.isArray(tracks)) throw new InvalidOptionError('tracks', 'an array of tracks', tracks);
+  if (tracks.length === 0)
+    throw new InvalidOptionError(
+      'tracks',
+      'at least one track (loadTracks refuses a file without rows)',
+      tracks,
+    );
   if (!tracks.every(isValidTrack)) validateAll(file, tracks, TrackSchema, 'track');
   const first = new Map<string, number>();
   const issues: DataIssue[] = [];
   tracks.forEach((t, i) => {
+    const expected = unreadableId(t.trackId, 'loadTracks');
+    if (expected && issues.length < MAX_STRICT_ISSUES)
+      issues.push({
+        file,
+        line: i + 2,
+        column: 'track_id',
+        value: t.trackId,
+        expected: `${expected} (track #${i})`,
+      });
     const prev = first.get(t.trackId);
     if (prev === undefined) first.set(t.trackId, i);
     else if (issues.length < MAX_STRICT_ISSUES)
@@ -999,8 +1027,11 @@ function timestampField(column: string, text: string, time: TimeRules): number {
   return t;
 }
 
-function requiredText(column: string, text: string | undefined): string {
-  if (text === undefined || text === '') fail(column, text ?? '', 'a non-empty value');
+function requiredText(column: string, raw: string | undefined): string {
+  // Spaces around an id are the file's layout (`u1, t1, ...`), as they are around numbers: " u1 " and "u1"
+  // are one listener. An id of spaces only is empty.
+  const text = raw?.trim();
+  if (text === undefined || text === '') fail(column, raw ?? '', 'a non-empty value');
   // An id never spans lines; one that does swallowed the next rows after an unbalanced quote (`12" Mix`).
   if (/[\r\n]/.test(text))
     fail(column, text, 'a value on one line (a line break inside it means an unbalanced quote opened here)');
