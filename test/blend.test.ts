@@ -149,6 +149,9 @@ describe('validation', () => {
     const notIterable = bad<BlendStrategy>(() => undefined);
     expect(await option(blend(ok, { model, strategy: notIterable }))).toBe('strategy');
     expect(await option(blend(ok, { model, strategy: bad(() => 5) }))).toBe('strategy');
+    // ... of candidate positions: one outside the pool is an error, not a silently shorter playlist.
+    for (const p of [-1, 1.5, 1e6, Number.NaN, 'c0' as unknown as number])
+      expect(await option(blend(ok, { model, strategy: () => [0, p] }))).toBe('strategy');
   });
   it('refuses dates outside years 0001-9999 rather than mangling them', async () => {
     for (const d of ['+010000-03-01T00:00:00Z', '-000001-06-15T00:00:00Z', '0000-06-15T00:00:00Z']) {
@@ -750,11 +753,19 @@ describe('properties', () => {
     // can be taken, then (members + 1) × pool yields in a row take nothing.
     expect(pool).toBeGreaterThan(0);
     expect(pulled).toBeLessThanOrEqual(pool + 5 * pool + 1);
-    // A strategy yielding only positions that can never be taken gives an empty Blend.
+    // A strategy that yields one position over and over takes it once, then is cut off the same way.
+    const same: BlendStrategy = function* () {
+      for (;;) yield 0;
+    };
+    const one = await blend(group, { model, size: 10, strategy: same, representEveryone: false });
+    expect(one.tracks).toHaveLength(1);
+    // A position outside the pool (-1 for "none") is a bug in the strategy, and says so.
     const nothing: BlendStrategy = function* () {
       for (;;) yield -1;
     };
-    expect((await blend(group, { model, size: 10, strategy: nothing })).tracks).toEqual([]);
+    await expect(blend(group, { model, size: 10, strategy: nothing })).rejects.toMatchObject({
+      option: 'strategy',
+    });
   });
 
   it('daily refresh: a stable core, about 70% of tracks stay from one day to the next', async () => {

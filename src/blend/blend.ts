@@ -459,6 +459,14 @@ export async function blend(
     const patience = (M + 1) * C;
     let idle = 0;
     for (const c of yielded as Iterable<number>) {
+      // A position outside the pool is the strategy's mistake; one already taken or over an artist cap is
+      // the ordinary case `allowed` exists for.
+      if (!(Number.isInteger(c) && c >= 0 && c < C))
+        throw new InvalidOptionError(
+          'strategy',
+          `a strategy that yields candidate positions, integers from 0 to ${C - 1} (ctx.candidates - 1)`,
+          c,
+        );
       if (!allowed(c)) {
         if (++idle > patience) break;
         continue;

@@ -30,7 +30,8 @@ export interface StrategyContext {
  * tracks, or after `(members + 1) × candidates` yields in a row that take nothing (so a strategy that
  * never ends cannot hang a Blend whose `count` is out of reach, under `maxPerArtist` say: the Blend then
  * holds what could be taken). Generators work well, since `allowed` is updated as each yielded track is
- * taken; the function must return an iterable.
+ * taken; the function must return an iterable, and every value it yields must be a candidate position, an
+ * integer from 0 to `candidates - 1` (anything else is an `InvalidOptionError` naming `strategy`).
  *
  * @example
  * ```ts
