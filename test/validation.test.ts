@@ -382,6 +382,31 @@ describe('smaller entry points', () => {
     expect(await optionOf(() => evaluateBlend(result, { x: ['a'], y: ['b'], z: ['c'] }))).toBe('heldOut.z');
   });
 
+  it('a tracks catalogue is checked entry by entry wherever it is an option', async () => {
+    const model = await Popularity.fit(train);
+    const members = [
+      { id: 'x', history: ['a'] },
+      { id: 'y', history: ['b'] },
+    ];
+    const ok = { trackId: 'a', title: 'A', artistId: 'r', artist: 'R' };
+    for (const [entry, where] of [
+      [null, 'tracks[1]'],
+      [{}, 'tracks[1]'],
+      [{ trackId: 'b', artistId: 7 }, 'tracks[1]'],
+    ] as const) {
+      const tracks = bad<never>([ok, entry]);
+      expect(await optionOf(() => tasteMatch([['a'], ['b']], { tracks }))).toBe(where);
+      expect(await optionOf(() => discoverWeekly(model, ['a'], { tracks }))).toBe(where);
+      expect(await optionOf(() => blend(members, { model, tracks }))).toBe(where);
+      expect(await optionOf(() => scorers.diversity({ tracks }))).toBe(where);
+      expect(await optionOf(() => rewards.diversityBonus({ tracks }))).toBe(where);
+    }
+    const map = bad<never>(new Map([['a', null]]));
+    expect(await optionOf(() => scorers.diversity({ tracks: map }))).toBe('tracks.get("a")');
+    expect(await optionOf(() => tasteMatch([['a'], ['b']], { tracks: map }))).toBe('tracks');
+    model.dispose();
+  });
+
   it('computeRewards takes a hook function, and the simulator a finite seed', async () => {
     expect(await optionOf(() => computeRewards(train, bad(5)))).toBe('hook');
     expect(await optionOf(() => createSimWorld({ seed: Number.NaN }))).toBe('seed');

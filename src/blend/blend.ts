@@ -1,4 +1,5 @@
 // Blend: a shared playlist for 2-10 listeners that is relevant, coherent, equal and refreshed daily.
+import { catalogueMap } from '../data/catalogue.js';
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError } from '../errors.js';
 import { checkModel } from '../eval/metrics.js';
@@ -193,6 +194,8 @@ interface Validated {
   candidates: Set<string> | undefined;
   /** Members' weights as given, in the caller's order (normalised only once sorted by id). */
   weights: Float64Array;
+  /** The `tracks` option by track id (empty without it). */
+  meta: Map<string, Track>;
 }
 
 /**
@@ -275,16 +278,8 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
   if (options.maxPerArtist !== undefined && !options.tracks) {
     throw new InvalidOptionError('tracks', 'the catalogue (Track[]) when `maxPerArtist` is set', undefined);
   }
-  if (options.tracks !== undefined) {
-    if (!Array.isArray(options.tracks))
-      throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
-    for (let i = 0; i < options.tracks.length; i++) {
-      const t: unknown = options.tracks[i];
-      if (t === null || typeof t !== 'object' || typeof (t as Partial<Track>).trackId !== 'string') {
-        throw new InvalidOptionError(`tracks[${i}]`, 'a Track (an object with a string trackId)', t);
-      }
-    }
-  }
+  const meta =
+    options.tracks === undefined ? new Map<string, Track>() : catalogueMap('tracks', options.tracks);
   if (options.representEveryone !== undefined && typeof options.representEveryone !== 'boolean') {
     throw new InvalidOptionError('representEveryone', 'true or false', options.representEveryone);
   }
@@ -324,6 +319,7 @@ function validate(members: readonly BlendMember[], options: BlendOptions): Valid
       !['average', 'least-misery', 'most-pleasure', 'borda'].includes(strategyName),
     candidates,
     weights,
+    meta,
   };
 }
 
@@ -382,6 +378,7 @@ export async function blend(
   options: BlendOptions = {},
 ): Promise<BlendResult> {
   const v = validate(members, options);
+  const { meta } = v;
   const { model } = options;
   const M = members.length;
   // --- 0. Canonical order. Everything below runs over the members sorted by id (unique, so the order is
@@ -415,8 +412,6 @@ export async function blend(
     { perMember: v.perMember, familiar: v.familiar, ...(v.candidates ? { candidates: v.candidates } : {}) },
   );
   const C = table.trackIds.length;
-  const meta = new Map<string, Track>();
-  for (const t of options.tracks ?? []) meta.set(t.trackId, t);
   // An empty artist id is no artist: such tracks are not capped together as one "artist".
   const artistOf = table.trackIds.map((id) => meta.get(id)?.artistId || undefined);
 
@@ -596,7 +591,7 @@ export async function blend(
     tracks,
     tasteMatch: tasteMatchOf(
       group.map((m) => m.history),
-      options.tracks ? new Map(options.tracks.map((t) => [t.trackId, t.artistId])) : undefined,
+      options.tracks && meta,
     ),
     bondingTrack: bonding(selected, table, relevanceOf, meta),
     members: summary,

@@ -1,4 +1,5 @@
 // Discover Weekly: a weekly playlist of tracks the listener has never played, few per artist, stable within a week.
+import { catalogueMap } from '../data/catalogue.js';
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { checkModel } from '../eval/metrics.js';
@@ -97,12 +98,9 @@ export async function discoverWeekly(
   if ((typeof seed !== 'number' || !Number.isFinite(seed)) && typeof seed !== 'string') {
     throw new InvalidOptionError('seed', 'a finite number or a string', seed);
   }
-  if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
-    throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
-  }
+  const meta =
+    options.tracks === undefined ? new Map<string, Track>() : catalogueMap('tracks', options.tracks);
   const week = toIsoWeek(options.week);
-  const meta = new Map<string, Track>();
-  for (const t of options.tracks ?? []) meta.set(t.trackId, t);
 
   const vocab = model.vocabulary;
   const skip = new Uint8Array(vocab.size + 1);

@@ -1,4 +1,6 @@
 // Taste match: a 0-100 score of how alike group members' tastes are, from what they actually play.
+
+import { catalogueMap } from '../data/catalogue.js';
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { checkTrackIds } from '../models/recommender.js';
@@ -46,14 +48,14 @@ export interface TasteMatchOptions {
  */
 export function tasteMatchOf(
   histories: readonly (readonly string[])[],
-  artistOf?: ReadonlyMap<string, string>,
+  catalogue?: ReadonlyMap<string, Pick<Track, 'artistId'>>,
 ): number {
   const vectors = histories.map((h) => {
     const v = new Map<string, number>();
     for (const id of h) {
       // Artists and tracks in separate key spaces, so an artist id never meets a track id; a track without
       // an artist (none given, or an empty id) counts as itself.
-      const artist = artistOf?.get(id);
+      const artist = catalogue?.get(id)?.artistId;
       const key = artist ? `a\u0000${artist}` : `t\u0000${id}`;
       v.set(key, (v.get(key) ?? 0) + 1);
     }
@@ -104,9 +106,5 @@ export function tasteMatch(
     checkTrackIds(h, `histories[${i}]`);
   });
   checkKnownOptions(options, optionKeys<typeof options>({ tracks: true }), 'tasteMatch');
-  if (options.tracks !== undefined && !Array.isArray(options.tracks)) {
-    throw new InvalidOptionError('tracks', 'an array of Track', options.tracks);
-  }
-  const artistOf = options.tracks ? new Map(options.tracks.map((t) => [t.trackId, t.artistId])) : undefined;
-  return tasteMatchOf(histories, artistOf);
+  return tasteMatchOf(histories, options.tracks && catalogueMap('tracks', options.tracks));
 }

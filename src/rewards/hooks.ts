@@ -1,4 +1,5 @@
 // Built-in reward hooks (completion, skips, saves, repeats, diversity, return) and their weighted combination.
+import { catalogueMap } from '../data/catalogue.js';
 import type { Listen, Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { type RewardContext, type RewardHook, runHook } from './hook.js';
@@ -143,18 +144,7 @@ function trackMap(
   option: string,
   tracks: DiversityBonusOptions['tracks'],
 ): ReadonlyMap<string, Track> | undefined {
-  if (tracks === undefined) return undefined;
-  if (tracks instanceof Map) return tracks as ReadonlyMap<string, Track>;
-  if (typeof (tracks as Iterable<Track>)[Symbol.iterator] !== 'function') {
-    throw new InvalidOptionError(
-      option,
-      'an array or Map of tracks with trackId, artistId and genre',
-      tracks,
-    );
-  }
-  const m = new Map<string, Track>();
-  for (const t of tracks as Iterable<Track>) m.set(t.trackId, t);
-  return m;
+  return tracks === undefined ? undefined : catalogueMap(option, tracks, { iterables: true });
 }
 
 /**

@@ -1,4 +1,5 @@
 // Multi-objective re-ranking: relevance, predicted reward, diversity and freshness, normalised and weighted.
+import { catalogueMap } from '../data/catalogue.js';
 import type { Track } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import type { Recommendation } from '../models/recommender.js';
@@ -306,18 +307,7 @@ export const scorers = {
         optionKeys<typeof options>({ tracks: true, genreWeight: true, historyWeight: true, window: true }),
         'scorers.diversity',
       );
-    const tracksOpt = options?.tracks;
-    if (!tracksOpt || typeof (tracksOpt as Iterable<Track>)[Symbol.iterator] !== 'function') {
-      throw new InvalidOptionError(
-        'tracks',
-        'an array or Map of tracks with trackId, artistId and genre',
-        tracksOpt,
-      );
-    }
-    const tracks =
-      tracksOpt instanceof Map
-        ? (tracksOpt as ReadonlyMap<string, Track>)
-        : new Map([...(tracksOpt as Iterable<Track>)].map((t) => [t.trackId, t]));
+    const tracks = catalogueMap('tracks', options?.tracks, { iterables: true });
     const genreWeight = options.genreWeight ?? 0.3;
     const historyWeight = options.historyWeight ?? 0.5;
     const window = options.window ?? 10;
