@@ -8,8 +8,8 @@ import { discoverWeekly } from '../src/blend/discover-weekly.js';
 import { evaluateBlend } from '../src/blend/evaluate-blend.js';
 import { tasteMatch } from '../src/blend/taste-match.js';
 import { Dataset } from '../src/data/dataset.js';
-import { bestAchievableHitRate, generateWorld } from '../src/data/generate.js';
-import { loadListens, loadTracks, saveListens } from '../src/data/loaders.js';
+import { bestAchievableHitRate, generateWorld, truthCases } from '../src/data/generate.js';
+import { loadListens, loadTracks, parseTimestamp, saveListens } from '../src/data/loaders.js';
 import { holdOutRecent, leaveOneOut, temporalSplit } from '../src/data/splits.js';
 import type { Listen } from '../src/data/types.js';
 import {
@@ -22,8 +22,10 @@ import {
 import { compare, formatComparison } from '../src/eval/compare.js';
 import { evaluateExpected } from '../src/eval/expected.js';
 import { evaluate } from '../src/eval/metrics.js';
+import { formatTable } from '../src/eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import { loadModel } from '../src/models/persist.js';
+import { topK } from '../src/models/recommender.js';
 import { SASRec } from '../src/models/sasrec.js';
 import { buildReport } from '../src/report/report.js';
 import { simulateBanditLogs } from '../src/rewards/bandit-sim.js';
@@ -382,6 +384,29 @@ describe('smaller entry points', () => {
     expect(await optionOf(() => evaluateBlend(result, { x: ['a'], y: ['b'], z: ['c'] }))).toBe('heldOut.z');
   });
 
+  it('helpers name what they were given: topK, parseTimestamp, ground truth, tables, evaluateBlend', async () => {
+    const scores = new Float32Array([0, 0.5, 0.9]);
+    for (const k of [-1, 1.5, Number.NaN, '2']) expect(await optionOf(() => topK(scores, bad(k)))).toBe('k');
+    expect(topK(scores, 0)).toEqual([]);
+    expect(await optionOf(() => parseTimestamp(bad(1000)))).toBe('text');
+    expect(await optionOf(() => parseTimestamp('1700000000', bad('sec')))).toBe('unit');
+    const model = await Popularity.fit(train);
+    expect(await optionOf(() => evaluateExpected(model, bad(null), cases))).toBe('truth');
+    expect(await optionOf(() => bestAchievableHitRate(bad(tinyWorld), truthCases(tinyWorld), 10))).toBe(
+      'truth',
+    );
+    expect(await optionOf(() => truthCases(bad(null)))).toBe('world');
+    expect(await optionOf(() => formatComparison(bad({})))).toBe('rows');
+    expect(await optionOf(() => formatComparison(bad([{ name: 'x' }])))).toBe('rows[0]');
+    expect(await optionOf(() => formatTable(bad({}), []))).toBe('columns');
+    expect(await optionOf(() => formatTable([{ key: 'a' }], bad([null])))).toBe('rows[0]');
+    expect(await optionOf(() => formatTable(bad([null]), []))).toBe('columns[0]');
+    expect(await optionOf(() => evaluateBlend(bad({}), { a: ['t3'] }))).toBe('result');
+    expect(await optionOf(() => evaluateBlend(['a'], bad(new Map([['x', ['a']]]))))).toBe('heldOut');
+    expect(await optionOf(() => evaluateBlend(['a'], bad([['a']])))).toBe('heldOut');
+    model.dispose();
+  });
+
   it('a tracks catalogue is checked entry by entry wherever it is an option', async () => {
     const model = await Popularity.fit(train);
     const members = [
@@ -409,6 +434,7 @@ describe('smaller entry points', () => {
 
   it('computeRewards takes a hook function, and the simulator a finite seed', async () => {
     expect(await optionOf(() => computeRewards(train, bad(5)))).toBe('hook');
+    expect(await optionOf(() => computeRewards(bad(listens), () => 1))).toBe('dataset');
     expect(await optionOf(() => createSimWorld({ seed: Number.NaN }))).toBe('seed');
   });
 });

@@ -81,9 +81,27 @@ export function evaluateBlend(
   const k = options.k ?? 20;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1)
     throw new InvalidOptionError('k', 'an integer >= 1', k);
-  if (heldOut === null || typeof heldOut !== 'object') {
-    throw new InvalidOptionError('heldOut', 'an object mapping member id to held-out track ids', heldOut);
+  // A plain object: a Map or an array would be read by its (absent or index) keys.
+  if (heldOut === null || typeof heldOut !== 'object' || Array.isArray(heldOut) || heldOut instanceof Map) {
+    throw new InvalidOptionError(
+      'heldOut',
+      'a plain object mapping member id to held-out track ids ({ ana: [...], ben: [...] })',
+      heldOut,
+    );
   }
+  const blendResult = result as Partial<BlendResult> | null;
+  if (
+    !Array.isArray(result) &&
+    (blendResult === null ||
+      typeof blendResult !== 'object' ||
+      !Array.isArray(blendResult.tracks) ||
+      !Array.isArray(blendResult.members))
+  )
+    throw new InvalidOptionError(
+      'result',
+      'what blend() returned, or a playlist as an array of track ids',
+      result,
+    );
   const list = Array.isArray(result)
     ? (result as readonly string[])
     : (result as BlendResult).tracks.map((t) => t.trackId);

@@ -1324,6 +1324,20 @@ export function bestAchievableHitRate(
 }
 
 /**
+ * Checks that `truth` is a generated world's ground truth, naming the option otherwise.
+ *
+ * @example
+ * ```ts
+ * checkTruth(world.truth); // fine
+ * checkTruth(world);       // throws, naming `truth`
+ * ```
+ */
+export function checkTruth(truth: unknown, option = 'truth'): asserts truth is GroundTruth {
+  if (truth === null || typeof truth !== 'object' || !Array.isArray((truth as Partial<GroundTruth>).steps))
+    throw new InvalidOptionError(option, "a generated world's ground truth (`world.truth`)", truth);
+}
+
+/**
  * A lookup of each case's ground-truth step: the step of the same user at position `history.length` whose
  * played track is `target`.
  *
@@ -1335,6 +1349,7 @@ export function bestAchievableHitRate(
  * ```
  */
 export function truthStepFinder(truth: GroundTruth): (c: EvalCase) => TruthStep {
+  checkTruth(truth);
   const index = new Map<string, TruthStep>();
   for (const s of truth.steps) index.set(`${s.userId}\u0000${s.index}`, s);
   return (c) => {
@@ -1381,6 +1396,13 @@ function countAtLeast(desc: readonly number[], x: number): number {
 export function truthCases(world: GeneratedWorld, which: 'test' | 'validation' = 'test'): EvalCase[] {
   if (which !== 'test' && which !== 'validation')
     throw new InvalidOptionError('which', '"test" or "validation"', which);
+  if (
+    world === null ||
+    typeof world !== 'object' ||
+    !Array.isArray((world as Partial<GeneratedWorld>).listens) ||
+    !Array.isArray((world as Partial<GeneratedWorld>).users)
+  )
+    throw new InvalidOptionError('world', 'a world from generateWorld()', world);
   const byUser = new Map<string, string[]>();
   for (const l of world.listens) {
     let arr = byUser.get(l.userId);

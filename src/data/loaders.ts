@@ -960,6 +960,9 @@ function autoReadsSeconds(n: number): boolean {
  * ```
  */
 export function parseTimestamp(text: string, unit: TimestampUnit = 'auto'): number | undefined {
+  if (typeof text !== 'string') throw new InvalidOptionError('text', 'a timestamp as text', text);
+  if (unit !== 'auto' && unit !== 's' && unit !== 'ms')
+    throw new InvalidOptionError('unit', "'auto', 's' or 'ms'", unit);
   const s = text.trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);

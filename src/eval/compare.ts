@@ -88,6 +88,17 @@ export async function compare(
  */
 export function formatComparison(rows: readonly ComparisonRow[], options: { k?: number } = {}): string {
   checkKnownOptions(options, optionKeys<typeof options>({ k: true }), 'formatComparison');
+  if (!Array.isArray(rows)) throw new InvalidOptionError('rows', 'the array compare() returns', rows);
+  rows.forEach((r, i) => {
+    const result = (r as Partial<ComparisonRow> | null)?.result;
+    if (
+      typeof r?.name !== 'string' ||
+      result === null ||
+      typeof result !== 'object' ||
+      !Array.isArray(result.k)
+    )
+      throw new InvalidOptionError(`rows[${i}]`, 'a row of compare(): { name, result: evaluate() }', r);
+  });
   const available = rows[0]?.result.k ?? [10];
   const k = options.k ?? (available.includes(10) ? 10 : available[available.length - 1]!);
   for (const r of rows) {

@@ -4,7 +4,7 @@
 // listen is known, so a model's HR@k and NDCG@k can be taken in expectation over it. That is how
 // bestAchievableHitRate counts the ceiling, so the two compare like with like, and it removes the noise of
 // the one sampled target (with 500 cases, a realised HR@10 near 0.35 has a standard error of about 0.02).
-import { type GroundTruth, truthStepFinder } from '../data/generate.js';
+import { checkTruth, type GroundTruth, truthStepFinder } from '../data/generate.js';
 import type { EvalCase } from '../data/types.js';
 import { checkKnownOptions, InvalidOptionError, optionKeys } from '../errors.js';
 import { type Recommender, scoreRows } from '../models/recommender.js';
@@ -112,6 +112,7 @@ export async function evaluateExpected(
   options: ExpectedOptions = {},
 ): Promise<ExpectedMetrics> {
   checkModel(model, 'model');
+  checkTruth(truth);
   checkCases(cases);
   checkOptions(options);
   const scores = await scoreRows(

@@ -1,4 +1,5 @@
 // Plain aligned text tables for evaluation reports, benchmarks and the CLI.
+import { InvalidOptionError } from '../errors.js';
 
 /**
  * One column of {@link formatTable}.
@@ -53,6 +54,16 @@ export function formatTable(
   columns: readonly TableColumn[],
   rows: readonly Record<string, unknown>[],
 ): string {
+  if (!Array.isArray(columns))
+    throw new InvalidOptionError('columns', 'an array of { key, header? }', columns);
+  columns.forEach((c, j) => {
+    if (c === null || typeof c !== 'object' || typeof c.key !== 'string')
+      throw new InvalidOptionError(`columns[${j}]`, 'a column { key: string, header?, digits?, align? }', c);
+  });
+  if (!Array.isArray(rows)) throw new InvalidOptionError('rows', 'an array of row objects', rows);
+  rows.forEach((r, i) => {
+    if (r === null || typeof r !== 'object') throw new InvalidOptionError(`rows[${i}]`, 'a row object', r);
+  });
   const headers = columns.map((c) => c.header ?? c.key);
   const cells = rows.map((r) => columns.map((c) => cell(r[c.key], c, r)));
   const widths = columns.map((_, j) => Math.max(headers[j]!.length, ...cells.map((line) => line[j]!.length)));

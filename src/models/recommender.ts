@@ -152,6 +152,7 @@ export function checkHistories(
  * ```
  */
 export function topK(scores: Float32Array | Float64Array, k: number, skip?: Uint8Array): number[] {
+  if (!(Number.isInteger(k) && k >= 0)) throw new InvalidOptionError('k', 'an integer >= 0', k);
   // Min-heap of size k over (score, index); the root is the weakest kept entry.
   const heapS = new Float64Array(k);
   const heapI = new Int32Array(k);

@@ -1,5 +1,5 @@
 // The RewardHook contract and the one place hooks are run and validated over a dataset.
-import type { Dataset } from '../data/dataset.js';
+import { checkDataset, type Dataset } from '../data/dataset.js';
 import type { Listen } from '../data/types.js';
 import { EncoreError, InvalidOptionError } from '../errors.js';
 
@@ -112,6 +112,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * ```
  */
 export function computeRewards(dataset: Dataset, hook: RewardHook): Map<string, Float32Array> {
+  checkDataset(dataset, 'dataset', 'of listens to reward');
   if (typeof hook !== 'function') throw new InvalidOptionError('hook', 'a reward hook function', hook);
   const out = new Map<string, Float32Array>();
   for (const [user, listens] of dataset.userListens) {
