@@ -233,7 +233,9 @@ describe('failures exit 1 with a fix and no stack trace', () => {
     expect(r.stderr).toMatch(/note: 1 listener\(s\) with fewer than 3 listens are not evaluated/);
     const g = await run('generate', '--out', path.join(dir, 'gen dir'), '--users', '4', '--days', '2');
     expect(g.code, g.stderr).toBe(0);
-    expect(g.stdout).toMatch(/next: encore train --data '.*gen dir\/listens\.csv'/);
+    expect(g.stdout).toMatch(
+      /next: encore train --data '.*gen dir\/listens\.csv' --tracks '.*gen dir\/tracks\.csv'/,
+    );
   });
 
   it('missing data file', async () => {

@@ -257,7 +257,7 @@ export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Prom
     [
       `wrote ${tracksFile} (${result.tracks} tracks)`,
       `wrote ${listensFile} (${result.listens} listens by ${users} listeners)`,
-      `next: encore train --data ${shellWord(listensFile)} --model sasrec --out models/sasrec`,
+      `next: encore train --data ${shellWord(listensFile)} --tracks ${shellWord(tracksFile)} --model sasrec --out models/sasrec`,
     ].join('\n'),
   );
 }
