@@ -1,6 +1,7 @@
 // Bad arguments at every public entry are typed errors that name the option: misspelt option names,
 // things that are not what the function takes, and damaged model manifests.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/backend.js';
 import { blend } from '../src/blend/blend.js';
@@ -24,7 +25,7 @@ import { evaluateExpected } from '../src/eval/expected.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
-import { loadModel } from '../src/models/persist.js';
+import { loadModel, registerModelType, writeModelDir } from '../src/models/persist.js';
 import { topK } from '../src/models/recommender.js';
 import { SASRec } from '../src/models/sasrec.js';
 import { buildReport } from '../src/report/report.js';
@@ -382,6 +383,47 @@ describe('smaller entry points', () => {
     ];
     const result = await blend(members, { size: 2 });
     expect(await optionOf(() => evaluateBlend(result, { x: ['a'], y: ['b'], z: ['c'] }))).toBe('heldOut.z');
+  });
+
+  it('writeModelDir refuses what would not load back as written; registerModelType guards the built-ins', async () => {
+    const vocabulary = train.vocabulary;
+    const good = {
+      type: 'mine',
+      config: { a: 1 },
+      vocabulary,
+      arrays: [{ name: 'w', shape: [2], data: new Float32Array(2) }],
+    };
+    const dir = under('mine');
+    const cases_: [unknown, string][] = [
+      [null, 'contents'],
+      [{ ...good, type: '' }, 'contents.type'],
+      [{ ...good, vocabulary: ['', 'a'] }, 'contents.vocabulary'],
+      [{ ...good, config: { a: Number.NaN } }, 'contents.config.a'],
+      [{ ...good, config: { a: [1, Number.POSITIVE_INFINITY] } }, 'contents.config.a[1]'],
+      [{ ...good, config: new Map() }, 'contents.config'],
+      [{ ...good, arrays: [good.arrays[0], good.arrays[0]] }, 'contents.arrays[1].name'],
+      [
+        { ...good, arrays: [{ name: 'w', shape: [2], data: new Float64Array(2) }] },
+        'contents.arrays[0].data',
+      ],
+      [
+        { ...good, arrays: [{ name: 'w', shape: [-1], data: new Float32Array(2) }] },
+        'contents.arrays[0].shape',
+      ],
+    ];
+    for (const [contents, option] of cases_)
+      expect(await optionOf(() => writeModelDir(dir, bad(contents)))).toBe(option);
+    expect(await readdir(path.dirname(dir))).not.toContain(path.basename(dir)); // nothing written
+    await writeModelDir(dir, good);
+    expect(await optionOf(() => registerModelType('popularity', () => bad(null)))).toBe('type');
+    expect(await optionOf(() => registerModelType('', () => bad(null)))).toBe('type');
+    expect(await optionOf(() => registerModelType('x', bad(5)))).toBe('loader');
+    const pop = await Popularity.fit(train);
+    await pop.save(under('pop-saved'));
+    pop.dispose();
+    const back = await loadModel(under('pop-saved'));
+    expect(back).toBeInstanceOf(Popularity); // the refused loader did not replace the built-in one
+    back.dispose();
   });
 
   it('helpers name what they were given: topK, parseTimestamp, ground truth, tables, evaluateBlend', async () => {

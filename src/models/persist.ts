@@ -71,6 +71,64 @@ const OLD_MARK = '.encore-old-';
 const unique = () => `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}`;
 
 /**
+ * Checks what a save would write before anything is written, so that a save never succeeds with a
+ * directory that loads differently (or not at all): JSON cannot hold NaN or Infinity (they become null),
+ * two arrays of one name would leave the second unreachable, and only Float32Array data is stored.
+ */
+function checkContents(contents: unknown): asserts contents is ModelContents {
+  if (contents === null || typeof contents !== 'object')
+    throw new InvalidOptionError('contents', '{ type, config, vocabulary, arrays }', contents);
+  const { type, config, vocabulary, arrays } = contents as Partial<ModelContents>;
+  if (typeof type !== 'string' || type === '')
+    throw new InvalidOptionError('contents.type', 'a non-empty model type name', type);
+  if (!(vocabulary instanceof Vocabulary))
+    throw new InvalidOptionError(
+      'contents.vocabulary',
+      "a Vocabulary (the Dataset's `vocabulary`)",
+      vocabulary,
+    );
+  if (!isPlainObject(config))
+    throw new InvalidOptionError('contents.config', 'a plain object of JSON values', config);
+  checkJson(config, 'contents.config');
+  if (!Array.isArray(arrays))
+    throw new InvalidOptionError('contents.arrays', 'an array of { name, shape, data }', arrays);
+  const names = new Set<string>();
+  arrays.forEach((a: Partial<StoredArray> | null, i) => {
+    const at = `contents.arrays[${i}]`;
+    if (a === null || typeof a !== 'object') throw new InvalidOptionError(at, '{ name, shape, data }', a);
+    if (typeof a.name !== 'string' || a.name === '' || names.has(a.name))
+      throw new InvalidOptionError(`${at}.name`, 'a non-empty name not used by another array', a.name);
+    names.add(a.name);
+    if (!Array.isArray(a.shape) || !a.shape.every((n) => Number.isInteger(n) && n >= 0))
+      throw new InvalidOptionError(`${at}.shape`, 'an array of non-negative integers', a.shape);
+    if (!(a.data instanceof Float32Array))
+      throw new InvalidOptionError(`${at}.data`, 'a Float32Array', a.data);
+  });
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Throws unless `value` survives JSON unchanged: finite numbers, strings, booleans, null, arrays, plain objects. */
+function checkJson(value: unknown, at: string): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number' && Number.isFinite(value)) return;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) checkJson(v, `${at}[${i}]`);
+    return;
+  }
+  if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) checkJson(v, `${at}.${k}`);
+    return;
+  }
+  throw new InvalidOptionError(
+    at,
+    'a JSON value (a finite number, string, boolean, null, array or plain object)',
+    value,
+  );
+}
+
+/**
  * Writes a model directory atomically: everything goes to a temporary sibling folder, which is then
  * renamed onto `dir`. A folder cannot be renamed over a non-empty one, so a previous model at `dir` is
  * first moved aside to a sibling `<dir>.encore-old-*` and deleted only once the new one is in place;
@@ -94,6 +152,7 @@ const unique = () => `${process.pid}-${Date.now()}-${randomBytes(6).toString('he
  */
 export async function writeModelDir(dir: string, contents: ModelContents): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new InvalidOptionError('dir', 'a directory path', dir);
+  checkContents(contents);
   const target = path.resolve(dir);
   await checkReplaceable(dir, target);
   await fs.mkdir(path.dirname(target), { recursive: true });
@@ -548,6 +607,18 @@ const loaders = new Map<string, Loader>();
  * ```
  */
 export function registerModelType(type: string, loader: Loader): void {
+  if (typeof type !== 'string' || type === '')
+    throw new InvalidOptionError('type', 'a non-empty model type name', type);
+  if (typeof loader !== 'function')
+    throw new InvalidOptionError('loader', 'a function (contents, dir) => Recommender', loader);
+  const known = loaders.get(type);
+  // Another loader for a registered type would restore that type's saved models as something else.
+  if (known !== undefined && known !== loader)
+    throw new InvalidOptionError(
+      'type',
+      `a model type not already registered (registered: ${[...loaders.keys()].join(', ')})`,
+      type,
+    );
   loaders.set(type, loader);
 }
 
