@@ -154,6 +154,13 @@ describe('evaluate: full ranking, hand-computed', () => {
     const fromTrain = await evaluate(ranked(), CASES, { k: [1, 3], train });
     const fromCounts = await evaluate(ranked(), CASES, { k: [1, 3], itemCounts: { a: 7, b: 1, c: 1, e: 1 } });
     expect(fromTrain.novelty).toEqual(fromCounts.novelty);
+    // Both at once could disagree: refused rather than one silently winning.
+    await expect(evaluate(ranked(), CASES, { k: [1], train, itemCounts: { a: 7 } })).rejects.toMatchObject({
+      option: 'itemCounts',
+    });
+    await expect(evaluate(ranked(), [{ history: ['a'], target: 'b' } as never])).rejects.toMatchObject({
+      option: 'cases[0].userId',
+    });
     // From the histories: a, b and d once each (3 listens).
     const fromCases = await evaluate(ranked(), CASES, { k: [1] });
     expect(fromCases.novelty[1]).toBeCloseTo(-Math.log2(2 / 8), 12); // every top-1 item was played once
@@ -237,6 +244,10 @@ describe('evaluate: sampled protocols', () => {
     const full = await evaluate(model(), cases, { k: [10] });
     const sampled = await evaluate(model(), cases, { k: [10], candidates: { sample: 20, seed: 1 } });
     expect(sampled.protocol).toBe('sampled (n=20, uniform)');
+    // As many negatives as other tracks is every track ranked, and labelled so, with the same numbers.
+    const everything = await evaluate(model(), cases, { k: [10], candidates: { sample: n - 1, seed: 1 } });
+    expect(everything.protocol).toBe('full');
+    expect(everything.hr).toEqual(full.hr);
     expect(sampled.hr[10]!).toBeGreaterThan(2 * full.hr[10]!);
     expect(sampled.mrr).toBeGreaterThan(full.mrr);
     // Coverage and novelty describe the real top-k lists, so they do not change with the protocol.

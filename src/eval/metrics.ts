@@ -189,6 +189,12 @@ export function resolveEvaluateOptions(options: EvaluateOptions): Resolved {
   }
   if (options.train !== undefined) checkDataset(options.train, 'train', 'whose listen counts define novelty');
   const counts = options.itemCounts;
+  if (counts !== undefined && options.train !== undefined)
+    throw new InvalidOptionError(
+      'itemCounts',
+      'either `train` or `itemCounts` for novelty, not both (they could disagree)',
+      counts,
+    );
   if (counts !== undefined) {
     if (counts === null || typeof counts !== 'object' || Array.isArray(counts))
       throw new InvalidOptionError('itemCounts', 'a Map or record from track id to listen count', counts);
@@ -220,13 +226,17 @@ export function checkCases(cases: unknown, option = 'cases'): asserts cases is r
     }
     if (typeof c.target !== 'string')
       throw new InvalidOptionError(`${option}[${i}].target`, 'a track id', c.target);
+    if (typeof c.userId !== 'string')
+      throw new InvalidOptionError(`${option}[${i}].userId`, 'a user id (a string)', c.userId);
   });
 }
 
 /** The protocol label for resolved candidates. */
-function protocolOf(candidates: Candidates): EvaluationProtocol {
+function protocolOf(candidates: Candidates, catalogue: number): EvaluationProtocol {
   if (candidates === 'all') return 'full';
-  if ('sample' in candidates) return `sampled (n=${candidates.sample}, uniform)`;
+  // As many negatives as there are other tracks: every case ranks against all of them, a full ranking.
+  if ('sample' in candidates)
+    return candidates.sample >= catalogue - 1 ? 'full' : `sampled (n=${candidates.sample}, uniform)`;
   return 'sampled (given negatives)';
 }
 
@@ -455,7 +465,7 @@ export async function evaluate(
     unknownTargets,
     historyTargets,
     unknownNegatives,
-    protocol: protocolOf(candidates),
+    protocol: protocolOf(candidates, n),
     k: ks,
   };
 }
