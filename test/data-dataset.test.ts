@@ -35,6 +35,14 @@ describe('Vocabulary', () => {
     expect(() => v.id(0)).toThrow(RangeError);
     expect(Vocabulary.fromIds(v.ids).index('c')).toBe(3);
   });
+
+  it('refuses ids that would make a second padding entry or an unreachable index', () => {
+    for (const bad of [['', 'a'], [1, 'a'], 'abc', null] as unknown[])
+      expect(() => Vocabulary.from(bad as never)).toThrow(InvalidOptionError);
+    expect(() => Vocabulary.fromIds(['', 'a', 'a'])).toThrow(InvalidDataError);
+    expect(() => Vocabulary.fromIds(['', 'a', ''])).toThrow(/entry 2 is ""/);
+    expect(() => Vocabulary.fromIds(['a'])).toThrow(/padding entry/);
+  });
 });
 
 describe('Dataset', () => {

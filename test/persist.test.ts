@@ -221,7 +221,12 @@ describe('reading a model folder', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(InvalidModelFileError);
-    expect(String(err)).toMatch(/never-saved: model.json is missing/);
+    expect(String(err)).toMatch(/never-saved: no such directory/);
+    // A file where the folder should be, and a folder without a model, each say so.
+    await fs.writeFile(under('a-file'), 'x');
+    await expect(readModelDir(under('a-file'))).rejects.toThrow(/a-file: not a directory/);
+    await fs.mkdir(under('empty-folder'));
+    await expect(readModelDir(under('empty-folder'))).rejects.toThrow(/empty-folder: model.json is missing/);
   });
 });
 

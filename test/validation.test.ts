@@ -446,6 +446,13 @@ describe('smaller entry points', () => {
     expect(await optionOf(() => evaluateBlend(bad({}), { a: ['t3'] }))).toBe('result');
     expect(await optionOf(() => evaluateBlend(['a'], bad(new Map([['x', ['a']]]))))).toBe('heldOut');
     expect(await optionOf(() => evaluateBlend(['a'], bad([['a']])))).toBe('heldOut');
+    expect(await optionOf(() => holdOutRecent(train, { fraction: bad('0.2') }))).toBe('fraction');
+    const inf = (await Popularity.fit(train, { halfLifeDays: Number.POSITIVE_INFINITY }).catch(
+      (e) => e,
+    )) as Error;
+    expect(inf.message).toMatch(/finite number > 0/);
+    const empty = (await Popularity.fit(Dataset.fromListens([])).catch((e) => e)) as Error;
+    expect(empty.message).toMatch(/got "a Dataset with no listens"|got a Dataset with no listens/);
     model.dispose();
   });
 

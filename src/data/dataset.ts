@@ -165,9 +165,18 @@ export class Vocabulary {
 
   /** Builds a vocabulary from ids in first-seen order. */
   static from(trackIds: Iterable<string>): Vocabulary {
+    if (
+      typeof trackIds === 'string' ||
+      typeof (trackIds as Partial<Iterable<string>>)?.[Symbol.iterator] !== 'function'
+    )
+      throw new InvalidOptionError('trackIds', 'an iterable of track ids (an array, a Set, ...)', trackIds);
     const seen = new Set<string>();
     const ids = [''];
+    let at = 0;
     for (const id of trackIds) {
+      if (typeof id !== 'string' || id === '')
+        throw new InvalidOptionError(`trackIds[${at}]`, 'a non-empty track id ("" is the padding entry)', id);
+      at++;
       if (!seen.has(id)) {
         seen.add(id);
         ids.push(id);
@@ -178,7 +187,18 @@ export class Vocabulary {
 
   /** Restores a vocabulary from `ids` as returned by {@link Vocabulary.ids} (with the leading padding entry). */
   static fromIds(ids: readonly string[]): Vocabulary {
-    if (ids[0] !== '') throw new InvalidDataError('A vocabulary must start with the padding entry ""');
+    if (!Array.isArray(ids) || ids[0] !== '')
+      throw new InvalidDataError('A vocabulary must start with the padding entry ""');
+    const seen = new Set<string>();
+    for (let i = 1; i < ids.length; i++) {
+      const id: unknown = ids[i];
+      // A repeated id would make its later index unreachable (index() finds the first).
+      if (typeof id !== 'string' || id === '' || seen.has(id))
+        throw new InvalidDataError(
+          `A vocabulary's ids must be distinct non-empty strings after the padding entry; entry ${i} is ${JSON.stringify(id)}`,
+        );
+      seen.add(id);
+    }
     return new Vocabulary([...ids]);
   }
 

@@ -162,7 +162,7 @@ export function holdOutRecent(dataset: Dataset, options: HoldOutRecentOptions = 
   checkDataset(dataset, 'dataset', 'to split');
   checkKnownOptions(options, Object.keys(HOLD_OUT_RECENT_KEYS), 'holdOutRecent');
   const fraction = options.fraction ?? 0.2;
-  if (!(fraction > 0 && fraction < 1))
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1))
     throw new InvalidOptionError('fraction', 'a number in (0, 1)', fraction);
   const history = new Map<string, string[]>();
   const heldOut = new Map<string, string[]>();

@@ -34,7 +34,7 @@ function checkInt(option: string, value: unknown, min: number): number {
 function checkTrain(train: unknown, model: string): asserts train is Dataset {
   checkDataset(train, 'train', `to fit ${model} on`);
   if (train.vocabulary.size < 1)
-    throw new InvalidOptionError('train', 'a Dataset with at least one track', train);
+    throw new InvalidOptionError('train', 'a Dataset with at least one track', 'a Dataset with no listens');
 }
 
 /** Float32 copy of the training counts (exact for counts below 2^24). */
@@ -172,7 +172,7 @@ export class Popularity extends CountRecommender {
         half,
         Number.MIN_VALUE,
         Number.POSITIVE_INFINITY,
-        'a number > 0',
+        'a finite number > 0 (leave it out for plain counts)',
       ),
     };
   }

@@ -362,7 +362,8 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
       return await readModelFolder(dir, dir);
     } catch (e) {
       const race = raceKind.get(e as object);
-      if (race === undefined || round === READ_ROUNDS - 1) throw e;
+      if (race === undefined) throw e;
+      if (round === READ_ROUNDS - 1) throw race === 'missing' ? await whyMissing(dir, e as Error) : e;
       // Retry `dir` once first; then, while it is still missing, a save may have its earlier model aside.
       if (race === 'missing' && round > 0) {
         const aside = await readMovedAside(dir);
@@ -371,6 +372,18 @@ export async function readModelDir(dir: string): Promise<ModelContents> {
       // Later rounds wait a little (1 ms, 2 ms) for the saves in flight to finish their renames.
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, round));
     }
+  }
+}
+
+/** The error for a `dir` whose model.json stayed missing: said of the path itself when nothing is there. */
+async function whyMissing(dir: string, original: Error): Promise<Error> {
+  try {
+    await fs.stat(dir);
+    return original; // a folder (or file) without a model.json: "model.json is missing" says it
+  } catch {
+    return new InvalidModelFileError(dir, 'no such directory (pass a folder written by save())', {
+      cause: original,
+    });
   }
 }
 
@@ -441,7 +454,11 @@ async function readOpened(
       const code = (e as NodeJS.ErrnoException).code;
       const error = new InvalidModelFileError(
         dir,
-        code === 'ENOENT' ? `${name} is missing` : `cannot read ${name} (${code})`,
+        code === 'ENOENT'
+          ? `${name} is missing`
+          : code === 'ENOTDIR'
+            ? 'not a directory (a model is a folder written by save())'
+            : `cannot read ${name} (${code})`,
         {
           cause: e,
         },
