@@ -214,6 +214,8 @@ describe('Dataset', () => {
     expect(leaveOneOut(three).train.artists()).toEqual(new Map([['t1', 'a1']]));
     const e = fromListensError([L('u', 't', 1, { artistId: 7 as never })]);
     expect(e.issues[0]).toMatchObject({ column: 'listens[0].artistId', value: '7' });
+    const text = fromListensError([L('u', 't', 1, { context: 3 as never, sessionId: {} as never })]);
+    expect(text.issues.map((i) => i.column)).toEqual(['listens[0].context', 'listens[0].sessionId']);
   });
 
   it('rejects bad options', () => {

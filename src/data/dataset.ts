@@ -31,6 +31,7 @@ const isTime = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isOptionalMs = (v: unknown) => v === undefined || isTime(v);
 const isOptionalBoolean = (v: unknown) => v === undefined || typeof v === 'boolean';
 const isOptionalId = (v: unknown) => v === undefined || isId(v);
+const isOptionalText = (v: unknown) => v === undefined || typeof v === 'string';
 const isSkipLevel = (v: unknown) => v === undefined || v === 0 || v === 1 || v === 2 || v === 3;
 
 /**
@@ -58,7 +59,10 @@ function checkListens(listens: unknown): asserts listens is readonly Listen[] {
       !isOptionalMs(l.msPlayed) ||
       !isOptionalMs(l.durationMs) ||
       !isOptionalBoolean(l.saved) ||
-      !isOptionalId(l.artistId)
+      !isOptionalId(l.artistId) ||
+      !isOptionalText(l.reasonEnd) ||
+      !isOptionalText(l.context) ||
+      !isOptionalText(l.sessionId)
     ) {
       first = i;
       break;
@@ -111,6 +115,11 @@ function listenProblems(value: unknown, at: string): DataIssue[] {
       value: String(l.artistId),
       expected: 'a non-empty string (or absent)',
     });
+  for (const field of ['reasonEnd', 'context', 'sessionId'] as const) {
+    const v = l[field];
+    if (!isOptionalText(v))
+      out.push({ column: `${at}.${field}`, value: String(v), expected: 'a string (or absent)' });
+  }
   return out;
 }
 
