@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import Papa from 'papaparse';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -652,6 +653,23 @@ describe("loadListens: the Million Playlist Dataset ('mpd')", () => {
     );
     // Other formats still refuse a directory.
     expect((await dataError(loadListens(dir))).message).toContain('it is a directory');
+  });
+
+  it('names a compressed download instead of reading it as text', async () => {
+    const gz = path.join(tmp, 'userid-timestamp-artid-artname-traid-traname.tsv.gz');
+    fs.writeFileSync(gz, gzipSync('user_000001\t2009-05-04T23:08:57Z\t\tA\t\tB\n'));
+    const e = await dataError(loadListens(gz, { format: 'lastfm-1k' }));
+    expect(e.message).toMatch(/it is gzip-compressed; gunzip it/);
+    const zip = path.join(tmp, 'my_spotify_data.zip');
+    fs.writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00]));
+    expect((await dataError(loadListens(zip, { format: 'spotify-history' }))).message).toMatch(
+      /a zip archive; unzip it/,
+    );
+    const emptyJson = path.join(tmp, 'mpd.slice.0-999.json');
+    fs.writeFileSync(emptyJson, '');
+    expect((await dataError(loadListens(emptyJson, { format: 'mpd' }))).issues[0]!.expected).toMatch(
+      /MPD slice files/,
+    );
   });
 });
 

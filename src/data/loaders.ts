@@ -570,8 +570,16 @@ function validateColumns(columns: unknown, allowed: readonly string[]): Map<stri
   return map;
 }
 
-/** Checks that `file` is an existing, non-empty regular file. */
-async function checkFile(file: string): Promise<void> {
+/** Leading bytes of the compressed and archive formats real datasets ship in, and how to unpack each. */
+const PACKED: readonly (readonly [string, readonly number[], string])[] = [
+  ['gzip-compressed', [0x1f, 0x8b], 'gunzip it, or `tar -xzf` a .tar.gz'],
+  ['a zip archive', [0x50, 0x4b, 0x03, 0x04], 'unzip it'],
+  ['bzip2-compressed', [0x42, 0x5a, 0x68], 'bunzip2 it, or `tar -xjf` a .tar.bz2'],
+  ['xz-compressed', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'unxz it, or `tar -xJf` a .tar.xz'],
+];
+
+/** Checks that `file` is an existing, non-empty regular file of text, not a compressed archive. */
+async function checkFile(file: string, expected = 'a header and data rows'): Promise<void> {
   if (typeof file !== 'string' || file === '') throw new InvalidOptionError('file', 'a file path', file);
   let st: fs.Stats;
   try {
@@ -591,9 +599,21 @@ async function checkFile(file: string): Promise<void> {
     ]);
   }
   if (st.size === 0) {
-    throw new InvalidDataError(`Cannot read ${file}: the file is empty`, [
-      { file, expected: 'a header and data rows' },
-    ]);
+    throw new InvalidDataError(`Cannot read ${file}: the file is empty`, [{ file, expected }]);
+  }
+  const head = Buffer.alloc(6);
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  for (const [kind, magic, fix] of PACKED) {
+    if (st.size >= magic.length && magic.every((b, i) => head[i] === b))
+      throw new InvalidDataError(
+        `Cannot read ${file}: it is ${kind}; ${fix} first and load the file inside`,
+        [{ file, expected: `${expected}, as plain text (this file is ${kind})` }],
+      );
   }
 }
 
@@ -1529,7 +1549,7 @@ async function jsonFiles(target: string, pick: (name: string) => boolean, what: 
     );
   }
   if (!st.isDirectory()) {
-    await checkFile(target);
+    await checkFile(target, what);
     return [target];
   }
   const names = (await fs.promises.readdir(target)).filter(pick).sort(naturalCompare);
@@ -1538,7 +1558,7 @@ async function jsonFiles(target: string, pick: (name: string) => boolean, what: 
       { file: target, expected: `a directory holding ${what}` },
     ]);
   }
-  for (const n of names) await checkFile(path.join(target, n));
+  for (const n of names) await checkFile(path.join(target, n), what);
   return names.map((n) => path.join(target, n));
 }
 
