@@ -112,6 +112,7 @@ describe('validation', () => {
     expect(await option(blend([{ ...ok[0]!, weight: 0 }, ok[1]!], { model }))).toBe('members[0].weight');
     expect(await option(discoverWeekly(model, ['t1'], { week: '2024-W60' }))).toBe('week');
     expect(await option(discoverWeekly(model, ['t1'], { size: 0 }))).toBe('size');
+    expect(await option(discoverWeekly(model, ['t1'], { maxPerArtist: 1 }))).toBe('tracks');
   });
   it('validates before scoring', async () => {
     let calls = 0;

@@ -23,7 +23,7 @@ export interface DiscoverWeeklyOptions {
   size?: number;
   /** The week (`2024-W05` or a `Date`, UTC). Same history + same week = same playlist. Default this week. */
   week?: string | Date;
-  /** At most this many tracks per artist (needs `tracks`; ignored without it). Default 2. */
+  /** At most this many tracks per artist (needs `tracks`: set without them, it is an error). Default 2 with `tracks`. */
   maxPerArtist?: number;
   /** Catalogue metadata (artists for `maxPerArtist`, titles in the result). */
   tracks?: readonly Track[];
@@ -90,6 +90,9 @@ export async function discoverWeekly(
   if (!Number.isInteger(maxPerArtist) || maxPerArtist < 1) {
     throw new InvalidOptionError('maxPerArtist', 'an integer >= 1', maxPerArtist);
   }
+  // As in blend: a cap asked for explicitly with no artists to apply it to would be silently ignored.
+  if (options.maxPerArtist !== undefined && options.tracks === undefined)
+    throw new InvalidOptionError('tracks', 'the catalogue (Track[]) when `maxPerArtist` is set', undefined);
   const rotation = options.rotation ?? 0.5;
   if (typeof rotation !== 'number' || !(rotation >= 0 && rotation <= 1)) {
     throw new InvalidOptionError('rotation', 'a number from 0 to 1', rotation);

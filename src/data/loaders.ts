@@ -1077,18 +1077,16 @@ function optionalInt(column: string, text: string): number | undefined {
   return n;
 }
 
-function optionalBool(column: string, text: string): boolean | undefined {
+function optionalBool(column: string, text: string, required = false): boolean | undefined {
   const s = text.trim().toLowerCase();
-  if (s === '') return undefined;
   if (s === 'true' || s === '1') return true;
   if (s === 'false' || s === '0') return false;
-  fail(column, text, '`true` or `false` (or empty)');
+  if (s === '' && !required) return undefined;
+  fail(column, text, required ? '`true` or `false`' : '`true` or `false` (or empty)');
 }
 
 function requiredBool(column: string, text: string): boolean {
-  const b = optionalBool(column, text);
-  if (b === undefined) fail(column, text, '`true` or `false`');
-  return b;
+  return optionalBool(column, text, true)!;
 }
 
 function skipLevelField(column: string, text: string): SkipLevel | undefined {
