@@ -26,8 +26,9 @@ import { evaluate } from '../src/eval/metrics.js';
 import { formatTable } from '../src/eval/table.js';
 import { ItemKNN, ItemTransition, Popularity } from '../src/models/baselines.js';
 import { loadModel, registerModelType, writeModelDir } from '../src/models/persist.js';
-import { topK } from '../src/models/recommender.js';
-import { SASRec } from '../src/models/sasrec.js';
+import { scoreBatchSize, topK } from '../src/models/recommender.js';
+import { historyFeatures } from '../src/models/repeat.js';
+import { resolveLearningRate, SASRec } from '../src/models/sasrec.js';
 import { buildReport } from '../src/report/report.js';
 import { simulateBanditLogs } from '../src/rewards/bandit-sim.js';
 import { computeRewards } from '../src/rewards/hook.js';
@@ -37,6 +38,7 @@ import { rerank, type Scorer, scorers } from '../src/rewards/rerank.js';
 import { RewardModel } from '../src/rewards/reward-model.js';
 import { createBelief } from '../src/sim/progressive-belief.js';
 import { createSimWorld, simulate } from '../src/sim/simulator.js';
+import { resolveLoss } from '../src/train/losses.js';
 import { resigned } from './helpers/manifest.js';
 import { useWasmWorkdir } from './helpers/workdir.js';
 
@@ -447,6 +449,12 @@ describe('smaller entry points', () => {
     expect(await optionOf(() => evaluateBlend(['a'], bad(new Map([['x', ['a']]]))))).toBe('heldOut');
     expect(await optionOf(() => evaluateBlend(['a'], bad([['a']])))).toBe('heldOut');
     expect(await optionOf(() => holdOutRecent(train, { fraction: bad('0.2') }))).toBe('fraction');
+    expect(await optionOf(() => resolveLoss(bad('mse'), 10))).toBe('loss');
+    expect(await optionOf(() => resolveLoss('auto', -1))).toBe('numItems');
+    expect(await optionOf(() => resolveLearningRate(bad('fast'), false))).toBe('learningRate');
+    expect(await optionOf(() => resolveLearningRate(Number.NaN, false))).toBe('learningRate');
+    expect(await optionOf(() => scoreBatchSize(Number.NaN))).toBe('tracks');
+    expect(await optionOf(() => historyFeatures([1, 2], 0))).toBe('window');
     const inf = (await Popularity.fit(train, { halfLifeDays: Number.POSITIVE_INFINITY }).catch(
       (e) => e,
     )) as Error;

@@ -268,6 +268,8 @@ export const SCORE_BATCH_BYTES = 128 * 1024 * 1024;
  * ```
  */
 export function scoreBatchSize(tracks: number): number {
+  if (!(Number.isInteger(tracks) && tracks >= 0))
+    throw new InvalidOptionError('tracks', 'a catalogue size (an integer >= 0)', tracks);
   return Math.max(1, Math.min(256, Math.floor(SCORE_BATCH_BYTES / (4 * (tracks + 1)))));
 }
 

@@ -89,6 +89,8 @@ function writeRepeatFeatures(
  * ```
  */
 export function historyFeatures(ids: readonly number[], window: number): HistoryFeatures {
+  if (!(Number.isInteger(window) && window >= 1))
+    throw new InvalidOptionError('window', 'the model window (an integer >= 1)', window);
   // Per-track play counts and last positions in scratch arrays indexed by track (a Map per call cost 5 ms
   // on a 19,000-listen history; this runs once per scored row with a repeat head). Only the history's own
   // entries are touched, and they are zeroed again before returning.

@@ -137,6 +137,8 @@ export const AUTO_LEARNING_RATE_ARTISTS = 1e-3;
  * ```
  */
 export function resolveLearningRate(rate: LearningRateOption, withArtists: boolean): number {
+  if (rate !== 'auto' && !(typeof rate === 'number' && rate > 0 && Number.isFinite(rate)))
+    throw new InvalidOptionError('learningRate', "'auto' or a finite number > 0", rate);
   if (rate !== 'auto') return rate;
   return withArtists ? AUTO_LEARNING_RATE_ARTISTS : AUTO_LEARNING_RATE;
 }

@@ -52,6 +52,14 @@ export const AUTO_SAMPLED_NEGATIVES = 1024;
  * ```
  */
 export function resolveLoss(loss: LossOption, numItems: number, maxCeItems = AUTO_CE_MAX_ITEMS): LossName {
+  if (loss !== 'auto' && !LOSS_NAMES.includes(loss))
+    throw new InvalidOptionError(
+      'loss',
+      `'auto' or one of ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}`,
+      loss,
+    );
+  if (!(Number.isInteger(numItems) && numItems >= 0))
+    throw new InvalidOptionError('numItems', 'a track count (an integer >= 0)', numItems);
   if (loss !== 'auto') return loss;
   return numItems <= maxCeItems ? 'ce' : 'sampled-softmax';
 }
