@@ -214,6 +214,17 @@ export function tracksToCsv(tracks: readonly Track[]): string {
   return toCsv(TRACK_COLUMNS, rows);
 }
 
+/** A non-empty array: `loader` refuses a file without data rows, so an empty save could not be read back. */
+function checkRowsToSave(rows: unknown, option: string, what: string, loader: string): void {
+  if (!Array.isArray(rows)) throw new InvalidOptionError(option, `an array of ${what}s`, rows);
+  if (rows.length === 0)
+    throw new InvalidOptionError(
+      option,
+      `at least one ${what} (${loader} refuses a file without rows)`,
+      rows,
+    );
+}
+
 /** What a saved id must be for `loader` to read it back unchanged, when it is not; undefined when it is. */
 function unreadableId(id: string, loader: string): string | undefined {
   if (/[\r\n]/.test(id)) return `an id on one line, as ${loader} requires`;
@@ -241,14 +252,7 @@ function unreadableId(id: string, loader: string): string | undefined {
  * ```
  */
 export async function saveListens(file: string, listens: readonly Listen[]): Promise<void> {
-  if (!Array.isArray(listens)) throw new InvalidOptionError('listens', 'an array of listens', listens);
-  // loadListens refuses a file without data rows, so an empty save could not be read back.
-  if (listens.length === 0)
-    throw new InvalidOptionError(
-      'listens',
-      'at least one listen (loadListens refuses a file without rows)',
-      listens,
-    );
+  checkRowsToSave(listens, 'listens', 'listen', 'loadListens');
   if (!listens.every(isValidListen)) validateAll(file, listens, ListenSchema, 'listen');
   // What loadListens would refuse is not written: saving then loading gives back the same listens.
   const issues: DataIssue[] = [];
@@ -302,13 +306,7 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  * ```
  */
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
-  if (!Array.isArray(tracks)) throw new InvalidOptionError('tracks', 'an array of tracks', tracks);
-  if (tracks.length === 0)
-    throw new InvalidOptionError(
-      'tracks',
-      'at least one track (loadTracks refuses a file without rows)',
-      tracks,
-    );
+  checkRowsToSave(tracks, 'tracks', 'track', 'loadTracks');
   if (!tracks.every(isValidTrack)) validateAll(file, tracks, TrackSchema, 'track');
   const first = new Map<string, number>();
   const issues: DataIssue[] = [];
