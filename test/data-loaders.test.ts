@@ -420,6 +420,16 @@ describe('loadListens: formats', () => {
     ]);
     expect(r.listens.map((l) => l.skipLevel)).toEqual([0, 1, 2, 3, 0]);
     expect(r.listens[3]!.userId).toBe('0_0001b3a8-1a6e-4e8b-a8a1-55d5fdbe81b0');
+    // Two tracks at one position of a session would tie in time: a bad row naming the position.
+    const lines = fs.readFileSync(fmt('mssd.csv'), 'utf8').trimEnd().split('\n');
+    const header = lines[0]!.split(',');
+    const second = lines[2]!.split(',');
+    second[header.indexOf('session_position')] = '1';
+    second[header.indexOf('track_id_clean')] = 't_other';
+    const twice = path.join(tmp, 'mssd-twice.csv');
+    fs.writeFileSync(twice, `${[lines[0], lines[1], second.join(',')].join('\n')}\n`);
+    const e = await dataError(loadListens(twice, { format: 'mssd' }));
+    expect(e.issues[0]).toMatchObject({ line: 3, column: 'session_position', value: '1' });
   });
 
   it('reads both styles of sequence files with increasing synthetic timestamps', async () => {
@@ -465,6 +475,12 @@ describe('loadListens: formats', () => {
     expect(lines.rows).toBe(7);
     const skipped = await loadListens(file, { format: 'sequences', onInvalidRow: 'skip' });
     expect([skipped.listens.length, skipped.issues.length, skipped.rows]).toEqual([2, 1, 3]);
+    // A header line is not read as a listener "user_id" who played "item_id".
+    const headed = path.join(tmp, 'seq-header.txt');
+    fs.writeFileSync(headed, 'user_id:token item_id:token\n1 10\n1 13\n');
+    const h = await dataError(loadListens(headed, { format: 'sequences' }));
+    expect(h.issues[0]).toMatchObject({ line: 1, value: 'user_id:token item_id:token' });
+    expect(h.issues[0]!.expected).toMatch(/not a header line/);
   });
 });
 

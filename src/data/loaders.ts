@@ -1334,13 +1334,29 @@ const MSSD_COLUMNS = [
 ] as const;
 type MssdColumn = (typeof MSSD_COLUMNS)[number];
 
-function buildMssdListen(get: Getter<MssdColumn>, time: TimeRules): Listen {
+/**
+ * The positions seen so far in the session being read. MSSD logs list each session's rows together, so a
+ * position used twice (two tracks at one place in the play order) is found without indexing the whole file.
+ */
+interface MssdPositions {
+  session: string;
+  seen: Set<number>;
+}
+
+function buildMssdListen(get: Getter<MssdColumn>, time: TimeRules, positions: MssdPositions): Listen {
   const session = requiredText('session_id', get('session_id'));
   const trackId = requiredText('track_id_clean', get('track_id_clean'));
   const posText = get('session_position').trim();
   if (!/^\d+$/.test(posText) || Number(posText) < 1) {
     fail('session_position', get('session_position'), 'a positive integer');
   }
+  if (positions.session !== session) {
+    positions.session = session;
+    positions.seen.clear();
+  }
+  if (positions.seen.has(Number(posText)))
+    fail('session_position', get('session_position'), `a position not already used in session ${session}`);
+  positions.seen.add(Number(posText));
   const dateText = get('date').trim();
   if (!/^\d{4}-\d{2}-\d{2}$/.test(dateText)) fail('date', get('date'), 'a date YYYY-MM-DD');
   const day = timestampField('date', dateText, time);
@@ -1416,6 +1432,10 @@ async function loadLastfm(
   });
 }
 
+/** Column names a header line of a `sequences` file would start with (`user_id item_id`, `user:token ...`). */
+const SEQUENCE_HEADER_USER = /^(user|session|playlist)(_?id)?(:\w+)?$/i;
+const SEQUENCE_HEADER_ITEM = /^(item|track|song)(_?id)?(:\w+)?$/i;
+
 async function loadSequences(file: string, c: Collector<Listen>): Promise<void> {
   const next = new Map<string, number>();
   await streamLines(file, (text, line) => {
@@ -1427,6 +1447,19 @@ async function loadSequences(file: string, c: Collector<Listen>): Promise<void> 
         column: 'item',
         value: text,
         expected: 'a user id followed by at least one item id',
+      });
+    }
+    // Research files have no header; one that starts with a header line would load it as a listener.
+    if (
+      c.items.length === 0 &&
+      SEQUENCE_HEADER_USER.test(tokens[0]!) &&
+      SEQUENCE_HEADER_ITEM.test(tokens[1]!)
+    ) {
+      c.rows++;
+      return c.issue(line, {
+        column: 'user',
+        value: text,
+        expected: 'a user id and item ids, not a header line (this format has none: remove the line)',
       });
     }
     c.rows += tokens.length - 1; // one row per (user, item) pair
@@ -1980,8 +2013,9 @@ export async function loadListens(
         (get, col) => buildCanonicalListen(get, col, time),
       );
     } else if (format === 'mssd') {
+      const positions: MssdPositions = { session: '', seen: new Set() };
       await loadCsvListens(file, c, MSSD_COLUMNS, MSSD_COLUMNS.slice(0, 8), new Map(), (get) =>
-        buildMssdListen(get, time),
+        buildMssdListen(get, time, positions),
       );
     } else if (format === 'lastfm-1k') await loadLastfm(file, c, time, catalogue);
     else await loadSequences(file, c);
