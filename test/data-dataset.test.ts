@@ -216,6 +216,10 @@ describe('Dataset', () => {
     expect(e.issues[0]).toMatchObject({ column: 'listens[0].artistId', value: '7' });
     const text = fromListensError([L('u', 't', 1, { context: 3 as never, sessionId: {} as never })]);
     expect(text.issues.map((i) => i.column)).toEqual(['listens[0].context', 'listens[0].sessionId']);
+    // A misspelt field is named, not dropped (a skip_level would otherwise never reach the reward hooks).
+    const misspelt = fromListensError([L('u', 't', 1, { skip_level: 1 } as never)]);
+    expect(misspelt.issues[0]).toMatchObject({ column: 'listens[0].skip_level', value: '1' });
+    expect(fromListensError([L('u', 't', 1, { context: '' })]).issues[0]!.column).toBe('listens[0].context');
   });
 
   it('rejects bad options', () => {

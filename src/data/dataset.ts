@@ -1,5 +1,6 @@
 // Dataset: a stable track vocabulary and per-user time-ordered listening sequences.
 import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
+import { isValidListen, LISTEN_KEYS } from './schemas.js';
 import type { Listen } from './types.js';
 
 /** Options of {@link Dataset.fromListens}. */
@@ -31,15 +32,15 @@ const isTime = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 const isOptionalMs = (v: unknown) => v === undefined || isTime(v);
 const isOptionalBoolean = (v: unknown) => v === undefined || typeof v === 'boolean';
 const isOptionalId = (v: unknown) => v === undefined || isId(v);
-const isOptionalText = (v: unknown) => v === undefined || typeof v === 'string';
 const isSkipLevel = (v: unknown) => v === undefined || v === 0 || v === 1 || v === 2 || v === 3;
 
 /**
  * Checks the fields a {@link Dataset} is built from: every listen has a non-empty string `userId` and
  * `trackId` and a non-negative integer `timestamp` (a NaN would break the time order, and a number id would
  * become a second user or track beside its string form), and its optional `skipLevel` (0-3), `msPlayed`,
- * `durationMs` (non-negative integers), `saved` (a boolean) and `artistId` (a non-empty string) are what a
- * loaded file's would be.
+ * `durationMs` (non-negative integers), `saved` (a boolean) and `artistId`, `reasonEnd`, `context` and
+ * `sessionId` (non-empty strings) are what a loaded file's would be, with no other fields: the rules of
+ * `ListenSchema`, so whatever builds a Dataset can also be saved.
  */
 function checkListens(listens: unknown): asserts listens is readonly Listen[] {
   if (!Array.isArray(listens))
@@ -48,22 +49,7 @@ function checkListens(listens: unknown): asserts listens is readonly Listen[] {
   // the problems are collected only once one is found.
   let first = -1;
   for (let i = 0; i < listens.length; i++) {
-    const l = listens[i] as Partial<Listen> | null;
-    if (
-      l === null ||
-      typeof l !== 'object' ||
-      !isId(l.userId) ||
-      !isId(l.trackId) ||
-      !isTime(l.timestamp) ||
-      !isSkipLevel(l.skipLevel) ||
-      !isOptionalMs(l.msPlayed) ||
-      !isOptionalMs(l.durationMs) ||
-      !isOptionalBoolean(l.saved) ||
-      !isOptionalId(l.artistId) ||
-      !isOptionalText(l.reasonEnd) ||
-      !isOptionalText(l.context) ||
-      !isOptionalText(l.sessionId)
-    ) {
+    if (!isValidListen(listens[i] as Listen)) {
       first = i;
       break;
     }
@@ -117,9 +103,17 @@ function listenProblems(value: unknown, at: string): DataIssue[] {
     });
   for (const field of ['reasonEnd', 'context', 'sessionId'] as const) {
     const v = l[field];
-    if (!isOptionalText(v))
-      out.push({ column: `${at}.${field}`, value: String(v), expected: 'a string (or absent)' });
+    if (!isOptionalId(v))
+      out.push({ column: `${at}.${field}`, value: String(v), expected: 'a non-empty string (or absent)' });
   }
+  // A misspelt field (`skip_level`) would otherwise be dropped without a word.
+  for (const key of Object.keys(l))
+    if (!LISTEN_KEYS.has(key))
+      out.push({
+        column: `${at}.${key}`,
+        value: String((l as Record<string, unknown>)[key]),
+        expected: `one of a listen's fields (${[...LISTEN_KEYS].join(', ')})`,
+      });
   return out;
 }
 

@@ -6,7 +6,7 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import Papa from 'papaparse';
 import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { ListenSchema, TrackSchema } from './schemas.js';
+import { isValidListen, isValidTrack, ListenSchema, TrackSchema } from './schemas.js';
 import type { Listen, SkipLevel, Track } from './types.js';
 
 /**
@@ -87,71 +87,6 @@ function validateAll<T>(
     }
   });
   if (issues.length > 0) throw new InvalidDataError(`Cannot save ${rows.length} ${what}s to ${file}`, issues);
-}
-
-const LISTEN_KEYS = new Set([
-  'userId',
-  'trackId',
-  'timestamp',
-  'msPlayed',
-  'durationMs',
-  'skipLevel',
-  'reasonEnd',
-  'saved',
-  'context',
-  'sessionId',
-  'artistId',
-]);
-const TRACK_KEYS = new Set(['trackId', 'title', 'artistId', 'artist', 'genre', 'durationMs', 'features']);
-
-const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-const optCount = (v: unknown) => v === undefined || isCount(v);
-const optText = (v: unknown) => v === undefined || (typeof v === 'string' && v.length > 0);
-const text = (v: unknown) => typeof v === 'string' && v.length > 0;
-function onlyKeys(o: object, keys: Set<string>): boolean {
-  for (const k of Object.keys(o)) if (!keys.has(k)) return false;
-  return true;
-}
-
-/** Fast path of {@link ListenSchema} for saving large arrays; zod runs (and explains) only when this fails. */
-function isValidListen(l: Listen): boolean {
-  return (
-    typeof l === 'object' &&
-    l !== null &&
-    text(l.userId) &&
-    text(l.trackId) &&
-    isCount(l.timestamp) &&
-    optCount(l.msPlayed) &&
-    optCount(l.durationMs) &&
-    (l.skipLevel === undefined ||
-      l.skipLevel === 0 ||
-      l.skipLevel === 1 ||
-      l.skipLevel === 2 ||
-      l.skipLevel === 3) &&
-    optText(l.reasonEnd) &&
-    (l.saved === undefined || typeof l.saved === 'boolean') &&
-    optText(l.context) &&
-    optText(l.sessionId) &&
-    optText(l.artistId) &&
-    onlyKeys(l, LISTEN_KEYS)
-  );
-}
-
-/** Fast path of {@link TrackSchema}. */
-function isValidTrack(t: Track): boolean {
-  return (
-    typeof t === 'object' &&
-    t !== null &&
-    text(t.trackId) &&
-    typeof t.title === 'string' &&
-    typeof t.artistId === 'string' &&
-    typeof t.artist === 'string' &&
-    optText(t.genre) &&
-    optCount(t.durationMs) &&
-    (t.features === undefined ||
-      (Array.isArray(t.features) && t.features.length > 0 && t.features.every((x) => Number.isFinite(x)))) &&
-    onlyKeys(t, TRACK_KEYS)
-  );
 }
 
 function toCsv(fields: readonly string[], rows: string[][]): string {

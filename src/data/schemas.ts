@@ -50,3 +50,86 @@ export const ListenSchema = z
     artistId: z.string().min(1).optional(),
   })
   .strict() satisfies z.ZodType<Listen>;
+
+// --- Fast paths: the schemas' rules as plain predicates, for arrays of millions of rows.
+
+/** The fields a {@link Listen} may have. */
+export const LISTEN_KEYS: ReadonlySet<string> = new Set([
+  'userId',
+  'trackId',
+  'timestamp',
+  'msPlayed',
+  'durationMs',
+  'skipLevel',
+  'reasonEnd',
+  'saved',
+  'context',
+  'sessionId',
+  'artistId',
+]);
+const TRACK_KEYS = new Set(['trackId', 'title', 'artistId', 'artist', 'genre', 'durationMs', 'features']);
+
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const optCount = (v: unknown) => v === undefined || isCount(v);
+const optText = (v: unknown) => v === undefined || (typeof v === 'string' && v.length > 0);
+const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+function onlyKeys(o: object, keys: ReadonlySet<string>): boolean {
+  for (const k of Object.keys(o)) if (!keys.has(k)) return false;
+  return true;
+}
+
+/**
+ * Fast path of {@link ListenSchema} for large arrays (saving, building a Dataset): the same rules without an
+ * allocation per listen; the caller explains a failure (zod, or the Dataset's own report).
+ *
+ * @example
+ * ```ts
+ * isValidListen({ userId: 'u1', trackId: 't1', timestamp: 0 }); // true
+ * ```
+ */
+export function isValidListen(l: Listen): boolean {
+  return (
+    typeof l === 'object' &&
+    l !== null &&
+    text(l.userId) &&
+    text(l.trackId) &&
+    isCount(l.timestamp) &&
+    optCount(l.msPlayed) &&
+    optCount(l.durationMs) &&
+    (l.skipLevel === undefined ||
+      l.skipLevel === 0 ||
+      l.skipLevel === 1 ||
+      l.skipLevel === 2 ||
+      l.skipLevel === 3) &&
+    optText(l.reasonEnd) &&
+    (l.saved === undefined || typeof l.saved === 'boolean') &&
+    optText(l.context) &&
+    optText(l.sessionId) &&
+    optText(l.artistId) &&
+    onlyKeys(l, LISTEN_KEYS)
+  );
+}
+
+/**
+ * Fast path of {@link TrackSchema}.
+ *
+ * @example
+ * ```ts
+ * isValidTrack({ trackId: 't1', title: '', artistId: 'a', artist: 'A' }); // true
+ * ```
+ */
+export function isValidTrack(t: Track): boolean {
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    text(t.trackId) &&
+    typeof t.title === 'string' &&
+    typeof t.artistId === 'string' &&
+    typeof t.artist === 'string' &&
+    optText(t.genre) &&
+    optCount(t.durationMs) &&
+    (t.features === undefined ||
+      (Array.isArray(t.features) && t.features.length > 0 && t.features.every((x) => Number.isFinite(x)))) &&
+    onlyKeys(t, TRACK_KEYS)
+  );
+}
