@@ -431,7 +431,33 @@ describe('SASRec loss auto and memory limits', () => {
     expect(wide).toBeInstanceOf(InvalidOptionError);
     expect((wide as InvalidOptionError).option).toBe('dim');
     expect((wide as Error).message).toMatch(/\[5000, 5000\] weights with their Adam state \(4\.5 GiB\)/);
+    // A step's sampled logits are [batchSize * maxlen, negatives]: 4,000 negatives at 256 x 200 would need
+    // 2.3 GiB (it used to end in wasm's "memory access out of bounds", breaking the backend for later fits).
+    const many: Listen[] = [];
+    for (let u = 0; u < 20; u++)
+      for (let i = 0; i < 200; i++) many.push({ userId: `u${u}`, trackId: `t${u * 200 + i}`, timestamp: i });
+    const logits = await SASRec.fit(Dataset.fromListens(many), {
+      ...FAST,
+      maxlen: 200,
+      batchSize: 256,
+      loss: 'sampled-softmax',
+      negatives: 4_000,
+    }).catch((e: unknown) => e);
+    expect(logits).toBeInstanceOf(InvalidOptionError);
+    expect((logits as InvalidOptionError).option).toBe('negatives');
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('draws at most as many negatives as there are tracks: a million on 20 tracks trains as 20 do', async () => {
+    for (const loss of ['sampled-softmax', 'gbce'] as const) {
+      const opts = { ...FAST, epochs: 1, loss };
+      const huge = await SASRec.fit(cycles, { ...opts, negatives: 1_000_000 });
+      const all = await SASRec.fit(cycles, { ...opts, negatives: cycles.vocabulary.size });
+      expect(huge.config.negatives).toBe(1_000_000); // the option as given
+      expect(huge.getWeights()).toEqual(all.getWeights());
+      huge.dispose();
+      all.dispose();
+    }
   });
 });
 

@@ -461,6 +461,15 @@ describe('smaller entry points', () => {
     expect(inf.message).toMatch(/finite number > 0/);
     const empty = (await Popularity.fit(Dataset.fromListens([])).catch((e) => e)) as Error;
     expect(empty.message).toMatch(/got "a Dataset with no listens"|got a Dataset with no listens/);
+    // Scores are float32: a backoff of 1e300 made every ItemKNN score Infinity (the ranking lost).
+    expect(await optionOf(() => ItemKNN.fit(train, { backoff: 1e300 }))).toBe('backoff');
+    expect(await optionOf(() => ItemKNN.fit(train, { shrink: 1e300 }))).toBe('shrink');
+    expect(await optionOf(() => ItemTransition.fit(train, { smoothing: Number.MAX_VALUE }))).toBe(
+      'smoothing',
+    );
+    const knn = await ItemKNN.fit(train, { backoff: 1e6 });
+    expect((await knn.recommend(['a'], { k: 2 })).every((r) => Number.isFinite(r.score))).toBe(true);
+    knn.dispose();
     model.dispose();
   });
 

@@ -79,7 +79,10 @@ export interface EvaluationResult {
   mrr: number;
   /** Distinct items in all full-catalogue top-k lists / catalogue size. */
   coverage: Record<number, number>;
-  /** Mean self-information `-log2((count + 1) / (listens + catalogue))` of the items in the top-k lists. */
+  /**
+   * Mean self-information `-log2((count + 1) / (listens + catalogue))` of the items in the top-k lists;
+   * NaN when no list has an item (every case's history covers the catalogue, which is excluded).
+   */
   novelty: Record<number, number>;
   /** Cases evaluated (unknown targets included, as misses). */
   users: number;

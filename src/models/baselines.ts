@@ -24,6 +24,14 @@ function checkNumber(option: string, value: unknown, min: number, max: number, e
   return value;
 }
 
+/**
+ * Upper bound of the smoothing, shrinkage and backoff options. Scores are float32: far larger values
+ * overflowed them (every score Infinity, the ranking lost), and past this each option has long since
+ * reached its limit (uniform smoothing, zero similarity, popularity alone).
+ */
+const MAX_SCALE = 1e6;
+const SCALE_EXPECTED = `a number from 0 to ${MAX_SCALE.toExponential()}`;
+
 function checkInt(option: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new InvalidOptionError(option, `an integer >= ${min}`, value);
@@ -263,13 +271,7 @@ export class ItemTransition extends CountRecommender {
 
   private static resolve(options: ItemTransitionOptions): Required<ItemTransitionOptions> {
     checkKnownOptions(options, Object.keys(ITEM_TRANSITION_KEYS), 'ItemTransition');
-    const smoothing = checkNumber(
-      'smoothing',
-      options.smoothing ?? 0.1,
-      0,
-      Number.MAX_VALUE,
-      'a finite number >= 0',
-    );
+    const smoothing = checkNumber('smoothing', options.smoothing ?? 0.1, 0, MAX_SCALE, SCALE_EXPECTED);
     const backoff = checkNumber('backoff', options.backoff ?? 0.1, 0, 1, 'a number from 0 to 1');
     return { smoothing, backoff };
   }
@@ -411,11 +413,11 @@ export class ItemKNN extends CountRecommender {
     checkKnownOptions(options, Object.keys(ITEM_KNN_KEYS), 'ItemKNN');
     return {
       window: checkInt('window', options.window ?? 5, 1),
-      shrink: checkNumber('shrink', options.shrink ?? 10, 0, Number.MAX_VALUE, 'a finite number >= 0'),
+      shrink: checkNumber('shrink', options.shrink ?? 10, 0, MAX_SCALE, SCALE_EXPECTED),
       neighbours: checkInt('neighbours', options.neighbours ?? 100, 1),
       historyWindow: checkInt('historyWindow', options.historyWindow ?? 10, 1),
       decay: checkNumber('decay', options.decay ?? 0.8, Number.MIN_VALUE, 1, 'a number in (0, 1]'),
-      backoff: checkNumber('backoff', options.backoff ?? 1e-6, 0, Number.MAX_VALUE, 'a finite number >= 0'),
+      backoff: checkNumber('backoff', options.backoff ?? 1e-6, 0, MAX_SCALE, SCALE_EXPECTED),
     };
   }
 

@@ -165,7 +165,9 @@ export interface SASRecHyperParams {
   loss: LossOption;
   /**
    * Negatives per step for `'sampled-softmax'` and `'gbce'` (shared by the batch). Default 256; 1,024 when
-   * `loss: 'auto'` resolves to `'sampled-softmax'` and this option is not given.
+   * `loss: 'auto'` resolves to `'sampled-softmax'` and this option is not given. A step draws at most as
+   * many as the catalogue has tracks, and a count whose logits would not fit in memory is an
+   * `InvalidOptionError` naming `negatives`.
    */
   negatives: number;
   /** gBCE calibration t in [0, 1]. Default 0.75. */
@@ -589,6 +591,18 @@ const activationBytes = (o: SASRecHyperParams): number =>
   4 * o.batchSize * o.maxlen * (o.blocks * (24 * o.dim + 4 * o.heads * o.maxlen) + 8 * o.dim);
 
 /**
+ * How many negatives a step of a sampled loss draws: `negatives`, but never more than the catalogue
+ * (drawing more only repeats tracks: the work grows, the loss learns nothing more).
+ */
+const sampledNegatives = (o: SASRecHyperParams, numItems: number): number => Math.min(o.negatives, numItems);
+
+/** A sampled loss's `[batchSize * maxlen, negatives]` logits, their softmax and gradient (bytes; 0 for others). */
+const negativeLogitBytes = (o: SASRecHyperParams, numItems: number): number =>
+  o.loss === 'sampled-softmax' || o.loss === 'gbce'
+    ? 3 * 4 * o.batchSize * o.maxlen * sampledNegatives(o, numItems)
+    : 0;
+
+/**
  * The transformer's own weights in training: per block the four attention and two feed-forward [d, d]
  * matrices, each held as weights, two Adam moments and a gradient.
  */
@@ -795,7 +809,11 @@ function stepMacs(h: SASRecHyperParams, numItems: number, batch: number): number
   const blocks = h.blocks * rows * (6 * h.dim * h.dim + 2 * h.maxlen * h.dim);
   const name = resolveLoss(h.loss, numItems);
   const loss =
-    name === 'ce' ? rows * numItems * h.dim : name === 'bce' ? 2 * rows * h.dim : rows * h.negatives * h.dim;
+    name === 'ce'
+      ? rows * numItems * h.dim
+      : name === 'bce'
+        ? 2 * rows * h.dim
+        : rows * sampledNegatives(h, numItems) * h.dim;
   return 3 * (blocks + loss);
 }
 
@@ -846,8 +864,16 @@ function checkTableMemory(h: SASRecHyperParams, numItems: number, numArtists = 0
         : 'Drop rare tracks (Dataset.fromListens(..., { minTrackListens })) or use the native backend (@tensorflow/tfjs-node)',
     );
   }
+  const logits = negativeLogitBytes(h, numItems);
+  if (logits > ACTIVATION_BUDGET_BYTES)
+    throw new InvalidOptionError(
+      'negatives',
+      `few enough that a step's sampled logits fit in memory: batchSize ${h.batchSize} x maxlen ${h.maxlen} x ${sampledNegatives(h, numItems)} negatives need about ${(logits / 2 ** 30).toFixed(1)} GiB, over the ${ACTIVATION_BUDGET_BYTES / 2 ** 30} GiB budget`,
+      h.negatives,
+      'Lower negatives (1,024 is the default past 20,000 tracks), batchSize or maxlen',
+    );
   const layers = layerBytes(h);
-  const act = activationBytes(h);
+  const act = activationBytes(h) + logits;
   const total = bytes + layers + act;
   if (total > TOTAL_BUDGET_BYTES) {
     const gib = (b: number) => (b / 2 ** 30).toFixed(1);
@@ -1458,9 +1484,9 @@ export class SASRec extends BaseRecommender implements TrainableModel<SeqBatch> 
       hp.loss === 'bce'
         ? { kind: 'per-row', k: 1 }
         : hp.loss === 'gbce'
-          ? { kind: 'shared', k: hp.negatives, distribution: 'uniform' }
+          ? { kind: 'shared', k: sampledNegatives(hp, V), distribution: 'uniform' }
           : hp.loss === 'sampled-softmax'
-            ? { kind: 'shared', k: hp.negatives, distribution: 'popularity' }
+            ? { kind: 'shared', k: sampledNegatives(hp, V), distribution: 'popularity' }
             : { kind: 'none' };
 
     const weights = initWeights(weightShapes(hp, V, artists?.count), initRng);
