@@ -184,6 +184,56 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     }
   });
 
+  it('an empty input path is bad usage (exit 2) naming the option, not "file not found: "', async () => {
+    for (const [argv, option] of [
+      [['train', '--data', '', '--model', 'popularity', '--out', path.join(dir, 'e1')], '--data'],
+      [['evaluate', '--model', '', '--data', listens], '--model'],
+    ] as const) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^error: ${option} is empty`));
+    }
+  });
+
+  it('train refuses SASRec-only flags with a baseline instead of ignoring them', async () => {
+    const r = await run(
+      'train',
+      '--data',
+      listens,
+      '--model',
+      'popularity',
+      '--out',
+      path.join(dir, 'pop-flags'),
+      '--epochs',
+      '5',
+      '--dim',
+      '8',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--epochs, --dim apply to --model sasrec, not --model popularity/);
+    expect(existsSync(path.join(dir, 'pop-flags'))).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    'an --out that cannot be written is named before any work',
+    async () => {
+      const locked = path.join(dir, 'locked');
+      await fs.mkdir(locked, { mode: 0o555 });
+      const r = await run(
+        'train',
+        '--data',
+        listens,
+        '--model',
+        'popularity',
+        '--out',
+        path.join(locked, 'm'),
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/--out .* cannot be written/);
+      expect(r.stderr).not.toMatch(/unexpected failure/);
+    },
+  );
+
   it('report refuses --users with --data instead of ignoring it', async () => {
     const r = await run('report', '--out', path.join(dir, 'r-both'), '--data', listens, '--users', '5');
     expect(r.code).toBe(2);

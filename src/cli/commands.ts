@@ -359,6 +359,23 @@ async function fitModel(
  * ```
  */
 export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<void> {
+  // Flags only SASRec reads would be silently ignored by a baseline.
+  if (opts.model !== 'sasrec') {
+    const given = (
+      [
+        ['--epochs', opts.epochs],
+        ['--dim', opts.dim],
+        ['--max-seconds', opts.maxSeconds],
+        ['--tracks', opts.tracks],
+      ] as const
+    ).filter(([, v]) => v !== undefined);
+    if (given.length > 0)
+      throw new CliError(
+        `${given.map(([flag]) => flag).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to --model sasrec, not --model ${opts.model}`,
+        `leave ${given.length > 1 ? 'them' : 'it'} out, or train --model sasrec`,
+        2,
+      );
+  }
   // Before loading and training: a path model.save would refuse must not cost a training run.
   await requireOutDir(opts.out, { model: true });
   const { dataset, tracks } = await loadData(

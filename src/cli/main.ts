@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { INVALID_ROW_POLICIES, LISTEN_FORMATS } from '../data/loaders.js';
 import { EncoreError, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { SASREC_DEFAULTS } from '../models/sasrec.js';
 import {
   GENERATE_GENRES,
   GENERATE_START,
@@ -64,6 +65,18 @@ function onInvalidRowOption(files: string): Option {
     .choices(INVALID_ROW_POLICIES)
     .default('throw');
 }
+/** Most listeners a simulation holds: each keeps its state in memory (10^8 ran out of heap). */
+const MAX_LISTENERS = 100_000;
+
+function listenersOption(): Option {
+  return new Option(
+    '--listeners <n>',
+    `simulated listeners (at most ${MAX_LISTENERS.toLocaleString('en-US')})`,
+  )
+    .argParser(intOption(1, MAX_LISTENERS))
+    .default(200);
+}
+
 function jsonOption(): Option {
   return new Option('--json', 'print machine-readable JSON on stdout (and nothing else)');
 }
@@ -128,13 +141,23 @@ function buildProgram(io: CliIo): Command {
       '--out <dir>',
       'directory to save the model to: a new path, an empty directory or an earlier save (replaced)',
     )
-    .addOption(new Option('--epochs <n>', 'maximum training epochs (sasrec)').argParser(intOption(1)))
-    .addOption(new Option('--dim <n>', 'embedding size (sasrec)').argParser(intOption(1)))
+    .addOption(
+      new Option(
+        '--epochs <n>',
+        `maximum training epochs (sasrec; default ${SASREC_DEFAULTS.epochs})`,
+      ).argParser(intOption(1)),
+    )
+    .addOption(
+      new Option('--dim <n>', `embedding size (sasrec; default ${SASREC_DEFAULTS.dim})`).argParser(
+        intOption(1),
+      ),
+    )
     .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
     .addOption(
-      new Option('--max-seconds <s>', 'stop training after this many seconds (sasrec)').argParser(
-        numberOption(0),
-      ),
+      new Option(
+        '--max-seconds <s>',
+        'stop training after this many seconds (sasrec; default: no limit)',
+      ).argParser(numberOption(0)),
     )
     .addOption(
       new Option('-k <list>', 'cut-offs for the validation metrics')
@@ -206,7 +229,7 @@ function buildProgram(io: CliIo): Command {
       'simulate listeners over many days and compare recommendation policies on long-term activity',
     )
     .addOption(new Option('--days <n>', 'days to simulate').argParser(intOption(1, 3650)).default(60))
-    .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
+    .addOption(listenersOption())
     .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
     .addOption(jsonOption())
     .action((opts) => runSimulate(io, opts));
@@ -231,8 +254,8 @@ function buildProgram(io: CliIo): Command {
       ),
     )
     .addOption(new Option('--days <n>', 'simulated days').argParser(intOption(1, 3650)).default(60))
-    .addOption(new Option('--listeners <n>', 'simulated listeners').argParser(intOption(1)).default(200))
-    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0)).default(42))
+    .addOption(listenersOption())
+    .addOption(new Option('--seed <n>', 'random seed').argParser(intOption(0, 0xffffffff)).default(42))
     .addOption(
       new Option('--max-seconds <s>', 'SASRec training time limit').argParser(numberOption(0)).default(120),
     )
@@ -308,6 +331,16 @@ function writeError(io: CliIo, message: string, fix?: string): void {
   if (fix) io.stderr(`  fix: ${fix}\n`);
 }
 
+/** File-system errors that are the machine's answer, not encore's bug, with what to do about each. */
+const SYSTEM_CODES = new Map([
+  ['EACCES', "check the path's permissions, or pick a path you can read and write"],
+  ['EPERM', "check the path's permissions, or pick a path you can read and write"],
+  ['EROFS', 'the file system is read-only: pick a path on a writable one'],
+  ['ENOSPC', 'the disk is full: free some space or pick another disk'],
+  ['EDQUOT', 'the disk quota is used up: free some space or pick another disk'],
+  ['EMFILE', 'too many open files: raise the limit (ulimit -n) or close other programs'],
+]);
+
 /**
  * Runs the `encore` CLI with `argv` (without `node` and the script) and returns the exit code: 0 on success,
  * 2 for bad usage (unknown command or option, missing or invalid option value), 1 when the work failed (bad
@@ -353,6 +386,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return 1;
     }
     const err = e instanceof Error ? e : new Error(String(e));
+    // The machine said no (permissions, a full or read-only disk, too many open files): not a bug.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined && SYSTEM_CODES.has(code)) {
+      writeError(io, err.message, SYSTEM_CODES.get(code));
+      return 1;
+    }
     io.stderr(`error: unexpected failure: ${err.message}\n`);
     io.stderr('  please report this as a bug, with the command you ran');
     io.stderr(

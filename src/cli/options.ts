@@ -1,5 +1,5 @@
 // Option parsers and checks for the CLI: every bad value becomes one line naming the option plus a fix.
-import { promises as fs, statSync } from 'node:fs';
+import { promises as fs, constants as fsConstants, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { EncoreError, InvalidOptionError } from '../errors.js';
@@ -181,6 +181,7 @@ export function dateOption(value: string): string {
  * ```
  */
 export async function requireFile(option: string, file: string, fix: string): Promise<void> {
+  requireNonEmpty(option, file, 'a file path');
   let stat: Awaited<ReturnType<typeof fs.stat>>;
   try {
     stat = await fs.stat(file);
@@ -188,6 +189,16 @@ export async function requireFile(option: string, file: string, fix: string): Pr
     throw new CliError(`${option} file not found: ${file}`, fix);
   }
   if (!stat.isFile()) throw new CliError(`${option} is not a file: ${file}`, fix);
+  // Unreadable is a plain error here, before any work, not an "unexpected failure" from deep inside.
+  await fs.access(file, fsConstants.R_OK).catch((e: NodeJS.ErrnoException) => {
+    throw new CliError(`${option} ${file} cannot be read (${e.code})`, "check the file's permissions");
+  });
+}
+
+/** Fails with a {@link CliError} (exit 2) when a path option is empty (an unset `$VAR` in a script). */
+function requireNonEmpty(option: string, value: string, expected: string): void {
+  if (value.trim() === '')
+    throw new CliError(`${option} is empty, expected ${expected}`, `pass ${expected} to ${option}`, 2);
 }
 
 /**
@@ -199,6 +210,7 @@ export async function requireFile(option: string, file: string, fix: string): Pr
  * ```
  */
 export async function requireDir(option: string, dir: string, fix: string): Promise<void> {
+  requireNonEmpty(option, dir, 'a directory path');
   let stat: Awaited<ReturnType<typeof fs.stat>>;
   try {
     stat = await fs.stat(dir);
@@ -206,6 +218,25 @@ export async function requireDir(option: string, dir: string, fix: string): Prom
     throw new CliError(`${option} directory not found: ${dir}`, fix);
   }
   if (!stat.isDirectory()) throw new CliError(`${option} is not a directory: ${dir}`, fix);
+}
+
+/**
+ * Fails with a {@link CliError} (exit 1) naming `option` when `out`, or the nearest folder above it that
+ * exists (where `out` would be created), cannot be written: found before the work, not after a training run.
+ */
+async function requireWritable(option: string, out: string): Promise<void> {
+  let dir = path.resolve(out);
+  while (!(await fs.stat(dir).catch(() => undefined))) {
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  await fs.access(dir, fsConstants.W_OK).catch((e: NodeJS.ErrnoException) => {
+    throw new CliError(
+      `${option} ${out} cannot be written: ${dir === path.resolve(out) ? 'the directory' : `its parent ${dir}`} is not writable (${e.code})`,
+      `pass a ${option} path in a folder you can write to`,
+    );
+  });
 }
 
 /** What a command writes into its `--out` directory. */
@@ -233,12 +264,7 @@ export interface OutDirCheck {
 export async function requireOutDir(out: string, check: OutDirCheck = {}): Promise<void> {
   const option = '--out';
   // '' would be the current directory to every write below it (an unset $DIR in a script).
-  if (out.trim() === '')
-    throw new CliError(
-      `${option} is empty, expected a directory path`,
-      `pass a directory, e.g. ${option} out`,
-      2,
-    );
+  requireNonEmpty(option, out, 'a directory path');
   const expected = check.model
     ? 'a new path, an empty directory or an earlier `encore train --out` directory'
     : 'a directory (new or existing)';
@@ -247,7 +273,7 @@ export async function requireOutDir(out: string, check: OutDirCheck = {}): Promi
     stat = await fs.stat(out);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return; // a new path: created when written
+    if (code === 'ENOENT') return requireWritable(option, out); // a new path: created when written
     if (code === 'ENOTDIR')
       throw new CliError(
         `${option} ${out} goes through a file: a part of the path above it is a file, expected folders`,
@@ -271,6 +297,7 @@ export async function requireOutDir(out: string, check: OutDirCheck = {}): Promi
         2,
       );
   }
+  await requireWritable(option, out);
   if (check.model) {
     // The library's own check, so the CLI refuses exactly what model.save would, but before training.
     try {
