@@ -60,6 +60,7 @@ export {
   loadTracks,
   parseTimestamp,
   saveListens,
+  saveListensAndTracks,
   saveTracks,
   TRACK_COLUMNS,
   tracksToCsv,

@@ -158,9 +158,12 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--size <n>.*'501' is invalid.*from 1 to 500/);
-    const u = await run('report', '--out', path.join(dir, 'r-users'), '--users', '1000001');
+    const u = await run('report', '--out', path.join(dir, 'r-users'), '--users', '20001');
     expect(u.code).toBe(2);
-    expect(u.stderr).toMatch(/--users <n>.*from 2 to 1000000/);
+    expect(u.stderr).toMatch(/--users <n>.*from 2 to 20000/);
+    const g = await run('generate', '--out', path.join(dir, 'g-users'), '--users', '20001');
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/--users <n>.*from 1 to 20000/);
   });
 
   it('`encore help` and `encore help <command>` print help and succeed', async () => {

@@ -14,12 +14,14 @@ import {
   parseTimestamp,
   quoteOpenAfter,
   saveListens,
+  saveListensAndTracks,
   saveTracks,
   splitQuotedLine,
 } from '../src/data/loaders.js';
 import { ListenSchema, TrackSchema } from '../src/data/schemas.js';
 import type { Listen, Track } from '../src/data/types.js';
 import { InvalidDataError, InvalidOptionError } from '../src/errors.js';
+import { removePendingTemps, trackTemp } from '../src/util/fs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bad = (name: string) => path.join(here, 'fixtures', 'bad', name);
@@ -955,6 +957,27 @@ describe('save / load', () => {
       expect((err as Error).message).toMatch(/at least one/);
     }
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('saves a catalogue and its listens as one: an invalid listen leaves both earlier files as they were', async () => {
+    const lf = path.join(tmp, 'pair-listens.csv');
+    const tf_ = path.join(tmp, 'pair-tracks.csv');
+    const tracks: Track[] = [{ trackId: 't1', title: 'A', artistId: 'a', artist: 'A' }];
+    await saveListensAndTracks(lf, [{ userId: 'u', trackId: 't1', timestamp: 1 }], tf_, tracks);
+    const before = [fs.readFileSync(lf, 'utf8'), fs.readFileSync(tf_, 'utf8')];
+    const newTracks = [...tracks, { trackId: 't2', title: 'B', artistId: 'b', artist: 'B' }];
+    await dataError(
+      saveListensAndTracks(lf, [{ userId: 'u', trackId: 't2', timestamp: 1.5 }], tf_, newTracks),
+    );
+    expect([fs.readFileSync(lf, 'utf8'), fs.readFileSync(tf_, 'utf8')]).toEqual(before);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // What a process interrupted mid-write leaves is removed by removePendingTemps (the CLI's Ctrl-C).
+    const half = path.join(tmp, '.half.tmp');
+    fs.writeFileSync(half, 'x');
+    const done = trackTemp(half);
+    removePendingTemps();
+    done();
+    expect(fs.existsSync(half)).toBe(false);
   });
 
   it('round-trips listens and tracks exactly, with byte-identical rewrites', async () => {

@@ -12,8 +12,7 @@ import {
   type LoadListensResult,
   loadListens,
   loadTracks,
-  saveListens,
-  saveTracks,
+  saveListensAndTracks,
 } from '../data/loaders.js';
 import { leaveOneOut } from '../data/splits.js';
 import type { EvalCase, Track } from '../data/types.js';
@@ -233,6 +232,7 @@ export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Prom
   await requireOutDir(opts.out, { files: ['tracks.csv', 'listens.csv'] });
   const world = generateWorld({
     seed: opts.seed,
+    truthFor: 'none', // the files hold the log only; the distributions would be most of the memory
     genres: GENERATE_GENRES,
     stylesPerGenre: GENERATE_STYLES_PER_GENRE,
     start: GENERATE_START,
@@ -242,8 +242,7 @@ export async function runGenerate(io: CliIo, opts: GenerateCommandOptions): Prom
   });
   const tracksFile = path.join(opts.out, 'tracks.csv');
   const listensFile = path.join(opts.out, 'listens.csv');
-  await saveTracks(tracksFile, world.tracks);
-  await saveListens(listensFile, world.listens);
+  await saveListensAndTracks(listensFile, world.listens, tracksFile, world.tracks);
   const users = new Set(world.listens.map((l) => l.userId)).size;
   const result = {
     tracksFile,

@@ -30,8 +30,12 @@ export interface GenerateOptions {
   returnRate?: number;
   /** Exponent `s` of the Zipf popularity weight `rank^-s`. Default 1. */
   zipf?: number;
-  /** Which listens get a ground-truth next-track distribution: each user's last two (default) or all. */
-  truthFor?: 'last2' | 'all';
+  /**
+   * Which listens get a ground-truth next-track distribution: each user's last two (default), all, or
+   * none (only the log is wanted, as `encore generate` writes it: the distributions are most of a world's
+   * memory, and computing them most of its time).
+   */
+  truthFor?: 'last2' | 'all' | 'none';
   /** Keep the most likely tracks of each truth distribution until this much mass is covered. Default 0.999. */
   truthMass?: number;
 }
@@ -105,7 +109,7 @@ export interface TruthStep {
 
 /** Ground-truth next-track distributions for the listens chosen by `truthFor`. */
 export interface GroundTruth {
-  truthFor: 'last2' | 'all';
+  truthFor: 'last2' | 'all' | 'none';
   /** Probability mass each step's distribution covers at least. */
   mass: number;
   /** Steps in user order, each user's in time order. */
@@ -292,7 +296,7 @@ interface Options {
   churnRate: number;
   returnRate: number;
   zipf: number;
-  truthFor: 'last2' | 'all';
+  truthFor: 'last2' | 'all' | 'none';
   truthMass: number;
 }
 
@@ -335,8 +339,8 @@ function resolveOptions(o: GenerateOptions): Options {
     );
   }
   const truthFor = o.truthFor ?? 'last2';
-  if (truthFor !== 'last2' && truthFor !== 'all')
-    throw new InvalidOptionError('truthFor', '"last2" or "all"', truthFor);
+  if (truthFor !== 'last2' && truthFor !== 'all' && truthFor !== 'none')
+    throw new InvalidOptionError('truthFor', '"last2", "all" or "none"', truthFor);
   return {
     seed: intOption('seed', o.seed ?? 42, 0, 0xffffffff),
     users: intOption('users', o.users ?? 500, 1, 1_000_000),
@@ -1009,7 +1013,9 @@ export function generateWorld(options: GenerateOptions = {}): GeneratedWorld {
     const chosen = new Set(
       opt.truthFor === 'all'
         ? listens.map((_, i) => i)
-        : [listens.length - 2, listens.length - 1].filter((i) => i >= 0),
+        : opt.truthFor === 'none'
+          ? []
+          : [listens.length - 2, listens.length - 1].filter((i) => i >= 0),
     );
     // The filter consumes no randomness: the listens are the same with or without it. A session start
     // draws a fresh mood, so filtering from the session of the first chosen step loses nothing.

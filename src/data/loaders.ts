@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import Papa from 'papaparse';
 import { checkKnownOptions, type DataIssue, InvalidDataError, InvalidOptionError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeFilesAtomic } from '../util/fs.js';
 import { isValidListen, isValidTrack, ListenSchema, TrackSchema } from './schemas.js';
 import type { Listen, SkipLevel, Track } from './types.js';
 
@@ -187,6 +187,11 @@ function unreadableId(id: string, loader: string): string | undefined {
  * ```
  */
 export async function saveListens(file: string, listens: readonly Listen[]): Promise<void> {
+  await writeFileAtomic(file, listensFileText(file, listens));
+}
+
+/** The checked CSV text of {@link saveListens} (throws what it throws, writes nothing). */
+function listensFileText(file: string, listens: readonly Listen[]): string {
   checkRowsToSave(listens, 'listens', 'listen', 'loadListens');
   if (!listens.every(isValidListen)) validateAll(file, listens, ListenSchema, 'listen');
   // What loadListens would refuse is not written: saving then loading gives back the same listens.
@@ -224,7 +229,7 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
   }
   if (issues.length > 0)
     throw new InvalidDataError(`Cannot save ${listens.length} listens to ${file}`, issues);
-  await writeFileAtomic(file, listensToCsv(listens));
+  return listensToCsv(listens);
 }
 
 /**
@@ -241,6 +246,11 @@ export async function saveListens(file: string, listens: readonly Listen[]): Pro
  * ```
  */
 export async function saveTracks(file: string, tracks: readonly Track[]): Promise<void> {
+  await writeFileAtomic(file, tracksFileText(file, tracks));
+}
+
+/** The checked CSV text of {@link saveTracks} (throws what it throws, writes nothing). */
+function tracksFileText(file: string, tracks: readonly Track[]): string {
   checkRowsToSave(tracks, 'tracks', 'track', 'loadTracks');
   if (!tracks.every(isValidTrack)) validateAll(file, tracks, TrackSchema, 'track');
   const first = new Map<string, number>();
@@ -267,7 +277,31 @@ export async function saveTracks(file: string, tracks: readonly Track[]): Promis
       });
   });
   if (issues.length > 0) throw new InvalidDataError(`Cannot save ${tracks.length} tracks to ${file}`, issues);
-  await writeFileAtomic(file, tracksToCsv(tracks));
+  return tracksToCsv(tracks);
+}
+
+/**
+ * Saves a catalogue and its listens as one: both are checked as {@link saveTracks} and {@link saveListens}
+ * check them, both are written to temporary files, and only then are both renamed into place. A failure or
+ * an interruption leaves both earlier files as they were, never a new catalogue beside old listens.
+ *
+ * @throws {InvalidDataError} or {InvalidOptionError} as `saveTracks` and `saveListens` do; nothing is written.
+ * @example
+ * ```ts
+ * const world = generateWorld({ users: 50 });
+ * await saveListensAndTracks('data/listens.csv', world.listens, 'data/tracks.csv', world.tracks);
+ * ```
+ */
+export async function saveListensAndTracks(
+  listensFile: string,
+  listens: readonly Listen[],
+  tracksFile: string,
+  tracks: readonly Track[],
+): Promise<void> {
+  await writeFilesAtomic([
+    [tracksFile, tracksFileText(tracksFile, tracks)],
+    [listensFile, listensFileText(listensFile, listens)],
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type GenerateOptions, generateWorld } from './generate.js';
-import { saveListens, saveTracks } from './loaders.js';
+import { saveListensAndTracks } from './loaders.js';
 
 /** The options the shipped data set is generated with (the {@link generateWorld} defaults, seed 42). */
 export const SHIPPED_DATA_OPTIONS: Readonly<GenerateOptions> = Object.freeze({ seed: 42 });
@@ -23,8 +23,7 @@ export async function writeShippedData(
   const world = generateWorld(SHIPPED_DATA_OPTIONS);
   const tracksFile = join(dir, 'tracks.csv');
   const listensFile = join(dir, 'listens.csv');
-  await saveTracks(tracksFile, world.tracks);
-  await saveListens(listensFile, world.listens);
+  await saveListensAndTracks(listensFile, world.listens, tracksFile, world.tracks);
   return { tracksFile, listensFile, tracks: world.tracks.length, listens: world.listens.length };
 }
 

@@ -5,6 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Vocabulary } from '../data/dataset.js';
 import { EncoreError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
+import { checkNotInterrupted, trackTemp } from '../util/fs.js';
 import type { Recommender } from './recommender.js';
 
 /**
@@ -157,6 +158,7 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
   await checkReplaceable(dir, target);
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}${TMP_MARK}${unique()}`;
+  const untrack = trackTemp(tmp); // removed by the CLI if the process is interrupted before the swap
   await fs.mkdir(tmp, { recursive: true });
   try {
     let offset = 0;
@@ -195,6 +197,7 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
     await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
     // Swap in: move any old dir aside, rename the new one into place, then remove the old one. Renames go
     // through `fs.rename` looked up at call time: test/persist.test.ts injects failures by spying on it.
+    checkNotInterrupted();
     const old = `${target}${OLD_MARK}${unique()}`;
     let hadOld = false;
     try {
@@ -221,6 +224,8 @@ export async function writeModelDir(dir: string, contents: ModelContents): Promi
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
+  } finally {
+    untrack();
   }
 }
 
