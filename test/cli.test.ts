@@ -198,6 +198,34 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     }
   });
 
+  it('a --dim too large for memory names --dim, not the batchSize the CLI has no flag for', async () => {
+    const r = await run(
+      'train',
+      '--data',
+      listens,
+      '--model',
+      'sasrec',
+      '--out',
+      path.join(dir, 'wide'),
+      '--dim',
+      '100000',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the model does not fit in memory with --dim 100000/);
+    expect(r.stderr).toMatch(/fix: pass a smaller --dim/);
+  });
+
+  it('--format is suggested only for the --data of a command that has it', async () => {
+    const bad = path.join(dir, 'not-listens.csv');
+    await fs.writeFile(bad, 'a,b\n1,2\n');
+    const b = await run(...blendOf(`ana=${bad}`, `ben=${listens}#u01`));
+    expect(b.code).toBe(1);
+    expect(b.stderr).not.toMatch(/--format/);
+    const t = await run('train', '--data', bad, '--model', 'popularity', '--out', path.join(dir, 'fmt'));
+    expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(/fix: .*pass --format/);
+  });
+
   it('train refuses SASRec-only flags with a baseline instead of ignoring them', async () => {
     const r = await run(
       'train',
@@ -699,6 +727,41 @@ describe('commands', () => {
     expect(r.unknownSkipped).toBe(1);
     const scores = r.recommendations.map((x) => x.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+  });
+
+  it('recommend and blend say when a history is unknown to the model, and when fewer than k come back', async () => {
+    const cold = await run('recommend', '--model', popDir, '--history', 'zzz1,zzz2', '-k', '3');
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(cold.stderr).toMatch(
+      /none of the 2 track id\(s\) in --history is in the model: these are the cold-start/,
+    );
+    const asJson = json<{ coldStart: boolean }>(
+      await run('recommend', '--model', popDir, '--history', 'zzz1', '--json'),
+    );
+    expect(asJson.coldStart).toBe(true);
+    const unknown = path.join(dir, 'unknown-member.csv');
+    await fs.writeFile(unknown, 'user_id,track_id,timestamp\nx,zzz1,1700000000000\nx,zzz2,1700000001000\n');
+    const text = await fs.readFile(listens, 'utf8');
+    const [header, ...rows] = text.trim().split('\n');
+    const known = path.join(dir, 'known-member.csv');
+    await fs.writeFile(known, [header, ...rows.filter((l) => l.startsWith('u01,'))].join('\n'));
+    const b = await run(
+      'blend',
+      '--model',
+      popDir,
+      '--member',
+      `ana=${unknown}`,
+      '--member',
+      `ben=${known}`,
+      '--size',
+      '5',
+    );
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/--member ana: none of the 2 tracks is in the model/);
+    const bj = json<{ unknownTracks: Record<string, number> }>(
+      await run(...blendOf(`ana=${unknown}`, `ben=${known}`)),
+    );
+    expect(bj.unknownTracks).toEqual({ ana: 2, ben: 0 });
   });
 
   it('blend --json: size tracks, every member represented, titles from --tracks', async () => {

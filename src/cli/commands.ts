@@ -512,12 +512,25 @@ export async function runRecommend(io: CliIo, opts: RecommendCommandOptions): Pr
     const before = model.unknownSkipped;
     const recs = await model.recommend(opts.history, { k: opts.k });
     const unknown = model.unknownSkipped - before;
+    // Every id unknown: the answer is the cold-start one (popularity), which the note must say.
+    const coldStart = opts.history.length > 0 && unknown === opts.history.length;
     if (unknown > 0 && !opts.json)
-      info(io, `note: ${unknown} track id(s) in --history are not in the model and were skipped`);
+      info(
+        io,
+        coldStart
+          ? `note: none of the ${unknown} track id(s) in --history is in the model: these are the cold-start recommendations for an empty history (popularity)`
+          : `note: ${unknown} track id(s) in --history are not in the model and were skipped`,
+      );
+    // The history's own tracks are left out, so a long history can leave fewer than -k.
+    if (recs.length < opts.k && !opts.json)
+      info(
+        io,
+        `note: ${recs.length} of the ${opts.k} asked for: the model has ${model.vocabulary.size} tracks and the history's own are left out`,
+      );
     emit(
       io,
       opts.json,
-      { model: model.type, history: opts.history, unknownSkipped: unknown, recommendations: recs },
+      { model: model.type, history: opts.history, unknownSkipped: unknown, coldStart, recommendations: recs },
       () =>
         formatTable(
           [{ key: 'rank' }, { key: 'trackId', header: 'track' }, { key: 'score', digits: 4 }],
@@ -610,6 +623,24 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
   await initBackend(opts.backend ? { backend: opts.backend } : {});
   const model = await openModel(opts.model);
   try {
+    // A member none of whose tracks the model knows gets the cold-start list (popularity): say so.
+    const unknownTracks = members.map(
+      (m) => m.history.filter((id) => model.vocabulary.index(id) === undefined).length,
+    );
+    if (!opts.json)
+      members.forEach((m, i) => {
+        const n = unknownTracks[i]!;
+        if (n === m.history.length)
+          info(
+            io,
+            `note: --member ${m.id}: none of the ${n} tracks is in the model, so their part of the Blend is its cold-start list (popularity)`,
+          );
+        else if (n > 0)
+          info(
+            io,
+            `note: --member ${m.id}: ${n} of ${m.history.length} tracks are not in the model and were skipped`,
+          );
+      });
     const result = await blend(members, {
       model,
       size: opts.size,
@@ -617,7 +648,12 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
       ...(opts.date !== undefined ? { date: opts.date } : {}),
       ...(tracks ? { tracks } : {}),
     });
-    emit(io, opts.json, result, () => formatBlend(result));
+    emit(
+      io,
+      opts.json,
+      { ...result, unknownTracks: Object.fromEntries(members.map((m, i) => [m.id, unknownTracks[i]!])) },
+      () => formatBlend(result),
+    );
   } finally {
     model.dispose();
   }

@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { INVALID_ROW_POLICIES, LISTEN_FORMATS } from '../data/loaders.js';
 import { EncoreError, InvalidDataError, InvalidModelFileError, InvalidOptionError } from '../errors.js';
 import { SASREC_DEFAULTS } from '../models/sasrec.js';
-import { removePendingTemps } from '../util/fs.js';
+import { removePendingTemps, stopWrites } from '../util/fs.js';
 import {
   GENERATE_GENRES,
   GENERATE_START,
@@ -294,15 +294,35 @@ const USAGE_CODES = new Set([
  * command has a flag for that option, the message names the flag.
  */
 function withFlagName(e: InvalidOptionError, argv: readonly string[], program: Command): string {
-  const sub = argv.find((a) => !a.startsWith('-'));
-  const command = program.commands.find((c) => c.name() === sub);
+  const command = commandOf(argv, program);
   const flag = [...(command?.options ?? []), ...program.options].find((o) => o.attributeName() === e.option);
+  // SASRec's memory checks name batchSize or maxlen, which the CLI does not set: its knob is --dim.
+  if (!flag && MEMORY_OPTIONS.has(e.option) && command?.options.some((o) => o.long === '--dim'))
+    return `the model does not fit in memory with --dim ${flagValue(argv, '--dim') ?? SASREC_DEFAULTS.dim}: ${e.message.replace(/^The `\w+` option must be /, '')}`;
   if (!flag) return e.message;
   const name = flag.long ?? flag.short ?? e.option;
   return e.message.replace(`The \`${e.option}\` option`, `The \`${name}\` option`);
 }
 
-function helpHint(argv: readonly string[], program: Command): string {
+/** Library options whose errors are about memory, not a value the CLI user typed. */
+const MEMORY_OPTIONS = new Set(['batchSize', 'maxlen']);
+
+/** The subcommand `argv` runs, if any. */
+function commandOf(argv: readonly string[], program: Command): Command | undefined {
+  const sub = argv.find((a) => !a.startsWith('-'));
+  return program.commands.find((c) => c.name() === sub);
+}
+
+/** The value given to `flag` in `argv` (`--flag v` or `--flag=v`), if any. */
+function flagValue(argv: readonly string[], flag: string): string | undefined {
+  const at = argv.indexOf(flag);
+  if (at >= 0) return argv[at + 1];
+  return argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
+function helpHint(argv: readonly string[], program: Command, e?: InvalidOptionError): string {
+  if (e && MEMORY_OPTIONS.has(e.option) && commandOf(argv, program)?.options.some((o) => o.long === '--dim'))
+    return `pass a smaller --dim (default ${SASREC_DEFAULTS.dim}), or install @tensorflow/tfjs-node, whose native backend has no such limit`;
   const sub = argv.find((a) => !a.startsWith('-'));
   const known = sub !== undefined && program.commands.some((c) => c.name() === sub);
   return known
@@ -320,12 +340,20 @@ function messageFor(error: EncoreError): string {
     : error.message;
 }
 
-function fixFor(error: EncoreError): string | undefined {
+function fixFor(error: EncoreError, argv: readonly string[], program: Command): string | undefined {
   if (error instanceof CliError) return error.fix;
-  if (error instanceof InvalidDataError)
+  if (error instanceof InvalidDataError) {
+    // --format applies to --data only, and only where the command has it (not blend, not --tracks).
+    const data = flagValue(argv, '--data');
+    const formatFits =
+      commandOf(argv, program)?.options.some((o) => o.long === '--format') &&
+      data !== undefined &&
+      (error.issues[0]?.file === undefined || error.issues[0].file.startsWith(data));
+    const format = formatFits ? ', or pass --format if the file is in another format' : '';
     return error.message.includes(LIBRARY_SKIP_ADVICE)
-      ? 'correct the rows listed above, pass --on-invalid-row skip to leave them out, or pass --format if the file is in another format'
-      : 'correct the file as listed above, or pass --format if the file is in another format';
+      ? `correct the rows listed above${format ? ',' : ' or'} pass --on-invalid-row skip to leave them out${format}`
+      : `correct the file as listed above${format}`;
+  }
   if (error instanceof InvalidModelFileError)
     return 'retrain with `encore train --out <dir>` and pass that directory';
   return undefined;
@@ -389,11 +417,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return e.exitCode;
     }
     if (e instanceof InvalidOptionError) {
-      writeError(io, withFlagName(e, argv, program), helpHint(argv, program));
+      writeError(io, withFlagName(e, argv, program), helpHint(argv, program, e));
       return 2;
     }
     if (e instanceof EncoreError) {
-      writeError(io, messageFor(e), fixFor(e));
+      writeError(io, messageFor(e), fixFor(e, argv, program));
       return 1;
     }
     const err = e instanceof Error ? e : new Error(String(e));
@@ -433,7 +461,7 @@ if (isEntryPoint()) {
     ['SIGTERM', 143],
   ] as const)
     process.once(signal, () => {
-      removePendingTemps();
+      stopWrites();
       // A file whose open was already in flight appears a moment later: a second pass removes it.
       setTimeout(() => {
         removePendingTemps();

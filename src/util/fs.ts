@@ -23,11 +23,11 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
  * ({@link removePendingTemps}) instead of leaving hidden `.tmp` files beside the user's data.
  */
 const pending = new Set<string>();
-/** Set by {@link removePendingTemps}: the process is exiting, so no temporary file may be renamed into place. */
+/** Set by {@link stopWrites}: the process is exiting, so no temporary file may be renamed into place. */
 let interrupted = false;
 
 /**
- * Throws once {@link removePendingTemps} has run: a write still in flight must not rename its temporary
+ * Throws once {@link stopWrites} has run: a write still in flight must not rename its temporary
  * file into place (half of a pair of files, or over a model) while the process exits.
  *
  * @example
@@ -64,10 +64,23 @@ export function trackTemp(tmp: string): () => void {
  * ```
  */
 export function removePendingTemps(): void {
-  interrupted = true;
   // Kept in the set: an open still in flight may create its file after this pass, and a second pass
   // (the CLI runs one just before exiting) removes it then.
   for (const tmp of pending) rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * For an exiting process (the CLI's Ctrl-C): from now on no write renames its temporary file into place,
+ * and the temporary files made so far are removed ({@link removePendingTemps}).
+ *
+ * @example
+ * ```ts
+ * process.once('SIGINT', () => { stopWrites(); process.exit(130); });
+ * ```
+ */
+export function stopWrites(): void {
+  interrupted = true;
+  removePendingTemps();
 }
 
 /**
