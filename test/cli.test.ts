@@ -198,6 +198,16 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     }
   });
 
+  it('a typo is named even when it leaves a required option missing; `help <typo>` suggests the command', async () => {
+    const r = await run('train', '--data', listens, '--modle', 'popularity', '--out', path.join(dir, 'typo'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: unknown option '--modle' \(did you mean --model\?\)/);
+    const h = await run('help', 'trian');
+    expect(h.code).toBe(2);
+    expect(h.stderr).toMatch(/^error: unknown command 'trian' \(did you mean train\?\)/);
+    expect(h.stderr).not.toMatch(/Usage:|outputHelp/);
+  });
+
   it('a --dim too large for memory names --dim, not the batchSize the CLI has no flag for', async () => {
     const r = await run(
       'train',

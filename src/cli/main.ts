@@ -304,6 +304,49 @@ function withFlagName(e: InvalidOptionError, argv: readonly string[], program: C
   return e.message.replace(`The \`${e.option}\` option`, `The \`${name}\` option`);
 }
 
+/** The closest of `names` to `word` within two edits (a typo), if any. */
+function closest(word: string, names: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++)
+        row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row;
+    }
+    return prev[b.length]!;
+  };
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of names) {
+    const d = distance(word, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** The first option in `argv` that the subcommand does not have, as commander would report it. */
+function unknownFlag(argv: readonly string[], program: Command): string | undefined {
+  const command = commandOf(argv, program);
+  if (!command) return undefined;
+  const known = [...command.options, ...program.options];
+  for (const arg of argv) {
+    const name = arg.split('=')[0]!;
+    if (!name.startsWith('-') || name === '-' || name === '--' || /^-\d/.test(name)) continue; // values
+    if (name === '--help' || name === '-h' || known.some((o) => o.long === name || o.short === name))
+      continue;
+    const near = closest(
+      name,
+      known.map((o) => o.long ?? o.short ?? '').filter((n) => n !== ''),
+    );
+    return `unknown option '${name}'${near ? ` (did you mean ${near}?)` : ''}`;
+  }
+  return undefined;
+}
+
 /** Library options whose errors are about memory, not a value the CLI user typed. */
 const MEMORY_OPTIONS = new Set(['batchSize', 'maxlen']);
 
@@ -398,6 +441,19 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stderr(program.helpInformation());
     return 2;
   }
+  // `encore help trian`: commander would print the whole help, then fail with "(outputHelp)".
+  if (argv[0] === 'help' && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1])) {
+    const near = closest(
+      argv[1],
+      program.commands.map((c) => c.name()),
+    );
+    writeError(
+      io,
+      `unknown command '${argv[1]}'${near ? ` (did you mean ${near}?)` : ''}`,
+      helpHint([], program),
+    );
+    return 2;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
@@ -406,7 +462,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
       if (e.code === 'commander.help' && e.exitCode === 0) return 0; // `encore help [command]`
       if (USAGE_CODES.has(e.code)) {
-        writeError(io, e.message, helpHint(argv, program));
+        // Commander checks required options before unknown ones: `--modle x` would read "required option
+        // '--model' not specified" and never mention the typo that caused it.
+        const typo =
+          e.code === 'commander.missingMandatoryOptionValue' ? unknownFlag(argv, program) : undefined;
+        writeError(io, typo ?? e.message, helpHint(argv, program));
         return 2;
       }
       writeError(io, e.message);
