@@ -405,6 +405,8 @@ export async function runTrain(io: CliIo, opts: TrainCommandOptions): Promise<vo
       model: opts.model,
       out: opts.out,
       data: { file: opts.data, users: dataset.users.length, tracks: dataset.vocabulary.size },
+      // What the model was fitted on (the human output's numbers): the split leaves out held-out targets.
+      train: { users: split.train.users.length, tracks: split.train.vocabulary.size },
       fitSeconds,
       epochs: history,
       artists: model instanceof SASRec ? (model.artistInfo ?? null) : null,

@@ -201,7 +201,7 @@ function buildProgram(io: CliIo): Command {
     .addOption(
       new Option('--history <ids>', 'track ids, oldest first, comma-separated')
         .argParser(idListOption)
-        .default([]),
+        .default([], 'none: a new listener, who gets the cold-start list (popularity)'),
     )
     .addOption(new Option('-k <n>', 'how many tracks').argParser(intOption(1)).default(10))
     .addOption(backendOption())
@@ -225,7 +225,10 @@ function buildProgram(io: CliIo): Command {
       new Option('--strategy <name>', 'group aggregation strategy (default gfar)').choices(BLEND_STRATEGIES),
     )
     .addOption(
-      new Option('--date <YYYY-MM-DD>', 'day of the Blend (it refreshes daily)').argParser(dateOption),
+      new Option(
+        '--date <YYYY-MM-DD>',
+        'day of the Blend (it refreshes daily; default: today, UTC)',
+      ).argParser(dateOption),
     )
     .option('--tracks <csv>', 'tracks file, to show titles and artists')
     .addOption(onInvalidRowOption('the member files and --tracks'))
