@@ -755,17 +755,7 @@ describe('commands', () => {
     const [header, ...rows] = text.trim().split('\n');
     const known = path.join(dir, 'known-member.csv');
     await fs.writeFile(known, [header, ...rows.filter((l) => l.startsWith('u01,'))].join('\n'));
-    const b = await run(
-      'blend',
-      '--model',
-      popDir,
-      '--member',
-      `ana=${unknown}`,
-      '--member',
-      `ben=${known}`,
-      '--size',
-      '5',
-    );
+    const b = await run(...blendOf(`ana=${unknown}`, `ben=${known}`).filter((a) => a !== '--json'));
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toMatch(/--member ana: none of the 2 tracks is in the model/);
     const bj = json<{ unknownTracks: Record<string, number> }>(
