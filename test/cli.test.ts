@@ -31,6 +31,11 @@ async function run(...argv: string[]): Promise<Run> {
   return { code, stdout, stderr };
 }
 
+/** `encore train` of `data` with `model` into `out`, plus any further arguments. */
+function trainOf(data: string, model: string, out: string, ...more: string[]): string[] {
+  return ['train', '--data', data, '--model', model, '--out', out, ...more];
+}
+
 /** `encore blend` of these `--member` values with the popularity model, 5 tracks, as JSON. */
 function blendOf(...members: string[]): string[] {
   return ['blend', '--model', popDir, ...members.flatMap((m) => ['--member', m]), '--size', '5', '--json'];
@@ -209,17 +214,7 @@ describe('usage errors exit 2 with one error line and a fix', () => {
   });
 
   it('a --dim too large for memory names --dim, not the batchSize the CLI has no flag for', async () => {
-    const r = await run(
-      'train',
-      '--data',
-      listens,
-      '--model',
-      'sasrec',
-      '--out',
-      path.join(dir, 'wide'),
-      '--dim',
-      '100000',
-    );
+    const r = await run(...trainOf(listens, 'sasrec', path.join(dir, 'wide'), '--dim', '100000'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: the model does not fit in memory with --dim 100000/);
     expect(r.stderr).toMatch(/fix: pass a smaller --dim/);
@@ -231,25 +226,14 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     const b = await run(...blendOf(`ana=${bad}`, `ben=${listens}#u01`));
     expect(b.code).toBe(1);
     expect(b.stderr).not.toMatch(/--format/);
-    const t = await run('train', '--data', bad, '--model', 'popularity', '--out', path.join(dir, 'fmt'));
+    const t = await run(...trainOf(bad, 'popularity', path.join(dir, 'fmt')));
     expect(t.code).toBe(1);
     expect(t.stderr).toMatch(/fix: .*pass --format/);
   });
 
   it('train refuses SASRec-only flags with a baseline instead of ignoring them', async () => {
-    const r = await run(
-      'train',
-      '--data',
-      listens,
-      '--model',
-      'popularity',
-      '--out',
-      path.join(dir, 'pop-flags'),
-      '--epochs',
-      '5',
-      '--dim',
-      '8',
-    );
+    const out = path.join(dir, 'pop-flags');
+    const r = await run(...trainOf(listens, 'popularity', out, '--epochs', '5', '--dim', '8'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--epochs, --dim apply to --model sasrec, not --model popularity/);
     expect(existsSync(path.join(dir, 'pop-flags'))).toBe(false);
@@ -260,15 +244,7 @@ describe('usage errors exit 2 with one error line and a fix', () => {
     async () => {
       const locked = path.join(dir, 'locked');
       await fs.mkdir(locked, { mode: 0o555 });
-      const r = await run(
-        'train',
-        '--data',
-        listens,
-        '--model',
-        'popularity',
-        '--out',
-        path.join(locked, 'm'),
-      );
+      const r = await run(...trainOf(listens, 'popularity', path.join(locked, 'm')));
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/--out .* cannot be written/);
       expect(r.stderr).not.toMatch(/unexpected failure/);
