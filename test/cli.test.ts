@@ -713,6 +713,24 @@ describe('commands', () => {
     expect(r.unknownSkipped).toBe(1);
     const scores = r.recommendations.map((x) => x.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    // --history given twice adds up (the second does not silently replace the first).
+    const twice = json<{ history: string[] }>(
+      await run('recommend', '--model', popDir, '--history', 't001', '--history', 'zzz', '--json'),
+    );
+    expect(twice.history).toEqual(['t001', 'zzz']);
+    const day = await run(
+      'blend',
+      '--model',
+      popDir,
+      '--member',
+      `a=${listens}#u01`,
+      '--member',
+      `b=${listens}#u02`,
+      '--date',
+      '2024-02-30',
+    );
+    expect(day.code).toBe(2);
+    expect(day.stderr).toMatch(/there is no such day/);
   });
 
   it('recommend and blend say when a history is unknown to the model, and when fewer than k come back', async () => {

@@ -88,18 +88,20 @@ export function kListOption(value: string): number[] {
 }
 
 /**
- * Commander parser for a comma-separated list of non-empty ids.
+ * Commander parser for a comma-separated list of non-empty ids. Given again, the option adds to the list
+ * (`--history t1,t2 --history t3` is t1, t2, t3), rather than the last one silently replacing the others.
  *
  * @example
  * ```ts
  * idListOption('t1, t2'); // ['t1', 't2']
+ * idListOption('t3', ['t1', 't2']); // ['t1', 't2', 't3']
  * ```
  */
-export function idListOption(value: string): string[] {
+export function idListOption(value: string, previous: readonly string[] = []): string[] {
   const ids = value.split(',').map((s) => s.trim());
   if (ids.some((s) => s === ''))
     throw new InvalidArgumentError('Expected comma-separated track ids, e.g. t1,t2,t3.');
-  return ids;
+  return [...previous, ...ids];
 }
 
 /** A `--member` value: the member's name, their listens file and, in a shared file, their user id. */
@@ -167,7 +169,11 @@ export function dateOption(value: string): string {
     Number.isNaN(t) ||
     new Date(t).toISOString().slice(0, 10) !== value
   ) {
-    throw new InvalidArgumentError('Expected a date as YYYY-MM-DD.');
+    throw new InvalidArgumentError(
+      /^\d{4}-\d{2}-\d{2}$/.test(value)
+        ? 'Expected a day of the calendar (YYYY-MM-DD), and there is no such day.'
+        : 'Expected a date as YYYY-MM-DD.',
+    );
   }
   return value;
 }
