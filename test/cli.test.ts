@@ -718,6 +718,9 @@ describe('commands', () => {
       await run('recommend', '--model', popDir, '--history', 't001', '--history', 'zzz', '--json'),
     );
     expect(twice.history).toEqual(['t001', 'zzz']);
+    const typo = await run(...blendOf(`a=${listens}#u1`, `b=${listens}#u02`));
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/has no listens of user "u1"; it holds u01, u02, .*in all\)/);
     const day = await run(
       'blend',
       '--model',

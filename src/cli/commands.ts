@@ -593,10 +593,13 @@ export async function runBlend(io: CliIo, opts: BlendCommandOptions): Promise<vo
     const loaded = read.listens;
     const listens = m.user === undefined ? loaded : loaded.filter((l) => l.userId === m.user);
     if (listens.length === 0) {
+      // Which users the file does hold, so a typo in `#user_id` is plain to see.
+      const held = [...new Set(loaded.map((l) => l.userId))].sort();
+      const some = `${held.slice(0, 5).join(', ')}${held.length > 5 ? `, ... (${held.length} in all)` : ''}`;
       throw new CliError(
         m.user === undefined
           ? `--member ${m.id} file has no listens${allSkipped(read)}: ${m.file}`
-          : `--member ${m.id}: ${m.file} has no listens of user ${JSON.stringify(m.user)}`,
+          : `--member ${m.id}: ${m.file} has no listens of user ${JSON.stringify(m.user)}${held.length > 0 ? `; it holds ${some}` : ''}`,
         'give each member a listens CSV with their plays',
       );
     }
