@@ -591,7 +591,7 @@ export async function blend(
     tracks,
     tasteMatch: tasteMatchOf(
       group.map((m) => m.history),
-      options.tracks && meta,
+      meta, // empty without `tracks`: every track then counts as itself
     ),
     bondingTrack: bonding(selected, table, relevanceOf, meta),
     members: summary,

@@ -300,7 +300,7 @@ function withFlagName(e: InvalidOptionError, argv: readonly string[], program: C
   const command = commandOf(argv, program);
   const flag = [...(command?.options ?? []), ...program.options].find((o) => o.attributeName() === e.option);
   // SASRec's memory checks name batchSize or maxlen, which the CLI does not set: its knob is --dim.
-  if (!flag && MEMORY_OPTIONS.has(e.option) && command?.options.some((o) => o.long === '--dim'))
+  if (!flag && isDimMemoryError(e, argv, program))
     return `the model does not fit in memory with --dim ${flagValue(argv, '--dim') ?? SASREC_DEFAULTS.dim}: ${e.message.replace(/^The `\w+` option must be /, '')}`;
   if (!flag) return e.message;
   const name = flag.long ?? flag.short ?? e.option;
@@ -353,6 +353,11 @@ function unknownFlag(argv: readonly string[], program: Command): string | undefi
 /** Library options whose errors are about memory, not a value the CLI user typed. */
 const MEMORY_OPTIONS = new Set(['batchSize', 'maxlen']);
 
+/** A memory error of a command whose only size knob is `--dim` (`train`). */
+function isDimMemoryError(e: InvalidOptionError, argv: readonly string[], program: Command): boolean {
+  return MEMORY_OPTIONS.has(e.option) && !!commandOf(argv, program)?.options.some((o) => o.long === '--dim');
+}
+
 /** The subcommand `argv` runs, if any. */
 function commandOf(argv: readonly string[], program: Command): Command | undefined {
   const sub = argv.find((a) => !a.startsWith('-'));
@@ -367,7 +372,7 @@ function flagValue(argv: readonly string[], flag: string): string | undefined {
 }
 
 function helpHint(argv: readonly string[], program: Command, e?: InvalidOptionError): string {
-  if (e && MEMORY_OPTIONS.has(e.option) && commandOf(argv, program)?.options.some((o) => o.long === '--dim'))
+  if (e && isDimMemoryError(e, argv, program))
     return `pass a smaller --dim (default ${SASREC_DEFAULTS.dim}), or install @tensorflow/tfjs-node, whose native backend has no such limit`;
   const sub = argv.find((a) => !a.startsWith('-'));
   const known = sub !== undefined && program.commands.some((c) => c.name() === sub);
